@@ -1,0 +1,73 @@
+"""The click command tree: thin commands that parse, call one function, render, map errors.
+
+``main`` is the ``ds01`` entry point. It dispatches on the name it was started as, runs the
+tree, and turns every ``Ds01Error`` into one plain sentence on stderr and the documented
+exit code (SPEC §2). A Python traceback is shown only with ``DS01_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ds01.errors import Ds01Error, ExitCode
+
+
+def _terminal():
+    from ds01.terminal import Terminal
+
+    return Terminal()
+
+
+def run(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Run one command line; return the exit code (never raises for expected failures)."""
+    from ds01.cli.root import root
+    from ds01.cli.tree import translate_argv0
+
+    prog_name = Path(prog if prog is not None else sys.argv[0]).name
+    args = list(sys.argv[1:] if argv is None else argv)
+    args = translate_argv0(prog_name, args)
+    debug = os.environ.get("DS01_DEBUG") == "1"
+    try:
+        rv = root.main(args=args, prog_name="ds01", standalone_mode=False)
+    except click.exceptions.Abort:
+        _terminal().error("Aborted.")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except Ds01Error as exc:
+        if debug:
+            raise
+        term = _terminal()
+        term.error(exc.message)
+        for line in exc.details:
+            term.info("  " + line)
+        if exc.hint:
+            term.hint(exc.hint)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _terminal().error("Interrupted.")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``ds01 gpu status | head``): not an error of ours.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return 0
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback for users
+        if debug:
+            raise
+        _terminal().error(
+            f"internal error ({type(exc).__name__}: {exc}). Re-run with DS01_DEBUG=1 for the details."
+        )
+        return int(ExitCode.FAILED)
+    return rv if isinstance(rv, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,14 @@
+"""`ds01 limits …`: show and check the per-user limits of resource-limits.yaml.
+
+Each verb lives in its own module here; ``VERBS`` maps verb -> (import path, one-line help)
+so that help listings never import the verbs themselves.
+"""
+
+from __future__ import annotations
+
+from ds01.cli.lazy import LazyGroup, LazySpec
+from ds01.cli.tree import NOUNS
+
+VERBS: LazySpec = {}
+
+group = LazyGroup(name="limits", help=NOUNS["limits"], lazy=VERBS, no_args_is_help=True)

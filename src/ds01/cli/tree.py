@@ -1,0 +1,82 @@
+"""The shape of the command tree: nouns, top-level commands, and the alternative spellings.
+
+Each noun lives in ``ds01/cli/<noun>/`` and lists its verbs in that package's ``VERBS``.
+``container-create`` (a symlink to ``ds01``) and ``container create`` (the noun dispatcher)
+both become ``ds01 container create``; ``ALIASES`` adds the spellings of the design notes.
+"""
+
+from __future__ import annotations
+
+# noun -> one-line help. The group object is ds01.cli.<noun>:group.
+NOUNS: dict[str, str] = {
+    "container": "Create, run, stop and clean up your GPU containers.",
+    "image": "Build and manage your own images on top of framework images.",
+    "project": "Set up a project: folders, git, README, SSH, VS Code, image, container.",
+    "user": "Onboarding wizards: first-time setup and new projects.",
+    "gpu": "GPU slots: status, allocation, release, reconciliation.",
+    "limits": "Show and check the per-user limits in resource-limits.yaml.",
+    "mlc": "The AIME-compatible container engine (Tier 1).",
+    "monitor": "Idle detection, dashboards and metrics.",
+    "admin": "Administration: symlinks, slices, users, installation.",
+}
+
+# Top-level commands that are not nouns: name -> (import path, help).
+TOP_LEVEL: dict[str, tuple[str, str]] = {}
+
+# Nouns that get a dispatcher symlink of their own (``container create x``).
+DISPATCHER_NOUNS: tuple[str, ...] = ("container", "image", "project", "user")
+
+# Extra spellings: invoked name (symlink or top-level word) -> argv prefix.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "new-user": ("user", "setup"),
+    "user-setup": ("user", "setup"),
+    "new-project": ("user", "new-project"),
+    "project-init": ("project", "init"),
+    "dir-create": ("project", "dir-create"),
+    "git-init": ("project", "git-init"),
+    "readme-create": ("project", "readme-create"),
+    "ssh-setup": ("project", "ssh-setup"),
+    "vscode-setup": ("project", "vscode-setup"),
+}
+
+# Aliases that are also top-level commands of ``ds01`` (``ds01 dir-create``).
+TOP_LEVEL_ALIASES: tuple[str, ...] = (
+    "new-user",
+    "user-setup",
+    "new-project",
+    "project-init",
+    "dir-create",
+    "git-init",
+    "readme-create",
+    "ssh-setup",
+    "vscode-setup",
+)
+
+
+def translate_argv0(prog: str, args: list[str]) -> list[str]:
+    """Map the name ds01 was started as (``container-create``) to ``ds01`` arguments."""
+    if prog in ("ds01", "__main__.py", "__main__", "") or prog.startswith("python"):
+        return args
+    if prog in ALIASES:
+        return [*ALIASES[prog], *args]
+    if prog in NOUNS:
+        return [prog, *args]
+    noun, sep, verb = prog.partition("-")
+    if sep and noun in NOUNS and verb:
+        return [noun, verb, *args]
+    return args
+
+
+def verbs_of(noun: str) -> dict[str, tuple[str, str]]:
+    """The lazily imported verbs of one noun (imports only that noun's small package)."""
+    import importlib
+
+    return dict(importlib.import_module(f"ds01.cli.{noun}").VERBS)
+
+
+def symlink_names() -> list[str]:
+    """Every command name ``ds01 admin symlinks`` installs."""
+    names: set[str] = set(DISPATCHER_NOUNS) | set(ALIASES)
+    for noun in DISPATCHER_NOUNS:
+        names.update(f"{noun}-{verb}" for verb in verbs_of(noun))
+    return sorted(names)
