@@ -1,0 +1,152 @@
+"""The Docker SDK adapter: one lazily created client and one place that turns engine
+errors into ds01 errors.
+
+Every Docker call in ds01 goes through ``client()`` and, where it can fail, through
+``engine_errors()``. Lookups are by label, and names are matched exactly (Docker's
+``name=`` filter is an unanchored regex, so ``xpt._.1000`` would match ``pt._.1000``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from ds01.errors import DockerUnavailable, NotFound, OperationFailed
+
+if TYPE_CHECKING:
+    import docker
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+def docker_host() -> str:
+    return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+
+
+def _unreachable(exc: BaseException | None = None) -> DockerUnavailable:
+    host = docker_host()
+    where = host.removeprefix("unix://")
+    reason = f" ({exc})" if exc else ""
+    return DockerUnavailable(
+        f"Cannot reach the Docker engine at {where}{reason}.",
+        hint="Is dockerd running (`systemctl status docker`)? Are you in the docker group, "
+        "or running ds01 through its sudo entry point?",
+    )
+
+
+@lru_cache(maxsize=1)
+def client() -> docker.DockerClient:
+    """The process's Docker client, created on first use (never at import time)."""
+    import docker
+
+    try:
+        return docker.DockerClient(base_url=docker_host(), timeout=int(os.environ.get("DS01_DOCKER_TIMEOUT", "120")))
+    except docker.errors.DockerException as exc:
+        raise _unreachable(exc) from exc
+
+
+def reset_client() -> None:
+    """Forget the cached client (after a fork, or in tests that change DOCKER_HOST)."""
+    client.cache_clear()
+
+
+def api() -> Any:
+    """The low-level API client (for sparse listings and raw calls)."""
+    return client().api
+
+
+@contextmanager
+def engine_errors(action: str, *, missing: str | None = None) -> Iterator[None]:
+    """Translate SDK exceptions raised while doing ``action`` into ds01 errors.
+
+    ``missing``: the sentence to use when the object is not found (404); without it a
+    404 is an operation failure naming ``action``.
+    """
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        if missing:
+            raise NotFound(missing) from exc
+        raise OperationFailed(f"Could not {action}: {_explain(exc)}.") from exc
+    except docker.errors.APIError as exc:
+        raise OperationFailed(f"Could not {action}: {_explain(exc)}.") from exc
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+        if isinstance(exc, docker.errors.DockerException) and "Connection" not in str(exc) and \
+                "FileNotFound" not in str(exc) and "No such file" not in str(exc):
+            raise OperationFailed(f"Could not {action}: {exc}.") from exc
+        raise _unreachable() from exc
+    except requests.exceptions.ReadTimeout as exc:
+        raise OperationFailed(f"Could not {action}: the Docker engine did not answer in time.") from exc
+
+
+def _explain(exc: Any) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    return str(text).rstrip(".")
+
+
+def is_gone(exc: BaseException) -> bool:
+    """404/409 on stop/remove mean "already done" (idempotent destructive calls)."""
+    import docker.errors
+
+    if isinstance(exc, docker.errors.NotFound):
+        return True
+    if isinstance(exc, docker.errors.APIError) and exc.status_code == 409:
+        text = str(getattr(exc, "explanation", "") or exc).lower()
+        return "already in progress" in text or "is not running" in text or "removal" in text
+    return False
+
+
+@dataclass(frozen=True)
+class ContainerSummary:
+    """One container as a sparse listing returns it (no per-container inspect)."""
+
+    id: str
+    name: str
+    image: str
+    state: str  # created, running, exited, paused, ...
+    status: str  # human text from Docker ("Up 3 minutes")
+    created: int  # unix time
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+def list_containers(label_filters: list[str] | None = None, *, all: bool = True, size: bool = False) -> list[ContainerSummary]:
+    """Containers matching every ``label`` filter (``key`` or ``key=value``), one API call.
+
+    Sizes are computed by Docker only when ``size`` is true (it is slow on many containers).
+    """
+    filters = {"label": list(label_filters)} if label_filters else None
+    with engine_errors("list containers"):
+        raw = api().containers(all=all, filters=filters, size=size)
+    return [summary_from_api(item) for item in raw]
+
+
+def summary_from_api(item: dict[str, Any]) -> ContainerSummary:
+    names = item.get("Names") or [""]
+    return ContainerSummary(
+        id=item["Id"],
+        name=names[0].lstrip("/"),
+        image=item.get("Image", ""),
+        state=item.get("State", ""),
+        status=item.get("Status", ""),
+        created=int(item.get("Created", 0)),
+        labels=dict(item.get("Labels") or {}),
+    )
+
+
+def find_container(name: str, label_filters: list[str] | None = None) -> ContainerSummary | None:
+    """The container whose name is exactly ``name`` (among those matching the labels)."""
+    for item in list_containers(label_filters):
+        if item.name == name:
+            return item
+    return None
