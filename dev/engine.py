@@ -202,7 +202,8 @@ def cleanup(tag: str) -> tuple[int, int]:
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--cleanup":
-        print("removed %d containers, %d images" % cleanup(sys.argv[2]))
+        removed = cleanup(sys.argv[2])
+        print(f"removed {removed[0]} containers, {removed[1]} images")
     else:
         ensure_engine()
         print(ensure_base_image())

@@ -84,5 +84,5 @@ def sanitize(name: str) -> str:
     Directory logins such as ``jane.doe@lab.edu`` broke slice names and group matching in
     earlier systems; every consumer that embeds a user name in an identifier uses this.
     """
-    cleaned = _UNSAFE.sub("-", name.lower()).strip("-")
+    cleaned = _UNSAFE.sub("-", name.lower()).strip("-_")
     return cleaned or "user"

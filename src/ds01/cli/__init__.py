@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-
-import click
-
-from ds01.errors import Ds01Error, ExitCode
 
 
 def _terminal():
@@ -24,12 +19,22 @@ def _terminal():
 
 def run(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Run one command line; return the exit code (never raises for expected failures)."""
-    from ds01.cli.root import root
+    from ds01.cli.fasthelp import try_fast_path
     from ds01.cli.tree import translate_argv0
 
-    prog_name = Path(prog if prog is not None else sys.argv[0]).name
+    prog_name = os.path.basename(prog if prog is not None else sys.argv[0])
     args = list(sys.argv[1:] if argv is None else argv)
     args = translate_argv0(prog_name, args)
+    fast = try_fast_path(args)
+    if fast is not None:
+        sys.stdout.write(fast)
+        sys.stdout.flush()
+        return 0
+
+    import click
+
+    from ds01.cli.root import root
+    from ds01.errors import Ds01Error, ExitCode
     debug = os.environ.get("DS01_DEBUG") == "1"
     try:
         rv = root.main(args=args, prog_name="ds01", standalone_mode=False)

@@ -6,6 +6,7 @@ import click
 
 from ds01 import __version__
 from ds01.cli.app import App
+from ds01.cli.fasthelp import ROOT_HELP, alias_rows
 from ds01.cli.lazy import LazyGroup
 from ds01.cli.tree import ALIASES, NOUNS, TOP_LEVEL, TOP_LEVEL_ALIASES
 
@@ -27,18 +28,14 @@ class RootGroup(LazyGroup):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_commands(ctx, formatter)
         with formatter.section("Also available as"):
-            formatter.write_dl(
-                [(name, "= ds01 " + " ".join(ALIASES[name])) for name in TOP_LEVEL_ALIASES]
-                + [("container-create …", "every noun-verb pair, via `ds01 admin symlinks`")]
-            )
+            formatter.write_dl(alias_rows())
 
 
 @click.group(
     cls=RootGroup,
     lazy=_lazy,
     context_settings=CONTEXT_SETTINGS,
-    help="ds01: your GPU containers on a shared server, with fair quotas.\n\n"
-    "Start with `ds01 user setup` (first time) or `ds01 container create NAME`.",
+    help=ROOT_HELP,
 )
 @click.version_option(__version__, "-V", "--version", prog_name="ds01", message="%(prog)s %(version)s")
 @click.pass_context
