@@ -1,0 +1,67 @@
+"""File writing that never leaves a truncated file, and ownership for files made for a user.
+
+Every file ds01 writes (configs, Dockerfiles, READMEs, definitions, keys' config) goes
+through ``write_atomic``: a temporary file in the same directory, fsync, then a rename.
+When ds01 runs as root on behalf of a user (sudo), the files it makes for that user are
+chowned to them, so their home directory stays theirs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ds01.errors import OperationFailed
+
+
+def _chown_for(path: Path, uid: int | None, gid: int | None) -> None:
+    if uid is not None and os.geteuid() == 0 and uid != 0:
+        os.chown(path, uid, gid if gid is not None else -1)
+
+
+def write_atomic(
+    path: Path,
+    data: str | bytes,
+    *,
+    mode: int = 0o644,
+    uid: int | None = None,
+    gid: int | None = None,
+) -> None:
+    """Write ``data`` to ``path`` all at once (readers see the old or the new file, never half)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            # Explicit mode: a restrictive umask must not make shared files unreadable.
+            os.chmod(tmp, mode)
+            _chown_for(Path(tmp), uid, gid)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OperationFailed(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+
+
+def make_dirs(path: Path, *, mode: int = 0o755, uid: int | None = None, gid: int | None = None) -> list[Path]:
+    """Create ``path`` and missing parents; return the directories that were created."""
+    created: list[Path] = []
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    try:
+        for directory in reversed(missing):
+            directory.mkdir(mode=mode)
+            os.chmod(directory, mode)
+            _chown_for(directory, uid, gid)
+            created.append(directory)
+    except OSError as exc:
+        raise OperationFailed(f"Cannot create {path}: {exc.strerror or exc}.") from exc
+    return created
