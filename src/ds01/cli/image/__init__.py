@@ -9,6 +9,11 @@ from __future__ import annotations
 from ds01.cli.lazy import LazyGroup, LazySpec
 from ds01.cli.tree import NOUNS
 
-VERBS: LazySpec = {}
+VERBS: LazySpec = {
+    "create": ("ds01.cli.image.create:command", "Write a Dockerfile phase by phase and build PROJECT-image."),
+    "update": ("ds01.cli.image.update:command", "Add or remove packages by category and rebuild."),
+    "list": ("ds01.cli.image.list:command", "Your images: size, created, framework, containers using them."),
+    "delete": ("ds01.cli.image.delete:command", "Delete your images (refused while a container uses one)."),
+}
 
 group = LazyGroup(name="image", help=NOUNS["image"], lazy=VERBS, no_args_is_help=True)

@@ -1,0 +1,91 @@
+"""The interactive phases of ``image create``: they only fill in a ``CreateRequest``.
+
+The flag-driven path and the interactive path run the same code after this point; a
+prompt is shown only for a choice that no flag made.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ds01.errors import Ds01Error, UsageError
+from ds01.units.images.packages import (
+    DATA_SCIENCE,
+    JUPYTER,
+    USE_CASE,
+    USE_CASE_TITLES,
+    USE_CASES,
+    ImageSettings,
+    split_packages,
+    validate_specs,
+)
+
+if TYPE_CHECKING:
+    from ds01.terminal import Terminal
+    from ds01.units.images.create import CreateRequest
+
+LOCAL_IMAGE = "A local image (name it)"
+
+
+def catalog_frameworks(settings: ImageSettings, arch: str | None) -> dict[str, list[str]]:
+    """framework -> versions from the catalog for this host; empty when none can be offered."""
+    from ds01.base import catalog
+
+    try:
+        resolved = catalog.resolve_arch(arch)
+        cat = catalog.load_catalog(aime_catalog=settings.aime_catalog or catalog.DEFAULT_AIME_CATALOG)
+    except Ds01Error:
+        # No GPU architecture known (or no catalog): a local image is still a valid base.
+        return {}
+    return {fw: cat.versions(fw, resolved) for fw in cat.frameworks(resolved)}
+
+
+def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, *, ask_jupyter: bool,
+               ask_data_science: bool, ask_use_case: bool, ask_packages: bool) -> None:
+    from ds01.base import images as docker_images
+
+    # Phase 1: the framework base.
+    if not request.base_image and not request.framework:
+        term.info(term.style("Phase 1: framework", "bold"))
+        frameworks = catalog_frameworks(settings, request.arch)
+        choice = term.choose("Framework:", [*frameworks, LOCAL_IMAGE], what="a framework") \
+            if frameworks else LOCAL_IMAGE
+        if choice == LOCAL_IMAGE:
+            request.base_image = term.ask("Local base image (name:tag):", what="--base-image").strip()
+        else:
+            request.framework = choice
+            request.version = term.choose("Version:", frameworks[choice], what="--version")
+    if request.base_image:
+        if not docker_images.image_exists(request.base_image):
+            raise UsageError(f"Base image {request.base_image} is not present locally; ds01 never pulls it.")
+        installed = docker_images.pip_freeze(request.base_image)
+        shown = ", ".join(installed[:30]) + (" …" if len(installed) > 30 else "") if installed else "no pip packages"
+        term.info(f"  {request.base_image} already contains: {shown}")
+
+    if ask_jupyter:
+        term.info(term.style("Phase 2: Jupyter", "bold"))
+        pkgs = " ".join(settings.phase_defaults(JUPYTER))
+        request.jupyter = term.confirm(f"Install Jupyter ({pkgs})?", default=True)
+    if ask_data_science:
+        term.info(term.style("Phase 3: data science", "bold"))
+        pkgs = " ".join(settings.phase_defaults(DATA_SCIENCE))
+        request.data_science = term.confirm(f"Install data-science packages ({pkgs})?", default=True)
+    if ask_use_case:
+        term.info(term.style("Phase 4: use case", "bold"))
+        titles = {USE_CASE_TITLES[u]: u for u in USE_CASES}
+        picked = term.choose("Use case:", list(titles), what="--use-case", default=USE_CASE_TITLES["general-ml"])
+        request.use_case = titles[picked]
+        pkgs = " ".join(settings.phase_defaults(USE_CASE, request.use_case)) or "nothing"
+        term.info(f"  adds: {pkgs}")
+    if ask_packages:
+        term.info(term.style("Phase 5: your own packages", "bold"))
+        while True:
+            text = term.ask("Extra pip packages (space-separated, empty for none):", what="--packages")
+            try:
+                items = split_packages(text)
+                validate_specs(items, allow_urls=settings.allow_urls)
+            except UsageError as exc:
+                term.error(exc.message)
+                continue
+            request.packages = items
+            break
