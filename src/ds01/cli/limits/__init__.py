@@ -9,6 +9,9 @@ from __future__ import annotations
 from ds01.cli.lazy import LazyGroup, LazySpec
 from ds01.cli.tree import NOUNS
 
-VERBS: LazySpec = {}
+VERBS: LazySpec = {
+    "show": ("ds01.cli.limits.show:command", "Show a user's resolved limits and where each comes from."),
+    "check": ("ds01.cli.limits.check:command", "Validate resource-limits.yaml without acting."),
+}
 
 group = LazyGroup(name="limits", help=NOUNS["limits"], lazy=VERBS, no_args_is_help=True)

@@ -1,0 +1,511 @@
+"""The schema of ``resource-limits.yaml``: every key, its type, default and meaning (SPEC §3).
+
+This table is the single source of truth: the validator in ``ds01.limits.config`` checks
+files against it, the resolver takes its built-in defaults from it, and ``docs/config.md``
+is generated from it (``python -m ds01.limits.schema --markdown > docs/config.md``), so the
+documentation cannot drift from what the code accepts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from ds01.limits.units import DURATION_FORMS, SIZE_FORMS, LimitsValueError, parse_duration, parse_size
+
+SLOT_FORMS = "slot ids such as 0 (a whole GPU) or '1:2' (MIG instance 2 of GPU 1)"
+DATETIME_FORMS = "an ISO 8601 date-time such as 2027-03-01T09:00:00 or 2027-03-01T09:00:00+01:00"
+NAME_FORMS = "a login name (letters, digits, '.', '_', '-', '@'; no spaces)"
+GROUP_FORMS = "a group name of lower-case letters, digits and '_' starting with a letter"
+
+# Group names end up in systemd unit names (ds01-<group>.slice), where '-' means nesting,
+# so they are held to a stricter pattern than login names (which may contain '.' or '@').
+GROUP_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+USER_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@-]*\$?$")
+SLOT_RE = re.compile(r"^\d+(?::\d+)?$")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One key of a section: how it is typed, what it defaults to, what ``null`` means."""
+
+    name: str
+    kind: str  # size|duration|int|number|bool|enum|str|path|str_list|int_list|user_list|slot_list|datetime|use_cases
+    default: Any
+    doc: str
+    example: str
+    nullable: bool = False
+    null_means: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def accepted(self) -> str:
+        """The accepted forms, as shown in error messages and the docs."""
+        forms = {
+            "size": SIZE_FORMS,
+            "duration": DURATION_FORMS,
+            "bool": "true or false",
+            "str": "a string",
+            "path": "a file or directory path",
+            "str_list": "a list of strings",
+            "int_list": "a list of GPU indices (integers)",
+            "user_list": f"a list of login names ({NAME_FORMS})",
+            "slot_list": f"a list of {SLOT_FORMS}",
+            "datetime": DATETIME_FORMS,
+            "use_cases": "a mapping of general-ml, cv, nlp or rl to a list of packages",
+        }.get(self.kind)
+        if self.kind == "enum":
+            forms = "one of " + ", ".join(self.choices)
+        elif self.kind in ("int", "number"):
+            noun = "a whole number" if self.kind == "int" else "a number"
+            lo, hi = self.minimum, self.maximum
+            if lo is not None and hi is not None:
+                forms = f"{noun} from {_num(lo)} to {_num(hi)}"
+            elif lo is not None:
+                forms = f"{noun} of at least {_num(lo)}" if lo > 0 or self.kind == "int" else f"{noun} above 0"
+            else:
+                forms = noun
+        if self.nullable:
+            forms = f"{forms}, or null ({self.null_means})"
+        return forms or self.kind
+
+    def type_label(self) -> str:
+        label = {"int_list": "list of int", "str_list": "list of str", "user_list": "list of names",
+                 "slot_list": "list of slot ids", "use_cases": "mapping"}.get(self.kind, self.kind)
+        return label + (" or null" if self.nullable else "")
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _f(name: str, kind: str, default: Any, doc: str, example: str, **kw: Any) -> FieldSpec:
+    return FieldSpec(name, kind, default, doc, example, **kw)
+
+
+# -- per-user fields (defaults, groups.<g>, user_overrides.<u>) ----------------------------
+PER_USER_SPECS: tuple[FieldSpec, ...] = (
+    _f("max_mig_instances", "int", 1, "GPU slots (a whole GPU or a MIG slice) the user may hold at once.",
+       "2", nullable=True, null_means="unlimited", minimum=0),
+    _f("max_gpus_per_container", "int", 1, "GPU slots one container may have.", "1",
+       nullable=True, null_means="unlimited", minimum=1),
+    _f("max_cpus", "number", None, "CPU cores per container (docker --cpus). A value above the host's "
+       "core count is a warning.", "8", nullable=True, null_means="no CPU limit", minimum=0),
+    _f("memory", "size", None, "Memory per container (docker --memory).", "32g",
+       nullable=True, null_means="no memory limit"),
+    _f("memory_swap", "size", None, "Memory plus swap per container (docker --memory-swap); at least "
+       "`memory`.", "64g", nullable=True, null_means="not set: Docker's default applies"),
+    _f("shm_size", "size", None, "Size of /dev/shm per container (docker --shm-size); PyTorch data "
+       "loaders need several GB.", "16g", nullable=True, null_means="not set: Docker's 64m default"),
+    _f("pids_limit", "int", None, "Processes per container (docker --pids-limit).", "4096",
+       nullable=True, null_means="no process limit", minimum=1),
+    _f("max_containers_per_user", "int", None, "ds01 containers per user, running or held.", "3",
+       nullable=True, null_means="unlimited", minimum=0),
+    _f("max_runtime", "duration", None, "A container is stopped after running this long.", "7d",
+       nullable=True, null_means="never stopped for its age"),
+    _f("idle_timeout", "duration", None, "A container idle (GPU, CPU and processes) this long is "
+       "stopped.", "48h", nullable=True, null_means="never stopped for idleness"),
+    _f("gpu_hold_after_stop", "duration", 3600, "A stopped container keeps its GPU slot this long; "
+       "then the slot is released.", "1h", nullable=True, null_means="held until the container is removed"),
+    _f("container_hold_after_stop", "duration", None, "A stopped container is removed after this long "
+       "(its workspace is a bind mount and stays).", "7d", nullable=True, null_means="never removed"),
+    _f("max_tasks", "int", None, "Task (thread and process) limit of the user's systemd slice.", "8192",
+       nullable=True, null_means="no task limit", minimum=1),
+    _f("priority", "int", 10, "Allocation priority, higher wins. Built-in: 100 for a user listed in "
+       "user_overrides, else the group's, else defaults, else 10.", "50", minimum=1, maximum=100),
+    _f("allow_full_gpu", "bool", True, "Whether the user may be given a whole (non-MIG) GPU.", "true"),
+)
+PER_USER_FIELDS: tuple[str, ...] = tuple(s.name for s in PER_USER_SPECS)
+BUILTIN_DEFAULTS: dict[str, Any] = {s.name: s.default for s in PER_USER_SPECS}
+# Priority given to a user with a user_overrides entry that does not set one (SPEC §3).
+OVERRIDE_PRIORITY = 100
+
+GROUP_EXTRA_SPECS: tuple[FieldSpec, ...] = (
+    _f("members", "user_list", (), "Login names in this group. A user may be in one group only.",
+       "[student1, student2]"),
+    _f("slice_cpus", "number", None, "CPU cores for the whole group's systemd slice "
+       "(ds01-<group>.slice, made by `ds01 admin setup-slices`).", "32", nullable=True,
+       null_means="no slice CPU limit", minimum=0),
+    _f("slice_memory", "size", None, "Memory for the whole group's systemd slice.", "256g",
+       nullable=True, null_means="no slice memory limit"),
+)
+SLICE_FIELDS: tuple[str, ...] = ("slice_cpus", "slice_memory")
+
+OVERRIDE_EXTRA_SPECS: tuple[FieldSpec, ...] = (
+    _f("reservation_start", "datetime", None, "Start of the user's GPU reservation (UTC when no zone "
+       "is given).", "2027-03-01T09:00:00", nullable=True, null_means="no reservation"),
+    _f("reservation_end", "datetime", None, "End of the reservation; must be after its start.",
+       "2027-03-05T18:00:00", nullable=True, null_means="no reservation"),
+    _f("reserved_gpus", "slot_list", (), "Slots reserved for the user during the window; with a "
+       "simulated inventory they must exist in the topology.", "['0', '1:0']"),
+    _f("reason", "str", None, "Why the reservation exists (shown to users who are refused).",
+       "Thesis deadline", nullable=True, null_means="no reason given"),
+)
+
+GPU_ALLOCATION_SPECS: tuple[FieldSpec, ...] = (
+    _f("enable_mig", "bool", True, "Offer MIG instances as slots.", "true"),
+    _f("mig_profile", "str", None, "MIG profile the admin partitions GPUs into (informational; ds01 "
+       "uses the instances that exist).", "2g.20gb", nullable=True, null_means="any profile"),
+    _f("mig_gpus", "int_list", None, "GPU indices expected in MIG mode.", "[1, 2]", nullable=True,
+       null_means="whatever NVML reports"),
+    _f("strategy", "enum", "least_allocated", "How a free slot is chosen.", "least_allocated",
+       choices=("least_allocated", "priority_aware", "round_robin")),
+    _f("sharing", "enum", "exclusive", "One container per slot, or several.", "exclusive",
+       choices=("exclusive", "shared")),
+    _f("max_containers_per_gpu", "int", 1, "Containers per slot in shared mode.", "2", minimum=1),
+    _f("respect_reservations", "bool", True, "Keep reserved slots for their holder during the window.",
+       "true"),
+    _f("inventory", "enum", "nvml", "Where GPUs come from: the driver, or a topology file (dry runs, "
+       "demos, hosts without GPUs).", "simulated", choices=("nvml", "simulated")),
+    _f("topology", "path", None, "Topology YAML for the simulated inventory; a relative path is read "
+       "against the config file's folder, then the packaged config/ and config/topologies/.",
+       "topologies/demo-small.yaml", nullable=True, null_means="none; required when inventory is simulated"),
+    _f("device_requests", "enum", "auto", "Whether containers get Docker GPU device requests: auto = "
+       "only with the nvml inventory.", "auto", choices=("auto", "always", "never")),
+)
+
+POLICIES_SPECS: tuple[FieldSpec, ...] = (
+    _f("pending_allocation_timeout", "duration", 600, "An allocation whose container never appears is "
+       "released after this long.", "10m"),
+    _f("last_shell_stops_container", "bool", True, "The last shell to exit (`mlc open`, `container run`) "
+       "stops the container.", "true"),
+)
+
+ADVANCED_SPECS: tuple[FieldSpec, ...] = (
+    _f("network_mode", "str", "bridge", "Docker network mode or network name for containers.",
+       "bridge"),
+    _f("restart_policy", "enum", "no", "Docker restart policy for containers.", "no",
+       choices=("no", "on-failure", "always", "unless-stopped")),
+)
+
+USE_CASES = ("general-ml", "cv", "nlp", "rl")
+IMAGES_SPECS: tuple[FieldSpec, ...] = (
+    _f("aime_catalog", "path", "/opt/aime-ml-containers/ml_images.repo", "An installed AIME "
+       "ml_images.repo, read when present.", "/opt/aime-ml-containers/ml_images.repo"),
+    _f("dockerfiles_dir", "str", "~/dockerfiles", "Where users' Dockerfiles are written (~ is the "
+       "user's home).", "~/dockerfiles"),
+    _f("jupyter", "str_list", None, "Packages of the Jupyter phase.", "[jupyterlab, ipykernel]",
+       nullable=True, null_means="the built-in list"),
+    _f("data_science", "str_list", None, "Packages of the data-science phase.", "[pandas, scipy]",
+       nullable=True, null_means="the built-in list"),
+    _f("use_cases", "use_cases", {}, "Packages per use case (general-ml, cv, nlp, rl), replacing the "
+       "built-in list of that use case.", "{cv: [opencv-python-headless, albumentations]}"),
+    _f("allow_urls", "bool", False, "Allow URL requirements (`pkg @ https://…`) in user package lists.",
+       "false"),
+)
+
+WIZARD_SPECS: tuple[FieldSpec, ...] = (
+    _f("default_use_case", "enum", "general-ml", "Use case pre-selected in the wizards.", "general-ml",
+       choices=(*USE_CASES, "custom")),
+    _f("default_framework", "str", None, "Framework pre-selected in the wizards (a catalog name).",
+       "Pytorch", nullable=True, null_means="ask"),
+    _f("guided", "bool", True, "`user setup` explains each step unless --no-guided.", "true"),
+)
+
+# Top-level keys -> (kind, doc). Sections of fields are described by SECTION_SPECS.
+TOP_LEVEL: dict[str, str] = {
+    "defaults": "Per-user fields for everyone, below groups and overrides.",
+    "default_group": "Group of users listed in no group (a group name, or null).",
+    "groups": "Named groups: per-user fields, `members`, and slice totals.",
+    "user_overrides": "Per-user exceptions, and reservations.",
+    "admins": "Login names allowed to act on every user's containers (root always is).",
+    "gpu_allocation": "How GPU slots are found and handed out.",
+    "policies": "Timeouts and lifecycle rules.",
+    "advanced": "Docker settings applied to every container.",
+    "images": "Image building: catalog, package lists.",
+    "wizard": "Defaults of the onboarding wizards.",
+}
+
+SECTION_SPECS: dict[str, tuple[FieldSpec, ...]] = {
+    "gpu_allocation": GPU_ALLOCATION_SPECS,
+    "policies": POLICIES_SPECS,
+    "advanced": ADVANCED_SPECS,
+    "images": IMAGES_SPECS,
+    "wizard": WIZARD_SPECS,
+}
+
+
+def did_you_mean(key: str, known: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean 'memory'?)`` or an empty string."""
+    close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def convert(spec: FieldSpec, value: Any, key: str) -> Any:
+    """The typed value of one key, or LimitsValueError naming key, value and accepted forms."""
+    if value is None:
+        if spec.nullable:
+            return None
+        raise LimitsValueError(key, value, spec.accepted(), "may not be null")
+    converter = _CONVERTERS[spec.kind]
+    return converter(spec, value, key)
+
+
+def _bad(spec: FieldSpec, value: Any, key: str, reason: str = "has the wrong type") -> LimitsValueError:
+    return LimitsValueError(key, value, spec.accepted(), reason)
+
+
+def _c_size(spec: FieldSpec, value: Any, key: str) -> int:
+    try:
+        return parse_size(value, key=key)
+    except LimitsValueError as exc:
+        raise LimitsValueError(key, value, spec.accepted(), exc.reason) from None
+
+
+def _c_duration(spec: FieldSpec, value: Any, key: str) -> int:
+    try:
+        return parse_duration(value, key=key)
+    except LimitsValueError as exc:
+        raise LimitsValueError(key, value, spec.accepted(), exc.reason) from None
+
+
+def _range(spec: FieldSpec, value: float, key: str) -> None:
+    if spec.minimum is not None and (value < spec.minimum or (spec.kind == "number" and value == 0)):
+        raise _bad(spec, value, key, "is out of range")
+    if spec.maximum is not None and value > spec.maximum:
+        raise _bad(spec, value, key, "is out of range")
+
+
+def _c_int(spec: FieldSpec, value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(spec, value, key, "is not a whole number")
+    _range(spec, value, key)
+    return value
+
+
+def _c_number(spec: FieldSpec, value: Any, key: str) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _bad(spec, value, key, "is not a number")
+    _range(spec, value, key)
+    return value
+
+
+def _c_bool(spec: FieldSpec, value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise _bad(spec, value, key, "is not true or false")
+    return value
+
+
+def _c_enum(spec: FieldSpec, value: Any, key: str) -> str:
+    if not isinstance(value, str) or value not in spec.choices:
+        hint = did_you_mean(value, spec.choices) if isinstance(value, str) else ""
+        raise _bad(spec, value, key, "is not an accepted value" + hint)
+    return value
+
+
+def _c_str(spec: FieldSpec, value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(spec, value, key, "is not a non-empty string")
+    return value
+
+
+def _c_str_list(spec: FieldSpec, value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _bad(spec, value, key, "is not a list of strings")
+    return tuple(value)
+
+
+def _c_int_list(spec: FieldSpec, value: Any, key: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+    ):
+        raise _bad(spec, value, key, "is not a list of GPU indices")
+    return tuple(value)
+
+
+def _c_user_list(spec: FieldSpec, value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise _bad(spec, value, key, "is not a list")
+    for item in value:
+        if not isinstance(item, str) or not USER_NAME_RE.match(item):
+            raise LimitsValueError(key, item, NAME_FORMS, "is not a login name (quote numeric names)")
+    return tuple(value)
+
+
+def _c_slot_list(spec: FieldSpec, value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise _bad(spec, value, key, "is not a list")
+    slots = []
+    for item in value:
+        text = str(item) if isinstance(item, int) and not isinstance(item, bool) else item
+        if not isinstance(text, str) or not SLOT_RE.match(text):
+            raise LimitsValueError(key, item, SLOT_FORMS, "is not a slot id")
+        slots.append(text)
+    return tuple(slots)
+
+
+def _c_datetime(spec: FieldSpec, value: Any, key: str) -> datetime:
+    # PyYAML already turns unquoted timestamps into datetime (or date) objects.
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise _bad(spec, value, key, "is not an ISO 8601 date-time") from None
+    else:
+        raise _bad(spec, value, key, "is not a date-time")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _c_use_cases(spec: FieldSpec, value: Any, key: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise _bad(spec, value, key, "is not a mapping")
+    out: dict[str, tuple[str, ...]] = {}
+    for case, packages in value.items():
+        if case not in USE_CASES:
+            raise LimitsValueError(f"{key}.{case}", case, "one of " + ", ".join(USE_CASES),
+                                   "is not a known use case" + did_you_mean(str(case), USE_CASES))
+        if not isinstance(packages, list) or not all(isinstance(p, str) and p.strip() for p in packages):
+            raise LimitsValueError(f"{key}.{case}", packages, "a list of strings", "is not a list of strings")
+        out[case] = tuple(packages)
+    return out
+
+
+_CONVERTERS: dict[str, Callable[[FieldSpec, Any, str], Any]] = {
+    "size": _c_size,
+    "duration": _c_duration,
+    "int": _c_int,
+    "number": _c_number,
+    "bool": _c_bool,
+    "enum": _c_enum,
+    "str": _c_str,
+    "path": _c_str,
+    "str_list": _c_str_list,
+    "int_list": _c_int_list,
+    "user_list": _c_user_list,
+    "slot_list": _c_slot_list,
+    "datetime": _c_datetime,
+    "use_cases": _c_use_cases,
+}
+
+
+# -- documentation ------------------------------------------------------------------------
+def _default_text(spec: FieldSpec) -> str:
+    from ds01.limits.units import format_duration, format_size
+
+    value = spec.default
+    if value is None:
+        return "null"
+    if spec.kind == "duration":
+        return format_duration(value)
+    if spec.kind == "size":
+        return format_size(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value in ((), {}):
+        return "[]" if spec.kind != "use_cases" else "{}"
+    return str(value)
+
+
+def _table(specs: tuple[FieldSpec, ...]) -> list[str]:
+    lines = ["| key | type | default | accepted / null means | description | example |",
+             "|---|---|---|---|---|---|"]
+    for s in specs:
+        cells = [f"`{s.name}`", s.type_label(), f"`{_default_text(s)}`", s.accepted(), s.doc,
+                 f"`{s.example}`"]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return lines
+
+
+def render_markdown() -> str:
+    """docs/config.md, generated from the tables above."""
+    out = [
+        "# `resource-limits.yaml` reference",
+        "",
+        "<!-- Generated by `python -m ds01.limits.schema --markdown > docs/config.md`; "
+        "edit src/ds01/limits/schema.py, not this file. -->",
+        "",
+        "ds01 reads one YAML file: `DS01_CONFIG`, else `/opt/ds01-infra/config/resource-limits.yaml`, "
+        "else the packaged example `config/resource-limits.yaml`. It is read fresh by every command, "
+        "so an edit takes effect on the next command. Check a file without acting with "
+        "`ds01 limits check [FILE]` (exit 0 when valid, 2 with every problem listed when not).",
+        "",
+        "## Rules",
+        "",
+        f"- **Sizes** are {SIZE_FORMS}; they are stored as bytes.",
+        f"- **Durations** are {DURATION_FORMS}; they are stored as seconds. `0.5h` is 30 minutes.",
+        "- A bare number where a size or duration is expected is an error (a unitless `48` once "
+        "meant 48 seconds).",
+        "- **Absent and `null` differ.** An absent key falls through to the next level; `null` is a "
+        "real value (unlimited / never / disabled, as listed per key) and stops there.",
+        "- An empty section (`gpu_allocation:` with nothing under it) means all its defaults.",
+        "- Unknown keys are errors, with a suggestion for likely misspellings.",
+        "- Validation collects every problem in the file, each with its key path "
+        "(`groups.student.memory`), the bad value and the accepted forms. `max_cpus` above the "
+        "host's core count is a warning.",
+        "",
+        "## Top-level keys",
+        "",
+        "| key | description |",
+        "|---|---|",
+    ]
+    out += [f"| `{k}` | {v} |" for k, v in TOP_LEVEL.items()]
+    out += [
+        "",
+        "## Per-user fields",
+        "",
+        "Allowed in `defaults`, in each `groups.<group>` and in each `user_overrides.<user>`. "
+        "Resolution for a user, first match wins per field: `user_overrides.<user>` > the group whose "
+        "`members` lists the user > `default_group` (for users in no group) > `defaults` > the "
+        "built-in default below. `ds01 limits show USER` prints each value with the level it came from.",
+        "",
+    ]
+    out += _table(PER_USER_SPECS)
+    out += [
+        "",
+        "## `groups.<group>`",
+        "",
+        "Group names: " + GROUP_FORMS + " (they become systemd slice names `ds01-<group>.slice`). "
+        "Besides the per-user fields a group has:",
+        "",
+    ]
+    out += _table(GROUP_EXTRA_SPECS)
+    out += [
+        "",
+        "A user listed in two groups is an error. `default_group` must name a group.",
+        "",
+        "## `user_overrides.<user>`",
+        "",
+        "Per-user fields (a user listed here gets priority 100 unless the entry sets one), plus an "
+        "optional reservation. `reservation_start`, `reservation_end` and `reserved_gpus` go "
+        "together.",
+        "",
+    ]
+    out += _table(OVERRIDE_EXTRA_SPECS)
+    out += ["", "## `admins`", "", "A list of login names (default `[]`).", ""]
+    for section, specs in SECTION_SPECS.items():
+        out += [f"## `{section}`", "", TOP_LEVEL[section], ""]
+        out += _table(specs)
+        out.append("")
+    out += [
+        "## Example",
+        "",
+        "See `config/resource-limits.yaml` for a complete, commented example, and "
+        "`config/topologies/` for simulated GPU topologies.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["--markdown"]:
+        sys.stderr.write("usage: python -m ds01.limits.schema --markdown > docs/config.md\n")
+        return 2
+    sys.stdout.write(render_markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
