@@ -9,6 +9,14 @@ from __future__ import annotations
 from ds01.cli.lazy import LazyGroup, LazySpec
 from ds01.cli.tree import NOUNS
 
-VERBS: LazySpec = {}
+VERBS: LazySpec = {
+    "status": ("ds01.cli.gpu.status:command", "Every GPU slot: free, allocated, held or reserved, and by whom."),
+    "allocate": ("ds01.cli.gpu.allocate:command", "Allocate GPU slots to a container (exit 3 refused, 4 full)."),
+    "release": ("ds01.cli.gpu.release:command", "Release the GPU slots a container holds, now."),
+    "mark-stopped": ("ds01.cli.gpu.mark_stopped:command", "Record that a container stopped (starts its hold)."),
+    "user-status": ("ds01.cli.gpu.user_status:command", "What one user holds, against their quota."),
+    "release-stale": ("ds01.cli.gpu.release_stale:command", "Release holds past gpu_hold_after_stop (cron-safe)."),
+    "reconcile": ("ds01.cli.gpu.reconcile:command", "Make the allocation ledger agree with Docker; report fixes."),
+}
 
 group = LazyGroup(name="gpu", help=NOUNS["gpu"], lazy=VERBS, no_args_is_help=True)

@@ -1,0 +1,47 @@
+"""``ds01 gpu reconcile``: make the allocation ledger agree with Docker and report the fixes."""
+
+from __future__ import annotations
+
+import click
+
+from ds01.cli.app import App, pass_app
+from ds01.cli.gpu._common import require_admin
+from ds01.cli.options import json_option
+
+
+@click.command("reconcile")
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@json_option
+@pass_app
+def command(app: App, dry_run: bool, as_json: bool) -> None:
+    """Release rows of containers that no longer exist, adopt labelled containers holding a
+    slot without a row, record stops/restarts done outside ds01, and report conflicts.
+
+    JSON keys: dry_run, released[] {container, user, slot, reason}, confirmed[],
+    adopted[] {container, user, slot, uuid}, conflicts[] {container, user, slot, reason},
+    marked_stopped[], restarted[], warnings[].
+    """
+    from ds01.gpu import service
+
+    require_admin(app, "reconcile the GPU ledger")
+    report = service.reconcile(app.config, dry_run=dry_run, strict=True)
+    term = app.terminal
+    if as_json:
+        term.json(report.to_json())
+        return
+    pre = "would " if dry_run else ""
+    for e in report.released:
+        term.info(f"{pre}release {e['slot']} from {e['container']} ({e['user']}): {e['reason']}")
+    for e in report.adopted:
+        term.info(f"{pre}adopt {e['container']} ({e['user']}) on slot {e['slot']}")
+    for name in report.marked_stopped:
+        term.info(f"{pre}mark {name} stopped (found stopped)")
+    for name in report.restarted:
+        term.info(f"{pre}clear the stop of {name} (found running)")
+    for e in report.conflicts:
+        term.warning(f"conflict: {e['container']} ({e['user']}): {e['reason']}")
+    if report.changed() or report.conflicts:
+        term.success(f"{'dry run: ' if dry_run else ''}ledger reconciled: {len(report.released)} released, "
+                     f"{len(report.adopted)} adopted, {len(report.conflicts)} conflict(s).")
+    else:
+        term.success("The ledger agrees with Docker; nothing to fix.")

@@ -1,0 +1,33 @@
+"""``ds01 gpu release CONTAINER``: free the slots a container holds, at once."""
+
+from __future__ import annotations
+
+import click
+
+from ds01.cli.app import App, pass_app
+from ds01.cli.gpu._common import require_self_or_admin
+from ds01.cli.options import json_option
+
+
+@click.command("release")
+@click.argument("container")
+@json_option
+@pass_app
+def command(app: App, container: str, as_json: bool) -> None:
+    """Release every GPU slot CONTAINER holds. Releasing nothing is not an error.
+
+    JSON keys: container, released (slot ids).
+    """
+    from ds01.gpu import service
+
+    holder = service.holder_of(container)
+    if holder is not None:
+        require_self_or_admin(app, holder, "release GPUs")
+    rows = service.release(container, reason="released by command")
+    slots = [r.slot for r in rows]
+    if as_json:
+        app.terminal.json({"container": container, "released": slots})
+    elif slots:
+        app.terminal.success(f"Released slot(s) {', '.join(slots)} from {container}.")
+    else:
+        app.terminal.info(f"{container} holds no GPU slot; nothing to release.")

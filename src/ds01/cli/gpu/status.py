@@ -1,0 +1,40 @@
+"""``ds01 gpu status``: every slot, its state and holders (reconciles with Docker first)."""
+
+from __future__ import annotations
+
+import click
+
+from ds01.cli.app import App, pass_app
+from ds01.cli.options import json_option
+
+
+def _gib(n: int) -> str:
+    return f"{n / 1024**3:.0f} GiB"
+
+
+@click.command("status")
+@json_option
+@pass_app
+def command(app: App, as_json: bool) -> None:
+    """Show every GPU slot: id, profile, memory, state (free/allocated/held/reserved), holders.
+
+    JSON keys (--json): backend, slots[] {id, uuid, gpu_index, profile, memory_bytes, state,
+    containers, users, held_until, reserved_for}, warnings[].
+    """
+    from ds01.gpu import service
+
+    report = service.status(app.config)
+    term = app.terminal
+    if as_json:
+        term.json(report.to_json())
+        return
+    rows = [
+        [s["id"], s["profile"] or "whole GPU", _gib(s["memory_bytes"]), s["state"],
+         ", ".join(s["users"]) or (f"(for {s['reserved_for']})" if s["reserved_for"] else ""),
+         ", ".join(s["containers"]), s["held_until"] or ("forever" if s["state"] == "held" else "")]
+        for s in report.slots
+    ]
+    term.table(["slot", "profile", "memory", "state", "users", "containers", "held until"], rows,
+               title=f"GPU slots ({report.backend} inventory)", empty="No GPU slots are available.")
+    for w in report.warnings:
+        term.warning(w)

@@ -1,0 +1,208 @@
+"""The allocation decision (SPEC §4 steps 1-4) as one pure function over plain data.
+
+``decide()`` takes the slots, the current holdings, the request (with the user's quota
+fields), the reservations and the policy, and returns the slots to give or a refusal with
+its class (``policy`` -> exit 3, ``capacity`` -> exit 4) and a reason a user understands.
+It reads no file, no clock and no database: the service layer supplies all of that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ds01.gpu.model import Slot, slot_sort_key
+
+STRATEGIES = ("least_allocated", "priority_aware", "round_robin")
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One active ledger row: a container promised a slot."""
+
+    slot: str
+    container: str
+    user: str
+    priority: int
+    allocated_at: datetime
+    stopped_at: datetime | None = None
+    hold_until: datetime | None = None  # when a stopped container's hold ends (None: running or forever)
+
+
+@dataclass(frozen=True)
+class ReservationWindow:
+    user: str
+    start: datetime
+    end: datetime
+    slots: tuple[str, ...]
+    reason: str | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.start <= now < self.end
+
+
+@dataclass(frozen=True)
+class Policy:
+    strategy: str = "least_allocated"
+    sharing: str = "exclusive"  # or "shared"
+    max_containers_per_gpu: int = 1
+    respect_reservations: bool = True
+
+
+@dataclass(frozen=True)
+class Request:
+    user: str
+    container: str
+    count: int
+    priority: int
+    max_mig_instances: int | None = None  # None: unlimited
+    max_gpus_per_container: int | None = 1  # None: unlimited
+    allow_full_gpu: bool = True
+
+
+@dataclass(frozen=True)
+class Decision:
+    slots: tuple[str, ...] = ()
+    refused: str | None = None  # None | "usage" | "policy" | "capacity"
+    reason: str = ""
+    details: tuple[str, ...] = field(default_factory=tuple)
+    existing: bool = False  # the container already held these slots (idempotent repeat)
+
+    @property
+    def ok(self) -> bool:
+        return self.refused is None
+
+
+def _fmt(ts: datetime) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def holders_summary(holdings: Iterable[Holding], now: datetime) -> tuple[list[str], str | None]:
+    """Lines "slot 0:1: alice (c1, running)" and the sentence on when the next hold expires."""
+    lines = []
+    expiring: list[tuple[datetime, Holding]] = []
+    for h in sorted(holdings, key=lambda h: (slot_sort_key(h.slot), h.container)):
+        if h.stopped_at is None:
+            state = "running"
+        elif h.hold_until is None:
+            state = f"stopped since {_fmt(h.stopped_at)}, held indefinitely"
+        else:
+            state = f"stopped, held until {_fmt(h.hold_until)}"
+            expiring.append((h.hold_until, h))
+        lines.append(f"slot {h.slot}: {h.user} ({h.container}, {state})")
+    nxt = None
+    if expiring:
+        when, h = min(expiring, key=lambda e: e[0])
+        minutes = max(0, int((when - now).total_seconds() // 60))
+        nxt = f"The next hold expires at {_fmt(when)} (slot {h.slot}, in about {minutes} min)."
+    return lines, nxt
+
+
+def decide(
+    slots: Sequence[Slot],
+    holdings: Sequence[Holding],
+    request: Request,
+    *,
+    policy: Policy = Policy(),
+    reservations: Sequence[ReservationWindow] = (),
+    now: datetime,
+    last_slot: str | None = None,
+    memory_used: Mapping[str, float] | None = None,
+) -> Decision:
+    """Choose ``request.count`` slots for ``request.container`` or explain why not."""
+    if request.count < 1:
+        return Decision(refused="usage", reason=f"Ask for at least one GPU slot (got {request.count}).")
+    if policy.strategy not in STRATEGIES:
+        return Decision(refused="usage", reason=f"Unknown allocation strategy {policy.strategy!r}.")
+
+    # An allocate repeated for the same container (a retry) gets what it already holds.
+    mine_here = sorted({h.slot for h in holdings if h.container == request.container}, key=slot_sort_key)
+    if mine_here:
+        return Decision(slots=tuple(mine_here), existing=True, reason="already allocated")
+
+    # Step 1: quotas.
+    if request.max_gpus_per_container is not None and request.count > request.max_gpus_per_container:
+        return Decision(
+            refused="policy",
+            reason=f"{request.user} may use at most {request.max_gpus_per_container} GPU slot(s) per container "
+            f"(asked for {request.count}); ask for fewer.",
+        )
+    user_held = [h for h in holdings if h.user == request.user]
+    if request.max_mig_instances is not None and len(user_held) + request.count > request.max_mig_instances:
+        lines, _ = holders_summary(user_held, now)
+        return Decision(
+            refused="policy",
+            reason=f"{request.user} already holds {len(user_held)} of {request.max_mig_instances} allowed GPU "
+            f"slot(s); release one (`container retire NAME` or `gpu release CONTAINER`) first.",
+            details=tuple(lines),
+        )
+
+    # Step 3 (capacity): which slots could take one more container at all.
+    by_slot: dict[str, list[Holding]] = {}
+    for h in holdings:
+        by_slot.setdefault(h.slot, []).append(h)
+    limit = 1 if policy.sharing == "exclusive" else max(1, policy.max_containers_per_gpu)
+    open_slots = [s for s in slots if len(by_slot.get(s.id, [])) < limit]
+
+    # allow_full_gpu: whole GPUs are not for this user.
+    usable = open_slots if request.allow_full_gpu else [s for s in open_slots if not s.whole_gpu]
+
+    # Step 2: reservations active now.
+    active = [r for r in reservations if r.active(now)] if policy.respect_reservations else []
+    reserved_for: dict[str, ReservationWindow] = {}
+    for r in active:
+        for sid in r.slots:
+            reserved_for.setdefault(sid, r)
+    blocked = [s for s in usable if s.id in reserved_for and reserved_for[s.id].user != request.user]
+    candidates = [s for s in usable if s not in blocked]
+
+    if len(candidates) < request.count:
+        if len(usable) >= request.count and blocked:
+            r = reserved_for[blocked[0].id]
+            ids = ", ".join(s.id for s in blocked)
+            why = f" ({r.reason})" if r.reason else ""
+            return Decision(
+                refused="policy",
+                reason=f"The free slot(s) {ids} are reserved for {r.user} until {_fmt(r.end)}{why}; "
+                "try again after the reservation ends.",
+            )
+        if not request.allow_full_gpu and len(open_slots) >= request.count:
+            return Decision(
+                refused="policy",
+                reason=f"Only whole GPUs are free and {request.user} may not use a whole GPU (allow_full_gpu: "
+                "false); wait for a MIG slice to free up.",
+            )
+        lines, nxt = holders_summary(holdings, now)
+        total = len(slots)
+        what = "GPU slot" if request.count == 1 else f"{request.count} GPU slots"
+        reason = f"No free {what} for {request.user}: all {total} slot(s) are taken."
+        if nxt:
+            reason += " " + nxt
+        else:
+            reason += " Try again later, or use --wait."
+        return Decision(refused="capacity", reason=reason, details=tuple(lines))
+
+    # Step 3 (choice): score each candidate, lowest wins.
+    order = sorted(slots, key=lambda s: slot_sort_key(s.id))
+    position = {s.id: i for i, s in enumerate(order)}
+    start = 0
+    if policy.strategy == "round_robin" and last_slot in position:
+        start = position[last_slot] + 1
+    mem = memory_used or {}
+
+    def score(s: Slot) -> tuple:
+        on_slot = by_slot.get(s.id, [])
+        diff = (max(h.priority for h in on_slot) - request.priority) if on_slot else 0
+        if policy.strategy != "priority_aware":
+            # Only priority_aware prefers sharing with lower-priority users over an emptier slot.
+            diff = max(0, diff)
+        own_reserved = 0 if (s.id in reserved_for and reserved_for[s.id].user == request.user) else 1
+        rotated = (position[s.id] - start) % len(order)
+        mem_pct = mem.get(s.id, s.memory_used_percent)
+        if policy.strategy == "round_robin":
+            return (own_reserved, diff, len(on_slot), rotated)
+        return (own_reserved, diff, len(on_slot), mem_pct, position[s.id])
+
+    chosen = sorted(candidates, key=score)[: request.count]
+    return Decision(slots=tuple(s.id for s in chosen), reason="allocated")

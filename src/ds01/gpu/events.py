@@ -1,0 +1,78 @@
+"""The allocation event log: ``gpu-allocations.log`` (pipe-delimited, for people and grep) and
+``events.jsonl`` (one JSON object per line, for machines), both under ``DS01_LOG_DIR``.
+
+Each event is appended with one ``write`` on a file opened ``O_APPEND``, so lines from
+concurrent processes never interleave.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ds01 import paths
+
+EVENTS = ("allocate", "release", "release-stale", "mark-stopped", "restart", "adopt", "conflict", "refuse")
+LOG_NAME = "gpu-allocations.log"
+JSONL_NAME = "events.jsonl"
+
+
+@dataclass(frozen=True)
+class Event:
+    event: str
+    user: str
+    container: str
+    gpu_id: str
+    reason: str = ""
+    at: float = 0.0
+    extra: dict[str, Any] | None = None
+
+    def timestamp(self) -> str:
+        return datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def line(self) -> str:
+        def clean(v: str) -> str:
+            # The pipe and newlines are the format's separators.
+            return v.replace("|", "/").replace("\n", " ")
+
+        fields = [self.timestamp(), self.event, self.user, self.container, self.gpu_id, self.reason]
+        return "|".join(clean(str(f)) for f in fields)
+
+    def as_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "timestamp": self.timestamp(),
+            "event": self.event,
+            "user": self.user,
+            "container": self.container,
+            "gpu_id": self.gpu_id,
+            "reason": self.reason,
+        }
+        if self.extra:
+            obj.update(self.extra)
+        return obj
+
+
+def _append(path: os.PathLike[str] | str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def write(events: list[Event]) -> list[str]:
+    """Append events to both logs; returns warnings (a log that cannot be written never undoes
+    an allocation that is already committed)."""
+    if not events:
+        return []
+    folder = paths.log_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _append(folder / LOG_NAME, "".join(e.line() + "\n" for e in events))
+        _append(folder / JSONL_NAME, "".join(json.dumps(e.as_json(), sort_keys=True) + "\n" for e in events))
+    except OSError as exc:
+        return [f"Could not write the allocation log in {folder}: {exc.strerror}."]
+    return []

@@ -1,0 +1,509 @@
+"""The GPU operations the CLI and the container units call.
+
+Each function reads the configuration it is given, the inventory and the ledger, and
+returns plain results; it raises ``ds01.errors`` exceptions for refusals (``PolicyRefused``
+exit 3, ``NoCapacity`` exit 4). Every state change is written to the ledger's history and to
+the event logs. ``status``, ``allocate`` and ``release_stale`` reconcile with Docker first.
+
+Container units call: ``allocate`` (then ``confirm`` once the container exists, and
+``release`` if creating it failed), ``mark_stopped`` on stop, ``clear_stopped`` on
+start/run, ``release`` on removal, and ``release_stale(remove_container=…)`` from cron.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ds01.errors import DockerUnavailable, NoCapacity, OperationFailed, PolicyRefused, UsageError
+from ds01.gpu import events as _events
+from ds01.gpu import reconcile as _reconcile
+from ds01.gpu.allocator import Decision, Holding, Policy, Request, ReservationWindow, decide
+from ds01.gpu.ledger import Ledger, Row
+from ds01.gpu.model import Inventory, slot_sort_key
+
+if TYPE_CHECKING:
+    from ds01.limits.config import Config
+
+POLL_SECONDS = 2.0
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- configuration -> allocator inputs -------------------------------------------------------
+
+@dataclass(frozen=True)
+class UserQuota:
+    user: str
+    priority: int
+    max_mig_instances: int | None
+    max_gpus_per_container: int | None
+    allow_full_gpu: bool
+    gpu_hold_after_stop: int | None  # seconds; None = hold indefinitely
+
+
+def quota(config: Config, user: str) -> UserQuota:
+    from ds01.limits.resolver import resolve
+
+    r = resolve(config, user)
+    v = r.values
+    return UserQuota(
+        user=user,
+        priority=int(r.priority),
+        max_mig_instances=v.get("max_mig_instances"),
+        max_gpus_per_container=v.get("max_gpus_per_container", 1),
+        allow_full_gpu=bool(v.get("allow_full_gpu", True)),
+        gpu_hold_after_stop=v.get("gpu_hold_after_stop"),
+    )
+
+
+def policy_of(config: Config) -> Policy:
+    g = config.gpu_allocation
+    return Policy(strategy=g.strategy, sharing=g.sharing, max_containers_per_gpu=g.max_containers_per_gpu,
+                  respect_reservations=g.respect_reservations)
+
+
+def reservations_of(config: Config) -> list[ReservationWindow]:
+    return [ReservationWindow(r.user, r.start, r.end, tuple(r.slots), r.reason) for r in config.reservations()]
+
+
+def inventory(config: Config) -> Inventory:
+    from ds01.gpu import inventory as _inventory
+
+    g = config.gpu_allocation
+    return _inventory.load(g.inventory, g.topology, enable_mig=g.enable_mig)
+
+
+class _Holds:
+    """Each holder's ``gpu_hold_after_stop``, resolved once per user per command."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._cache: dict[str, int | None] = {}
+
+    def seconds(self, user: str) -> int | None:
+        if user not in self._cache:
+            try:
+                self._cache[user] = quota(self.config, user).gpu_hold_after_stop
+            except UsageError:
+                self._cache[user] = None  # an unknown user keeps their hold until an admin acts
+        return self._cache[user]
+
+    def until(self, row: Row) -> float | None:
+        if row.stopped_at is None:
+            return None
+        hold = self.seconds(row.user)
+        return None if hold is None else row.stopped_at + hold
+
+
+def holdings(rows: list[Row], holds: _Holds) -> list[Holding]:
+    return [
+        Holding(slot=r.slot, container=r.container, user=r.user, priority=r.priority,
+                allocated_at=_dt(r.allocated_at), stopped_at=_dt(r.stopped_at),  # type: ignore[arg-type]
+                hold_until=_dt(holds.until(r)))
+        for r in rows
+    ]
+
+
+# -- reconcile --------------------------------------------------------------------------------
+
+@dataclass
+class ReconcileReport:
+    released: list[dict[str, Any]] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
+    adopted: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    marked_stopped: list[str] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "released": self.released,
+            "confirmed": self.confirmed,
+            "adopted": self.adopted,
+            "conflicts": self.conflicts,
+            "marked_stopped": self.marked_stopped,
+            "restarted": self.restarted,
+            "warnings": self.warnings,
+        }
+
+    def changed(self) -> bool:
+        return bool(self.released or self.confirmed or self.adopted or self.marked_stopped or self.restarted)
+
+
+def _docker_views() -> list[_reconcile.ContainerView]:
+    from ds01.base.docker_client import list_containers
+
+    # Every container (one sparse call), so that a ledger row is never released while a container
+    # of that name exists; only ds01-managed ones are considered for adoption.
+    views = []
+    for c in list_containers(None):
+        labels = c.labels
+        managed = labels.get("aime.mlc.DS01_MANAGED") == "true"
+        view = _reconcile.view_from_labels(c.name, c.state, labels if managed else {})
+        views.append(view)
+    return views
+
+
+def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
+              ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> ReconcileReport:
+    """Make the ledger agree with Docker. ``strict=False`` (implicit runs) turns an unreachable
+    Docker engine into a warning instead of an error."""
+    report = ReconcileReport(dry_run=dry_run)
+    led = ledger or Ledger()
+    listed_at = now()
+    try:
+        views = _docker_views()
+    except DockerUnavailable as exc:
+        if strict:
+            raise
+        report.warnings.append(f"Not reconciled with Docker ({exc.message})")
+        return report
+    exclusive = config.gpu_allocation.sharing == "exclusive"
+    timeout = config.policies.pending_allocation_timeout
+    inv_uuid: dict[str, str] = {}
+    evs: list[_events.Event] = []
+
+    def apply(conn: Any | None) -> None:
+        rows = led.active(conn)
+        p = _reconcile.plan(rows, views, listed_at=listed_at, pending_timeout=timeout, exclusive=exclusive)
+        at = now()
+        for row, why in p.release:
+            report.released.append({"container": row.container, "user": row.user, "slot": row.slot, "reason": why})
+            evs.append(_events.Event("release", row.user, row.container, row.slot, why, at))
+            if conn is not None:
+                led.release_row(conn, row.id, at=at, reason=why)
+                led.record(conn, at=at, event="release", user=row.user, container=row.container, slot=row.slot,
+                           reason=why)
+        for name in p.confirm:
+            report.confirmed.append(name)
+            if conn is not None:
+                led.set_confirmed(conn, name, at)
+        for a in p.adopt:
+            prio = 0
+            try:
+                prio = quota(config, a.user).priority if a.user else 0
+            except UsageError:
+                pass
+            report.adopted.append({"container": a.container, "user": a.user, "slot": a.slot, "uuid": a.uuid})
+            evs.append(_events.Event("adopt", a.user, a.container, a.slot, "labelled container had no ledger row", at))
+            if conn is not None:
+                led.insert(conn, slot=a.slot, uuid=a.uuid or inv_uuid.get(a.slot, ""), container=a.container,
+                           user=a.user, priority=prio, at=at, confirmed=True, stopped_at=at if a.stopped else None,
+                           exclusive=exclusive, reason="adopted")
+                led.record(conn, at=at, event="adopt", user=a.user, container=a.container, slot=a.slot)
+        for c in p.conflicts:
+            report.conflicts.append({"container": c.container, "user": c.user, "slot": c.slot, "reason": c.reason})
+            evs.append(_events.Event("conflict", c.user, c.container, c.slot, c.reason, at))
+        for name in p.mark_stopped:
+            report.marked_stopped.append(name)
+            if conn is not None:
+                led.set_stopped(conn, name, at)
+            for r in rows:
+                if r.container == name:
+                    evs.append(_events.Event("mark-stopped", r.user, name, r.slot, "found stopped", at))
+        for name in p.restarted:
+            report.restarted.append(name)
+            if conn is not None:
+                led.set_stopped(conn, name, None)
+            for r in rows:
+                if r.container == name:
+                    evs.append(_events.Event("restart", r.user, name, r.slot, "found running", at))
+
+    if dry_run:
+        apply(None)
+    else:
+        with led.write() as conn:
+            apply(conn)
+        report.warnings.extend(_events.write(evs))
+    return report
+
+
+# -- status -----------------------------------------------------------------------------------
+
+@dataclass
+class StatusReport:
+    backend: str
+    slots: list[dict[str, Any]]
+    warnings: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"backend": self.backend, "slots": self.slots, "warnings": self.warnings}
+
+
+def status(config: Config, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
+           reconcile_first: bool = True) -> StatusReport:
+    led = ledger or Ledger()
+    warnings: list[str] = []
+    if reconcile_first:
+        warnings.extend(reconcile(config, strict=False, ledger=led, now=now).warnings)
+    inv = inventory(config)
+    warnings[:0] = list(inv.warnings)
+    rows = led.active()
+    holds = _Holds(config)
+    t = now()
+    active_res = [r for r in reservations_of(config) if r.active(_dt(t))] \
+        if config.gpu_allocation.respect_reservations else []  # type: ignore[arg-type]
+    reserved_for = {sid: r for r in active_res for sid in r.slots}
+    by_slot: dict[str, list[Row]] = {}
+    for r in rows:
+        by_slot.setdefault(r.slot, []).append(r)
+    known = {s.id for s in inv.slots}
+    out = []
+    for s in inv.slots:
+        own = by_slot.get(s.id, [])
+        held_until = None
+        if not own:
+            state = "reserved" if s.id in reserved_for else "free"
+        elif all(r.stopped_at is not None for r in own):
+            state = "held"
+            untils = [holds.until(r) for r in own]
+            held_until = None if any(u is None for u in untils) else iso(max(u for u in untils if u is not None))
+        else:
+            state = "allocated"
+        res = reserved_for.get(s.id)
+        out.append({
+            "id": s.id,
+            "uuid": s.uuid,
+            "gpu_index": s.gpu_index,
+            "profile": s.profile,
+            "memory_bytes": s.memory_bytes,
+            "state": state,
+            "containers": [r.container for r in own],
+            "users": sorted({r.user for r in own}),
+            "held_until": held_until,
+            "reserved_for": res.user if res else None,
+        })
+    for sid in sorted({r.slot for r in rows} - known, key=slot_sort_key):
+        warnings.append(f"The ledger holds slot {sid}, which the inventory no longer offers "
+                        f"(containers: {', '.join(r.container for r in by_slot[sid])}).")
+    return StatusReport(inv.backend, out, warnings)
+
+
+# -- allocate ---------------------------------------------------------------------------------
+
+@dataclass
+class AllocationResult:
+    user: str
+    container: str
+    slots: list[str]
+    uuids: list[str]
+    existing: bool
+    warnings: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"user": self.user, "container": self.container, "slots": self.slots, "uuids": self.uuids,
+                "existing": self.existing, "warnings": self.warnings}
+
+
+def _refusal(decision: Decision) -> Exception:
+    cls = {"policy": PolicyRefused, "capacity": NoCapacity}.get(decision.refused or "", UsageError)
+    return cls(decision.reason, details=list(decision.details))
+
+
+def allocate(config: Config, user: str, container: str, count: int, priority: int | None = None, *,
+             wait: float | None = None, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
+             sleep: Callable[[float], None] = time.sleep, reconcile_first: bool = True) -> AllocationResult:
+    """Give ``container`` ``count`` slots for ``user`` or raise the refusal (exit 3 or 4).
+
+    The choice and its recording happen in one ``BEGIN IMMEDIATE`` transaction. ``wait``:
+    seconds to keep polling while the refusal is "no capacity".
+    """
+    if not container or "|" in container or "," in container:
+        raise UsageError(f"{container!r} is not a container name ds01 can record.")
+    if priority is not None and not 1 <= priority <= 100:
+        raise UsageError(f"Priority must be between 1 and 100 (got {priority}).")
+    led = ledger or Ledger()
+    warnings: list[str] = []
+    if reconcile_first:
+        warnings.extend(reconcile(config, strict=False, ledger=led, now=now).warnings)
+    # Inventory warnings (MIG without instances, pending modes) belong to `gpu status`, not every allocation.
+    inv = inventory(config)
+    q = quota(config, user)
+    prio = q.priority if priority is None else priority
+    request = Request(user=user, container=container, count=count, priority=prio,
+                      max_mig_instances=q.max_mig_instances, max_gpus_per_container=q.max_gpus_per_container,
+                      allow_full_gpu=q.allow_full_gpu)
+    pol = policy_of(config)
+    reservations = reservations_of(config)
+    holds = _Holds(config)
+    deadline = None if wait is None else now() + wait
+    while True:
+        with led.write() as conn:
+            rows = led.active(conn)
+            t = now()
+            decision = decide(inv.slots, holdings(rows, holds), request, policy=pol, reservations=reservations,
+                              now=_dt(t), last_slot=led.last_allocated_slot(conn))  # type: ignore[arg-type]
+            if decision.ok and not decision.existing:
+                for sid in decision.slots:
+                    slot = inv.slot(sid)
+                    assert slot is not None
+                    led.insert(conn, slot=sid, uuid=slot.uuid, container=container, user=user, priority=prio,
+                               at=t, exclusive=pol.sharing == "exclusive")
+                    led.record(conn, at=t, event="allocate", user=user, container=container, slot=sid)
+        if decision.ok:
+            if not decision.existing:
+                warnings.extend(_events.write([
+                    _events.Event("allocate", user, container, sid, f"priority {prio}", t) for sid in decision.slots
+                ]))
+            uuids = [inv.slot(s).uuid if inv.slot(s) else "" for s in decision.slots]  # type: ignore[union-attr]
+            return AllocationResult(user, container, list(decision.slots), uuids, decision.existing, warnings)
+        if decision.refused == "capacity" and deadline is not None and now() < deadline:
+            sleep(min(POLL_SECONDS, max(0.0, deadline - now())))
+            if reconcile_first:
+                reconcile(config, strict=False, ledger=led, now=now)
+            continue
+        _events.write([_events.Event("refuse", user, container, "", decision.reason, now())])
+        raise _refusal(decision)
+
+
+# -- release, stop, restart, confirm ----------------------------------------------------------
+
+def _change(container: str, event: str, reason: str, op: Callable[[Any, Ledger, float], list[Row]],
+            ledger: Ledger | None, now: Callable[[], float]) -> list[Row]:
+    led = ledger or Ledger()
+    with led.write() as conn:
+        t = now()
+        rows = op(conn, led, t)
+        for r in rows:
+            led.record(conn, at=t, event=event, user=r.user, container=r.container, slot=r.slot, reason=reason)
+    _events.write([_events.Event(event, r.user, r.container, r.slot, reason, t) for r in rows])
+    return rows
+
+
+def release(container: str, *, reason: str = "released", ledger: Ledger | None = None,
+            now: Callable[[], float] = time.time) -> list[Row]:
+    """Release every slot ``container`` holds (idempotent: nothing held -> empty list)."""
+    def op(conn: Any, led: Ledger, t: float) -> list[Row]:
+        rows = led.rows_for(container, conn)
+        for r in rows:
+            led.release_row(conn, r.id, at=t, reason=reason)
+        return rows
+
+    return _change(container, "release", reason, op, ledger, now)
+
+
+def mark_stopped(container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> list[Row]:
+    """Start the hold-after-stop clock (idempotent: an earlier stop time is kept)."""
+    def op(conn: Any, led: Ledger, t: float) -> list[Row]:
+        rows = [r for r in led.rows_for(container, conn) if r.stopped_at is None]
+        led.set_stopped(conn, container, t)
+        return rows
+
+    return _change(container, "mark-stopped", "container stopped", op, ledger, now)
+
+
+def clear_stopped(container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> list[Row]:
+    """The container runs again inside its hold: keep the slot, stop the clock."""
+    def op(conn: Any, led: Ledger, t: float) -> list[Row]:
+        rows = [r for r in led.rows_for(container, conn) if r.stopped_at is not None]
+        led.set_stopped(conn, container, None)
+        return rows
+
+    return _change(container, "restart", "container started again", op, ledger, now)
+
+
+def confirm(container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> int:
+    """Mark the container's pending rows as having their container (call right after create)."""
+    led = ledger or Ledger()
+    with led.write() as conn:
+        return led.set_confirmed(conn, container, now())
+
+
+def holder_of(container: str, *, ledger: Ledger | None = None) -> str | None:
+    """The user the ledger promised ``container``'s slots to (None: nothing held)."""
+    rows = (ledger or Ledger()).rows_for(container)
+    return rows[0].user if rows else None
+
+
+# -- user status ------------------------------------------------------------------------------
+
+def user_status(config: Config, user: str, *, ledger: Ledger | None = None,
+                now: Callable[[], float] = time.time) -> dict[str, Any]:
+    led = ledger or Ledger()
+    q = quota(config, user)
+    holds = _Holds(config)
+    rows = [r for r in led.active() if r.user == user]
+    allocations = []
+    for r in sorted(rows, key=lambda r: (r.container, slot_sort_key(r.slot))):
+        state = "pending" if r.pending else ("held" if r.stopped_at is not None else "allocated")
+        allocations.append({
+            "slot": r.slot, "uuid": r.uuid, "container": r.container, "priority": r.priority, "state": state,
+            "allocated_at": iso(r.allocated_at), "stopped_at": iso(r.stopped_at),
+            "held_until": iso(holds.until(r)),
+        })
+    return {"user": user, "priority": q.priority, "count": len(rows), "max_mig_instances": q.max_mig_instances,
+            "max_gpus_per_container": q.max_gpus_per_container, "allocations": allocations}
+
+
+# -- release-stale ----------------------------------------------------------------------------
+
+@dataclass
+class StaleReport:
+    dry_run: bool
+    released: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+    reconcile: ReconcileReport
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "released": self.released, "failed": self.failed,
+                "reconcile": self.reconcile.to_json()}
+
+
+def release_stale(config: Config, *, dry_run: bool = False,
+                  remove_container: Callable[[str, str], None] | None = None,
+                  ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> StaleReport:
+    """Release holds of stopped containers past their user's ``gpu_hold_after_stop``.
+
+    ``remove_container(container, user)`` is called for each expired hold BEFORE its slot
+    is released (a stopped container keeps its device request, so it must be gone — its
+    definition saved by the container unit — before the slot goes to someone else). If it
+    raises a ds01 error, that hold is kept and reported under ``failed``. Idempotent.
+    """
+    led = ledger or Ledger()
+    rec = reconcile(config, dry_run=dry_run, strict=False, ledger=led, now=now)
+    holds = _Holds(config)
+    t = now()
+    expired: dict[str, list[Row]] = {}
+    for r in led.active():
+        until = holds.until(r)
+        if until is not None and until <= t:
+            expired.setdefault(r.container, []).append(r)
+    released: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for container, rows in sorted(expired.items()):
+        entry = {"container": container, "user": rows[0].user, "slots": [r.slot for r in rows],
+                 "stopped_at": iso(min(r.stopped_at or t for r in rows)), "reason": "hold after stop expired"}
+        if dry_run:
+            released.append(entry)
+            continue
+        if remove_container is not None:
+            try:
+                remove_container(container, rows[0].user)
+            except (OperationFailed, UsageError, DockerUnavailable) as exc:
+                failed.append({**entry, "reason": exc.message})
+                continue
+        with led.write() as conn:
+            at = now()
+            for r in led.rows_for(container, conn):
+                if r.stopped_at is None:
+                    continue  # restarted meanwhile: keep it
+                led.release_row(conn, r.id, at=at, reason="hold after stop expired")
+                led.record(conn, at=at, event="release-stale", user=r.user, container=container, slot=r.slot,
+                           reason="hold after stop expired")
+        _events.write([_events.Event("release-stale", r.user, container, r.slot, "hold after stop expired", at)
+                       for r in rows])
+        released.append(entry)
+    return StaleReport(dry_run, released, failed, rec)
