@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from ds01.cli.app import App
 from ds01.units.images.packages import ImageSettings
+
+if TYPE_CHECKING:
+    from ds01.terminal import Terminal
 
 
 def settings(app: App) -> ImageSettings:
@@ -31,3 +35,11 @@ def build_progress(app: App, image: str) -> Iterator[Callable[[str], None]]:
             status.update(f"Building {image}: {line[:100]}")
 
         yield on_line
+
+
+def show_categories(term: Terminal, categories: dict[str, list[str]]) -> None:
+    """The packages of each category as a table on stdout."""
+    from ds01.units.images.packages import PHASE_TITLES
+
+    rows = [(PHASE_TITLES[key], " ".join(specs) or "-") for key, specs in categories.items()]
+    term.table(["CATEGORY", "PACKAGES"], rows)

@@ -119,7 +119,7 @@ def validate_spec(item: str, *, allow_urls: bool = False) -> str:
     if not text:
         raise UsageError("An empty package name was given; remove it or name a package.")
     if "\n" in item or "\r" in item:
-        raise UsageError(f"Package {shown!r} contains a line break; give one package per item.")
+        raise UsageError(f"Package '{shown}' contains a line break; give one package per item.")
     if text.startswith("-"):
         raise UsageError(
             f"{text!r} is a pip option, not a package; ds01 accepts package specifiers only "

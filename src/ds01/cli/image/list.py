@@ -1,0 +1,29 @@
+"""``ds01 image list``: the caller's images."""
+
+from __future__ import annotations
+
+import click
+
+from ds01.cli.app import App, pass_app
+from ds01.cli.options import json_option
+
+
+@click.command("list")
+@json_option
+@pass_app
+def command(app: App, as_json: bool) -> None:
+    """Your images: name, size, created, base framework, containers using them."""
+    from ds01.units.images.listing import age, human_size, list_images
+
+    term = app.terminal
+    images = list_images(app.identity)
+    if as_json:
+        term.json([i.to_json() for i in images])
+        return
+    rows = [
+        (i.name, human_size(i.size), age(i.created), i.framework or i.base_image or "-",
+         ", ".join(i.containers) or "-")
+        for i in images
+    ]
+    term.table(["IMAGE", "SIZE", "CREATED", "BASE", "CONTAINERS"], rows,
+               empty="You have no images yet; create one with `ds01 image create PROJECT`.")

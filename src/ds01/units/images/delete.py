@@ -1,0 +1,74 @@
+"""``image delete``: remove the caller's images, refusing while a container uses one.
+
+With ``force`` the containers using the image are removed first (through ``ds01.base``);
+their GPU allocations are released by the ledger's reconciliation, which releases rows
+for containers that no longer exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ds01.errors import NotFound, PolicyRefused
+from ds01.identity import Identity
+from ds01.units.images.common import image_name, project_of
+from ds01.units.images.listing import ImageInfo, list_images
+
+
+@dataclass
+class DeletePlan:
+    images: list[ImageInfo]
+    blocked: dict[str, list[str]] = field(default_factory=dict)  # image name -> container names
+
+
+@dataclass
+class DeleteResult:
+    deleted: list[str]
+    containers_removed: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"deleted": self.deleted, "containers_removed": self.containers_removed}
+
+
+def plan_delete(names: list[str], identity: Identity) -> DeletePlan:
+    """Resolve NAMEs (``proj``, ``proj-image`` or ``proj-image:latest``) among the caller's images."""
+    mine = list_images(identity)
+    by_repo = {info.name.split(":", 1)[0]: info for info in mine}
+    chosen: list[ImageInfo] = []
+    missing = []
+    for name in names:
+        repo = image_name(project_of(name))
+        info = by_repo.get(repo)
+        if info is None:
+            missing.append(name)
+        elif info not in chosen:
+            chosen.append(info)
+    if missing:
+        raise NotFound(
+            f"No image named {', '.join(missing)} for you; `ds01 image list` shows your images. Nothing was deleted."
+        )
+    return DeletePlan(chosen, {i.name: list(i.containers) for i in chosen if i.containers})
+
+
+def delete(plan: DeletePlan, *, force: bool = False) -> DeleteResult:
+    from ds01.base import images as docker_images
+
+    if plan.blocked and not force:
+        uses = "; ".join(f"{img} by {', '.join(c)}" for img, c in plan.blocked.items())
+        raise PolicyRefused(
+            f"Image in use ({uses}); remove those containers first or pass --force to remove them too. "
+            "Nothing was deleted."
+        )
+    removed_containers: list[str] = []
+    if force:
+        users = docker_images.containers_by_image(i.id for i in plan.images)
+        for info in plan.images:
+            ids = [c["id"] for c in users.get(info.id, [])]
+            docker_images.remove_containers(ids)
+            removed_containers += [c["name"] for c in users.get(info.id, [])]
+    deleted = []
+    for info in plan.images:
+        docker_images.remove_image(info.id)
+        deleted.append(info.name)
+    return DeleteResult(deleted, removed_containers)

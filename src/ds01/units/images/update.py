@@ -1,0 +1,172 @@
+"""``image update``: add or remove packages by category in a project's Dockerfile.
+
+The Dockerfile is parsed back into its phase blocks (Jupyter, Data Science, Use Case,
+Custom); lines the user added by hand are kept. A category left empty disappears with its
+``RUN`` line. The new file is written atomically only after every specifier validated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ds01.errors import NotFound, UsageError
+from ds01.identity import Identity
+from ds01.units.images import dockerfile as df
+from ds01.units.images.common import (
+    Location,
+    image_name,
+    locate,
+    validate_project,
+    write_atomic,
+)
+from ds01.units.images.packages import (
+    DATA_SCIENCE,
+    JUPYTER,
+    PHASE_TITLES,
+    PHASES,
+    USE_CASE,
+    ImageSettings,
+    check_use_case,
+    validate_specs,
+)
+
+
+@dataclass
+class Changes:
+    """Requested edits: specs to add per category, package names to remove per category
+    (``None`` = from every category), whole default phases on/off, a new use case."""
+
+    add: dict[str, list[str]] = field(default_factory=dict)
+    remove: dict[str | None, list[str]] = field(default_factory=dict)
+    jupyter: bool | None = None
+    data_science: bool | None = None
+    use_case: str | None = None
+
+    def empty(self) -> bool:
+        return not (any(self.add.values()) or any(self.remove.values()) or self.jupyter is not None
+                    or self.data_science is not None or self.use_case)
+
+
+@dataclass
+class UpdatePlan:
+    project: str
+    image: str
+    location: Location
+    dockerfile: df.Dockerfile
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+    def categories(self) -> dict[str, list[str]]:
+        return self.dockerfile.packages()
+
+    def to_json(self, *, built: bool, image_id: str | None = None) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "image": self.image,
+            "dockerfile": str(self.location.dockerfile),
+            "added": self.added,
+            "removed": self.removed,
+            "built": built,
+            "image_id": image_id,
+            "use_case": self.dockerfile.use_case,
+            "packages": self.categories(),
+        }
+
+
+def find_dockerfile(project: str, settings: ImageSettings, identity: Identity,
+                    project_dir: Path | None = None) -> Location:
+    """The project's Dockerfile: the given directory, else where its image says it was built
+    from, else the default location."""
+    if project_dir is not None:
+        location = locate(project, settings, identity, project_dir)
+    else:
+        location = locate(project, settings, identity)
+        if not location.dockerfile.exists():
+            recorded = _recorded_dockerfile(project, identity)
+            if recorded is not None:
+                location = Location(recorded, location.build_log)
+    if not location.dockerfile.exists():
+        raise NotFound(
+            f"No Dockerfile for project {project} at {location.dockerfile}; create one with "
+            f"`ds01 image create {project}` (or pass --project-dockerfile DIR)."
+        )
+    return location
+
+
+def _recorded_dockerfile(project: str, identity: Identity) -> Path | None:
+    from ds01.base import images as docker_images
+
+    info = docker_images.inspect_image(f"{image_name(project)}:latest")
+    labels = ((info or {}).get("Config") or {}).get("Labels") or {}
+    if labels.get("ds01.user") != identity.name or not labels.get("ds01.dockerfile"):
+        return None
+    return Path(labels["ds01.dockerfile"])
+
+
+def plan_update(project: str, changes: Changes, settings: ImageSettings, identity: Identity,
+                project_dir: Path | None = None) -> UpdatePlan:
+    """Read the Dockerfile and apply the changes in memory. Writes nothing."""
+    validate_project(project)
+    # Validate every new specifier before reading anything else: bad input changes nothing.
+    add = {key: validate_specs(specs, allow_urls=settings.allow_urls) for key, specs in changes.add.items()}
+    for key in [*add, *(k for k in changes.remove if k is not None)]:
+        if key not in PHASES:
+            raise UsageError(f"Unknown category {key!r}; choose one of: {', '.join(PHASES)}.")
+    if changes.use_case:
+        check_use_case(changes.use_case)
+    location = find_dockerfile(project, settings, identity, project_dir)
+    try:
+        doc = df.parse(location.dockerfile.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Cannot read {location.dockerfile}: {exc}.") from exc
+    plan = UpdatePlan(project, image_name(project), location, doc)
+    apply_changes(plan, changes, add, settings)
+    return plan
+
+
+def apply_changes(plan: UpdatePlan, changes: Changes, add: dict[str, list[str]], settings: ImageSettings) -> None:
+    """Apply validated changes to the plan's Dockerfile (pure)."""
+    doc = plan.dockerfile
+    for key, flag in ((JUPYTER, changes.jupyter), (DATA_SCIENCE, changes.data_science)):
+        if flag is True:
+            plan.added += doc.add(key, list(settings.phase_defaults(key)))
+        elif flag is False:
+            current = doc.packages()[key]
+            plan.removed += doc.remove(key, current)
+    if changes.use_case:
+        current = doc.packages()[USE_CASE]
+        plan.removed += doc.remove(USE_CASE, current)
+        defaults = list(settings.phase_defaults(USE_CASE, changes.use_case))
+        plan.added += doc.add(USE_CASE, defaults, use_case=changes.use_case)
+        phase = doc.phase(USE_CASE)
+        if phase is not None:
+            phase.use_case = changes.use_case
+    for key, names in changes.remove.items():
+        removed = doc.remove(key, names)
+        missing = _not_found(names, removed)
+        if missing:
+            where = f"the {PHASE_TITLES[key]} category" if key else "the Dockerfile"
+            raise NotFound(f"{', '.join(missing)} is not in {where} of {plan.project}; nothing was changed.")
+        plan.removed += removed
+    for key, specs in add.items():
+        plan.added += doc.add(key, specs)
+    # A package both removed and re-added is a change of version, reported once as added.
+    plan.removed = [r for r in plan.removed if r not in plan.added]
+
+
+def _not_found(names: list[str], removed: list[str]) -> list[str]:
+    from ds01.units.images.packages import package_name
+
+    gone = {package_name(r) for r in removed}
+    return [n for n in names if package_name(n) not in gone]
+
+
+def write(plan: UpdatePlan, identity: Identity) -> Path:
+    write_atomic(plan.location.dockerfile, plan.dockerfile.render(), uid=identity.uid, gid=identity.gid)
+    return plan.location.dockerfile
