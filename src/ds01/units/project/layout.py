@@ -48,6 +48,9 @@ def folder_readme(name: str, project: str) -> str:
 class LayoutResult(SetupResult):
     project: str = ""
 
+    def to_json(self) -> dict:
+        return {**super().to_json(), "project": self.project}
+
 
 def create_layout(
     project: str,

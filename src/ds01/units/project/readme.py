@@ -80,6 +80,9 @@ container from the same image. Your files in this folder are never touched.
 class ReadmeResult(SetupResult):
     project: str = ""
 
+    def to_json(self) -> dict:
+        return {**super().to_json(), "project": self.project}
+
 
 def create_readme(
     path: Path,
