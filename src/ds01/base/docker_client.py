@@ -78,8 +78,12 @@ def engine_errors(action: str, *, missing: str | None = None) -> Iterator[None]:
     except docker.errors.APIError as exc:
         raise OperationFailed(f"Could not {action}: {_explain(exc)}.") from exc
     except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
-        if isinstance(exc, docker.errors.DockerException) and "Connection" not in str(exc) and \
-                "FileNotFound" not in str(exc) and "No such file" not in str(exc):
+        if (
+            isinstance(exc, docker.errors.DockerException)
+            and "Connection" not in str(exc)
+            and "FileNotFound" not in str(exc)
+            and "No such file" not in str(exc)
+        ):
             raise OperationFailed(f"Could not {action}: {exc}.") from exc
         raise _unreachable() from exc
     except requests.exceptions.ReadTimeout as exc:
@@ -114,13 +118,17 @@ class ContainerSummary:
     status: str  # human text from Docker ("Up 3 minutes")
     created: int  # unix time
     labels: dict[str, str] = field(default_factory=dict)
+    size_rw: int | None = None  # only when listed with size=True
+    size_root_fs: int | None = None
 
     @property
     def running(self) -> bool:
         return self.state == "running"
 
 
-def list_containers(label_filters: list[str] | None = None, *, all: bool = True, size: bool = False) -> list[ContainerSummary]:
+def list_containers(
+    label_filters: list[str] | None = None, *, all: bool = True, size: bool = False
+) -> list[ContainerSummary]:
     """Containers matching every ``label`` filter (``key`` or ``key=value``), one API call.
 
     Sizes are computed by Docker only when ``size`` is true (it is slow on many containers).
@@ -141,6 +149,8 @@ def summary_from_api(item: dict[str, Any]) -> ContainerSummary:
         status=item.get("Status", ""),
         created=int(item.get("Created", 0)),
         labels=dict(item.get("Labels") or {}),
+        size_rw=item.get("SizeRw"),
+        size_root_fs=item.get("SizeRootFs"),
     )
 
 

@@ -1,0 +1,732 @@
+"""The AIME-compatible container engine: create, find, start, stop, remove, list, stats.
+
+Tier 2 units build on these functions; ``ds01 mlc`` is their thin command-line skin.
+
+- ``ContainerSpec`` -> ``create_container(spec, *, start=False, progress=None) -> ContainerInfo``:
+  everything is validated before Docker is touched; whatever a failed create made (the
+  container, an image it pulled) is removed again.
+- ``find_container(name, owner, *, any_user=False) -> ContainerInfo`` (display or Docker name).
+- ``list_containers(owner, *, all_users=False, running_only=False, size=False)`` (one sparse call).
+- ``start_container``, ``stop_container(info, *, timeout, force)``, ``remove_container(info, *, force)``
+  (404/409 mean "already done" and return False), ``run_command(...)``, ``container_stats(infos)``.
+- ``container_definition(name, owner)`` / ``definition_from_inspect(attrs)`` and
+  ``recreate_from_definition(defn, owner=..., overrides=...)``: what is needed to make the
+  container again (SPEC §4: a released GPU removes the container, ``container run`` remakes it).
+
+Containers run as the caller's ``uid:gid`` with a matching passwd entry and home
+(``ds01.base.users``), ``/workspace`` bound from a directory the caller owns, never privileged,
+no host IPC, no devices beyond the requested GPUs, under ``docker-init`` with ``sleep infinity``
+so that shells can be opened into them and ``stop`` is immediate.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat as _stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ds01.base import docker_client as dc
+from ds01.base import labels as lbl
+from ds01.base.names import SEPARATOR, docker_name, split_docker_name, validate_name
+from ds01.base.users import UserEntry, build_archive, choose_shell, read_single_file, sudoers_line, with_user
+from ds01.errors import NotFound, OperationFailed, UsageError
+from ds01.identity import Identity, sanitize
+
+KEEPALIVE = ["sleep", "infinity"]
+WORKSPACE, DATA, MODELS = "/workspace", "/data", "/models"
+RESOURCE_KEYS = frozenset({"nano_cpus", "mem_limit", "memswap_limit", "shm_size", "pids_limit", "cgroup_parent"})
+RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything needed to create one mlc container (the caller computes limits and GPUs)."""
+
+    name: str  # user-visible; the Docker name is <name>._.<uid>
+    owner: Identity
+    image: str
+    workspace: Path
+    framework: str | None = None
+    version: str | None = None
+    arch: str | None = None
+    data: Path | None = None
+    models: Path | None = None
+    gpus_label: str = "all"  # the aime.mlc.GPUS label (AIME's -g value)
+    resources: Mapping[str, Any] = field(default_factory=dict)  # Docker SDK create kwargs
+    device_uuids: tuple[str, ...] = ()
+    device_requests: bool = False  # True: Docker device request; False: NVIDIA_VISIBLE_DEVICES only
+    env: Mapping[str, str] = field(default_factory=dict)
+    extra_labels: Mapping[str, str] = field(default_factory=dict)  # ds01.* keys only
+    network_mode: str = "bridge"
+    restart_policy: str = "no"
+    custom_image: bool = False  # --image: local only, never pulled
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    docker_name: str
+    name: str
+    user: str
+    uid: int | None
+    image: str
+    state: str
+    status: str
+    created: int
+    labels: dict[str, str]
+    size_rw: int | None = None
+    size_root_fs: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def ds01_managed(self) -> bool:
+        return lbl.is_ds01_managed(self.labels)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable ``--json`` object of ``mlc list`` (documented in docs/mlc.md)."""
+        get = self.labels.get
+        return {
+            "name": self.name,
+            "docker_name": self.docker_name,
+            "id": self.id[:12],
+            "user": self.user,
+            "uid": self.uid,
+            "image": self.image,
+            "framework": get(f"{lbl.AIME}.FRAMEWORK"),
+            "arch": get(f"{lbl.AIME}.ARCH"),
+            "gpus": get(f"{lbl.AIME}.GPUS"),
+            "state": self.state,
+            "status": self.status,
+            "running": self.running,
+            "ds01_managed": self.ds01_managed,
+            "workspace": lbl.mount_value(get(f"{lbl.AIME}.WORK_MOUNT")),
+            "data": lbl.mount_value(get(f"{lbl.AIME}.DATA_MOUNT")),
+            "models": lbl.mount_value(get(f"{lbl.AIME}.MODELS_MOUNT")),
+            "created": self.created,
+            "size_rw": self.size_rw,
+            "size_root_fs": self.size_root_fs,
+        }
+
+
+def info_from_summary(s: dc.ContainerSummary) -> ContainerInfo:
+    display, uid = split_docker_name(s.name)
+    user = s.labels.get(lbl.AIME) or s.labels.get(f"{lbl.AIME}.USER") or s.labels.get("ds01.user", "")
+    return ContainerInfo(
+        s.id,
+        s.name,
+        s.labels.get(f"{lbl.AIME}.NAME", display),
+        user,
+        uid,
+        s.image,
+        s.state,
+        s.status,
+        s.created,
+        dict(s.labels),
+        s.size_rw,
+        s.size_root_fs,
+    )
+
+
+# -- validation (pure or host-only: runs before Docker is touched) -----------------------
+
+
+def validate_mount(path: Path, owner: Identity, what: str, *, writable: bool = False) -> Path:
+    """The resolved directory ``path`` when ``owner`` owns it (symlinks followed); else UsageError.
+
+    The check is against the caller, not the process: ds01 may run as root through sudo, and
+    root would otherwise mount anyone's files into a student's container.
+    """
+    try:
+        real = Path(os.path.realpath(path.expanduser()))
+        st = real.stat()
+    except OSError as exc:
+        raise UsageError(f"The {what} directory {path} cannot be used: {exc.strerror or exc}.") from exc
+    if not _stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"The {what} path {path} is not a directory.")
+    if st.st_uid != owner.uid:
+        raise UsageError(
+            f"The {what} directory {real} is not yours (it belongs to uid {st.st_uid}); mount only directories you own."
+        )
+    need = _stat.S_IRUSR | _stat.S_IXUSR | (_stat.S_IWUSR if writable else 0)
+    if st.st_mode & need != need:
+        raise UsageError(
+            f"The {what} directory {real} is not {'writable' if writable else 'readable'} by you "
+            f"(mode {_stat.filemode(st.st_mode)}); fix it with chmod u+rwx {real}."
+        )
+    return real
+
+
+def restart_policy(value: str) -> dict[str, Any]:
+    name, _, count = value.partition(":")
+    if name not in RESTART_POLICIES or (count and (name != "on-failure" or not count.isdigit())):
+        raise UsageError(
+            f"Restart policy {value!r} is not valid; use one of {', '.join(RESTART_POLICIES)} (on-failure may take :N)."
+        )
+    return {"Name": name, "MaximumRetryCount": int(count or 0)}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    docker_name: str
+    labels: dict[str, str]
+    binds: dict[str, dict[str, str]]
+    env: dict[str, str]
+    restart: dict[str, Any]
+    spec: ContainerSpec
+
+
+def plan_create(spec: ContainerSpec) -> _Plan:
+    """Validate a spec and compute names, labels, binds and env; raises before any Docker call."""
+    validate_name(spec.name)
+    owner = spec.owner
+    ws = validate_mount(spec.workspace, owner, "workspace", writable=True)
+    data = validate_mount(spec.data, owner, "data") if spec.data else None
+    models = validate_mount(spec.models, owner, "models") if spec.models else None
+    unknown = set(spec.resources) - RESOURCE_KEYS
+    if unknown:
+        raise UsageError(
+            f"Unknown resource setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(RESOURCE_KEYS))}."
+        )
+    env = {}
+    for key, value in spec.env.items():
+        if not _ENV_KEY.fullmatch(key):
+            raise UsageError(f"Environment variable name {key!r} is not valid.")
+        env[key] = str(value)
+    if spec.device_uuids and not spec.device_requests:
+        # Simulated inventories and CDI hosts: the allocation is visible without a device request.
+        env["NVIDIA_VISIBLE_DEVICES"] = ",".join(spec.device_uuids)
+    elif not spec.device_requests:
+        # Framework images set NVIDIA_VISIBLE_DEVICES=all; on a host whose default runtime is
+        # nvidia that would expose every GPU to a container that was given none.
+        env.setdefault("NVIDIA_VISIBLE_DEVICES", "void")
+    labels = lbl.aime_labels(
+        user=owner.name,
+        name=spec.name,
+        arch=spec.arch or "-",
+        workspace=ws,
+        data=data,
+        models=models,
+        framework=spec.framework,
+        version=spec.version,
+        gpus=spec.gpus_label,
+        custom_image=spec.image if spec.custom_image else None,
+    )
+    labels.update(lbl.ds01_labels(owner.name, owner.uid, spec.extra_labels))
+    binds = {str(ws): {"bind": WORKSPACE, "mode": "rw"}}
+    if data:
+        binds[str(data)] = {"bind": DATA, "mode": "rw"}
+    if models:
+        binds[str(models)] = {"bind": MODELS, "mode": "rw"}
+    return _Plan(docker_name(spec.name, owner.uid), labels, binds, env, restart_policy(spec.restart_policy), spec)
+
+
+# -- create ---------------------------------------------------------------------------------
+
+
+def image_present(image: str) -> bool:
+    import docker.errors
+
+    try:
+        with dc.engine_errors(f"look up image {image}"):
+            dc.api().inspect_image(image)
+        return True
+    except OperationFailed as exc:
+        if isinstance(exc.__cause__, docker.errors.NotFound):
+            return False
+        raise
+
+
+def pull_image(image: str, progress: Progress | None = None) -> None:
+    """Pull ``image``, reporting layer progress; any failure is OperationFailed (exit 1)."""
+    from docker.utils import parse_repository_tag
+
+    repo, tag = parse_repository_tag(image)
+    layers: dict[str, str] = {}
+    try:
+        with dc.engine_errors(f"pull image {image}"):
+            for event in dc.api().pull(repo, tag=tag or "latest", stream=True, decode=True):
+                if "error" in event:
+                    raise OperationFailed(f"Could not pull image {image}: {event['error']}.")
+                if progress and event.get("id"):
+                    layers[event["id"]] = event.get("status", "")
+                    done = sum(1 for s in layers.values() if s in ("Pull complete", "Already exists"))
+                    progress(f"Pulling {image}: {done}/{len(layers)} layers")
+    except OperationFailed as exc:
+        raise OperationFailed(
+            exc.message.rstrip(".") + "; nothing was created.",
+            hint="Check the image name and this server's network access.",
+        ) from exc
+
+
+def _device_requests(spec: ContainerSpec) -> list[Any] | None:
+    if not spec.device_requests:
+        return None
+    from docker.types import DeviceRequest
+
+    if spec.device_uuids:
+        return [DeviceRequest(driver="nvidia", device_ids=list(spec.device_uuids), capabilities=[["gpu"]])]
+    return [DeviceRequest(driver="nvidia", count=-1, capabilities=[["gpu"]])]
+
+
+def _read_container_file(cid: str, path: str) -> bytes | None:
+    import docker.errors
+
+    try:
+        stream, _ = dc.api().get_archive(cid, path)
+    except docker.errors.NotFound:
+        return None
+    return read_single_file(b"".join(stream))
+
+
+def _path_exists(cid: str, path: str) -> bool:
+    import docker.errors
+
+    try:
+        stream, _ = dc.api().get_archive(cid, path)
+    except docker.errors.NotFound:
+        return False
+    for _chunk in stream:  # drain it so the connection goes back to the pool
+        pass
+    return True
+
+
+def install_user(cid: str, owner: Identity) -> None:
+    """Write the caller's passwd/group entries, sudoers rule and home into a created container."""
+    if owner.uid == 0:
+        return
+    with dc.engine_errors("set up your user in the container"):
+        passwd = (_read_container_file(cid, "/etc/passwd") or b"").decode()
+        group = (_read_container_file(cid, "/etc/group") or b"").decode()
+        home = str(owner.home)
+        entry = UserEntry(owner.name, owner.uid, owner.gid, home, choose_shell(passwd))
+        new_passwd, new_group = with_user(passwd, group, entry)
+        files = {"/etc/passwd": (new_passwd.encode(), 0o644), "/etc/group": (new_group.encode(), 0o644)}
+        if _path_exists(cid, "/etc/sudoers.d"):
+            files[f"/etc/sudoers.d/ds01-{sanitize(owner.name)}"] = (sudoers_line(owner.name).encode(), 0o440)
+        dirs = {home: (owner.uid, owner.gid, 0o755)}
+        dc.api().put_archive(cid, "/", build_archive(files, dirs))
+
+
+def create_container(spec: ContainerSpec, *, start: bool = False, progress: Progress | None = None) -> ContainerInfo:
+    """Create (and with ``start`` start) one container; on any failure nothing is left behind."""
+    plan = plan_create(spec)
+    api = dc.api()
+    if _exists(plan.docker_name):
+        raise UsageError(
+            f"A container named {spec.name!r} already exists for you; choose another name "
+            f"or remove it first (ds01 mlc remove {spec.name})."
+        )
+    pulled = False
+    if not image_present(spec.image):
+        if spec.custom_image:
+            raise UsageError(
+                f"Image {spec.image!r} is not on this server; --image uses local images only "
+                "(build it first, or list them with `ds01 image list`)."
+            )
+        if progress:
+            progress(f"Pulling {spec.image} (first use on this server)…")
+        pull_image(spec.image, progress)
+        pulled = True
+    res = dict(spec.resources)
+    cid: str | None = None
+    try:
+        with dc.engine_errors(f"create container {spec.name}"):
+            host_config = api.create_host_config(
+                binds=plan.binds,
+                privileged=False,
+                ipc_mode="private",
+                init=True,
+                network_mode=spec.network_mode,
+                restart_policy=plan.restart,
+                device_requests=_device_requests(spec),
+                **res,
+            )
+            created = api.create_container(
+                spec.image,
+                command=KEEPALIVE,
+                name=plan.docker_name,
+                user=_user_spec(spec.owner),
+                working_dir=WORKSPACE,
+                labels=plan.labels,
+                environment=plan.env,
+                host_config=host_config,
+                hostname=spec.name.lower().replace("_", "-")[:63],
+                detach=True,
+            )
+            cid = created["Id"]
+        install_user(cid, spec.owner)
+        state = "created"
+        if start:
+            with dc.engine_errors(f"start container {spec.name}"):
+                api.start(cid)
+            state = "running"
+    except BaseException:
+        _discard(cid, spec.image if pulled else None)
+        raise
+    return ContainerInfo(
+        cid, plan.docker_name, spec.name, spec.owner.name, spec.owner.uid, spec.image, state, state, 0, plan.labels
+    )
+
+
+def _exists(name: str) -> bool:
+    import docker.errors
+
+    try:
+        with dc.engine_errors("look up containers"):
+            dc.api().inspect_container(name)
+        return True
+    except OperationFailed as exc:
+        if isinstance(exc.__cause__, docker.errors.NotFound):
+            return False
+        raise
+
+
+def _discard(cid: str | None, image: str | None) -> None:
+    """Best-effort removal of what a failed create made; the original error is what matters."""
+    import docker.errors
+
+    api = dc.api()
+    if cid:
+        try:
+            api.remove_container(cid, force=True, v=True)
+        except docker.errors.DockerException:
+            pass
+    if image:
+        try:
+            api.remove_image(image)
+        except docker.errors.DockerException:
+            pass
+
+
+# -- find, list, lifecycle ------------------------------------------------------------------
+
+
+def list_containers(owner: str | None, *, running_only: bool = False, size: bool = False) -> list[ContainerInfo]:
+    """mlc containers of ``owner`` (a login; None = every user's), ds01's and AIME's, one API call."""
+    summaries = dc.list_containers(lbl.owner_filter(owner), all=not running_only, size=size)
+    return sorted((info_from_summary(s) for s in summaries), key=lambda i: (i.user, i.name))
+
+
+def find_container(name: str, owner: Identity, *, any_user: bool = False) -> ContainerInfo:
+    """The caller's container called ``name`` (display name or ``name._.uid``); else NotFound.
+
+    ``any_user`` (admins): another user's container by its Docker name, or by a display name
+    that only one user has. Someone else's container is otherwise "not found for you".
+    """
+    wanted = name if SEPARATOR in name else docker_name(name, owner.uid)
+    mine = list_containers(owner.name)
+    for info in mine:
+        if info.docker_name in (wanted, name):
+            return info
+    if any_user:
+        everyone = list_containers(None)
+        hits = [i for i in everyone if i.docker_name == name] or [i for i in everyone if i.name == name]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise UsageError(
+                f"Several users have a container named {name!r}: "
+                f"{', '.join(h.docker_name for h in hits)}; give the full name."
+            )
+    raise NotFound(f"No container named {name!r} for you; see `ds01 mlc list`.")
+
+
+def _gone_ok(action: str, call: Callable[[], Any]) -> bool:
+    """Run a destructive call; 404/409 mean someone already did it (False)."""
+    import docker.errors
+
+    with dc.engine_errors(action):
+        try:
+            call()
+        except docker.errors.APIError as exc:
+            if dc.is_gone(exc):
+                return False
+            raise
+    return True
+
+
+def start_container(info: ContainerInfo) -> bool:
+    """Start it; False when it was already running."""
+    if info.running:
+        return False
+    with dc.engine_errors(f"start container {info.name}"):
+        dc.api().start(info.id)
+    return True
+
+
+def stop_container(info: ContainerInfo, *, timeout: int = 10, force: bool = False) -> bool:
+    """Stop (``force``: kill) it; False when it was not running or vanished meanwhile."""
+    if not info.running:
+        return False
+    api = dc.api()
+    if force:
+        return _gone_ok(f"kill container {info.name}", lambda: api.kill(info.id))
+    return _gone_ok(f"stop container {info.name}", lambda: api.stop(info.id, timeout=timeout))
+
+
+def remove_container(info: ContainerInfo, *, force: bool = False) -> bool:
+    """Remove a stopped container (``force``: also a running one); False when already gone."""
+    if info.running and not force:
+        raise UsageError(
+            f"Container {info.name!r} is running; stop it first (ds01 mlc stop {info.name}) or remove it with -f."
+        )
+    return _gone_ok(f"remove container {info.name}", lambda: dc.api().remove_container(info.id, force=force))
+
+
+def run_command(
+    info: ContainerInfo,
+    owner: Identity,
+    argv: list[str],
+    *,
+    detach: bool = False,
+    out: Callable[[bytes], None] | None = None,
+    err: Callable[[bytes], None] | None = None,
+) -> int:
+    """Run ``argv`` (kept intact: no shell) in the running container as the owner; its exit code."""
+    api = dc.api()
+    with dc.engine_errors(f"run a command in {info.name}"):
+        exec_id = api.exec_create(
+            info.id, argv, user=_user_spec(owner), workdir=WORKSPACE, stdout=not detach, stderr=not detach
+        )["Id"]
+        if detach:
+            api.exec_start(exec_id, detach=True)
+            return 0
+        for chunk_out, chunk_err in api.exec_start(exec_id, stream=True, demux=True):
+            if chunk_out and out:
+                out(chunk_out)
+            if chunk_err and err:
+                err(chunk_err)
+        code = api.exec_inspect(exec_id).get("ExitCode")
+    return int(code if code is not None else 1)
+
+
+def live_execs(container_id: str) -> int:
+    """How many exec sessions (shells, commands) are running in the container now."""
+    import docker.errors
+
+    api = dc.api()
+    with dc.engine_errors("inspect the container"):
+        ids = api.inspect_container(container_id).get("ExecIDs") or []
+        count = 0
+        for exec_id in ids:
+            try:
+                count += bool(api.exec_inspect(exec_id).get("Running"))
+            except docker.errors.NotFound:
+                continue
+    return count
+
+
+def user_shell(info: ContainerInfo, owner: Identity) -> str:
+    """The owner's login shell inside the container (from its passwd), /bin/sh when unknown."""
+    with dc.engine_errors("read the container's users"):
+        passwd = (_read_container_file(info.id, "/etc/passwd") or b"").decode()
+    for line in passwd.splitlines():
+        row = line.split(":")
+        if len(row) >= 7 and row[2] == str(owner.uid) and row[6]:
+            return row[6]
+    return "/bin/sh"
+
+
+# -- stats ----------------------------------------------------------------------------------
+
+
+def stats_from_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """CPU %, memory usage/limit/%, PIDs from one Docker stats sample (``docker stats``' formulas)."""
+    cpu, pre = raw.get("cpu_stats") or {}, raw.get("precpu_stats") or {}
+    cpu_delta = cpu.get("cpu_usage", {}).get("total_usage", 0) - pre.get("cpu_usage", {}).get("total_usage", 0)
+    sys_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    ncpu = cpu.get("online_cpus") or len(cpu.get("cpu_usage", {}).get("percpu_usage") or []) or 1
+    cpu_pct = (cpu_delta / sys_delta) * ncpu * 100.0 if sys_delta > 0 and cpu_delta > 0 else 0.0
+    mem = raw.get("memory_stats") or {}
+    details = mem.get("stats") or {}
+    # Page cache is not the container's working set (docker stats subtracts it the same way).
+    cache = details.get("inactive_file", details.get("total_inactive_file", 0))
+    usage = max(int(mem.get("usage", 0)) - int(cache), 0)
+    limit = int(mem.get("limit", 0))
+    return {
+        "cpu_percent": round(cpu_pct, 2),
+        "memory_usage": usage,
+        "memory_limit": limit,
+        "memory_percent": round(usage / limit * 100.0, 2) if limit else 0.0,
+        "pids": int((raw.get("pids_stats") or {}).get("current", 0)),
+    }
+
+
+def container_stats(infos: list[ContainerInfo]) -> list[dict[str, Any]]:
+    """One stats row per running container, sampled in parallel (each sample takes ~1 s)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import docker.errors
+
+    running = [i for i in infos if i.running]
+    api = dc.api()
+
+    def sample(info: ContainerInfo) -> dict[str, Any] | None:
+        try:
+            raw = api.stats(info.id, stream=False)
+        except docker.errors.NotFound:
+            return None  # stopped and removed while we looked
+        return {"name": info.name, "docker_name": info.docker_name, "user": info.user, **stats_from_raw(raw)}
+
+    with dc.engine_errors("read container statistics"), ThreadPoolExecutor(max_workers=8) as pool:
+        rows = list(pool.map(sample, running))
+    return [r for r in rows if r is not None]
+
+
+# -- definitions: what is needed to make a container again ----------------------------------
+
+
+DEFINITION_FORMAT = 1
+
+
+def definition_from_inspect(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-able definition (image, mounts, limits, labels, env, GPUs) from ``inspect`` output."""
+    config, host = attrs.get("Config") or {}, attrs.get("HostConfig") or {}
+    labels = dict(config.get("Labels") or {})
+    get = labels.get
+    env = dict(e.split("=", 1) for e in (config.get("Env") or []) if "=" in e)
+    limits = {
+        "nano_cpus": host.get("NanoCpus") or None,
+        "mem_limit": host.get("Memory") or None,
+        "memswap_limit": host.get("MemorySwap") or None,
+        "shm_size": host.get("ShmSize") or None,
+        "pids_limit": host.get("PidsLimit") or None,
+        "cgroup_parent": host.get("CgroupParent") or None,
+    }
+    uuids: list[str] = []
+    requests = host.get("DeviceRequests") or []
+    for req in requests:
+        uuids.extend(req.get("DeviceIDs") or [])
+    rp = host.get("RestartPolicy") or {}
+    policy = rp.get("Name") or "no"
+    if policy == "on-failure" and rp.get("MaximumRetryCount"):
+        policy = f"on-failure:{rp['MaximumRetryCount']}"
+    fw = get(f"{lbl.AIME}.FRAMEWORK") or ""
+    framework, _, version = fw.partition("-") if fw not in ("", "-", "custom") else ("", "", "")
+    name, uid = split_docker_name(attrs.get("Name", ""))
+    return {
+        "format": DEFINITION_FORMAT,
+        "name": get(f"{lbl.AIME}.NAME", name),
+        "docker_name": attrs.get("Name", "").lstrip("/"),
+        "user": get(lbl.AIME, ""),
+        "uid": uid,
+        "image": config.get("Image", ""),
+        "image_id": attrs.get("Image", ""),
+        "custom_image": f"{lbl.AIME}.CUSTOM_IMAGE" in labels,
+        "framework": framework or None,
+        "version": version or None,
+        "arch": get(f"{lbl.AIME}.ARCH"),
+        "gpus": get(f"{lbl.AIME}.GPUS", "all"),
+        "mounts": {
+            "workspace": lbl.mount_value(get(f"{lbl.AIME}.WORK_MOUNT")),
+            "data": lbl.mount_value(get(f"{lbl.AIME}.DATA_MOUNT")),
+            "models": lbl.mount_value(get(f"{lbl.AIME}.MODELS_MOUNT")),
+        },
+        "limits": {k: v for k, v in limits.items() if v is not None},
+        "device_requests": bool(requests),
+        "device_uuids": uuids,
+        "env": env,
+        "labels": labels,
+        "network_mode": host.get("NetworkMode") or "bridge",
+        "restart_policy": policy,
+    }
+
+
+def container_definition(name: str, owner: Identity, *, any_user: bool = False) -> dict[str, Any]:
+    info = find_container(name, owner, any_user=any_user)
+    with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
+        attrs = dc.api().inspect_container(info.id)
+    return definition_from_inspect(attrs)
+
+
+def spec_from_definition(
+    defn: Mapping[str, Any], owner: Identity, overrides: Mapping[str, Any] | None = None
+) -> ContainerSpec:
+    """The ContainerSpec that recreates ``defn`` for ``owner``; ``overrides`` replace spec fields."""
+    if defn.get("format") != DEFINITION_FORMAT:
+        raise UsageError(f"Unknown container definition format {defn.get('format')!r}; expected {DEFINITION_FORMAT}.")
+    mounts = defn.get("mounts") or {}
+    extra = {
+        k: v for k, v in (defn.get("labels") or {}).items() if k.startswith("ds01.") and k not in lbl.ENGINE_DS01_KEYS
+    }
+    env = dict(defn.get("env") or {})
+    if not defn.get("device_requests") and env.get("NVIDIA_VISIBLE_DEVICES") == ",".join(
+        defn.get("device_uuids") or []
+    ):
+        env.pop("NVIDIA_VISIBLE_DEVICES", None)
+    spec = ContainerSpec(
+        name=str(defn.get("name")),
+        owner=owner,
+        image=str(defn.get("image")),
+        workspace=Path(mounts.get("workspace") or owner.home / "workspace"),
+        framework=defn.get("framework"),
+        version=defn.get("version"),
+        arch=defn.get("arch"),
+        data=Path(mounts["data"]) if mounts.get("data") else None,
+        models=Path(mounts["models"]) if mounts.get("models") else None,
+        gpus_label=str(defn.get("gpus") or "all"),
+        resources=dict(defn.get("limits") or {}),
+        device_uuids=tuple(defn.get("device_uuids") or ()),
+        device_requests=bool(defn.get("device_requests")),
+        env=env,
+        extra_labels=extra,
+        network_mode=str(defn.get("network_mode") or "bridge"),
+        restart_policy=str(defn.get("restart_policy") or "no"),
+        custom_image=bool(defn.get("custom_image")),
+    )
+    return replace(spec, **dict(overrides or {}))
+
+
+def recreate_from_definition(
+    defn: Mapping[str, Any],
+    *,
+    owner: Identity,
+    overrides: Mapping[str, Any] | None = None,
+    start: bool = False,
+    progress: Progress | None = None,
+) -> ContainerInfo:
+    return create_container(spec_from_definition(defn, owner, overrides), start=start, progress=progress)
+
+
+def refresh(info: ContainerInfo) -> ContainerInfo:
+    """The same container as Docker sees it now."""
+    for s in dc.list_containers([f"{lbl.AIME}"]):
+        if s.id == info.id:
+            return info_from_summary(s)
+    raise NotFound(f"Container {info.name!r} has gone.")
+
+
+def _user_spec(owner: Identity) -> str:
+    # The uid alone: Docker then takes the primary gid from the passwd entry ds01 wrote and
+    # the supplementary groups (sudo, video) from /etc/group; "uid:gid" would drop the latter.
+    return str(owner.uid)
+
+
+def default_workspace(owner: Identity) -> Path:
+    """``~/workspace`` of the owner (AIME's default), created and given to them when missing."""
+    path = owner.home / "workspace"
+    if not path.exists():
+        try:
+            path.mkdir(parents=True, mode=0o755)
+            if os.geteuid() == 0 and owner.uid != 0:
+                os.chown(path, owner.uid, owner.gid)
+        except OSError as exc:
+            raise UsageError(f"Cannot create your workspace {path}: {exc.strerror}; pass -w DIR.") from exc
+    return path
+
+
+def nvidia_runtime_available() -> bool:
+    """Whether the engine can honour an NVIDIA device request (the toolkit registered its runtime)."""
+    with dc.engine_errors("ask the Docker engine about its runtimes"):
+        runtimes = dc.api().info().get("Runtimes") or {}
+    return "nvidia" in runtimes

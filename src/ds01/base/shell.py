@@ -1,0 +1,130 @@
+"""``mlc open``: an interactive shell inside a container, through the Docker SDK with a pty.
+
+The shell is an exec session (``exec_create(tty=True, stdin=True)``) run as the owner in
+``/workspace`` with the owner's login shell from the container's passwd. The local terminal
+is put in raw mode and bytes are pumped both ways until the shell ends. Like AIME, when the
+last shell leaves, the container is stopped (``policies.last_shell_stops_container``).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import sys
+from typing import Any
+
+from ds01.base import docker_client as dc
+from ds01.base import engine
+from ds01.identity import Identity
+
+
+def _raw_socket(sock: Any) -> socket.socket:
+    # docker-py hands back a SocketIO (unix socket) or a socket; we need the real socket.
+    return getattr(sock, "_sock", sock)
+
+
+def _terminal_size(fd: int) -> tuple[int, int] | None:
+    try:
+        size = os.get_terminal_size(fd)
+    except OSError:
+        return None
+    return size.lines, size.columns
+
+
+def open_shell(
+    info: engine.ContainerInfo,
+    owner: Identity,
+    *,
+    stdin_fd: int | None = None,
+    stdout_fd: int | None = None,
+    last_shell_stops: bool = True,
+) -> tuple[int, bool]:
+    """Start the container if needed, run an interactive login shell in it as ``owner``.
+
+    Returns ``(exit code of the shell, whether the container was stopped afterwards)``.
+    """
+    in_fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
+    out_fd = sys.stdout.fileno() if stdout_fd is None else stdout_fd
+    if not info.running:
+        engine.start_container(info)
+    shell = engine.user_shell(info, owner)
+    api = dc.api()
+    env = {"HOME": str(owner.home), "USER": owner.name, "TERM": os.environ.get("TERM", "xterm")}
+    with dc.engine_errors(f"open a shell in {info.name}"):
+        exec_id = api.exec_create(
+            info.id,
+            [shell, "-l"],
+            user=engine._user_spec(owner),
+            workdir=engine.WORKSPACE,
+            tty=True,
+            stdin=True,
+            environment=env,
+        )["Id"]
+        sock = api.exec_start(exec_id, tty=True, socket=True)
+    raw = _raw_socket(sock)
+    interactive = os.isatty(in_fd)
+    saved = None
+    if interactive:
+        import termios
+        import tty
+
+        saved = termios.tcgetattr(in_fd)
+        tty.setraw(in_fd)
+
+    def resize(*_: Any) -> None:
+        size = _terminal_size(in_fd) if interactive else None
+        if size:
+            try:
+                api.exec_resize(exec_id, height=size[0], width=size[1])
+            except Exception:  # noqa: BLE001 - a lost resize only misdraws, never fails the shell
+                pass
+
+    previous = signal.signal(signal.SIGWINCH, resize) if interactive else None
+    resize()
+    try:
+        _pump(raw, in_fd, out_fd)
+    finally:
+        if saved is not None:
+            import termios
+
+            termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)
+        if previous is not None:
+            signal.signal(signal.SIGWINCH, previous)
+        try:
+            raw.close()
+        except OSError:
+            pass
+    with dc.engine_errors("read the shell's exit status"):
+        code = api.exec_inspect(exec_id).get("ExitCode")
+    stopped = False
+    if last_shell_stops and engine.live_execs(info.id) == 0:
+        stopped = engine.stop_container(engine.refresh(info))
+    return (int(code) if code is not None else 0), stopped
+
+
+def _pump(raw: socket.socket, in_fd: int, out_fd: int) -> None:
+    """Copy stdin -> socket and socket -> stdout until the shell closes the socket."""
+    watch = [raw, in_fd]
+    while True:
+        readable, _, _ = select.select(watch, [], [])
+        if raw in readable:
+            try:
+                data = raw.recv(65536)
+            except (ConnectionResetError, OSError):
+                data = b""
+            if not data:
+                return
+            os.write(out_fd, data)
+        if in_fd in readable:
+            data = os.read(in_fd, 65536)
+            if not data:
+                # Our stdin ended (a pipe): tell the shell, keep reading its output.
+                watch = [raw]
+                try:
+                    raw.shutdown(socket.SHUT_WR)
+                except OSError:
+                    return
+            else:
+                raw.sendall(data)

@@ -1,0 +1,75 @@
+"""What every ``ds01 mlc`` command needs from the configuration, with defaults when it is absent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ds01 import paths
+from ds01.base.catalog import DEFAULT_AIME_CATALOG
+from ds01.cli.app import App
+from ds01.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class MlcSettings:
+    aime_catalog: Path = DEFAULT_AIME_CATALOG
+    last_shell_stops: bool = True
+    network_mode: str = "bridge"
+    restart_policy: str = "no"
+    resources: dict[str, Any] = field(default_factory=dict)
+    group: str | None = None
+
+
+def _config(app: App) -> Any | None:
+    """The loaded config, or None when no config file exists (a bare mlc install)."""
+    try:
+        return app.config
+    except ImportError:
+        return None
+    except ConfigError:
+        if not paths.config_path().exists():
+            return None
+        raise
+
+
+def settings(app: App, *, with_limits: bool = False) -> MlcSettings:
+    cfg = _config(app)
+    if cfg is None:
+        return MlcSettings()
+    resources: dict[str, Any] = {}
+    group = None
+    if with_limits:
+        try:
+            from ds01.limits.resolver import container_resources, resolve
+        except ImportError:
+            pass
+        else:
+            resolved = resolve(cfg, app.identity.name)
+            resources, group = container_resources(resolved), resolved.group
+    return MlcSettings(
+        aime_catalog=Path(cfg.images.aime_catalog),
+        last_shell_stops=bool(cfg.policies.last_shell_stops_container),
+        network_mode=str(cfg.advanced.network_mode),
+        restart_policy=str(cfg.advanced.restart_policy),
+        resources=resources,
+        group=group,
+    )
+
+
+def is_admin(app: App) -> bool:
+    if app.identity.is_root:
+        return True
+    return _config(app) is not None and app.is_admin()
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1000
+    return f"{n}B"

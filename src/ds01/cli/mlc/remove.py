@@ -1,0 +1,25 @@
+"""``ds01 mlc remove NAME [-f]``: remove a stopped container (ds01's or AIME's)."""
+
+from __future__ import annotations
+
+import click
+
+from ds01.cli.app import App, pass_app
+from ds01.cli.mlc._common import is_admin
+from ds01.cli.options import script_option
+
+
+@click.command("remove")
+@click.argument("name")
+@click.option("-f", "--force", is_flag=True, help="Also remove it when it is running.")
+@script_option
+@pass_app
+def command(app: App, name: str, force: bool) -> None:
+    """Remove container NAME; your workspace, data and models directories are kept."""
+    from ds01.base import engine
+
+    info = engine.find_container(name, app.identity, any_user=is_admin(app))
+    if engine.remove_container(info, force=force):
+        app.terminal.success(f"Container {info.name} removed (its mounted directories are untouched).")
+    else:
+        app.terminal.info(f"Container {info.name} was already removed.")
