@@ -118,3 +118,10 @@ def test_hand_edits_are_kept_and_detected():
 
 def test_a_file_not_written_by_ds01_counts_as_edited():
     assert df.is_edited("FROM x\n")
+
+
+def test_unsigned_render_stays_edited():
+    doc = df.parse(_make(custom=["polars"]).render() + "RUN echo mine\n")
+    doc.add(CUSTOM, ["rich"])
+    assert df.is_edited(doc.render(sign=False))
+    assert "RUN echo mine" in doc.render(sign=False)

@@ -138,10 +138,13 @@ class Dockerfile:
         self.segments.insert(position, phase)
 
     # -- writing ----------------------------------------------------------------------
-    def render(self) -> str:
-        """The Dockerfile text, with a checksum line so later hand edits can be detected."""
+    def render(self, *, sign: bool = True) -> str:
+        """The Dockerfile text; ``sign`` adds a checksum line so later hand edits can be detected.
+
+        A file the user has edited is rendered unsigned, so it stays "edited" after updates.
+        """
         body = _render_body(self.segments)
-        return with_checksum(body)
+        return with_checksum(body) if sign else body
 
 
 def _check_phase(key: str) -> None:

@@ -55,6 +55,7 @@ class UpdatePlan:
     image: str
     location: Location
     dockerfile: df.Dockerfile
+    hand_edited: bool = False
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
@@ -122,10 +123,10 @@ def plan_update(project: str, changes: Changes, settings: ImageSettings, identit
         check_use_case(changes.use_case)
     location = find_dockerfile(project, settings, identity, project_dir)
     try:
-        doc = df.parse(location.dockerfile.read_text(encoding="utf-8"))
+        text = location.dockerfile.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"Cannot read {location.dockerfile}: {exc}.") from exc
-    plan = UpdatePlan(project, image_name(project), location, doc)
+    plan = UpdatePlan(project, image_name(project), location, df.parse(text), hand_edited=df.is_edited(text))
     apply_changes(plan, changes, add, settings)
     return plan
 
@@ -133,6 +134,14 @@ def plan_update(project: str, changes: Changes, settings: ImageSettings, identit
 def apply_changes(plan: UpdatePlan, changes: Changes, add: dict[str, list[str]], settings: ImageSettings) -> None:
     """Apply validated changes to the plan's Dockerfile (pure)."""
     doc = plan.dockerfile
+    # Named removals first, so `--remove x --no-jupyter` does not miss x already dropped.
+    for key, names in changes.remove.items():
+        removed = doc.remove(key, names)
+        missing = _not_found(names, removed)
+        if missing:
+            where = f"the {PHASE_TITLES[key]} category" if key else "the Dockerfile"
+            raise NotFound(f"{', '.join(missing)} is not in {where} of {plan.project}; nothing was changed.")
+        plan.removed += removed
     for key, flag in ((JUPYTER, changes.jupyter), (DATA_SCIENCE, changes.data_science)):
         if flag is True:
             plan.added += doc.add(key, list(settings.phase_defaults(key)))
@@ -147,13 +156,6 @@ def apply_changes(plan: UpdatePlan, changes: Changes, add: dict[str, list[str]],
         phase = doc.phase(USE_CASE)
         if phase is not None:
             phase.use_case = changes.use_case
-    for key, names in changes.remove.items():
-        removed = doc.remove(key, names)
-        missing = _not_found(names, removed)
-        if missing:
-            where = f"the {PHASE_TITLES[key]} category" if key else "the Dockerfile"
-            raise NotFound(f"{', '.join(missing)} is not in {where} of {plan.project}; nothing was changed.")
-        plan.removed += removed
     for key, specs in add.items():
         plan.added += doc.add(key, specs)
     # A package both removed and re-added is a change of version, reported once as added.
@@ -168,5 +170,6 @@ def _not_found(names: list[str], removed: list[str]) -> list[str]:
 
 
 def write(plan: UpdatePlan, identity: Identity) -> Path:
-    write_atomic(plan.location.dockerfile, plan.dockerfile.render(), uid=identity.uid, gid=identity.gid)
+    text = plan.dockerfile.render(sign=not plan.hand_edited)
+    write_atomic(plan.location.dockerfile, text, uid=identity.uid, gid=identity.gid)
     return plan.location.dockerfile

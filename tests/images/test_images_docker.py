@@ -1,0 +1,163 @@
+"""image create/update/list/delete against the real engine, offline on the busybox base.
+
+The base image's stand-in pip records every call in /var/lib/pip-stand-in/calls.log, so a
+container of the built image shows exactly which `pip install` commands the build ran.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ds01.base.docker_client import reset_client
+
+CALLS = "/var/lib/pip-stand-in/calls.log"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client():
+    reset_client()
+    yield
+    reset_client()
+
+
+def pip_calls(client, image: str, tag: str) -> list[list[str]]:
+    out = client.containers.run(image, ["cat", CALLS], remove=True, labels={"ds01.test.session": tag})
+    return [line.rstrip("\t").split("\t") for line in out.decode().splitlines() if line.strip()]
+
+
+def _dockerfile(project: str) -> Path:
+    return Path.home() / "dockerfiles" / project / "Dockerfile"
+
+
+def test_create_builds_with_exactly_the_chosen_packages(cli, docker_env, base_image, session_tag):
+    project = f"{session_tag}-cv"
+    r = cli("image", "create", project, "--base-image", base_image, "--no-jupyter", "--use-case", "cv",
+            "--packages", "pandas==1.5.3 torch-geometric", "--packages", "numpy>=2.0.0", "--json")
+    assert r.exit_code == 0, r
+    data = json.loads(r.stdout)
+    assert data["image"] == f"{project}-image"
+    assert data["built"] is True
+    assert data["dockerfile"] == str(_dockerfile(project))
+    assert data["packages"]["jupyter"] == []
+    assert data["packages"]["custom"] == ["pandas==1.5.3", "torch-geometric", "numpy>=2.0.0"]
+    assert pip_calls(docker_env, f"{project}-image", session_tag) == [
+        ["install", "--no-cache-dir", "pandas", "scipy", "scikit-learn", "matplotlib", "seaborn"],
+        ["install", "--no-cache-dir", "opencv-python-headless", "timm", "albumentations", "pillow",
+         "scikit-image"],
+        ["install", "--no-cache-dir", "pandas==1.5.3", "torch-geometric", "numpy>=2.0.0"],
+    ]
+    labels = docker_env.images.get(f"{project}-image").labels
+    assert labels["ds01.managed"] == "true"
+    assert labels["ds01.project"] == project
+    assert labels["ds01.base_image"] == base_image
+    assert "Step 2/" in r.stderr  # progress lines on stderr
+    assert f"ds01 container create {project}" in r.stderr
+
+    # image list shows it; nobody uses it yet.
+    r = cli("image", "list", "--json")
+    assert r.exit_code == 0, r
+    mine = [i for i in json.loads(r.stdout) if i["project"] == project]
+    assert len(mine) == 1
+    assert mine[0]["name"] == f"{project}-image:latest"
+    assert mine[0]["containers"] == [] and mine[0]["size"] > 0 and mine[0]["base_image"] == base_image
+
+
+def test_update_round_trip(cli, docker_env, base_image, session_tag):
+    project = f"{session_tag}-up"
+    r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom",
+            "--no-data-science", "--packages", "polars", "--yes")
+    assert r.exit_code == 0, r
+    first = docker_env.images.get(f"{project}-image").id
+
+    r = cli("image", "update", project, "--remove", "ipywidgets", "--add", "pandas~=1.5.0 rich",
+            "--no-jupyter", "--json")
+    assert r.exit_code == 0, r
+    data = json.loads(r.stdout)
+    assert data["packages"] == {"jupyter": [], "data-science": [], "use-case": [],
+                                "custom": ["polars", "pandas~=1.5.0", "rich"]}
+    assert data["built"] is True
+    text = _dockerfile(project).read_text()
+    assert "ds01:phase=jupyter" not in text
+    assert [line for line in text.splitlines() if line.startswith("RUN")] == [
+        'RUN ["pip", "install", "--no-cache-dir", "polars", "pandas~=1.5.0", "rich"]'
+    ]
+    assert docker_env.images.get(f"{project}-image").id != first
+    assert pip_calls(docker_env, f"{project}-image", session_tag) == [
+        ["install", "--no-cache-dir", "polars", "pandas~=1.5.0", "rich"]
+    ]
+
+    # Removing the last custom package leaves no RUN line at all, and the build still works.
+    r = cli("image", "update", project, "--remove", "polars pandas rich", "--category", "custom")
+    assert r.exit_code == 0, r
+    assert "RUN" not in _dockerfile(project).read_text()
+    r = cli("image", "update", project, "--remove", "nothere", "--no-build")
+    assert r.exit_code == 2 and "nothere is not in the Dockerfile" in r.stderr
+
+
+def test_bad_specifier_writes_nothing(cli, docker_env, base_image, session_tag):
+    project = f"{session_tag}-bad"
+    for bad in ("pandas; rm -rf /", "--index-url http://evil", "$(id)"):
+        r = cli("image", "create", project, "--base-image", base_image, "--packages", bad, "--yes")
+        assert r.exit_code == 2, r
+        assert not _dockerfile(project).parent.exists()
+    r = cli("image", "create", project, "--base-image", base_image, "--packages", "pandas;rm", "--yes")
+    assert r.exit_code == 2 and "'pandas;rm'" in r.stderr
+    r = cli("image", "create", project, "--base-image", f"{session_tag}-missing:1", "--yes")
+    assert r.exit_code == 2 and "not present locally" in r.stderr
+    assert not _dockerfile(project).parent.exists()
+    assert docker_env.images.list(name=f"{project}-image") == []
+
+
+def test_failed_build_keeps_previous_image_and_log(cli, docker_env, base_image, session_tag):
+    project = f"{session_tag}-fail"
+    r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom",
+            "--no-jupyter", "--no-data-science", "--packages", "polars", "--yes")
+    assert r.exit_code == 0, r
+    good = docker_env.images.get(f"{project}-image").id
+    path = _dockerfile(project)
+    path.write_text(path.read_text() + "RUN false\n")
+    r = cli("image", "update", project, "--add", "rich")
+    assert r.exit_code == 1, r
+    assert "failed at Step" in r.stderr and "RUN false" in r.stderr
+    assert "previous image is unchanged" in r.stderr
+    log = path.parent / "build.log"
+    assert log.exists() and "RUN false" in log.read_text()
+    assert docker_env.images.get(f"{project}-image").id == good
+    # An edited Dockerfile is not replaced by create without --yes.
+    r = cli("image", "create", project, "--base-image", base_image, "--no-build")
+    assert r.exit_code == 3 and "changed by hand" in r.stderr
+    assert "RUN false" in path.read_text()
+
+
+def test_delete_refuses_while_used_then_force_removes(cli, docker_env, base_image, session_tag):
+    project = f"{session_tag}-del"
+    r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom",
+            "--no-jupyter", "--no-data-science", "--yes")
+    assert r.exit_code == 0, r
+    container = docker_env.containers.create(f"{project}-image", ["sleep", "60"], name=f"{session_tag}-user",
+                                             labels={"ds01.test.session": session_tag})
+    r = cli("image", "list", "--json")
+    mine = [i for i in json.loads(r.stdout) if i["project"] == project]
+    assert mine[0]["containers"] == [f"{session_tag}-user"]
+
+    r = cli("image", "delete", project)
+    assert r.exit_code == 3, r
+    assert f"{session_tag}-user" in r.stderr and "--force" in r.stderr
+    assert docker_env.images.get(f"{project}-image")
+
+    r = cli("image", "delete", f"{session_tag}-nosuch-image")
+    assert r.exit_code == 2 and "for you" in r.stderr
+
+    r = cli("image", "delete", f"{project}-image", "--force", "--json")
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout) == {"deleted": [f"{project}-image:latest"],
+                                    "containers_removed": [f"{session_tag}-user"]}
+    import docker.errors
+
+    with pytest.raises(docker.errors.NotFound):
+        docker_env.containers.get(container.id)
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker_env.images.get(f"{project}-image")
