@@ -233,6 +233,9 @@ def _resolve_topology(value: str, config_dir: Path) -> Path | None:
     return None
 
 
+_TOPOLOGY_KEYS = ("name", "memory", "mig", "uuid", "mig_pending", "lost", "compute_capability")
+
+
 def topology_slots(path: Path, col: _Collector | None = None) -> list[str]:
     """Slot ids a topology file offers: ``N`` for a GPU with MIG off, ``N:M`` per MIG instance.
 
@@ -256,10 +259,10 @@ def topology_slots(path: Path, col: _Collector | None = None) -> list[str]:
         if not isinstance(gpu, dict):
             own.add(key, gpu, "is not a mapping; expected name, memory and mig")
             continue
-        unknown = set(gpu) - {"name", "memory", "mig", "uuid", "mig_pending", "lost"}
+        unknown = set(gpu) - set(_TOPOLOGY_KEYS)
         for k in sorted(map(str, unknown)):
-            own.add(f"{key}.{k}", k, "is not a known key; accepted keys: name, memory, mig, uuid, "
-                    "mig_pending, lost")
+            own.add(f"{key}.{k}", k, "is not a known key" + did_you_mean(k, _TOPOLOGY_KEYS)
+                    + "; accepted keys: " + ", ".join(_TOPOLOGY_KEYS))
         if not isinstance(gpu.get("name"), str):
             own.add(f"{key}.name", gpu.get("name"), "is not a GPU name")
         try:
@@ -364,9 +367,12 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
         if not isinstance(user, str) or not schema.USER_NAME_RE.match(user):
             col.add(upath, user, f"is not a login name; expected {schema.NAME_FORMS}")
             continue
-        values = _fields(_mapping(body, upath, col), override_specs, upath, col)
+        body = _mapping(body, upath, col)
+        values = _fields(body, override_specs, upath, col)
         _check_level(values, upath, col, host_cpus)
-        _check_reservation(values, upath, col, known_slots, topology)
+        # A key that failed its own check is already reported; don't also call it missing.
+        failed = {k for k in RESERVATION_FIELDS if k in body and k not in values}
+        _check_reservation(values, failed, upath, col, known_slots, topology)
         user_overrides[user] = values
 
     images = sections["images"]
@@ -387,18 +393,20 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
     return config
 
 
-def _check_reservation(values: dict[str, Any], upath: str, col: _Collector,
+def _check_reservation(values: dict[str, Any], failed: set[str], upath: str, col: _Collector,
                        known_slots: set[str] | None, topology: Path | None) -> None:
     start, end = values.get("reservation_start"), values.get("reservation_end")
     slots = values.get("reserved_gpus", ())
     window = (start is not None, end is not None)
     if any(window) and not all(window):
         missing = "reservation_end" if start is not None else "reservation_start"
-        col.add(f"{upath}.{missing}", None, "is missing; expected reservation_start and reservation_end together")
+        if missing not in failed:
+            col.add(f"{upath}.{missing}", None, "is missing; expected reservation_start and reservation_end "
+                    "together")
     if all(window) and end <= start:
         col.add(f"{upath}.reservation_end", end.isoformat(), f"is not after reservation_start "
                 f"({start.isoformat()}); expected an end later than the start")
-    if all(window) and not slots:
+    if all(window) and not slots and "reserved_gpus" not in failed:
         col.add(f"{upath}.reserved_gpus", list(slots), "is empty; expected the reserved slot ids, e.g. ['0']")
     if slots and not all(window):
         col.add(f"{upath}.reserved_gpus", list(slots), "has no reservation window; expected "
