@@ -142,6 +142,7 @@ def test_every_problem_is_collected_with_path_value_and_forms(tmp_path: Path) ->
     assert "nvml, simulated" in found["gpu_allocation.inventory"].message
     assert "auto, always, never" in found["gpu_allocation.device_requests"].message
     assert "did you mean 'gpu_allocation'" in found["gpu_alocation"].message
+    assert 'quote it: "no"' in found["advanced.restart_policy"].message
     for p in problems:
         assert p.file == str(tmp_path / "limits.yaml")
         assert p.format().startswith(f"{p.file}: {p.key_path}: ")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,9 @@ class Reservation:
     reason: str | None
 
     def active(self, now: datetime) -> bool:
+        """Whether ``now`` falls in [start, end). A naive ``now`` is taken as UTC."""
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
         return self.start <= now < self.end
 
 
@@ -403,7 +406,7 @@ def _check_reservation(values: dict[str, Any], failed: set[str], upath: str, col
         if missing not in failed:
             col.add(f"{upath}.{missing}", None, "is missing; expected reservation_start and reservation_end "
                     "together")
-    if all(window) and end <= start:
+    if start is not None and end is not None and end <= start:
         col.add(f"{upath}.reservation_end", end.isoformat(), f"is not after reservation_start "
                 f"({start.isoformat()}); expected an end later than the start")
     if all(window) and not slots and "reserved_gpus" not in failed:

@@ -55,7 +55,7 @@ class FieldSpec:
             "path": "a file or directory path",
             "str_list": "a list of strings",
             "int_list": "a list of GPU indices (integers)",
-            "user_list": f"a list of login names ({NAME_FORMS})",
+            "user_list": "a list of login names (letters, digits, '.', '_', '-', '@'; no spaces)",
             "slot_list": f"a list of {SLOT_FORMS}",
             "datetime": DATETIME_FORMS,
             "use_cases": "a mapping of general-ml, cv, nlp or rl to a list of packages",
@@ -180,7 +180,8 @@ POLICIES_SPECS: tuple[FieldSpec, ...] = (
 ADVANCED_SPECS: tuple[FieldSpec, ...] = (
     _f("network_mode", "str", "bridge", "Docker network mode or network name for containers.",
        "bridge"),
-    _f("restart_policy", "enum", "no", "Docker restart policy for containers.", "no",
+    _f("restart_policy", "enum", "no", "Docker restart policy for containers. Quote \"no\": a bare no "
+       "is YAML for false.", '"no"',
        choices=("no", "on-failure", "always", "unless-stopped")),
 )
 
@@ -205,7 +206,7 @@ WIZARD_SPECS: tuple[FieldSpec, ...] = (
        choices=(*USE_CASES, "custom")),
     _f("default_framework", "str", None, "Framework pre-selected in the wizards (a catalog name).",
        "Pytorch", nullable=True, null_means="ask"),
-    _f("guided", "bool", True, "`user setup` explains each step unless --no-guided.", "true"),
+    _f("guided", "bool", True, "`user setup` explains each step by default.", "true"),
 )
 
 # Top-level keys -> (kind, doc). Sections of fields are described by SECTION_SPECS.
@@ -293,6 +294,8 @@ def _c_bool(spec: FieldSpec, value: Any, key: str) -> bool:
 
 
 def _c_enum(spec: FieldSpec, value: Any, key: str) -> str:
+    if isinstance(value, bool) and "no" in spec.choices:
+        raise _bad(spec, value, key, "is a YAML boolean (a bare no or yes); quote it: \"no\"")
     if not isinstance(value, str) or value not in spec.choices:
         hint = did_you_mean(value, spec.choices) if isinstance(value, str) else ""
         raise _bad(spec, value, key, "is not an accepted value" + hint)
@@ -466,7 +469,8 @@ def render_markdown() -> str:
         "",
         "## `groups.<group>`",
         "",
-        "Group names: " + GROUP_FORMS + " (they become systemd slice names `ds01-<group>.slice`). "
+        "Group names are lower-case letters, digits and '_', starting with a letter (they become "
+        "systemd slice names `ds01-<group>.slice`, where '-' would mean nesting). "
         "Besides the per-user fields a group has:",
         "",
     ]
@@ -489,6 +493,27 @@ def render_markdown() -> str:
         out += _table(specs)
         out.append("")
     out += [
+        "## Topology files (`gpu_allocation.topology`)",
+        "",
+        "A simulated inventory reads GPUs from a YAML file: one entry per GPU under `gpus:`, the "
+        "index being its position. Keys: `name`, `memory` (a size), `mig` (`null` = MIG off, one "
+        "whole-GPU slot `N`; a list of MIG profiles = one slot `N:M` per instance in enumeration "
+        "order; `[]` = MIG on with no instances, no slot), and optionally `uuid` (derived stably "
+        "when absent), `compute_capability` (`\"8.0\"`), `mig_pending: true` (a MIG mode change "
+        "waits for a GPU reset) and `lost: true` (the GPU fell off the bus). Packaged topologies: "
+        "`demo-small.yaml` (slots 0, 1:0, 1:1), `h200-x1.yaml`, `a100-40gb-x4.yaml`, "
+        "`dgx-a100-80gb.yaml`.",
+        "",
+        "```yaml",
+        "gpus:",
+        "  - name: NVIDIA A100-SXM4-80GB",
+        "    memory: 80g",
+        "    mig: null",
+        "  - name: NVIDIA A100-SXM4-80GB",
+        "    memory: 80g",
+        "    mig: [3g.40gb, 2g.20gb, 1g.10gb, 1g.10gb]",
+        "```",
+        "",
         "## Example",
         "",
         "See `config/resource-limits.yaml` for a complete, commented example, and "
