@@ -38,6 +38,8 @@ def command(app: App, names: tuple[str, ...], force: bool, yes: bool, as_json: b
     result = delete.delete(plan, force=force)
     if as_json:
         term.json(result.to_json())
+    for warning in result.warnings:
+        term.warning(warning)
     for name in result.containers_removed:
         term.info(f"removed container {name}")
     for name in result.deleted:

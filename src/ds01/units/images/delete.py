@@ -1,8 +1,8 @@
 """``image delete``: remove the caller's images, refusing while a container uses one.
 
-With ``force`` the containers using the image are removed first (through ``ds01.base``);
-their GPU allocations are released by the ledger's reconciliation, which releases rows
-for containers that no longer exist.
+With ``force`` the containers using the image are removed first (through ``ds01.base``)
+and their GPU slots released through the GPU service (reconciliation would free them too,
+later, since their containers no longer exist).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class DeletePlan:
 class DeleteResult:
     deleted: list[str]
     containers_removed: list[str]
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"deleted": self.deleted, "containers_removed": self.containers_removed}
@@ -61,14 +62,32 @@ def delete(plan: DeletePlan, *, force: bool = False) -> DeleteResult:
             "Nothing was deleted."
         )
     removed_containers: list[str] = []
+    warnings: list[str] = []
     if force:
         users = docker_images.containers_by_image(i.id for i in plan.images)
         for info in plan.images:
             ids = [c["id"] for c in users.get(info.id, [])]
             docker_images.remove_containers(ids)
             removed_containers += [c["name"] for c in users.get(info.id, [])]
+        if removed_containers:
+            warnings = _release_gpus(removed_containers)
     deleted = []
     for info in plan.images:
         docker_images.remove_image(info.id)
         deleted.append(info.name)
-    return DeleteResult(deleted, removed_containers)
+    return DeleteResult(deleted, removed_containers, warnings)
+
+
+def _release_gpus(containers: list[str]) -> list[str]:
+    """Free the GPU slots of removed containers; a failure is reported, not fatal (the
+    containers are gone, so the next reconciliation frees the slots anyway)."""
+    from ds01.errors import Ds01Error
+    from ds01.gpu import service
+
+    warnings = []
+    for name in containers:
+        try:
+            service.release(name, reason="image deleted")
+        except Ds01Error as exc:
+            warnings.append(f"GPU slot of {name} not released now ({exc.message}); reconciliation will free it.")
+    return warnings
