@@ -336,3 +336,51 @@ def test_reservation_with_empty_slot_list(tmp_path: Path) -> None:
     _config, problems, _ = reservation(tmp_path, slots="[]")
     assert [(p.key_path, p.value) for p in problems] == [("user_overrides.alice.reserved_gpus", [])]
     assert "is empty" in problems[0].message
+
+
+def test_empty_lists_given_as_null(tmp_path: Path) -> None:
+    config, problems, _ = check(tmp_path, """
+        groups:
+          student:
+            members:
+        images:
+          use_cases:
+        admins:
+    """)
+    assert problems == [] and config is not None
+    assert config.groups["student"].members == ()
+    assert config.images.use_cases == {}
+    assert config.admins == frozenset()
+
+
+ODD_VALUES = [None, True, False, 0, -1, 1.5, "", "x", "1h", "1g", "-2g", [], ["a"], [1, "b"], {}, {"a": 1},
+              "2027-01-01T00:00:00"]
+
+
+def _all_keys() -> list[tuple[str, str]]:
+    from ds01.limits import schema
+
+    keys = [("defaults", s.name) for s in schema.PER_USER_SPECS]
+    keys += [("groups.g", s.name) for s in schema.PER_USER_SPECS + schema.GROUP_EXTRA_SPECS]
+    keys += [("user_overrides.u", s.name) for s in schema.PER_USER_SPECS + schema.OVERRIDE_EXTRA_SPECS]
+    for section, specs in schema.SECTION_SPECS.items():
+        keys += [(section, s.name) for s in specs]
+    return keys
+
+
+@pytest.mark.parametrize(("section", "key"), _all_keys())
+def test_any_value_gives_a_config_or_problems_never_an_exception(tmp_path: Path, section: str, key: str) -> None:
+    import yaml
+
+    for value in ODD_VALUES:
+        data: dict = {}
+        node = data
+        for part in section.split("."):
+            node = node.setdefault(part, {})
+        node[key] = value
+        path = tmp_path / "odd.yaml"
+        path.write_text(yaml.safe_dump(data))
+        config, problems, _ = check_file(path, host_cpus=8)
+        assert (config is None) == bool(problems), (section, key, value)
+        for p in problems:
+            assert p.key_path and p.message, p

@@ -122,7 +122,7 @@ class Config:
                         user=user,
                         start=entry["reservation_start"],
                         end=entry["reservation_end"],
-                        slots=tuple(entry.get("reserved_gpus", ())),
+                        slots=tuple(entry.get("reserved_gpus") or ()),
                         reason=entry.get("reason"),
                     )
                 )
@@ -308,7 +308,7 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
             col.add(gpath, name, f"is not a valid group name; expected {schema.GROUP_FORMS}")
             continue
         values = _fields(_mapping(body, gpath, col), group_specs, gpath, col)
-        members = values.pop("members", ())
+        members = values.pop("members", None) or ()
         slice_values = {k: values.pop(k) for k in schema.SLICE_FIELDS if k in values}
         _check_level(values, gpath, col, host_cpus)
         for user in members:
@@ -389,7 +389,8 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
         gpu_allocation=GpuAllocation(**{**ga, "topology": topology}),
         policies=Policies(**sections["policies"]),
         advanced=Advanced(**sections["advanced"]),
-        images=ImagesSettings(**{**images, "aime_catalog": Path(images["aime_catalog"]).expanduser()}),
+        images=ImagesSettings(**{**images, "aime_catalog": Path(images["aime_catalog"]).expanduser(),
+                                 "use_cases": images["use_cases"] or {}}),
         wizard=dict(sections["wizard"]),
         warnings=tuple(col.warnings),
     )
@@ -399,7 +400,7 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
 def _check_reservation(values: dict[str, Any], failed: set[str], upath: str, col: _Collector,
                        known_slots: set[str] | None, topology: Path | None) -> None:
     start, end = values.get("reservation_start"), values.get("reservation_end")
-    slots = values.get("reserved_gpus", ())
+    slots = values.get("reserved_gpus") or ()
     window = (start is not None, end is not None)
     if any(window) and not all(window):
         missing = "reservation_end" if start is not None else "reservation_start"

@@ -128,7 +128,7 @@ OVERRIDE_PRIORITY = 100
 
 GROUP_EXTRA_SPECS: tuple[FieldSpec, ...] = (
     _f("members", "user_list", (), "Login names in this group. A user may be in one group only.",
-       "[student1, student2]"),
+       "[student1, student2]", nullable=True, null_means="no members"),
     _f("slice_cpus", "number", None, "CPU cores for the whole group's systemd slice "
        "(ds01-<group>.slice, made by `ds01 admin setup-slices`).", "32", nullable=True,
        null_means="no slice CPU limit", minimum=0),
@@ -143,7 +143,8 @@ OVERRIDE_EXTRA_SPECS: tuple[FieldSpec, ...] = (
     _f("reservation_end", "datetime", None, "End of the reservation; must be after its start.",
        "2027-03-05T18:00:00", nullable=True, null_means="no reservation"),
     _f("reserved_gpus", "slot_list", (), "Slots reserved for the user during the window; with a "
-       "simulated inventory they must exist in the topology.", "['0', '1:0']"),
+       "simulated inventory they must exist in the topology.", "['0', '1:0']", nullable=True,
+       null_means="no slots"),
     _f("reason", "str", None, "Why the reservation exists (shown to users who are refused).",
        "Thesis deadline", nullable=True, null_means="no reason given"),
 )
@@ -196,7 +197,8 @@ IMAGES_SPECS: tuple[FieldSpec, ...] = (
     _f("data_science", "str_list", None, "Packages of the data-science phase.", "[pandas, scipy]",
        nullable=True, null_means="the built-in list"),
     _f("use_cases", "use_cases", {}, "Packages per use case (general-ml, cv, nlp, rl), replacing the "
-       "built-in list of that use case.", "{cv: [opencv-python-headless, albumentations]}"),
+       "built-in list of that use case.", "{cv: [opencv-python-headless, albumentations]}",
+       nullable=True, null_means="the built-in lists"),
     _f("allow_urls", "bool", False, "Allow URL requirements (`pkg @ https://…`) in user package lists.",
        "false"),
 )
