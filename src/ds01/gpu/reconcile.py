@@ -85,7 +85,6 @@ def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at:
     by_container: dict[str, list[Row]] = {}
     for r in rows:
         by_container.setdefault(r.container, []).append(r)
-    holder_of = {r.slot: r for r in rows}
 
     for name, own in by_container.items():
         c = present.get(name)
@@ -120,6 +119,9 @@ def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at:
         if c.running and any(r.stopped_at is not None for r in own):
             result.restarted.append(name)
 
+    # A slot whose row is being released is free for adoption in the same pass.
+    released_ids = {r.id for r, _ in result.release}
+    holder_of = {r.slot: r for r in rows if r.id not in released_ids}
     for name, c in present.items():
         if name in by_container or not c.slots:
             continue

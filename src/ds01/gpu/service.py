@@ -438,7 +438,7 @@ def user_status(config: Config, user: str, *, ledger: Ledger | None = None,
     rows = [r for r in led.active() if r.user == user]
     allocations = []
     for r in sorted(rows, key=lambda r: (r.container, slot_sort_key(r.slot))):
-        state = "pending" if r.pending else ("held" if r.stopped_at is not None else "allocated")
+        state = "held" if r.stopped_at is not None else ("pending" if r.pending else "allocated")
         allocations.append({
             "slot": r.slot, "uuid": r.uuid, "container": r.container, "priority": r.priority, "state": state,
             "allocated_at": iso(r.allocated_at), "stopped_at": iso(r.stopped_at),
