@@ -12,7 +12,7 @@ The architecture comes from ``--arch``, else ``MLC_ARCH``, else the GPUs' comput
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,26 +139,17 @@ def arch_from_compute_capability(major: int, minor: int) -> str:
 
 
 def _detected_capability() -> tuple[int, int] | None:
-    """The lowest compute capability NVML reports, or None where NVML is not usable here."""
-    try:
-        from ds01.gpu import inventory  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    probe = getattr(inventory, "compute_capability", None)
-    if probe is None:
-        return None
+    """The lowest compute capability NVML reports (images must run on every GPU), or None
+    where NVML is not usable here."""
     from ds01.errors import GpuLibraryError
+    from ds01.gpu import inventory
 
     try:
-        value = probe()
+        gpus = inventory.nvml_gpus()
     except GpuLibraryError:
         return None
-    if not value:
-        return None
-    if isinstance(value, Iterable) and not isinstance(value, tuple | str):
-        caps = [tuple(v) for v in value]
-        return min(caps) if caps else None  # type: ignore[return-value]
-    return tuple(value)  # type: ignore[return-value]
+    caps = [g.compute_capability for g in gpus if g.compute_capability and not g.lost]
+    return min(caps) if caps else None
 
 
 def resolve_arch(

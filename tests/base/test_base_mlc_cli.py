@@ -1,0 +1,165 @@
+"""``ds01 mlc …`` against the real engine: interop with AIME-made containers both ways, list,
+start argv, export/import round trip, script mode, and ``open`` through a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from ds01.base import docker_client as dc
+from ds01.base import engine
+from ds01.base.catalog import ARCHITECTURES
+from ds01.identity import Identity
+
+AIME_LIST_KEYS = ("aime.mlc", "aime.mlc.NAME", "aime.mlc.USER", "aime.mlc.ARCH", "aime.mlc.MLC_VERSION",
+                  "aime.mlc.WORK_MOUNT", "aime.mlc.DATA_MOUNT", "aime.mlc.MODELS_MOUNT", "aime.mlc.FRAMEWORK",
+                  "aime.mlc.GPUS")
+
+
+def _aime_made(client, image, name, ws):
+    """A container made the way AIME's mlc makes one (raw create, its labels and naming only)."""
+    labels = {"aime.mlc": "mlcuser", "aime.mlc.NAME": name, "aime.mlc.USER": "mlcuser",
+              "aime.mlc.ARCH": "CUDA_ADA", "aime.mlc.MLC_VERSION": "4", "aime.mlc.WORK_MOUNT": str(ws),
+              "aime.mlc.DATA_MOUNT": "-", "aime.mlc.MODELS_MOUNT": "-", "aime.mlc.FRAMEWORK": "Pytorch-2.5.0",
+              "aime.mlc.GPUS": "all"}
+    return client.containers.create(image, ["sleep", "3600"], name=f"{name}._.4242", labels=labels,
+                                    user="4242:4242", working_dir="/workspace",
+                                    volumes={str(ws): {"bind": "/workspace", "mode": "rw"}})
+
+
+def test_aime_made_container_is_listed_started_stopped_removed(cli, docker_env, base_image, session_tag,
+                                                              as_caller, owned_dir):
+    name = f"{session_tag}-aime"
+    made = _aime_made(docker_env, base_image, name, owned_dir("ws"))
+    listed = json.loads(cli("mlc", "list", "--json").stdout)
+    mine = [c for c in listed if c["name"] == name]
+    assert len(mine) == 1 and mine[0]["ds01_managed"] is False and mine[0]["framework"] == "Pytorch-2.5.0"
+    assert mine[0]["docker_name"] == f"{name}._.4242" and mine[0]["size_rw"] is None
+    assert cli("mlc", "start", name).exit_code == 0
+    made.reload()
+    assert made.status == "running"
+    res = cli("mlc", "stop", name)
+    assert res.exit_code == 0 and "stopped" in res.stderr
+    res = cli("mlc", "remove", name)
+    assert res.exit_code == 0 and "removed" in res.stderr
+    assert not docker_env.containers.list(all=True, filters={"id": made.id})
+    res = cli("mlc", "remove", name)
+    assert res.exit_code == 2 and "No container named" in res.stderr
+
+
+def test_ds01_made_container_carries_what_aime_list_reads(cli, docker_env, base_image, session_tag, as_caller,
+                                                         owned_dir):
+    name = f"{session_tag}-mine"
+    ws = owned_dir("ws")
+    res = cli("mlc", "create", name, "--image", base_image, "-w", str(ws), "--arch", "CUDA_AMPERE", "--json")
+    assert res.exit_code == 0, res
+    out = json.loads(res.stdout)
+    assert out["docker_name"] == f"{name}._.4242" and out["state"] == "created"
+    found = docker_env.containers.list(all=True, filters={"label": "aime.mlc=mlcuser", "name": f"{name}._.4242"})
+    labels = found[0].labels
+    assert all(k in labels for k in AIME_LIST_KEYS)
+    assert labels["aime.mlc.MLC_VERSION"] == "4" and labels["aime.mlc.ARCH"] == "CUDA_AMPERE"
+    assert labels["aime.mlc.CUSTOM_IMAGE"] == base_image and labels["ds01.group"]
+    host = found[0].attrs["HostConfig"]
+    assert host["CgroupParent"].startswith("ds01-") and host["NanoCpus"] > 0  # the caller's limits apply
+    res = cli("mlc", "create", name, "--image", base_image, "-w", str(ws))
+    assert res.exit_code == 2 and "already exists" in res.stderr
+    res = cli("mlc", "create", f"{name}-x", "--image", f"{session_tag}/absent:1", "-w", str(ws))
+    assert res.exit_code == 2 and f"{session_tag}/absent:1" in res.stderr
+    assert cli("mlc", "remove", name).exit_code == 0
+
+
+def test_start_keeps_command_argv_intact(cli, docker_env, base_image, session_tag, as_caller, owned_dir):
+    name = f"{session_tag}-argv"
+    assert cli("mlc", "create", name, "--image", base_image, "-w", str(owned_dir("ws"))).exit_code == 0
+    res = cli("mlc", "start", name, "printf", "%s|", "a b", "--flag", "c;d", "$HOME")
+    assert res.exit_code == 0, res
+    assert res.stdout == "a b|--flag|c;d|$HOME|"
+    res = cli("mlc", "start", name, "sh", "-c", "exit 7")
+    assert res.exit_code == 7
+    stats = json.loads(cli("mlc", "stats", "--json").stdout)
+    assert [s["name"] for s in stats if s["name"] == name] == [name]
+    assert cli("mlc", "remove", "-f", name).exit_code == 0
+
+
+def test_list_asks_for_sizes_only_with_s(cli, docker_env, base_image, session_tag, as_caller, owned_dir, mocker):
+    name = f"{session_tag}-size"
+    assert cli("mlc", "create", name, "--image", base_image, "-w", str(owned_dir("ws"))).exit_code == 0
+    api = dc.api()
+    spy = mocker.patch.object(api, "containers", wraps=api.containers)
+    plain = json.loads(cli("mlc", "list", "--json").stdout)
+    assert spy.call_count == 1 and spy.call_args.kwargs["size"] is False
+    sized = json.loads(cli("mlc", "list", "-s", "--json").stdout)
+    assert spy.call_args.kwargs["size"] is True
+    assert next(c for c in plain if c["name"] == name)["size_rw"] is None
+    assert next(c for c in sized if c["name"] == name)["size_rw"] is not None
+    assert "SIZE" in cli("mlc", "list", "-s", "-a").stdout
+    res = cli("mlc", "list", "-au")
+    assert res.exit_code == 3 and "admins" in res.stderr
+    assert cli("mlc", "remove", name).exit_code == 0
+
+
+def test_export_import_round_trip(cli, docker_env, base_image, session_tag, as_caller, owned_dir, tmp_path):
+    name, ws = f"{session_tag}-exp", owned_dir("ws")
+    assert cli("mlc", "create", name, "--image", base_image, "-w", str(ws)).exit_code == 0
+    res = cli("mlc", "start", name, "sh", "-c", "echo kept-in-container > /tmp/marker")
+    assert res.exit_code == 0, res
+    archive = tmp_path / "exp.tar"
+    res = cli("mlc", "export", name, str(archive))
+    assert res.exit_code == 0, res
+    assert archive.stat().st_size > 0 and not list(tmp_path.glob(".exp.tar.*"))
+    assert not docker_env.api.images(name="ds01-export")  # the temporary commit is gone
+    assert cli("mlc", "remove", "-f", name).exit_code == 0
+    res = cli("mlc", "import", str(archive), f"{name}-back", "--json")
+    assert res.exit_code == 0, res
+    back = json.loads(res.stdout)
+    assert back["docker_name"] == f"{name}-back._.4242" and back["workspace"] == str(ws)
+    res = cli("mlc", "start", f"{name}-back", "cat", "/tmp/marker")
+    assert res.stdout == "kept-in-container\n"
+    res = cli("mlc", "import", str(archive), f"{name}-back")
+    assert res.exit_code == 2 and "already exists" in res.stderr
+    assert cli("mlc", "remove", "-f", f"{name}-back").exit_code == 0
+    bogus = tmp_path / "bogus.tar"
+    bogus.write_bytes(b"not a tar")
+    res = cli("mlc", "import", str(bogus))
+    assert res.exit_code == 2 and "not a ds01 mlc export" in res.stderr
+
+
+def test_script_mode_turns_prompts_into_errors(cli, as_caller):
+    res = cli("mlc", "create", "-s")
+    assert res.exit_code == 2 and "NAME" in res.stderr
+    res = cli("mlc", "create", "-s", "ok-name", "--arch", "CUDA_ADA")
+    assert res.exit_code == 2 and "FRAMEWORK" in res.stderr
+
+
+def test_missing_arch_lists_the_choices(cli, as_caller, owned_dir):
+    res = cli("mlc", "create", "x1", "Pytorch", "2.8.0", "-w", str(owned_dir("ws")))
+    assert res.exit_code == 2 and all(a in res.stderr for a in ARCHITECTURES)
+
+
+def test_version_and_update_sys(cli):
+    res = cli("mlc", "--version")
+    assert res.exit_code == 0 and res.stdout.startswith("ds01 mlc version ") and "format 4" in res.stdout
+    info = json.loads(cli("mlc", "update-sys", "--json").stdout)
+    assert info["editable"] is True and info["location"].endswith("ds01") and "update" in info
+
+
+def test_open_through_a_real_pty_and_last_shell_stops(docker_env, base_image, session_tag, owned_dir):
+    import pexpect
+    owner = Identity(name="mlcuser", uid=4242, gid=4242, home=owned_dir("home") / "mlcuser")
+    name = f"{session_tag}-open"
+    engine.create_container(engine.ContainerSpec(name=name, owner=owner, image=base_image,
+                                                 workspace=owned_dir("ws"), custom_image=True))
+    env = dict(os.environ, SUDO_USER="mlcuser", SUDO_UID="4242", SUDO_GID="4242", TERM="xterm")
+    exe = os.path.join(os.path.dirname(sys.executable), "ds01")
+    child = pexpect.spawn(exe, ["mlc", "open", name], env=env, encoding="utf-8", timeout=60)
+    child.expect(r"\$ ")
+    child.sendline("echo answer-$((6*7)) $(id -un)")
+    child.expect("answer-42 mlcuser")
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert not engine.find_container(name, owner).running  # the last shell stopped it
+    engine.remove_container(engine.find_container(name, owner))
