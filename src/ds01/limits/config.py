@@ -148,7 +148,10 @@ def _yaml_load(text: str) -> tuple[Any, list[tuple[str, int]]]:
 
     duplicates: list[tuple[str, int]] = []
 
-    class Loader(yaml.SafeLoader):
+    # libyaml's parser when present: the pure-Python one costs tens of ms per command.
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
         pass
 
     def construct_mapping(loader: Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -161,7 +164,7 @@ def _yaml_load(text: str) -> tuple[Any, list[tuple[str, int]]]:
                 seen.add(key)
             except TypeError:
                 pass
-        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+        return base.construct_mapping(loader, node, deep=deep)
 
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     return yaml.load(text, Loader=Loader), duplicates  # noqa: S506 - a SafeLoader subclass

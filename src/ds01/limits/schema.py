@@ -8,7 +8,6 @@ documentation cannot drift from what the code accepts.
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from collections.abc import Callable
@@ -236,6 +235,8 @@ SECTION_SPECS: dict[str, tuple[FieldSpec, ...]] = {
 
 def did_you_mean(key: str, known: list[str] | tuple[str, ...]) -> str:
     """`` (did you mean 'memory'?)`` or an empty string."""
+    import difflib  # only needed when something is misspelt
+
     close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
