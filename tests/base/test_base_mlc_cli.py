@@ -163,3 +163,18 @@ def test_open_through_a_real_pty_and_last_shell_stops(docker_env, base_image, se
     assert child.exitstatus == 0
     assert not engine.find_container(name, owner).running  # the last shell stopped it
     engine.remove_container(engine.find_container(name, owner))
+
+
+def test_catalog_image_failed_pull_is_exit_1_and_leaves_nothing(cli, docker_env, session_tag, as_caller,
+                                                                owned_dir, tmp_path, monkeypatch):
+    repo = tmp_path / "ml_images.repo"
+    repo.write_text(f"Testfw, 1.0, [CUDA_ADA;CUDA_AMPERE], localhost:1/{session_tag}-fw:1.0\n")
+    config = tmp_path / "limits.yaml"
+    config.write_text(f"images:\n  aime_catalog: {repo}\n")
+    monkeypatch.setenv("DS01_CONFIG", str(config))
+    name = f"{session_tag}-pull"
+    res = cli("mlc", "create", name, "testfw", "1.0", "-w", str(owned_dir("ws")), "--arch", "CUDA_ADA")
+    assert res.exit_code == 1 and "Could not pull image" in res.stderr and "nothing was created" in res.stderr
+    assert not docker_env.containers.list(all=True, filters={"name": name})
+    res = cli("mlc", "create", name, "Testfw", "2.0", "-w", str(owned_dir("ws")), "--arch", "CUDA_ADA")
+    assert res.exit_code == 2 and "available: 1.0" in res.stderr
