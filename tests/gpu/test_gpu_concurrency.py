@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from gpu_support import active_rows, integrity, write_config
+
 from support.cli import ds01_executable
 
 ROUNDS = 20
