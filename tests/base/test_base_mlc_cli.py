@@ -178,3 +178,34 @@ def test_catalog_image_failed_pull_is_exit_1_and_leaves_nothing(cli, docker_env,
     assert not docker_env.containers.list(all=True, filters={"name": name})
     res = cli("mlc", "create", name, "Testfw", "2.0", "-w", str(owned_dir("ws")), "--arch", "CUDA_ADA")
     assert res.exit_code == 2 and "available: 1.0" in res.stderr
+
+
+def test_create_asks_for_missing_arguments_on_a_real_terminal(docker_env, base_image, session_tag, owned_dir,
+                                                              tmp_path):
+    import pexpect
+
+    repo = tmp_path / "ml_images.repo"
+    repo.write_text(f"Busybox, 1.0, [CUDA_ADA], {base_image}\n")
+    config = tmp_path / "limits.yaml"
+    config.write_text(f"images:\n  aime_catalog: {repo}\n")
+    env = dict(os.environ, SUDO_USER="mlcuser", SUDO_UID="4242", SUDO_GID="4242", TERM="xterm",
+               DS01_CONFIG=str(config))
+    exe = os.path.join(os.path.dirname(sys.executable), "ds01")
+    child = pexpect.spawn(exe, ["mlc", "create", "--arch", "CUDA_ADA", "-w", str(owned_dir("ws"))], env=env,
+                          encoding="utf-8", timeout=60, dimensions=(30, 120))
+    name = f"{session_tag}-asked"
+    child.expect("Container name")
+    child.sendline(name)
+    child.expect("Framework")
+    child.expect("Busybox")  # packaged frameworks first, then the installed catalog's
+    child.send("\x1b[B\x1b[B")  # two down: Pytorch, Tensorflow, Busybox
+    child.send("\r")
+    child.expect("Version")
+    child.send("\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    owner = Identity(name="mlcuser", uid=4242, gid=4242, home=tmp_path)
+    info = engine.find_container(name, owner)
+    assert info.labels["aime.mlc.FRAMEWORK"] == "Busybox-1.0" and info.image == base_image
+    engine.remove_container(info)

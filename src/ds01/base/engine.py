@@ -62,6 +62,7 @@ class ContainerSpec:
     resources: Mapping[str, Any] = field(default_factory=dict)  # Docker SDK create kwargs
     device_uuids: tuple[str, ...] = ()
     device_requests: bool = False  # True: Docker device request; False: NVIDIA_VISIBLE_DEVICES only
+    gpu_count: int = -1  # with device_requests and no UUIDs: how many GPUs (-1 = all)
     env: Mapping[str, str] = field(default_factory=dict)
     extra_labels: Mapping[str, str] = field(default_factory=dict)  # ds01.* keys only
     network_mode: str = "bridge"
@@ -275,7 +276,7 @@ def _device_requests(spec: ContainerSpec) -> list[Any] | None:
 
     if spec.device_uuids:
         return [DeviceRequest(driver="nvidia", device_ids=list(spec.device_uuids), capabilities=[["gpu"]])]
-    return [DeviceRequest(driver="nvidia", count=-1, capabilities=[["gpu"]])]
+    return [DeviceRequest(driver="nvidia", count=spec.gpu_count, capabilities=[["gpu"]])]
 
 
 def _read_container_file(cid: str, path: str) -> bytes | None:

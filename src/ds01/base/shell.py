@@ -106,7 +106,7 @@ def open_shell(
 
 def _pump(raw: socket.socket, in_fd: int, out_fd: int) -> None:
     """Copy stdin -> socket and socket -> stdout until the shell closes the socket."""
-    watch = [raw, in_fd]
+    watch: list[Any] = [raw, in_fd]
     while True:
         readable, _, _ = select.select(watch, [], [])
         if raw in readable:

@@ -82,6 +82,7 @@ def command(
         gpus_label=gpus,
         resources=conf.resources,
         device_requests=wants_gpu,
+        gpu_count=int(gpus) if gpus.isdigit() else -1,
         extra_labels=labels,
         network_mode=conf.network_mode,
         restart_policy=conf.restart_policy,
