@@ -322,7 +322,7 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
     """Create (and with ``start`` start) one container; on any failure nothing is left behind."""
     plan = plan_create(spec)
     api = dc.api()
-    if _exists(plan.docker_name):
+    if container_exists(plan.docker_name):
         raise UsageError(
             f"A container named {spec.name!r} already exists for you; choose another name "
             f"or remove it first (ds01 mlc remove {spec.name})."
@@ -379,7 +379,8 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
     )
 
 
-def _exists(name: str) -> bool:
+def container_exists(name: str) -> bool:
+    """Whether a container with exactly this Docker name exists (anyone's)."""
     import docker.errors
 
     try:

@@ -141,7 +141,7 @@ def import_container(
     spec = engine.spec_from_definition(defn, owner, {**changes, "image": ref, "custom_image": True})
     engine.plan_create(spec)  # every check that needs no Docker, before the image is loaded
     full = docker_name(new_name, owner.uid)
-    if engine._exists(full):
+    if engine.container_exists(full):
         raise UsageError(
             f"A container named {new_name!r} already exists for you; import under another name "
             f"(ds01 mlc import {source} NEW_NAME)."

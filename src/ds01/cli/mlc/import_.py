@@ -24,6 +24,7 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, as_j
     are left out. GPU assignments are not carried over.
     """
     from ds01.base import engine, transfer
+    from ds01.errors import UsageError
 
     term, me = app.terminal, app.identity
     overrides = {"workspace": workspace} if workspace else {}
@@ -32,9 +33,9 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, as_j
         ws = (header["definition"].get("mounts") or {}).get("workspace")
         try:
             if not ws:
-                raise ValueError
+                raise UsageError("no workspace in the export")
             engine.validate_mount(Path(ws), me, "workspace", writable=True)
-        except (ValueError, Exception):  # noqa: BLE001 - any reason it is unusable: use ours
+        except UsageError:  # not the importer's (or gone): use their own workspace
             overrides = {"workspace": engine.default_workspace(me)}
     with term.progress(f"Importing {file}…") as status:
         info = transfer.import_container(file, me, name=name, overrides=overrides, progress=status.update)
