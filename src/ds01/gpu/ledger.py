@@ -83,7 +83,8 @@ _COLUMNS = (
 
 
 def _row(t: tuple) -> Row:
-    return Row(*t[:11], exclusive=bool(t[11]))
+    return Row(id=t[0], slot=t[1], uuid=t[2], container=t[3], user=t[4], priority=t[5], allocated_at=t[6],
+               confirmed_at=t[7], stopped_at=t[8], released_at=t[9], reason=t[10], exclusive=bool(t[11]))
 
 
 def busy_seconds() -> float:

@@ -108,7 +108,7 @@ class _Holds:
 def holdings(rows: list[Row], holds: _Holds) -> list[Holding]:
     return [
         Holding(slot=r.slot, container=r.container, user=r.user, priority=r.priority,
-                allocated_at=_dt(r.allocated_at), stopped_at=_dt(r.stopped_at),  # type: ignore[arg-type]
+                allocated_at=datetime.fromtimestamp(r.allocated_at, UTC), stopped_at=_dt(r.stopped_at),
                 hold_until=_dt(holds.until(r)))
         for r in rows
     ]
@@ -254,8 +254,9 @@ def status(config: Config, *, ledger: Ledger | None = None, now: Callable[[], fl
     rows = led.active()
     holds = _Holds(config)
     t = now()
-    active_res = [r for r in reservations_of(config) if r.active(_dt(t))] \
-        if config.gpu_allocation.respect_reservations else []  # type: ignore[arg-type]
+    now_dt = datetime.fromtimestamp(t, UTC)
+    active_res = [r for r in reservations_of(config) if r.active(now_dt)] \
+        if config.gpu_allocation.respect_reservations else []
     reserved_for = {sid: r for r in active_res for sid in r.slots}
     by_slot: dict[str, list[Row]] = {}
     for r in rows:
@@ -345,7 +346,7 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
             rows = led.active(conn)
             t = now()
             decision = decide(inv.slots, holdings(rows, holds), request, policy=pol, reservations=reservations,
-                              now=_dt(t), last_slot=led.last_allocated_slot(conn))  # type: ignore[arg-type]
+                              now=datetime.fromtimestamp(t, UTC), last_slot=led.last_allocated_slot(conn))
             if decision.ok and not decision.existing:
                 for sid in decision.slots:
                     slot = inv.slot(sid)
@@ -358,7 +359,7 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
                 warnings.extend(_events.write([
                     _events.Event("allocate", user, container, sid, f"priority {prio}", t) for sid in decision.slots
                 ]))
-            uuids = [inv.slot(s).uuid if inv.slot(s) else "" for s in decision.slots]  # type: ignore[union-attr]
+            uuids = [slot.uuid if (slot := inv.slot(s)) else "" for s in decision.slots]
             return AllocationResult(user, container, list(decision.slots), uuids, decision.existing, warnings)
         if decision.refused == "capacity" and deadline is not None and now() < deadline:
             sleep(min(POLL_SECONDS, max(0.0, deadline - now())))
