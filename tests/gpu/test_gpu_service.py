@@ -345,3 +345,30 @@ def test_non_admin_cannot_act_for_others(config, cli, monkeypatch):
     assert cli("gpu", "allocate", "alice", "a._.1", "1", "10").exit_code == 3
     assert cli("gpu", "allocate", "mallory", "m._.5000", "1", "10").exit_code == 0
     assert cli("gpu", "reconcile").exit_code == 3
+
+
+def test_unreachable_docker_warns_implicitly_and_fails_explicitly(config, cli, monkeypatch):
+    from ds01.errors import DockerUnavailable
+
+    def down():
+        raise DockerUnavailable("Cannot reach the Docker engine at /nowhere.")
+
+    monkeypatch.setattr(service, "_docker_views", down)
+    res = cli("gpu", "status")
+    assert res.exit_code == 0 and "Not reconciled with Docker" in res.stderr
+    assert cli("gpu", "allocate", "alice", "a._.1", "1", "10").exit_code == 0
+    assert cli("gpu", "reconcile").exit_code == 5
+    assert cli("gpu", "release-stale").exit_code == 0
+
+
+def test_gpu_help_lists_every_verb_without_heavy_imports(cli):
+    import subprocess
+    import sys
+
+    res = cli("gpu", "--help")
+    for verb in ("status", "allocate", "release", "mark-stopped", "user-status", "release-stale", "reconcile"):
+        assert verb in res.stdout
+    code = ("import sys, ds01.gpu.service, ds01.gpu.inventory, ds01.cli.gpu.status, ds01.cli.gpu.allocate; "
+            "print(sorted(m for m in ('pynvml', 'docker', 'yaml', 'rich') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -38,4 +38,5 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
     for w in report.reconcile.warnings:
         term.warning(w)
     total = len(report.released) + len(report.reconcile.released)
-    term.success(f"{'dry run: ' if dry_run else ''}{total} stale allocation(s) {verb}.")
+    done = "would be released" if dry_run else "released"
+    term.success(f"{'dry run: ' if dry_run else ''}{total} stale allocation(s) {done}.")
