@@ -21,7 +21,9 @@ NOUNS: dict[str, str] = {
 }
 
 # Top-level commands that are not nouns: name -> (import path, help).
-TOP_LEVEL: dict[str, tuple[str, str]] = {}
+TOP_LEVEL: dict[str, tuple[str, str]] = {
+    "status": ("ds01.cli.status:command", "One screen: your containers, GPU slots and usage against limits."),
+}
 
 # Nouns that get a dispatcher symlink of their own (``container create x``).
 DISPATCHER_NOUNS: tuple[str, ...] = ("container", "image", "project", "user")

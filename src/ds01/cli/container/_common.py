@@ -1,0 +1,51 @@
+"""What the `ds01 container` commands share: picking a NAME, admin rights, the hold message."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ds01.cli.app import App
+
+if TYPE_CHECKING:
+    from ds01.units.containers.lifecycle import Hold, Target
+
+
+def pick_name(app: App, name: str | None, *, what: str = "a container NAME", include_released: bool = True,
+              running: bool | None = None) -> str:
+    """NAME as given, or a picker over the caller's containers on a terminal (else exit 2)."""
+    if name:
+        return name
+    term = app.terminal
+    term._require_prompt(what)
+    from ds01.units.containers.listing import list_entries
+
+    entries = list_entries(app.config, app.identity, include_released=include_released)
+    if running is not None:
+        entries = [e for e in entries if (e.status == "running") == running]
+    labels = {f"{e.name}  ({e.status}{', GPU ' + ','.join(e.gpu_slots) if e.gpu_slots else ''})": e.name
+              for e in entries}
+    picked = term.choose("Which container?", list(labels), what=what)
+    return labels[picked]
+
+
+def locate(app: App, name: str) -> Target:
+    from ds01.units.containers.lifecycle import locate as _locate
+
+    return _locate(name, app.identity, admin=app.is_admin())
+
+
+def show_hold(app: App, name: str, hold: Hold) -> None:
+    """After a stop: how long the GPU stays held, how to release it now, what survives."""
+    from ds01.units.containers.common import human_duration
+
+    term = app.terminal
+    if hold.slots:
+        slots = ", ".join(hold.slots)
+        if hold.seconds is None:
+            term.info(f"Its GPU slot {slots} stays held for you until you clean the container up.")
+        else:
+            term.info(f"Its GPU slot {slots} stays held for you for {human_duration(hold.seconds)} "
+                      f"(until {hold.until}); `ds01 container run {name}` inside that time gets it back.")
+        term.next_step(f"ds01 container cleanup {name}", "release the GPU now")
+        term.warning("Only files in /workspace, /data and /models survive when the hold ends and the "
+                     "container is removed; anything else inside it is lost.")

@@ -1,0 +1,40 @@
+"""``ds01 container stop NAME``: stop it; its GPU stays held for gpu_hold_after_stop."""
+
+from __future__ import annotations
+
+import click
+
+from ds01.cli.app import App, pass_app
+from ds01.cli.options import guided_option, json_option, script_option
+
+
+@click.command("stop")
+@click.argument("name", required=False)
+@click.option("-f", "--force", is_flag=True, help="Kill at once instead of asking programs to end.")
+@click.option("-t", "--timeout", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Seconds programs get to end before they are killed.")
+@guided_option
+@script_option
+@json_option
+@pass_app
+def command(app: App, name: str | None, force: bool, timeout: int, as_json: bool) -> None:
+    """Stop container NAME. Its GPU slot stays yours for a while (the hold), then is released.
+
+    JSON keys: name, docker_name, was_running, slots, hold_seconds, held_until.
+    """
+    from ds01.cli.container._common import locate, pick_name, show_hold
+    from ds01.units.containers import lifecycle
+    from ds01.units.containers.texts import guide
+
+    term = app.terminal
+    guide(term, "stop")
+    target = locate(app, pick_name(app, name, include_released=False, running=True))
+    result = lifecycle.stop(app.config, target, timeout=timeout, force=force)
+    if as_json:
+        term.json(result.to_json())
+        return
+    if result.was_running:
+        term.success(f"Stopped {target.name}.")
+    else:
+        term.info(f"{target.name} was not running.")
+    show_hold(app, target.name, result.hold)

@@ -1,0 +1,51 @@
+"""``ds01 status``: one screen for the caller -- containers, GPU slots and usage against limits."""
+
+from __future__ import annotations
+
+import click
+
+from ds01.cli.app import App, pass_app
+from ds01.cli.options import guided_option, json_option
+
+
+@click.command("status")
+@guided_option
+@json_option
+@pass_app
+def command(app: App, as_json: bool) -> None:
+    """Your containers, the GPU slots you hold (and until when), and your usage of each limit.
+
+    JSON keys: user, group, priority, generated_at, containers[] (as `container list --json`),
+    gpus {held, max, allocations[]}, limits {field: {value, display, source}},
+    usage {containers {used, max}, gpu_slots {used, max}}, warnings[].
+    """
+    from ds01.units.containers.listing import status
+    from ds01.units.containers.texts import guide
+
+    term = app.terminal
+    guide(term, "status")
+    data = status(app.config, app.identity)
+    if as_json:
+        term.json(data)
+        return
+    for w in data["warnings"]:
+        term.warning(w)
+    use = data["usage"]
+
+    def of(u: dict) -> str:
+        return f"{u['used']} of {u['max'] if u['max'] is not None else 'unlimited'}"
+
+    term.out(f"{data['user']}  (group {data['group'] or '-'}, priority {data['priority']})")
+    term.out(f"Containers: {of(use['containers'])}    GPU slots: {of(use['gpu_slots'])}")
+    term.out("")
+    rows = []
+    for c in data["containers"]:
+        held = c["held_until"] or ("indefinitely" if c["held_indefinitely"] else "-")
+        rows.append([c["name"], c["status"], ",".join(c["gpu_slots"]) or "-", held, c["image"]])
+    term.table(["CONTAINER", "STATUS", "GPU", "HELD UNTIL", "IMAGE"], rows,
+               empty="No containers yet; create one with `ds01 container create NAME`.")
+    term.out("")
+    limits = data["limits"]
+    shown = ("max_mig_instances", "max_gpus_per_container", "max_containers_per_user", "max_cpus", "memory",
+             "shm_size", "pids_limit", "gpu_hold_after_stop", "idle_timeout", "max_runtime")
+    term.table(["LIMIT", "VALUE", "FROM"], [[k, limits[k]["display"], limits[k]["source"]] for k in shown])

@@ -1,0 +1,430 @@
+"""``container create``: plan, allocate, create, record -- or leave nothing behind.
+
+The order is fixed (SPEC §4, §5): resolve the caller's limits, check
+``max_containers_per_user``, validate name, image and mounts, and only then allocate GPU
+slots in the ledger's write transaction. The container is created through the engine with
+the limits as Docker parameters and the GPUs by UUID, the ledger row is confirmed and the
+definition saved. Any failure after the allocation releases it and removes what was made.
+
+``plan_create`` is the dry run: the same checks plus the slot the pure allocator WOULD
+choose now, without recording anything.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ds01.errors import PolicyRefused, UsageError
+from ds01.units.containers import definitions
+
+if TYPE_CHECKING:
+    from ds01.base.engine import ContainerInfo, ContainerSpec
+    from ds01.identity import Identity
+    from ds01.limits.config import Config
+    from ds01.limits.resolver import ResolvedLimits
+    from ds01.terminal import Terminal
+
+Progress = Callable[[str], None]
+CATALOG_CHOICE = "A framework from the catalog…"
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    name: str
+    owner: Identity
+    image: str | None = None  # a local image (never pulled)
+    framework: str | None = None  # or FRAMEWORK VERSION from the catalog
+    version: str | None = None
+    gpus: int = 1  # 0: a CPU-only container, no allocation
+    workspace: Path | None = None
+    data: Path | None = None
+    models: Path | None = None
+    project: str | None = None  # the ds01.project label (default: the container name)
+    project_dockerfile: bool = False  # the image is built from ~/workspace/<name>/Dockerfile
+    arch: str | None = None
+    wait: float | None = None  # seconds to wait for a free slot
+
+
+@dataclass
+class CreatePlan:
+    request: CreateRequest
+    spec: ContainerSpec
+    docker_name: str
+    limits: ResolvedLimits
+    docker_args: list[str]
+    resources: dict[str, Any]
+    device_requests: bool
+    backend: str
+    containers_now: int
+    image_source: str  # "image" | "catalog" | "project"
+    slots: list[str] = field(default_factory=list)  # filled by the allocation (or the dry-run preview)
+    uuids: list[str] = field(default_factory=list)
+    refusal: str | None = None  # dry run: why the allocation would be refused now
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``container create --dry-run --json`` object (documented in docs/user-guide.md)."""
+        from ds01.limits.resolver import format_value
+
+        spec = self.spec
+        return {
+            "name": spec.name,
+            "docker_name": self.docker_name,
+            "user": spec.owner.name,
+            "group": self.limits.group,
+            "image": spec.image,
+            "image_source": self.image_source,
+            "framework": spec.framework,
+            "version": spec.version,
+            "gpus": self.request.gpus,
+            "slots": self.slots,
+            "uuids": self.uuids,
+            "refusal": self.refusal,
+            "device_requests": self.device_requests,
+            "inventory": self.backend,
+            "mounts": {
+                "workspace": str(spec.workspace),
+                "data": str(spec.data) if spec.data else None,
+                "models": str(spec.models) if spec.models else None,
+            },
+            "limits": {k: format_value(k, v) for k, v in self.limits.values.items()},
+            "docker_args": self.docker_args,
+            "resources": self.resources,
+            "network_mode": spec.network_mode,
+            "restart_policy": spec.restart_policy,
+            "containers": {"now": self.containers_now, "max": self.limits.values.get("max_containers_per_user")},
+        }
+
+
+@dataclass
+class CreateResult:
+    plan: CreatePlan
+    info: ContainerInfo
+    definition: Path
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``container create --json`` object: the plan's keys plus id and definition."""
+        return {**self.plan.to_json(), "id": self.info.id[:12], "definition": str(self.definition)}
+
+
+# -- pure helpers ------------------------------------------------------------------------------
+
+
+def device_requests_for(setting: str, backend: str) -> bool:
+    """``gpu_allocation.device_requests``: auto = Docker device requests only with real GPUs (nvml)."""
+    if setting == "always":
+        return True
+    if setting == "never":
+        return False
+    return backend == "nvml"
+
+
+def limits_summary(resources: dict[str, Any]) -> str:
+    """The limits as Docker applies them (``--cpus`` is capped at the host's cores)."""
+    from ds01.limits.units import format_size
+
+    parts = []
+    if resources.get("nano_cpus"):
+        parts.append(f"CPUs {resources['nano_cpus'] / 1e9:g}")
+    for key, label in (("mem_limit", "memory"), ("shm_size", "shm")):
+        if resources.get(key):
+            parts.append(f"{label} {format_size(int(resources[key]))}")
+    if resources.get("pids_limit"):
+        parts.append(f"PIDs {resources['pids_limit']}")
+    return ", ".join(parts) or "no limits"
+
+
+def count_ds01_containers(infos: list[ContainerInfo]) -> int:
+    """What ``max_containers_per_user`` counts: the user's ds01 containers, running or not."""
+    return sum(1 for i in infos if i.ds01_managed)
+
+
+# -- image --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Image:
+    ref: str
+    custom: bool
+    framework: str | None
+    version: str | None
+    arch: str | None
+    source: str
+
+
+def _arch(config: Config, explicit: str | None, *, required: bool) -> str | None:
+    from ds01.base import catalog
+    from ds01.gpu import service
+
+    backend = config.gpu_allocation.inventory
+    cap = None
+    if backend == "simulated":
+        caps = [g.compute_capability for g in service.inventory(config).gpus if g.compute_capability]
+        cap = min(caps) if caps else None
+    try:
+        return catalog.resolve_arch(explicit, compute_capability=cap, detect=backend == "nvml")
+    except UsageError:
+        if required:
+            raise
+        return None
+
+
+def _catalog_image(config: Config, req: CreateRequest, terminal: Terminal | None) -> _Image:
+    from ds01.base import catalog
+
+    arch = _arch(config, req.arch, required=True)
+    assert arch is not None
+    cat = catalog.load_catalog(aime_catalog=Path(config.images.aime_catalog))
+    framework = req.framework
+    if not framework:
+        if terminal is None:
+            raise UsageError("A FRAMEWORK is required.")
+        framework = terminal.choose("Framework:", cat.frameworks(arch), what="a FRAMEWORK")
+    framework = cat.canonical_framework(framework)
+    version = req.version
+    if not version:
+        if terminal is None:
+            raise UsageError(f"A VERSION of {framework} is required; see `ds01 mlc create --help`.")
+        version = terminal.choose("Version:", cat.versions(framework, arch), what="a VERSION")
+    entry = cat.lookup(framework, version, arch)
+    return _Image(entry.image, False, entry.framework, entry.version, arch, "catalog")
+
+
+def _local_images(owner: Identity) -> list[str]:
+    from ds01.base import images
+
+    tags: list[str] = []
+    for img in images.list_images(["ds01.managed=true", f"ds01.user={owner.name}"]):
+        tags.extend(t for t in img.tags if t not in tags)
+    return tags
+
+
+def resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None = None) -> _Image:
+    """``--image`` > FRAMEWORK VERSION > ``NAME-image`` > a picker on a terminal > exit 2."""
+    from ds01.base import images
+
+    if req.image and (req.framework or req.version):
+        raise UsageError("Give either --image IMG or FRAMEWORK VERSION, not both.")
+    if req.image:
+        if not images.image_exists(req.image):
+            raise UsageError(
+                f"Image {req.image!r} is not on this server; --image uses local images only "
+                "(see `ds01 image list`, or build one with `ds01 image create NAME`)."
+            )
+        return _Image(req.image, True, None, None, _arch(config, req.arch, required=False), "image")
+    if req.framework:
+        return _catalog_image(config, req, terminal)
+    default = f"{req.name}-image"
+    if images.image_exists(default):
+        return _Image(default, True, None, None, _arch(config, req.arch, required=False), "project")
+    build = f"ds01 image create {req.name}" + (" --project-dockerfile" if req.project_dockerfile else "")
+    if terminal is None or not terminal.can_prompt():
+        raise UsageError(
+            f"No image given and {default} does not exist; pass --image IMG or FRAMEWORK VERSION, "
+            f"or build it first with `{build}`."
+        )
+    choices = [*_local_images(req.owner), CATALOG_CHOICE]
+    terminal.info(f"There is no {default} yet (build one with `{build}`); pick an image instead.")
+    picked = terminal.choose("Image for the container:", choices, what="an image (--image)")
+    if picked == CATALOG_CHOICE:
+        return _catalog_image(config, req, terminal)
+    return _Image(picked, True, None, None, _arch(config, req.arch, required=False), "image")
+
+
+# -- plan ---------------------------------------------------------------------------------------
+
+
+def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None = None,
+                preview: bool = False) -> CreatePlan:
+    """Every check that can be made without changing anything; ``preview``: also the slot now."""
+    from ds01.base import engine
+    from ds01.base.names import docker_name, validate_name
+    from ds01.limits.resolver import container_resources, docker_run_args, resolve
+
+    validate_name(req.name)
+    if req.gpus < 0:
+        raise UsageError(f"--gpus must be 0 or more (got {req.gpus}).")
+    owner = req.owner
+    limits = resolve(config, owner.name)
+    mine = engine.list_containers(owner.name)
+    dname = docker_name(req.name, owner.uid)
+    if any(i.docker_name == dname for i in mine):
+        raise UsageError(
+            f"You already have a container named {req.name!r}; open it with `ds01 container run {req.name}` "
+            f"or remove it first with `ds01 container cleanup {req.name}`."
+        )
+    count = count_ds01_containers(mine)
+    cap = limits.values.get("max_containers_per_user")
+    if cap is not None and count >= cap:
+        raise PolicyRefused(
+            f"You have {count} container(s) and your limit is {cap}; remove one first "
+            "(`ds01 container list`, then `ds01 container cleanup NAME`)."
+        )
+    max_per = limits.values.get("max_gpus_per_container")
+    if max_per is not None and req.gpus > max_per:
+        raise PolicyRefused(f"You may use at most {max_per} GPU slot(s) per container (asked for {req.gpus}).")
+    image = resolve_image(config, req, terminal)
+    backend = config.gpu_allocation.inventory
+    devices = device_requests_for(config.gpu_allocation.device_requests, backend)
+    resources = container_resources(limits)
+    workspace = req.workspace if req.workspace is not None else _default_workspace(req)
+    labels = {"ds01.project": req.project or req.name, "ds01.gpu.slots": "", "ds01.gpu.uuids": ""}
+    if limits.group:
+        labels["ds01.group"] = limits.group
+    spec = engine.ContainerSpec(
+        name=req.name,
+        owner=owner,
+        image=image.ref,
+        workspace=workspace,
+        framework=image.framework,
+        version=image.version,
+        arch=image.arch,
+        data=req.data,
+        models=req.models,
+        gpus_label="none",
+        resources=resources,
+        device_requests=devices if req.gpus > 0 else False,
+        extra_labels=labels,
+        network_mode=str(config.advanced.network_mode),
+        restart_policy=str(config.advanced.restart_policy),
+        custom_image=image.custom,
+    )
+    engine.plan_create(spec)  # names, mounts (owned by the caller), labels, restart policy
+    plan = CreatePlan(req, spec, dname, limits, docker_run_args(limits), resources, spec.device_requests,
+                      backend, count, image.source)
+    if preview and req.gpus > 0:
+        _preview(config, plan)
+    return plan
+
+
+def _default_workspace(req: CreateRequest) -> Path:
+    from ds01.base import engine
+
+    base = engine.default_workspace(req.owner)
+    project_dir = base / req.name
+    # A project made by `project init` has its own folder: mount that, not all of ~/workspace.
+    if req.project_dockerfile or (project_dir / "Dockerfile").is_file():
+        return project_dir
+    return base
+
+
+def _preview(config: Config, plan: CreatePlan) -> None:
+    """The slots the allocator would choose now; nothing is recorded (the dry run)."""
+    from ds01 import paths
+    from ds01.gpu import service
+    from ds01.gpu.allocator import Request, decide
+    from ds01.gpu.ledger import DB_NAME, Ledger
+
+    inv = service.inventory(config)
+    q = service.quota(config, plan.spec.owner.name)
+    db = paths.state_dir() / DB_NAME
+    rows, last = [], None
+    if db.exists():  # a dry run must not even create the database
+        led = Ledger(db)
+        rows, last = led.active(), led.last_allocated_slot()
+        led.close()
+    request = Request(user=q.user, container=plan.docker_name, count=plan.request.gpus, priority=q.priority,
+                      max_mig_instances=q.max_mig_instances, max_gpus_per_container=q.max_gpus_per_container,
+                      allow_full_gpu=q.allow_full_gpu)
+    decision = decide(inv.slots, service.holdings(rows, service._Holds(config)), request,
+                      policy=service.policy_of(config), reservations=service.reservations_of(config),
+                      now=datetime.now(UTC), last_slot=last)
+    if decision.ok:
+        plan.slots = list(decision.slots)
+        plan.uuids = [s.uuid for sid in decision.slots if (s := inv.slot(sid)) is not None]
+    else:
+        plan.refusal = decision.reason
+
+
+# -- create -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def user_lock(user: str) -> Iterator[None]:
+    """Serialise one user's creates, so two at once cannot both pass max_containers_per_user.
+
+    GPU slots need no such lock (the ledger transaction guards them); this is only the count.
+    """
+    folder = definitions.user_dir(user)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock, also when the process is killed
+
+
+def gpu_spec(spec: ContainerSpec, slots: list[str], uuids: list[str]) -> ContainerSpec:
+    """The spec with its allocation: labels, the AIME GPUS label and the devices by UUID."""
+    labels = dict(spec.extra_labels)
+    labels["ds01.gpu.slots"] = ",".join(slots)
+    labels["ds01.gpu.uuids"] = ",".join(uuids)
+    return replace(spec, extra_labels=labels, device_uuids=tuple(uuids),
+                   gpus_label=",".join(slots) if slots else "none")
+
+
+def create(config: Config, req: CreateRequest, *, terminal: Terminal | None = None,
+           progress: Progress | None = None) -> CreateResult:
+    """Create the container or raise; on any failure after allocating, nothing is left behind."""
+    with user_lock(req.owner.name):
+        plan = plan_create(config, req, terminal=terminal)
+        info, path = allocate_and_create(config, plan.spec, plan.docker_name, req.gpus, wait=req.wait,
+                                         project=req.project or req.name, progress=progress, plan=plan)
+    return CreateResult(plan, info, path)
+
+
+def allocate_and_create(config: Config, spec: ContainerSpec, dname: str, gpus: int, *, wait: float | None,
+                        project: str | None, progress: Progress | None = None,
+                        plan: CreatePlan | None = None) -> tuple[ContainerInfo, Path]:
+    """Allocate ``gpus`` slots for ``dname``, create ``spec`` with them, confirm, save the definition.
+
+    Shared by create and by the recreation of a released container (``container run``).
+    """
+    from ds01.base import engine
+    from ds01.gpu import service
+
+    slots: list[str] = []
+    uuids: list[str] = []
+    allocated = False
+    info = None
+    try:
+        if gpus > 0:
+            if progress:
+                progress(f"Allocating {gpus} GPU slot(s)…")
+            result = service.allocate(config, spec.owner.name, dname, gpus, wait=wait)
+            allocated = True
+            slots, uuids = list(result.slots), list(result.uuids)
+        if plan is not None:
+            plan.slots, plan.uuids = slots, uuids
+        full = gpu_spec(spec, slots, uuids)
+        if progress:
+            progress(f"Creating container {spec.name}…")
+        info = engine.create_container(full, progress=progress)
+        if allocated:
+            service.confirm(dname)
+        defn = engine.container_definition(dname, spec.owner)
+        path = definitions.save(spec.owner.name, spec.name, defn, gpu_count=gpus, project=project)
+    except BaseException:
+        # Undo in reverse order; the original error is what the user needs to see.
+        if info is not None:
+            _quiet(lambda: engine.remove_container(info, force=True))
+        if allocated:
+            _quiet(lambda: service.release(dname, reason="create failed"))
+        raise
+    return info, path
+
+
+def _quiet(call: Callable[[], Any]) -> None:
+    from ds01.errors import Ds01Error
+
+    try:
+        call()
+    except (Ds01Error, OSError):
+        pass

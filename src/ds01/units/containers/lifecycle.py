@@ -1,0 +1,340 @@
+"""``container run/start/stop/cleanup`` and the removal half of ``gpu release-stale``.
+
+A name resolves to the caller's container (admins: anyone's); another user's container is
+"not found", exactly like a name nobody uses (SPEC §5). A container whose GPU was released
+exists only as its saved definition: ``run``/``start`` recreate it with a fresh allocation
+(the workspace is a bind mount, so nothing in it is lost). ``stop`` starts the GPU hold
+clock; ``run``/``start`` inside the hold stop it again and keep the slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ds01.errors import NotFound, OperationFailed, PolicyRefused, UsageError
+from ds01.units.containers import definitions
+from ds01.units.containers.common import gpu_slots_label, hold_seconds, iso, owner_identity, owner_of
+
+if TYPE_CHECKING:
+    from ds01.base.engine import ContainerInfo
+    from ds01.identity import Identity
+    from ds01.limits.config import Config
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Target:
+    """What a NAME on the command line refers to for this caller."""
+
+    name: str
+    docker_name: str
+    owner: Identity
+    info: ContainerInfo | None  # None: released, only the definition is left
+    definition: dict[str, Any] | None
+
+    @property
+    def exists(self) -> bool:
+        return self.info is not None
+
+
+def not_found(name: str) -> NotFound:
+    return NotFound(f"No container named {name!r} for you; see `ds01 container list --all`.")
+
+
+def locate(name: str, caller: Identity, *, admin: bool = False) -> Target:
+    """The caller's container ``name`` (display or Docker name), alive or only defined."""
+    from ds01.base import engine
+    from ds01.base.names import docker_name, split_docker_name
+
+    try:
+        info = engine.find_container(name, caller, any_user=admin)
+    except NotFound:
+        info = None
+    if info is not None:
+        owner = owner_of(info, caller)
+        return Target(info.name, info.docker_name, owner, info, definitions.load(owner.name, info.name))
+    display, uid = split_docker_name(name)
+    candidates: list[tuple[Identity, dict[str, Any]]] = []
+    if uid in (None, caller.uid):
+        defn = definitions.load(caller.name, display)
+        if defn is not None:
+            candidates.append((caller, defn))
+    if admin and not candidates:
+        for defn in definitions.list_all(None):
+            if defn.get("name") == display and (uid is None or defn.get("uid") == uid):
+                candidates.append((owner_identity(str(defn.get("user")), defn.get("uid")), defn))
+    if len(candidates) > 1:
+        raise UsageError(f"Several users have a container named {display!r}; give the full name NAME._.UID.")
+    if not candidates:
+        raise not_found(name)
+    owner, defn = candidates[0]
+    return Target(display, docker_name(display, owner.uid), owner, None, defn)
+
+
+# -- hold information ---------------------------------------------------------------------------
+
+
+@dataclass
+class Hold:
+    slots: list[str] = field(default_factory=list)
+    seconds: int | None = None  # gpu_hold_after_stop of the owner (None: indefinitely)
+    until: str | None = None  # ISO time the hold ends (None: running, nothing held, or forever)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"slots": self.slots, "hold_seconds": self.seconds, "held_until": self.until}
+
+
+def hold_of(config: Config, target: Target) -> Hold:
+    from ds01.gpu.ledger import Ledger
+
+    led = Ledger()
+    try:
+        rows = led.rows_for(target.docker_name)
+    finally:
+        led.close()
+    seconds = hold_seconds(config, target.owner.name)
+    stopped = [r.stopped_at for r in rows if r.stopped_at is not None]
+    until = iso(min(stopped) + seconds) if stopped and seconds is not None else None
+    return Hold([r.slot for r in rows], seconds, until)
+
+
+# -- start / run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Started:
+    target: Target
+    info: ContainerInfo
+    started: bool  # it was not running before
+    recreated: bool  # it was remade from its definition with a fresh allocation
+    slots: list[str]
+
+
+def _has_allocation(docker_name: str) -> bool:
+    from ds01.gpu import service
+
+    return service.holder_of(docker_name) is not None
+
+
+def ensure_running(config: Config, target: Target, *, progress: Progress | None = None,
+                   wait: float | None = None) -> Started:
+    """Start the container (recreating it when its GPU was released) and stop the hold clock."""
+    from ds01.base import engine
+    from ds01.gpu import service
+
+    info = target.info
+    if info is not None and not info.running and gpu_slots_label(info.labels) \
+            and not _has_allocation(target.docker_name):
+        # Its GPU was given back while it was stopped: its devices now belong to someone else.
+        # Remake it with a fresh allocation rather than start it on a slot it no longer holds.
+        if target.definition is None:
+            target.definition = engine.container_definition(target.docker_name, target.owner)
+            definitions.save(target.owner.name, target.name, target.definition,
+                             gpu_count=len(gpu_slots_label(info.labels)), project=info.labels.get("ds01.project"))
+        engine.remove_container(info, force=True)
+        info = target.info = None
+    if info is None:
+        return _recreate(config, target, progress=progress, wait=wait)
+    started = engine.start_container(info)
+    service.clear_stopped(target.docker_name)
+    return Started(target, engine.refresh(info), started, False, gpu_slots_label(info.labels))
+
+
+def _recreate(config: Config, target: Target, *, progress: Progress | None, wait: float | None) -> Started:
+    from ds01.base import engine
+    from ds01.base.names import split_docker_name
+    from ds01.limits.resolver import container_resources, resolve
+    from ds01.units.containers.create import allocate_and_create, count_ds01_containers, device_requests_for, user_lock
+
+    defn = target.definition
+    if defn is None:
+        raise not_found(target.name)
+    owner = target.owner
+    gpus = definitions.gpu_count(defn)
+    limits = resolve(config, owner.name)  # today's limits, not the ones saved with the definition
+    with user_lock(owner.name):
+        mine = engine.list_containers(owner.name)
+        if any(split_docker_name(i.docker_name)[0] == target.name for i in mine):
+            raise UsageError(f"Container {target.name!r} exists again; run `ds01 container run {target.name}`.")
+        cap = limits.values.get("max_containers_per_user")
+        count = count_ds01_containers(mine)
+        if cap is not None and count >= cap:
+            raise PolicyRefused(
+                f"Recreating {target.name!r} would exceed your limit of {cap} container(s); "
+                "remove another one first (`ds01 container cleanup NAME`)."
+            )
+        labels = {k: v for k, v in (defn.get("labels") or {}).items()
+                  if k.startswith("ds01.") and k not in ("ds01.user", "ds01.uid", "ds01.created_at")}
+        if limits.group:
+            labels["ds01.group"] = limits.group
+        backend = config.gpu_allocation.inventory
+        spec = engine.spec_from_definition(defn, owner, {
+            "resources": container_resources(limits),
+            "env": {},  # ds01 sets no variables of its own except the GPU ones, recomputed below
+            "extra_labels": labels,
+            "device_requests": device_requests_for(config.gpu_allocation.device_requests, backend) and gpus > 0,
+            "device_uuids": (),
+            "network_mode": str(config.advanced.network_mode),
+            "restart_policy": str(config.advanced.restart_policy),
+        })
+        if progress:
+            progress(f"Recreating {target.name} from its saved definition (its GPU was released)…")
+        extra = defn.get("ds01") or {}
+        info, _path = allocate_and_create(config, spec, target.docker_name, gpus, wait=wait,
+                                          project=extra.get("project"), progress=progress)
+    try:
+        engine.start_container(info)
+    except BaseException:
+        # A container that cannot start must not hold a GPU: undo the recreation.
+        from ds01.gpu import service
+
+        engine.remove_container(info, force=True)
+        service.release(target.docker_name, reason="start failed")
+        raise
+    target.info = engine.refresh(info)
+    target.definition = definitions.load(owner.name, target.name)
+    return Started(target, target.info, True, True, gpu_slots_label(info.labels))
+
+
+@dataclass
+class RunResult:
+    started: Started
+    exit_code: int
+    stopped: bool  # the last shell left and the container was stopped
+    hold: Hold | None
+
+
+def run(config: Config, target: Target, *, progress: Progress | None = None, wait: float | None = None,
+        stdin_fd: int | None = None, stdout_fd: int | None = None) -> RunResult:
+    """Start (or recreate) the container and open an interactive shell in it as its owner."""
+    from ds01.base.shell import open_shell
+    from ds01.gpu import service
+
+    started = ensure_running(config, target, progress=progress, wait=wait)
+    code, stopped = open_shell(started.info, target.owner, stdin_fd=stdin_fd, stdout_fd=stdout_fd,
+                               last_shell_stops=bool(config.policies.last_shell_stops_container))
+    hold = None
+    if stopped:
+        service.mark_stopped(target.docker_name)
+        hold = hold_of(config, target)
+    return RunResult(started, code, stopped, hold)
+
+
+# -- stop ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stopped:
+    target: Target
+    was_running: bool
+    hold: Hold
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.target.name, "docker_name": self.target.docker_name, "was_running": self.was_running,
+                **self.hold.to_json()}
+
+
+def stop(config: Config, target: Target, *, timeout: int = 10, force: bool = False) -> Stopped:
+    from ds01.base import engine
+    from ds01.gpu import service
+
+    if target.info is None:
+        raise UsageError(f"Container {target.name!r} is not running: its GPU was released and only its "
+                         f"definition is kept (`ds01 container run {target.name}` recreates it).")
+    if timeout < 0:
+        raise UsageError(f"--timeout must be 0 or more seconds (got {timeout}).")
+    was_running = engine.stop_container(target.info, timeout=timeout, force=force)
+    service.mark_stopped(target.docker_name)  # idempotent: an earlier stop time is kept
+    return Stopped(target, was_running, hold_of(config, target))
+
+
+# -- cleanup ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cleaned:
+    name: str
+    docker_name: str
+    user: str
+    removed: bool  # a Docker container was removed
+    released: list[str]  # GPU slots given back
+    definition_removed: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "docker_name": self.docker_name, "user": self.user, "removed": self.removed,
+                "released": self.released, "definition_removed": self.definition_removed}
+
+
+def stopped_targets(caller: Identity) -> list[Target]:
+    """The caller's stopped ds01 containers and released definitions (``cleanup --all-stopped``)."""
+    from ds01.base import engine
+
+    targets = []
+    seen = set()
+    for info in engine.list_containers(caller.name):
+        if info.ds01_managed and info.uid == caller.uid:
+            seen.add(info.name)
+            if not info.running:
+                targets.append(Target(info.name, info.docker_name, caller, info,
+                                      definitions.load(caller.name, info.name)))
+    from ds01.base.names import docker_name
+
+    for defn in definitions.list_all(caller.name):
+        name = str(defn["name"])
+        if name not in seen:
+            targets.append(Target(name, docker_name(name, caller.uid), caller, None, defn))
+    return targets
+
+
+def check_cleanup(targets: list[Target], *, force: bool) -> None:
+    """Refuse before removing anything when one of them is running (bad input changes nothing)."""
+    running = [t.name for t in targets if t.info is not None and t.info.running]
+    if running and not force:
+        raise UsageError(
+            f"{', '.join(running)} {'is' if len(running) == 1 else 'are'} running; stop "
+            f"{'it' if len(running) == 1 else 'them'} first (`ds01 container stop NAME`) or pass --force."
+        )
+
+
+def cleanup(target: Target, *, force: bool = False) -> Cleaned:
+    """Remove the container, release its GPU at once and drop its definition (idempotent)."""
+    from ds01.base import engine
+    from ds01.gpu import service
+
+    check_cleanup([target], force=force)
+    removed = engine.remove_container(target.info, force=force) if target.info is not None else False
+    rows = service.release(target.docker_name, reason="container removed")
+    dropped = definitions.delete(target.owner.name, target.name)
+    return Cleaned(target.name, target.docker_name, target.owner.name, removed, [r.slot for r in rows], dropped)
+
+
+# -- release-stale: remove a stopped container whose hold expired, keep its definition --------------
+
+
+def remove_for_release(docker_name: str, user: str) -> None:
+    """Called by ``gpu release-stale`` before an expired hold's slot is released.
+
+    The container must go (its device request cannot change), but its definition stays so
+    ``container run NAME`` can recreate it. A container that runs again keeps its slot
+    (OperationFailed: the service reports it and keeps the hold).
+    """
+    from ds01.base import engine
+    from ds01.base.names import split_docker_name
+
+    info = next((i for i in engine.list_containers(user) if i.docker_name == docker_name), None)
+    if info is None:
+        return  # already gone: nothing to remove, the slot can be released
+    if info.running:
+        raise OperationFailed(f"Container {docker_name} is running again, so its GPU hold is kept.")
+    name, uid = split_docker_name(docker_name)
+    owner = owner_identity(user, uid if uid is not None else info.uid)
+    defn = definitions.load(user, name)
+    if defn is None:
+        # A container made before ds01 kept definitions (or by AIME's mlc): save one now.
+        defn = engine.container_definition(docker_name, owner)
+        definitions.save(user, name, defn, gpu_count=len(gpu_slots_label(info.labels)),
+                         project=info.labels.get("ds01.project"))
+    engine.remove_container(info)

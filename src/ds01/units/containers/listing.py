@@ -1,0 +1,241 @@
+"""``container list``, ``container stats`` and ``ds01 status``: read-only views.
+
+``list`` is one sparse Docker listing, one ledger read and the definitions folder: fast on
+hundreds of containers (``bench/container_list.py``). GPU processes for ``stats`` come from
+NVML (``gpu.inventory``) as host PIDs and are mapped to containers through
+``/proc/<pid>/cgroup``, which names the container id on both cgroup v1 and v2.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ds01.units.containers import definitions
+from ds01.units.containers.common import gpu_slots_label, iso
+
+if TYPE_CHECKING:
+    from ds01.base.engine import ContainerInfo
+    from ds01.gpu.ledger import Row
+    from ds01.identity import Identity
+    from ds01.limits.config import Config
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of ``container list`` (stable ``--json`` keys in ``to_json``)."""
+
+    name: str
+    docker_name: str
+    user: str
+    status: str  # running | stopped | created | released
+    state: str  # Docker's state, or "removed" for a released container
+    image: str
+    gpu_slots: tuple[str, ...]
+    held_until: str | None
+    held_indefinitely: bool
+    created: str | None
+    project: str | None
+    ds01_managed: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "docker_name": self.docker_name,
+            "user": self.user,
+            "status": self.status,
+            "state": self.state,
+            "image": self.image,
+            "gpu_slots": list(self.gpu_slots),
+            "held_until": self.held_until,
+            "held_indefinitely": self.held_indefinitely,
+            "created": self.created,
+            "project": self.project,
+            "ds01_managed": self.ds01_managed,
+        }
+
+
+def _status(state: str) -> str:
+    return {"running": "running", "created": "created", "restarting": "running", "paused": "paused"}.get(
+        state, "stopped")
+
+
+def build_entries(infos: Iterable[ContainerInfo], rows: Iterable[Row], defs: Iterable[Mapping[str, Any]],
+                  hold_of_user: Callable[[str], int | None], *, include_released: bool) -> list[Entry]:
+    """Pure: merge Docker's containers, the ledger's rows and the saved definitions."""
+    by_container: dict[str, list[Row]] = {}
+    for r in rows:
+        by_container.setdefault(r.container, []).append(r)
+    out: list[Entry] = []
+    seen: set[str] = set()
+    for i in infos:
+        seen.add(i.docker_name)
+        own = by_container.get(i.docker_name, [])
+        slots = tuple(r.slot for r in own) or tuple(gpu_slots_label(i.labels))
+        until, forever = _hold(own, hold_of_user)
+        created = i.labels.get("ds01.created_at") or (iso(i.created) if i.created else None)
+        out.append(Entry(i.name, i.docker_name, i.user, _status(i.state), i.state, i.image, slots, until, forever,
+                         created, i.labels.get("ds01.project"), i.ds01_managed))
+    if include_released:
+        for d in defs:
+            dname = str(d.get("docker_name") or "")
+            if not dname or dname in seen:
+                continue
+            labels = d.get("labels") or {}
+            out.append(Entry(str(d.get("name")), dname, str(d.get("user") or ""), "released", "removed",
+                             str(d.get("image") or ""), (), None, False, labels.get("ds01.created_at"),
+                             (d.get("ds01") or {}).get("project") or labels.get("ds01.project"), True))
+    return sorted(out, key=lambda e: (e.user, e.name))
+
+
+def _hold(rows: list[Row], hold_of_user: Callable[[str], int | None]) -> tuple[str | None, bool]:
+    stopped = [r for r in rows if r.stopped_at is not None]
+    if not stopped or len(stopped) < len(rows):
+        return None, False
+    seconds = hold_of_user(stopped[0].user)
+    if seconds is None:
+        return None, True
+    return iso(min(r.stopped_at for r in stopped if r.stopped_at is not None) + seconds), False
+
+
+def _hold_lookup(config: Config) -> Callable[[str], int | None]:
+    from ds01.errors import UsageError
+    from ds01.limits.resolver import resolve
+
+    cache: dict[str, int | None] = {}
+
+    def seconds(user: str) -> int | None:
+        if user not in cache:
+            try:
+                cache[user] = resolve(config, user).values.get("gpu_hold_after_stop")
+            except UsageError:
+                cache[user] = None
+        return cache[user]
+
+    return seconds
+
+
+def _ledger_rows() -> list[Row]:
+    from ds01 import paths
+    from ds01.gpu.ledger import DB_NAME, Ledger
+
+    db = paths.state_dir() / DB_NAME
+    if not db.exists():
+        return []  # nothing was ever allocated; a listing must not create the database
+    led = Ledger(db)
+    try:
+        return led.active()
+    finally:
+        led.close()
+
+
+def list_entries(config: Config, caller: Identity, *, include_released: bool = False,
+                 all_users: bool = False) -> list[Entry]:
+    """The caller's containers (``all_users``: everyone's, for admins)."""
+    from ds01.base import engine
+
+    user = None if all_users else caller.name
+    infos = [i for i in engine.list_containers(user) if all_users or i.uid in (caller.uid, None)]
+    defs = definitions.list_all(user) if include_released else []
+    return build_entries(infos, _ledger_rows(), defs, _hold_lookup(config), include_released=include_released)
+
+
+# -- stats --------------------------------------------------------------------------------------------
+
+_CONTAINER_ID = re.compile(r"([0-9a-f]{64})")
+
+
+def container_of_cgroup(cgroup_text: str, ids: Iterable[str]) -> str | None:
+    """Pure: the container id (among ``ids``) named in a ``/proc/<pid>/cgroup`` file's text."""
+    wanted = set(ids)
+    for found in _CONTAINER_ID.findall(cgroup_text):
+        if found in wanted:
+            return found
+    return None
+
+
+def gpu_processes_by_container(ids: Iterable[str], *, proc: Path = Path("/proc")) -> dict[str, list[dict[str, Any]]]:
+    """NVML's GPU processes grouped by container id; {} where NVML gives nothing (no GPU here)."""
+    from ds01.errors import GpuLibraryError
+    from ds01.gpu import inventory
+
+    try:
+        procs = inventory.nvml_processes()
+    except (GpuLibraryError, ImportError):
+        return {}
+    ids = list(ids)
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for p in procs:
+        try:
+            text = (proc / str(p.pid) / "cgroup").read_text()
+        except OSError:
+            continue  # the process ended meanwhile, or is not visible from here
+        cid = container_of_cgroup(text, ids)
+        if cid:
+            grouped.setdefault(cid, []).append(
+                {"pid": p.pid, "gpu_memory": p.used_memory_bytes, "device_uuid": p.device_uuid})
+    return grouped
+
+
+def stats(config: Config, caller: Identity, *, all_users: bool = False) -> list[dict[str, Any]]:
+    """One row per running container: CPU %, memory, PIDs, GPU slots and GPU processes.
+
+    Stable keys: name, docker_name, user, cpu_percent, memory_usage, memory_limit,
+    memory_percent, pids, gpu_slots, gpu_processes (null where NVML cannot tell).
+    """
+    from ds01.base import engine
+
+    infos = [i for i in engine.list_containers(None if all_users else caller.name, running_only=True)
+             if all_users or i.uid in (caller.uid, None)]
+    rows = engine.container_stats(infos)
+    nvml = config.gpu_allocation.inventory == "nvml"
+    gpu = gpu_processes_by_container([i.id for i in infos]) if nvml and infos else {}
+    by_docker = {i.docker_name: i for i in infos}
+    for row in rows:
+        info = by_docker.get(row["docker_name"])
+        row["gpu_slots"] = gpu_slots_label(info.labels) if info else []
+        row["gpu_processes"] = gpu.get(info.id, []) if (info and nvml) else None
+    return rows
+
+
+# -- status ------------------------------------------------------------------------------------------
+
+
+def status(config: Config, caller: Identity) -> dict[str, Any]:
+    """``ds01 status --json``: containers, GPU slots and usage against each limit.
+
+    Keys: user, group, priority, containers[] (as ``container list --json`` with released ones),
+    gpus {held, max, allocations[] as ``gpu user-status``}, limits {field: {value, display, source}},
+    usage {containers: {used, max}, gpu_slots: {used, max}}, warnings[].
+    """
+    from ds01.gpu import service
+    from ds01.limits.resolver import PER_USER_FIELDS, format_value, resolve
+
+    r = resolve(config, caller.name)
+    warnings: list[str] = []
+    try:
+        warnings.extend(service.reconcile(config, strict=False).warnings)
+    except Exception as exc:  # noqa: BLE001 - a summary screen shows what it can
+        warnings.append(f"Not reconciled with Docker ({exc}).")
+    entries = list_entries(config, caller, include_released=True)
+    gpus = service.user_status(config, caller.name)
+    containers_used = sum(1 for e in entries if e.ds01_managed and e.status != "released")
+    return {
+        "user": caller.name,
+        "group": r.group,
+        "priority": r.priority,
+        "generated_at": iso(time.time()),
+        "containers": [e.to_json() for e in entries],
+        "gpus": {"held": gpus["count"], "max": gpus["max_mig_instances"], "allocations": gpus["allocations"]},
+        "limits": {f: {"value": r.values[f], "display": format_value(f, r.values[f]), "source": r.sources[f]}
+                   for f in PER_USER_FIELDS},
+        "usage": {
+            "containers": {"used": containers_used, "max": r.values.get("max_containers_per_user")},
+            "gpu_slots": {"used": gpus["count"], "max": gpus["max_mig_instances"]},
+        },
+        "warnings": warnings,
+    }
