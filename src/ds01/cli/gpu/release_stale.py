@@ -23,7 +23,11 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
     from ds01.gpu import service
 
     require_admin(app, "release stale GPU holds")
-    report = service.release_stale(app.config, dry_run=dry_run)
+    from ds01.units.containers.lifecycle import remove_for_release
+
+    # A stopped container keeps its device request, so it is removed (its definition kept, so
+    # `container run NAME` recreates it) before its slot goes back to the pool.
+    report = service.release_stale(app.config, dry_run=dry_run, remove_container=remove_for_release)
     term = app.terminal
     if as_json:
         term.json(report.to_json())
