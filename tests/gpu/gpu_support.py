@@ -32,7 +32,8 @@ policies:
 
 def write_config(folder: Path, *, topology: str = SEVEN_SLOTS, max_mig: str = "null", extra: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    topo = folder / "topology.yaml"
+    # a name of its own: simulated UUIDs derive from it
+    topo = folder / "gpu-tests-seven-slots.yaml"
     topo.write_text(topology)
     cfg = folder / "resource-limits.yaml"
     cfg.write_text(CONFIG.format(max_mig=max_mig, topology=topo) + extra)

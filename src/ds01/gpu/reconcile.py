@@ -10,7 +10,7 @@ conflicts (a container whose labels disagree with its rows) without changing the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ds01.gpu.ledger import Row
@@ -78,8 +78,12 @@ class Plan:
 
 
 def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at: float,
-         pending_timeout: float, exclusive: bool = True) -> Plan:
-    """What to change so the ledger agrees with Docker as listed at ``listed_at``."""
+         pending_timeout: float, exclusive: bool = True, slot_uuids: Mapping[str, str] | None = None) -> Plan:
+    """What to change so the ledger agrees with Docker as listed at ``listed_at``.
+
+    ``slot_uuids`` (slot id -> device UUID of the current inventory): a container is adopted
+    only onto a slot the inventory offers, with the device the inventory has there.
+    """
     result = Plan()
     present = {c.name: c for c in containers}
     by_container: dict[str, list[Row]] = {}
@@ -127,6 +131,16 @@ def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at:
             continue
         uuids = c.uuids if len(c.uuids) == len(c.slots) else ("",) * len(c.slots)
         for slot, dev in zip(c.slots, uuids, strict=True):
+            if slot_uuids is not None:
+                if slot not in slot_uuids:
+                    result.conflicts.append(Conflict(name, c.user, slot,
+                                                     f"holds slot {slot}, which the GPU inventory does not offer"))
+                    continue
+                if dev and dev != slot_uuids[slot]:
+                    result.conflicts.append(Conflict(
+                        name, c.user, slot, f"holds device {dev}, but slot {slot} is {slot_uuids[slot]}"))
+                    continue
+                dev = slot_uuids[slot]
             other = holder_of.get(slot)
             if other is not None and exclusive:
                 result.conflicts.append(Conflict(

@@ -158,9 +158,11 @@ def _docker_views() -> list[_reconcile.ContainerView]:
 
 
 def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
-              ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> ReconcileReport:
+              ledger: Ledger | None = None, now: Callable[[], float] = time.time,
+              inv: Inventory | None = None) -> ReconcileReport:
     """Make the ledger agree with Docker. ``strict=False`` (implicit runs) turns an unreachable
-    Docker engine into a warning instead of an error."""
+    Docker engine into a warning instead of an error, and reports conflicts as warnings
+    rather than logging them again on every command."""
     report = ReconcileReport(dry_run=dry_run)
     led = ledger or Ledger()
     listed_at = now()
@@ -173,12 +175,14 @@ def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
         return report
     exclusive = config.gpu_allocation.sharing == "exclusive"
     timeout = config.policies.pending_allocation_timeout
-    inv_uuid: dict[str, str] = {}
+    inv = inv or inventory(config)
+    inv_uuid = {sl.id: sl.uuid for sl in inv.slots}
     evs: list[_events.Event] = []
 
     def apply(conn: Any | None) -> None:
         rows = led.active(conn)
-        p = _reconcile.plan(rows, views, listed_at=listed_at, pending_timeout=timeout, exclusive=exclusive)
+        p = _reconcile.plan(rows, views, listed_at=listed_at, pending_timeout=timeout, exclusive=exclusive,
+                            slot_uuids=inv_uuid)
         at = now()
         for row, why in p.release:
             report.released.append({"container": row.container, "user": row.user, "slot": row.slot, "reason": why})
@@ -206,7 +210,10 @@ def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
                 led.record(conn, at=at, event="adopt", user=a.user, container=a.container, slot=a.slot)
         for c in p.conflicts:
             report.conflicts.append({"container": c.container, "user": c.user, "slot": c.slot, "reason": c.reason})
-            evs.append(_events.Event("conflict", c.user, c.container, c.slot, c.reason, at))
+            if strict:
+                evs.append(_events.Event("conflict", c.user, c.container, c.slot, c.reason, at))
+            else:
+                report.warnings.append(f"conflict: {c.container} ({c.user}) {c.reason}; run `ds01 gpu reconcile`.")
         for name in p.mark_stopped:
             report.marked_stopped.append(name)
             if conn is not None:
@@ -247,10 +254,10 @@ def status(config: Config, *, ledger: Ledger | None = None, now: Callable[[], fl
            reconcile_first: bool = True) -> StatusReport:
     led = ledger or Ledger()
     warnings: list[str] = []
-    if reconcile_first:
-        warnings.extend(reconcile(config, strict=False, ledger=led, now=now).warnings)
     inv = inventory(config)
-    warnings[:0] = list(inv.warnings)
+    warnings.extend(inv.warnings)
+    if reconcile_first:
+        warnings.extend(reconcile(config, strict=False, ledger=led, now=now, inv=inv).warnings)
     rows = led.active()
     holds = _Holds(config)
     t = now()
@@ -328,10 +335,10 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
         raise UsageError(f"Priority must be between 1 and 100 (got {priority}).")
     led = ledger or Ledger()
     warnings: list[str] = []
-    if reconcile_first:
-        warnings.extend(reconcile(config, strict=False, ledger=led, now=now).warnings)
     # Inventory warnings (MIG without instances, pending modes) belong to `gpu status`, not every allocation.
     inv = inventory(config)
+    if reconcile_first:
+        warnings.extend(reconcile(config, strict=False, ledger=led, now=now, inv=inv).warnings)
     q = quota(config, user)
     prio = q.priority if priority is None else priority
     request = Request(user=user, container=container, count=count, priority=prio,
@@ -364,7 +371,7 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
         if decision.refused == "capacity" and deadline is not None and now() < deadline:
             sleep(min(POLL_SECONDS, max(0.0, deadline - now())))
             if reconcile_first:
-                reconcile(config, strict=False, ledger=led, now=now)
+                reconcile(config, strict=False, ledger=led, now=now, inv=inv)
             continue
         _events.write([_events.Event("refuse", user, container, "", decision.reason, now())])
         raise _refusal(decision)
