@@ -10,6 +10,7 @@ from ds01.cli.lazy import LazyGroup, LazySpec
 from ds01.cli.tree import NOUNS
 
 VERBS: LazySpec = {
+    "init": ("ds01.cli.project.init:command", "Set up a whole project: folders, git, README, image, container."),
     "dir-create": ("ds01.cli.project.dir_create:command", "Create a project's folders (data, notebooks, src, …)."),
     "git-init": ("ds01.cli.project.git_init:command", "Make a project a git repository (.gitignore, Git LFS)."),
     "readme-create": ("ds01.cli.project.readme_create:command", "Write the project's README.md."),

@@ -1,0 +1,538 @@
+"""``project init``: a project from an empty home to a running container, one step at a time.
+
+The steps, in order: dir-create -> git-init -> readme-create -> image-create ->
+container-create -> container-run. Each step is a call of its unit (Tier 2); this module adds
+the order, the skipping, the resumability and one report of what happened. It never prompts:
+the command and the wizards fill an ``InitRequest`` (from flags or from questions) and hand it
+over, so every path through ds01 that sets up a project runs this same code.
+
+Everything that can be checked is checked before the first step acts (the name, the use case,
+the package specifiers, the base image, whether the container can have an image), so bad input
+creates nothing. Re-running is safe: a step whose result is already there reports
+``already done`` and changes nothing.
+
+When ds01 runs as root on behalf of a user (sudo), the files the project units make are handed
+to that user, so the project stays theirs (and git and the container's workspace mount, which
+both check ownership, accept it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ds01.errors import Ds01Error, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from ds01.identity import Identity
+    from ds01.limits.config import Config
+    from ds01.units.images.create import ImagePlan
+    from ds01.units.images.packages import ImageSettings
+
+STEPS: tuple[str, ...] = (
+    "dir-create",
+    "git-init",
+    "readme-create",
+    "image-create",
+    "container-create",
+    "container-run",
+)
+
+# The four outcomes of a step (the ``status`` key of ``project init --json``).
+DONE = "done"
+ALREADY = "already done"
+SKIPPED = "skipped"
+FAILED = "failed"
+
+Ask = Callable[[str], bool]
+Notify = Callable[[str], None]
+
+
+@dataclass
+class InitRequest:
+    """What to set up. ``None`` in an image choice means "not given": keep what exists, else the default."""
+
+    project: str
+    owner: Identity
+    directory: Path | None = None  # default: ~/workspace/<project>
+    git: bool = True
+    lfs: bool = False
+    readme: bool = True
+    image: bool = True
+    container: bool = True
+    run: bool = True
+    use_case: str | None = None
+    framework: str | None = None
+    version: str | None = None
+    base_image: str | None = None
+    packages: list[str] = field(default_factory=list)
+    jupyter: bool | None = None
+    data_science: bool | None = None
+    arch: str | None = None
+    gpus: int = 1
+    force: bool = False  # replace files (and a hand-edited Dockerfile) that differ, without asking
+
+    def image_choices_given(self) -> bool:
+        """Did the caller say anything about the image's contents (as opposed to "keep what is there")?"""
+        return bool(
+            self.use_case or self.framework or self.version or self.base_image or self.packages
+            or self.jupyter is not None or self.data_science is not None
+        )
+
+
+@dataclass
+class StepOutcome:
+    """One step's result: ``status`` is done / already done / skipped / failed."""
+
+    step: str
+    status: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "status": self.status, "message": self.message, "details": self.details}
+
+
+@dataclass
+class InitReport:
+    """What ``project init`` did, step by step (the ``--json`` object, keys documented in docs)."""
+
+    project: str
+    directory: Path
+    image: str
+    container: str
+    steps: list[StepOutcome] = field(default_factory=list)
+    error: Ds01Error | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def step(self, name: str) -> StepOutcome | None:
+        return next((s for s in self.steps if s.step == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "directory": str(self.directory),
+            "image": self.image,
+            "container": self.container,
+            "ok": self.ok,
+            "error": None if self.error is None else self.error.message,
+            "exit_code": int(self.error.exit_code) if self.error is not None else int(ExitCode.OK),
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+@dataclass
+class Survey:
+    """What already exists for a project (read only; used to skip questions and steps)."""
+
+    directory: Path
+    dir_exists: bool
+    repo_exists: bool
+    readme_exists: bool
+    dockerfile: Path
+    dockerfile_exists: bool
+    image_id: str | None
+    container_exists: bool
+    container_running: bool
+
+    @property
+    def image_exists(self) -> bool:
+        return self.image_id is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "directory": str(self.directory),
+            "dir_exists": self.dir_exists,
+            "repo_exists": self.repo_exists,
+            "readme_exists": self.readme_exists,
+            "dockerfile": str(self.dockerfile),
+            "dockerfile_exists": self.dockerfile_exists,
+            "image_id": self.image_id,
+            "container_exists": self.container_exists,
+            "container_running": self.container_running,
+        }
+
+
+# -- names and places ---------------------------------------------------------------------------
+
+
+def validate_project(name: str) -> str:
+    """A project name must also name its image and its container: all three rules apply."""
+    from ds01.base.names import validate_name
+    from ds01.units.images.common import validate_project as validate_image_project
+    from ds01.units.project._files import validate_project_name
+
+    validate_project_name(name)
+    validate_image_project(name)
+    validate_name(name)
+    return name
+
+
+def project_dir(request: InitRequest) -> Path:
+    from ds01.units.project._files import default_project_dir, home_of
+
+    if request.directory is not None:
+        return Path(request.directory).expanduser().absolute()
+    return default_project_dir(request.project, home_of(request.owner)).absolute()
+
+
+def image_settings(config: Config | None) -> ImageSettings:
+    from ds01.units.images.packages import ImageSettings
+
+    return ImageSettings.from_config(getattr(config, "images", None))
+
+
+def _image_id(project: str, owner: Identity) -> str | None:
+    from ds01.units.images.common import image_name
+    from ds01.units.images.listing import list_images
+
+    wanted = f"{image_name(project)}:latest"
+    for info in list_images(owner):
+        if info.name == wanted:
+            return info.id
+    return None
+
+
+def _container_state(project: str, owner: Identity) -> tuple[bool, bool]:
+    """(exists, running); a container whose GPU was released exists as its saved definition."""
+    from ds01.errors import NotFound
+    from ds01.units.containers.lifecycle import locate
+
+    try:
+        target = locate(project, owner)
+    except NotFound:
+        return False, False
+    return True, bool(target.info is not None and target.info.running)
+
+
+def survey(request: InitRequest, settings: ImageSettings) -> Survey:
+    """What is already there for ``request.project`` (directory, repo, README, image, container)."""
+    from ds01.units.images.common import locate
+
+    validate_project(request.project)
+    root = project_dir(request)
+    dockerfile = locate(request.project, settings, request.owner, root).dockerfile
+    exists, running = _container_state(request.project, request.owner)
+    return Survey(
+        directory=root,
+        dir_exists=root.is_dir(),
+        repo_exists=(root / ".git").exists(),
+        readme_exists=(root / "README.md").exists(),
+        dockerfile=dockerfile,
+        dockerfile_exists=dockerfile.is_file(),
+        image_id=_image_id(request.project, request.owner),
+        container_exists=exists,
+        container_running=running,
+    )
+
+
+# -- ownership under sudo -----------------------------------------------------------------------
+
+
+def _acting_for_other(owner: Identity) -> bool:
+    return os.geteuid() == 0 and owner.uid != 0
+
+
+def hand_over(owner: Identity, paths: Iterable[Path], *, recursive: bool = False) -> None:
+    """Give files made by root on the owner's behalf to the owner (never following symlinks)."""
+    if not _acting_for_other(owner):
+        return
+    for path in paths:
+        if not os.path.lexists(path):
+            continue
+        os.lchown(path, owner.uid, owner.gid)
+        if recursive and path.is_dir() and not path.is_symlink():
+            for dirpath, dirnames, filenames in os.walk(path):
+                for name in [*dirnames, *filenames]:
+                    os.lchown(os.path.join(dirpath, name), owner.uid, owner.gid)
+
+
+def _git_environ(owner: Identity, home: Path) -> dict[str, str]:
+    """git's environment: the owner's HOME (their git identity), and under sudo their uid for
+    git's ownership check (git accepts a root-run command in a repository SUDO_UID owns)."""
+    env = dict(os.environ)
+    env["HOME"] = str(home)
+    if _acting_for_other(owner):
+        env["SUDO_UID"] = str(owner.uid)
+    return env
+
+
+# -- the image step's plan ----------------------------------------------------------------------
+
+
+@dataclass
+class _ImageDecision:
+    """How the image step will go, decided before anything acts."""
+
+    mode: str  # "skip" | "existing" (build/keep the Dockerfile that is there) | "plan" (write ours)
+    plan: ImagePlan | None = None
+
+
+def _plan_image(request: InitRequest, settings: ImageSettings, found: Survey, config: Config | None) -> _ImageDecision:
+    from ds01.units.images.create import CreateRequest, plan_create
+
+    if not request.image:
+        return _ImageDecision("skip")
+    if found.dockerfile_exists and not request.image_choices_given():
+        # Nothing new asked for: the project's Dockerfile (ours or edited) is the recipe.
+        return _ImageDecision("existing")
+    default_use_case = str((getattr(config, "wizard", None) or {}).get("default_use_case") or "general-ml")
+    image_request = CreateRequest(
+        project=request.project,
+        base_image=request.base_image,
+        framework=request.framework,
+        version=request.version,
+        jupyter=True if request.jupyter is None else request.jupyter,
+        data_science=True if request.data_science is None else request.data_science,
+        use_case=request.use_case or default_use_case,
+        packages=list(request.packages),
+        project_dockerfile=found.directory,
+        arch=request.arch,
+    )
+    return _ImageDecision("plan", plan_create(image_request, settings, request.owner))
+
+
+def prepare(request: InitRequest, config: Config | None) -> tuple[Survey, _ImageDecision]:
+    """Every check that can be made before acting; raises (exit 2 etc.) with nothing created."""
+    from ds01.units.images.packages import check_use_case
+
+    validate_project(request.project)
+    if request.use_case is not None:
+        check_use_case(request.use_case)
+    if request.gpus < 0:
+        raise UsageError(f"--gpus must be 0 or more (got {request.gpus}).")
+    settings = image_settings(config)
+    found = survey(request, settings)
+    root = found.directory
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} exists and is not a directory; move it away or choose another --dir.")
+    decision = _plan_image(request, settings, found, config)
+    if request.container and not found.container_exists and decision.mode == "skip" and not found.image_exists:
+        raise UsageError(
+            f"The container needs the image {request.project}-image, which does not exist; drop --no-image "
+            "or pass --no-container."
+        )
+    return found, decision
+
+
+# -- the steps ----------------------------------------------------------------------------------
+
+
+def _unit_outcome(step: str, result: Any, done_msg: str, already_msg: str) -> StepOutcome:
+    details = result.to_json()
+    if result.changed:
+        return StepOutcome(step, DONE, done_msg, details)
+    msg = already_msg
+    if result.kept:
+        msg += " (kept your own version of " + ", ".join(p.name for p in result.kept) + ")"
+    return StepOutcome(step, ALREADY, msg, details)
+
+
+def _step_dir(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutcome:
+    from ds01.fsutil import make_dirs
+    from ds01.units.project.layout import create_layout
+
+    root = found.directory
+    if _acting_for_other(request.owner):
+        # The folders above the project (~/workspace) are the owner's too.
+        make_dirs(root.parent, uid=request.owner.uid, gid=request.owner.gid)
+    result = create_layout(request.project, directory=root, force=request.force, ask=ask)
+    hand_over(request.owner, [*result.created, *result.replaced])
+    return _unit_outcome("dir-create", result, f"created the project folders in {root}",
+                         f"{root} already has the project folders")
+
+
+def _step_git(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutcome:
+    from ds01.units.project._files import home_of
+    from ds01.units.project.git import init_repo
+
+    root = found.directory
+    result = init_repo(root, lfs=request.lfs, force=request.force, ask=ask,
+                       environ=_git_environ(request.owner, home_of(request.owner)))
+    hand_over(request.owner, [root / ".git"], recursive=True)
+    hand_over(request.owner, [*result.created, *result.updated, *result.replaced])
+    done = "made it a git repository" + (" with a first commit" if result.committed else "")
+    return _unit_outcome("git-init", result, done, "it is already a git repository")
+
+
+def _step_readme(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutcome:
+    from ds01.units.project.readme import create_readme
+
+    result = create_readme(found.directory, project=request.project, force=request.force, ask=ask)
+    hand_over(request.owner, [*result.created, *result.replaced])
+    return _unit_outcome("readme-create", result, "wrote README.md", "README.md is already there")
+
+
+def _build(request: InitRequest, location: Any, base_image: str, framework: str | None,
+           on_build_line: Notify | None) -> str:
+    from ds01.fsutil import make_dirs
+    from ds01.units.images import common
+
+    if _acting_for_other(request.owner):
+        # The build log's folder (~/dockerfiles/<project>) is made for the owner, not for root.
+        make_dirs(location.build_log.parent, uid=request.owner.uid, gid=request.owner.gid)
+    labels = common.labels_for(identity=request.owner, project=request.project, framework=framework,
+                               base_image=base_image, dockerfile=location.dockerfile)
+    return common.build(project=request.project, location=location, labels=labels, identity=request.owner,
+                        on_line=on_build_line)
+
+
+def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, settings: ImageSettings,
+                ask: Ask | None, on_build_line: Notify | None) -> StepOutcome:
+    from ds01.units.images import common, create
+    from ds01.units.images import dockerfile as df
+
+    image = common.image_name(request.project)
+    if decision.mode == "plan":
+        plan = decision.plan
+        assert plan is not None
+        path = plan.location.dockerfile
+        wanted = plan.dockerfile.render()
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current == wanted and found.image_exists:
+            return StepOutcome("image-create", ALREADY, f"{image} is built from the same Dockerfile",
+                               plan.to_json(built=False, image_id=found.image_id))
+        state = create.existing_state(plan)
+        replace = request.force or (state == "edited" and ask is not None
+                                    and ask(f"{path} was changed by hand. Replace it?"))
+        if state != "edited" or replace:
+            if current != wanted:
+                create.write_dockerfile(plan, request.owner, overwrite_edited=True)
+            image_id = _build(request, plan.location, plan.base_image, plan.framework, on_build_line)
+            return StepOutcome("image-create", DONE, f"wrote {path} and built {image}",
+                               plan.to_json(built=True, image_id=image_id))
+        # A Dockerfile the user edited is theirs: build from it as it is (below).
+    location = common.locate(request.project, settings, request.owner, found.directory)
+    text = location.dockerfile.read_text(encoding="utf-8")
+    parsed = df.parse(text)
+    details: dict[str, Any] = {
+        "project": request.project,
+        "image": image,
+        "dockerfile": str(location.dockerfile),
+        "base_image": parsed.base_image,
+        "framework": parsed.framework,
+        "use_case": parsed.use_case,
+        "packages": parsed.packages(),
+        "edited": df.is_edited(text),
+    }
+    if found.image_exists:
+        details.update(built=False, image_id=found.image_id)
+        return StepOutcome("image-create", ALREADY, f"{image} exists (Dockerfile {location.dockerfile} kept as it is)",
+                           details)
+    if not parsed.base_image:
+        raise UsageError(f"{location.dockerfile} has no FROM line; fix it or pass --force with a base to replace it.")
+    image_id = _build(request, location, parsed.base_image, parsed.framework, on_build_line)
+    details.update(built=True, image_id=image_id)
+    return StepOutcome("image-create", DONE, f"built {image} from the existing {location.dockerfile}", details)
+
+
+def _step_container(request: InitRequest, found: Survey, config: Config, notify: Notify | None) -> StepOutcome:
+    from ds01.units.containers.create import CreateRequest, create
+    from ds01.units.images.common import image_name
+
+    if found.container_exists:
+        return StepOutcome("container-create", ALREADY, f"container {request.project} already exists",
+                           {"name": request.project, "running": found.container_running})
+    result = create(
+        config,
+        CreateRequest(
+            name=request.project,
+            owner=request.owner,
+            image=image_name(request.project),
+            gpus=request.gpus,
+            workspace=found.directory,
+            project=request.project,
+            project_dockerfile=True,
+        ),
+        progress=notify,
+    )
+    slots = ", ".join(result.plan.slots) or "none"
+    return StepOutcome("container-create", DONE, f"created container {request.project} (GPU slot {slots})",
+                       result.to_json())
+
+
+def _step_run(request: InitRequest, config: Config, notify: Notify | None) -> StepOutcome:
+    from ds01.units.containers.lifecycle import ensure_running, locate
+
+    target = locate(request.project, request.owner)
+    if target.info is not None and target.info.running:
+        return StepOutcome("container-run", ALREADY, f"container {request.project} is already running",
+                           {"name": target.name, "docker_name": target.docker_name, "started": False,
+                            "recreated": False})
+    started = ensure_running(config, target, progress=notify)
+    how = "recreated and started" if started.recreated else "started"
+    return StepOutcome("container-run", DONE, f"{how} container {request.project}",
+                       {"name": target.name, "docker_name": target.docker_name, "started": started.started,
+                        "recreated": started.recreated, "gpu_slots": started.slots})
+
+
+def run_init(
+    request: InitRequest,
+    config: Config,
+    *,
+    ask: Ask | None = None,
+    notify: Notify | None = None,
+    on_start: Callable[[str], None] | None = None,
+    on_step: Callable[[StepOutcome], None] | None = None,
+    on_build_line: Notify | None = None,
+    prepared: tuple[Survey, _ImageDecision] | None = None,
+) -> InitReport:
+    """Run the steps in order and report each one; stops at the first failure.
+
+    Checks first (``prepare``: raises with nothing created). A step that fails is reported as
+    ``failed`` with its message, the steps after it as ``skipped``; the error is kept in
+    ``report.error`` for the caller to turn into the exit code. ``ask`` is consulted before a
+    file that differs from the ds01 version is replaced (None: keep the user's file);
+    ``on_start``/``on_step`` see each step begin and end, ``notify`` the units' progress lines
+    and ``on_build_line`` the image build's log.
+    """
+    found, decision = prepared if prepared is not None else prepare(request, config)
+    settings = image_settings(config)
+    from ds01.units.images.common import image_name
+
+    report = InitReport(request.project, found.directory, image_name(request.project), request.project)
+
+    def record(outcome: StepOutcome) -> None:
+        report.steps.append(outcome)
+        if on_step is not None:
+            on_step(outcome)
+
+    wanted = {
+        "dir-create": True,
+        "git-init": request.git,
+        "readme-create": request.readme,
+        "image-create": request.image,
+        "container-create": request.container,
+        "container-run": request.container and request.run,
+    }
+    actions: dict[str, Callable[[], StepOutcome]] = {
+        "dir-create": lambda: _step_dir(request, found, ask),
+        "git-init": lambda: _step_git(request, found, ask),
+        "readme-create": lambda: _step_readme(request, found, ask),
+        "image-create": lambda: _step_image(request, found, decision, settings, ask, on_build_line),
+        "container-create": lambda: _step_container(request, found, config, notify),
+        "container-run": lambda: _step_run(request, config, notify),
+    }
+    for step in STEPS:
+        if report.error is not None:
+            record(StepOutcome(step, SKIPPED, "not run: an earlier step failed", {"reason": "earlier failure"}))
+            continue
+        if not wanted[step]:
+            reason = "no container" if step == "container-run" and not request.container else "not requested"
+            record(StepOutcome(step, SKIPPED, f"skipped ({reason})", {"reason": reason}))
+            continue
+        if on_start is not None:
+            on_start(step)
+        try:
+            outcome = actions[step]()
+        except Ds01Error as exc:
+            report.error = exc
+            outcome = StepOutcome(step, FAILED, exc.message, {"exit_code": int(exc.exit_code)})
+        record(outcome)
+    return report
