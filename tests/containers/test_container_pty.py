@@ -1,0 +1,51 @@
+"""`container run` through a real pseudo-terminal: a shell as the user, a command, exit, hold notice."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from support.cli import ds01_executable, run_process
+
+
+def test_run_opens_a_shell_and_the_last_exit_stops_and_holds(cenv, docker_env, base_image):
+    import pexpect
+
+    name = cenv.name("pty-run")
+    env = {**os.environ, **cenv.caller("alice"), "TERM": "xterm"}
+    r = run_process("container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")),
+                    env=cenv.caller("alice"))
+    assert r.exit_code == 0, r
+    child = pexpect.spawn(ds01_executable(), ["container", "run", name], env=env, encoding="utf-8", timeout=60)
+    child.expect("Opening a shell")
+    child.expect(r"\$ ")  # the shell is ready
+    child.sendline("id -un; echo made-$((6*7)) > /workspace/pty.txt; echo done-$((1+1))")
+    child.expect("done-2")
+    child.sendline("exit 5")
+    child.expect("stopped \\(last shell closed\\)")
+    child.expect("stays held for you")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 5
+    assert (cenv.workspace("alice") / "pty.txt").read_text() == "made-42\n"
+    entries = json.loads(run_process("container", "list", "--json", env=cenv.caller("alice")).stdout)
+    (mine,) = [e for e in entries if e["name"] == name]
+    assert mine["status"] == "stopped" and mine["held_until"]
+    assert run_process("container", "cleanup", name, env=cenv.caller("alice")).exit_code == 0
+
+
+def test_missing_name_opens_a_picker_on_a_terminal(cenv, docker_env, base_image):
+    import pexpect
+
+    name = cenv.name("pty-pick")
+    env = {**os.environ, **cenv.caller("bob")}
+    assert run_process("container", "create", name, "--image", base_image, "-w", str(cenv.workspace("bob")),
+                       "--gpus", "0", env=cenv.caller("bob")).exit_code == 0
+    child = pexpect.spawn(ds01_executable(), ["container", "start"], env=env, encoding="utf-8", timeout=60)
+    child.expect("Which container")
+    child.send("\r")  # the only choice
+    child.expect(f"Started {name}")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert run_process("container", "cleanup", name, "--force", env=cenv.caller("bob")).exit_code == 0
