@@ -122,3 +122,34 @@ def test_text_decodes_bytes_and_keeps_str():
 ])
 def test_profile_name(name, mem, total, expected):
     assert inventory.profile_name(name, mem, total) == expected
+
+
+def _nvml_config(tmp_path, monkeypatch):
+    cfg = tmp_path / "resource-limits.yaml"
+    cfg.write_text("defaults: {max_mig_instances: null, priority: 10}\nadmins: [root]\n"
+                   "gpu_allocation: {inventory: nvml}\n")
+    monkeypatch.setenv("DS01_CONFIG", str(cfg))
+    from ds01.gpu import service
+
+    monkeypatch.setattr(service, "_docker_views", lambda: [])
+
+
+def test_gpu_commands_on_the_nvml_backend(tmp_path, monkeypatch, cli):
+    import json
+
+    install(monkeypatch)
+    _nvml_config(tmp_path, monkeypatch)
+    status = json.loads(cli("gpu", "status", "--json").stdout)
+    assert status["backend"] == "nvml" and len(status["slots"]) == 15
+    third = status["slots"][2]
+    assert (third["id"], third["profile"], third["gpu_index"]) == ("2:0", "3g.40gb", 2)
+    res = cli("gpu", "allocate", "alice", "a._.1000", "1", "10", "--json")
+    # GPU 0 has 10% of its memory in use, so the emptier GPU 1 wins the tie (score's memory term)
+    assert json.loads(res.stdout)["uuids"] == ["GPU-11111111-1111-1111-1111-111111111111"]
+
+
+def test_gpu_status_without_driver_exits_6(tmp_path, monkeypatch, cli):
+    install(monkeypatch, init_error=pynvml.NVML_ERROR_DRIVER_NOT_LOADED)
+    _nvml_config(tmp_path, monkeypatch)
+    res = cli("gpu", "status")
+    assert res.exit_code == 6 and "Driver Not Loaded" in res.stderr and "simulated" in res.stderr

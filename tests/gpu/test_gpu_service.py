@@ -93,7 +93,7 @@ def test_allocate_confirm_stop_restart_release_with_logs(config, monkeypatch):
     assert (event, user, container, gpu_id, reason) == ("allocate", "alice", "nb._.1000", "0:0", "priority 20")
     assert ts.endswith("Z") and "T" in ts
     events = [json.loads(x) for x in (paths.log_dir() / "events.jsonl").read_text().splitlines()]
-    assert events[0] | {} == {"timestamp": ts, "event": "allocate", "user": "alice", "container": "nb._.1000",
+    assert events[0] == {"timestamp": ts, "event": "allocate", "user": "alice", "container": "nb._.1000",
                               "gpu_id": "0:0", "reason": "priority 20"}
     history = Ledger().history()
     assert [h[1] for h in history] == [line.split("|")[1] for line in log]
@@ -372,3 +372,18 @@ def test_gpu_help_lists_every_verb_without_heavy_imports(cli):
             "print(sorted(m for m in ('pynvml', 'docker', 'yaml', 'rich') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_facts_for_other_services(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    topo = paths.packaged_config_dir() / "topologies" / "dgx-a100-80gb.yaml"
+    cfg = write_config(tmp_path / "f", topology=topo.read_text())
+    config = load_config(cfg)
+    assert service.compute_capability(config) == (8, 0)
+    assert service.gpu_processes(config) == []
+    assert service.uses_device_requests(config) is False
+    nvml = replace(config, gpu_allocation=replace(config.gpu_allocation, inventory="nvml"))
+    assert service.uses_device_requests(nvml) is True
+    never = replace(nvml, gpu_allocation=replace(nvml.gpu_allocation, device_requests="never"))
+    assert service.uses_device_requests(never) is False

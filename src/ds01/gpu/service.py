@@ -23,7 +23,7 @@ from ds01.gpu import events as _events
 from ds01.gpu import reconcile as _reconcile
 from ds01.gpu.allocator import Decision, Holding, Policy, Request, ReservationWindow, decide
 from ds01.gpu.ledger import Ledger, Row
-from ds01.gpu.model import Inventory, slot_sort_key
+from ds01.gpu.model import GpuProcess, Inventory, slot_sort_key
 
 if TYPE_CHECKING:
     from ds01.limits.config import Config
@@ -515,3 +515,32 @@ def release_stale(config: Config, *, dry_run: bool = False,
                        for r in rows])
         released.append(entry)
     return StaleReport(dry_run, released, failed, rec)
+
+
+# -- facts for other services -----------------------------------------------------------------
+
+def compute_capability(config: Config) -> tuple[int, int] | None:
+    """The compute capability of the first GPU that reports one (the image catalog picks the
+    framework build's architecture from it); None when no GPU says."""
+    for gpu in inventory(config).gpus:
+        if gpu.compute_capability is not None and not gpu.lost:
+            return gpu.compute_capability
+    return None
+
+
+def gpu_processes(config: Config) -> list[GpuProcess]:
+    """Compute processes on every GPU and MIG device (host PIDs); none on a simulated inventory."""
+    if config.gpu_allocation.inventory != "nvml":
+        return []
+    from ds01.gpu import inventory as _inventory
+
+    return _inventory.nvml_processes()
+
+
+def uses_device_requests(config: Config) -> bool:
+    """Whether containers get Docker device requests (``gpu_allocation.device_requests``;
+    ``auto``: only with the NVML inventory, so simulated slots run on hosts without GPUs)."""
+    mode = config.gpu_allocation.device_requests
+    if mode == "auto":
+        return config.gpu_allocation.inventory == "nvml"
+    return mode == "always"
