@@ -387,3 +387,11 @@ def test_facts_for_other_services(tmp_path, monkeypatch):
     assert service.uses_device_requests(nvml) is True
     never = replace(nvml, gpu_allocation=replace(nvml.gpu_allocation, device_requests="never"))
     assert service.uses_device_requests(never) is False
+
+
+def test_unusable_state_dir_is_a_clear_failure(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(OperationFailed) as err:
+        Ledger(blocker / "sub" / "ds01.db").active()
+    assert "DS01_STATE_DIR" in err.value.message

@@ -118,6 +118,11 @@ class Ledger:
             conn.executescript(_SCHEMA)
         except sqlite3.OperationalError as exc:
             raise self._busy_or_broken(exc) from exc
+        except OSError as exc:
+            raise OperationFailed(
+                f"Cannot create the allocation database in {self.path.parent}: {exc.strerror}; "
+                "check DS01_STATE_DIR and its permissions."
+            ) from exc
         self._conn = conn
         return conn
 
