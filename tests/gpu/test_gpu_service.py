@@ -395,3 +395,14 @@ def test_unusable_state_dir_is_a_clear_failure(tmp_path):
     with pytest.raises(OperationFailed) as err:
         Ledger(blocker / "sub" / "ds01.db").active()
     assert "DS01_STATE_DIR" in err.value.message
+
+
+def test_preview_records_nothing_and_creates_no_database(config, monkeypatch):
+    _no_docker(monkeypatch)
+    decision, inv = service.preview_allocation(config, "alice", "p._.1", 2)
+    assert decision.slots == ("0:0", "0:1") and inv.backend == "simulated"
+    assert not (paths.state_dir() / "ds01.db").exists()
+    service.allocate(config, "bob", "b._.2", 1, 10)
+    decision, _ = service.preview_allocation(config, "alice", "p._.1", 1)
+    assert decision.slots == ("0:1",)
+    assert len(active_rows(paths.state_dir() / "ds01.db")) == 1

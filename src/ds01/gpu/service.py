@@ -544,3 +544,30 @@ def uses_device_requests(config: Config) -> bool:
     if mode == "auto":
         return config.gpu_allocation.inventory == "nvml"
     return mode == "always"
+
+
+def preview_allocation(config: Config, user: str, container: str, count: int,
+                       priority: int | None = None) -> tuple[Decision, Inventory]:
+    """What ``allocate`` would decide now, recording nothing (dry runs). A missing ledger is
+    read as empty and is not created."""
+    from ds01 import paths
+    from ds01.gpu.ledger import DB_NAME
+
+    inv = inventory(config)
+    q = quota(config, user)
+    db = paths.state_dir() / DB_NAME
+    rows: list[Row] = []
+    last = None
+    if db.exists():
+        led = Ledger(db)
+        try:
+            rows, last = led.active(), led.last_allocated_slot()
+        finally:
+            led.close()
+    request = Request(user=user, container=container, count=count,
+                      priority=q.priority if priority is None else priority,
+                      max_mig_instances=q.max_mig_instances, max_gpus_per_container=q.max_gpus_per_container,
+                      allow_full_gpu=q.allow_full_gpu)
+    decision = decide(inv.slots, holdings(rows, _Holds(config)), request, policy=policy_of(config),
+                      reservations=reservations_of(config), now=datetime.now(UTC), last_slot=last)
+    return decision, inv
