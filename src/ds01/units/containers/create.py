@@ -17,7 +17,6 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -316,25 +315,9 @@ def _default_workspace(req: CreateRequest) -> Path:
 
 def _preview(config: Config, plan: CreatePlan) -> None:
     """The slots the allocator would choose now; nothing is recorded (the dry run)."""
-    from ds01 import paths
     from ds01.gpu import service
-    from ds01.gpu.allocator import Request, decide
-    from ds01.gpu.ledger import DB_NAME, Ledger
 
-    inv = service.inventory(config)
-    q = service.quota(config, plan.spec.owner.name)
-    db = paths.state_dir() / DB_NAME
-    rows, last = [], None
-    if db.exists():  # a dry run must not even create the database
-        led = Ledger(db)
-        rows, last = led.active(), led.last_allocated_slot()
-        led.close()
-    request = Request(user=q.user, container=plan.docker_name, count=plan.request.gpus, priority=q.priority,
-                      max_mig_instances=q.max_mig_instances, max_gpus_per_container=q.max_gpus_per_container,
-                      allow_full_gpu=q.allow_full_gpu)
-    decision = decide(inv.slots, service.holdings(rows, service._Holds(config)), request,
-                      policy=service.policy_of(config), reservations=service.reservations_of(config),
-                      now=datetime.now(UTC), last_slot=last)
+    decision, inv = service.preview_allocation(config, plan.spec.owner.name, plan.docker_name, plan.request.gpus)
     if decision.ok:
         plan.slots = list(decision.slots)
         plan.uuids = [s.uuid for sid in decision.slots if (s := inv.slot(sid)) is not None]
