@@ -22,13 +22,14 @@ from ds01.cli.user._common import build_request, project_options
 @click.option("--vscode/--no-vscode", default=None, help="Write the project's VS Code settings (default: yes).")
 @click.option("--host-alias", help="This server's name in your laptop's ~/.ssh/config (default: its host name).")
 @click.option("--hostname", help="This server's address as your laptop reaches it (default: its FQDN).")
-@click.option("--guided/--no-guided", default=True, show_default=True,
-              help="Explain containers, images, GPUs and each step in plain words.")
+@click.option("--guided/--no-guided", default=None,
+              help="Explain containers, images, GPUs and each step in plain words (default: the config's "
+              "wizard.guided, normally yes).")
 @yes_option
 @json_option
 @pass_app
 def command(app: App, project: str | None, ssh: bool | None, vscode: bool | None, host_alias: str | None,
-            hostname: str | None, guided: bool, yes: bool, as_json: bool, **params: Any) -> None:
+            hostname: str | None, guided: bool | None, yes: bool, as_json: bool, **params: Any) -> None:
     """Your first project on this server, from an empty home directory to a running container.
 
     JSON keys: ok, ssh, project (the `project init` object), vscode; each step has
@@ -37,8 +38,10 @@ def command(app: App, project: str | None, ssh: bool | None, vscode: bool | None
     from ds01.wizards import new_project, texts
     from ds01.wizards.user_setup import Server, run_user_setup
 
+    from ds01.wizards.new_project import wizard_defaults
+
     term = app.terminal
-    term.guided = guided
+    term.guided = bool(wizard_defaults(app.config).get("guided", True)) if guided is None else guided
     if yes:
         term.script_mode = True
     given: set[str] = set()
