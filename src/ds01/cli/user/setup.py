@@ -36,9 +36,8 @@ def command(app: App, project: str | None, ssh: bool | None, vscode: bool | None
     step, status (done | already done | skipped | failed), message, details.
     """
     from ds01.wizards import new_project, texts
-    from ds01.wizards.user_setup import Server, run_user_setup
-
     from ds01.wizards.new_project import wizard_defaults
+    from ds01.wizards.user_setup import Server, run_user_setup
 
     term = app.terminal
     term.guided = bool(wizard_defaults(app.config).get("guided", True)) if guided is None else guided
