@@ -1,0 +1,75 @@
+"""The orchestrator's plain logic: names, what counts as an image choice, the report's keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ds01.errors import OperationFailed, UsageError
+from ds01.identity import Identity
+from ds01.orchestrators import project_init as orch
+
+OWNER = Identity(name="alice", uid=4242, gid=4242, home=Path("/home/alice"), via_sudo=True)
+
+
+@pytest.mark.parametrize("name", ["thesis", "my-thesis", "cv_2024", "a1"])
+def test_valid_names(name):
+    assert orch.validate_project(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "My-Thesis", "a.b", "a b", "-a", "a-", "x" * 49, "a/b", "a._.1"])
+def test_invalid_names_are_usage_errors(name):
+    with pytest.raises(UsageError):
+        orch.validate_project(name)
+
+
+def test_default_directory_is_in_the_workspace_and_dir_overrides():
+    assert orch.project_dir(orch.InitRequest("p", OWNER)) == Path("/home/alice/workspace/p")
+    assert orch.project_dir(orch.InitRequest("p", OWNER, directory=Path("/srv/x"))) == Path("/srv/x")
+
+
+@pytest.mark.parametrize(("kwargs", "given"), [
+    ({}, False),
+    ({"use_case": "cv"}, True),
+    ({"base_image": "b:1"}, True),
+    ({"framework": "Pytorch"}, True),
+    ({"packages": ["rich"]}, True),
+    ({"jupyter": False}, True),
+    ({"data_science": True}, True),
+    ({"gpus": 0, "git": False}, False),
+])
+def test_image_choices_given(kwargs, given):
+    assert orch.InitRequest("p", OWNER, **kwargs).image_choices_given() is given
+
+
+def test_report_json_keys_and_error():
+    report = orch.InitReport("p", Path("/w/p"), "p-image", "p")
+    report.steps.append(orch.StepOutcome("dir-create", orch.DONE, "made", {"x": 1}))
+    data = report.to_json()
+    assert list(data) == ["project", "directory", "image", "container", "ok", "error", "exit_code", "steps"]
+    assert data["ok"] is True and data["exit_code"] == 0 and data["error"] is None
+    assert data["steps"] == [{"step": "dir-create", "status": "done", "message": "made", "details": {"x": 1}}]
+    report.error = OperationFailed("Building p-image failed.")
+    assert report.to_json()["exit_code"] == 1 and report.to_json()["ok"] is False
+    assert report.step("dir-create") is report.steps[0] and report.step("git-init") is None
+
+
+def test_hand_over_changes_nothing_when_not_acting_for_someone_else(tmp_path, monkeypatch):
+    monkeypatch.setattr(orch.os, "geteuid", lambda: 1000)
+    f = tmp_path / "f"
+    f.write_text("x")
+    before = f.stat().st_uid
+    orch.hand_over(OWNER, [f])
+    assert f.stat().st_uid == before
+
+
+def test_hand_over_gives_a_tree_to_the_owner_as_root(tmp_path):
+    # The suite runs as root (the Docker engine needs it), as ds01 does under sudo.
+    tree = tmp_path / "repo"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "f").write_text("x")
+    (tree / "link").symlink_to("/etc/passwd")
+    orch.hand_over(OWNER, [tree], recursive=True)
+    assert {p.lstat().st_uid for p in [tree, tree / "sub", tree / "sub" / "f", tree / "link"]} == {4242}
+    assert Path("/etc/passwd").stat().st_uid == 0  # symlinks are not followed
