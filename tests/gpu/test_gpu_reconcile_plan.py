@@ -55,6 +55,18 @@ def test_adopting_a_slot_another_container_holds_is_a_conflict():
     assert p.adopt == [] and [c.container for c in p.conflicts] == ["b"]
 
 
+def test_two_unrecorded_containers_on_one_slot_adopt_only_the_first():
+    p = run([], [view("a", "0", "GPU-a"), view("b", "0", "GPU-a")])
+    assert [(a.container, a.slot) for a in p.adopt] == [("a", "0")]
+    assert [(c.container, c.slot) for c in p.conflicts] == [("b", "0")]
+    assert "a (alice)" in p.conflicts[0].reason
+
+
+def test_shared_mode_adopts_both_containers_of_one_slot():
+    p = run([], [view("a", "0", "GPU-a"), view("b", "0", "GPU-a")], exclusive=False)
+    assert [a.container for a in p.adopt] == ["a", "b"] and p.conflicts == []
+
+
 def test_label_and_row_disagree_is_reported_not_changed():
     p = run([row(1, "0", "a")], [view("a", "1:0", "MIG-b")])
     assert p.release == [] and p.adopt == [] and [c.container for c in p.conflicts] == ["a"]

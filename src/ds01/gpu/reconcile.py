@@ -125,7 +125,9 @@ def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at:
 
     # A slot whose row is being released is free for adoption in the same pass.
     released_ids = {r.id for r, _ in result.release}
-    holder_of = {r.slot: r for r in rows if r.id not in released_ids}
+    # slot -> (container, user) holding it: ledger rows, then containers adopted in this pass,
+    # so two unrecorded containers claiming one exclusive slot are not both adopted.
+    holder_of = {r.slot: (r.container, r.user) for r in rows if r.id not in released_ids}
     for name, c in present.items():
         if name in by_container or not c.slots:
             continue
@@ -145,8 +147,9 @@ def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at:
             if other is not None and exclusive:
                 result.conflicts.append(Conflict(
                     name, c.user, slot,
-                    f"holds slot {slot}, which the ledger gives to {other.container} ({other.user})",
+                    f"holds slot {slot}, which the ledger gives to {other[0]} ({other[1]})",
                 ))
                 continue
             result.adopt.append(Adoption(name, c.user, slot, dev, c.stopped))
+            holder_of.setdefault(slot, (name, c.user))
     return result
