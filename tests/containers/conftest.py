@@ -111,6 +111,10 @@ def cenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_env, base_image
     monkeypatch.setenv("DS01_CONFIG", str(env.config))
     yield env
     docker_client.reset_client()
+    # Each test has its own ledger: containers left from it would be adopted by the next
+    # test's reconcile, so they go now rather than at the end of the session.
+    for container in tagged(docker_env, session_tag):
+        container.remove(force=True, v=True)
 
 
 @pytest.fixture
