@@ -209,3 +209,20 @@ def test_create_asks_for_missing_arguments_on_a_real_terminal(docker_env, base_i
     info = engine.find_container(name, owner)
     assert info.labels["aime.mlc.FRAMEWORK"] == "Busybox-1.0" and info.image == base_image
     engine.remove_container(info)
+
+
+def test_open_with_piped_commands_prints_their_output_and_exit_code(docker_env, base_image, session_tag, owned_dir):
+    import subprocess
+
+    owner = Identity(name="mlcuser", uid=4242, gid=4242, home=owned_dir("home") / "mlcuser")
+    name = f"{session_tag}-pipe"
+    engine.create_container(engine.ContainerSpec(name=name, owner=owner, image=base_image,
+                                                 workspace=owned_dir("ws"), custom_image=True))
+    env = dict(os.environ, SUDO_USER="mlcuser", SUDO_UID="4242", SUDO_GID="4242")
+    exe = os.path.join(os.path.dirname(sys.executable), "ds01")
+    proc = subprocess.run([exe, "mlc", "open", name], input="echo out-$((6*7))\necho err >&2\nexit 3\n",
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 3
+    assert "out-42" in proc.stdout
+    assert "err" in proc.stderr
+    engine.remove_container(engine.find_container(name, owner), force=True)

@@ -51,6 +51,9 @@ def open_shell(
         engine.start_container(info)
     shell = engine.user_shell(info, owner)
     api = dc.api()
+    # Without a terminal (``echo cmd | ds01 mlc open x``) the shell gets no pty: it reads the
+    # piped commands, and its output arrives multiplexed (stdout/stderr frames).
+    interactive = os.isatty(in_fd)
     env = {"HOME": str(owner.home), "USER": owner.name, "TERM": os.environ.get("TERM", "xterm")}
     with dc.engine_errors(f"open a shell in {info.name}"):
         exec_id = api.exec_create(
@@ -58,13 +61,12 @@ def open_shell(
             [shell, "-l"],
             user=engine._user_spec(owner),
             workdir=engine.WORKSPACE,
-            tty=True,
+            tty=interactive,
             stdin=True,
             environment=env,
         )["Id"]
-        sock = api.exec_start(exec_id, tty=True, socket=True)
+        sock = api.exec_start(exec_id, tty=interactive, socket=True)
     raw = _raw_socket(sock)
-    interactive = os.isatty(in_fd)
     saved = None
     if interactive:
         import termios
@@ -84,7 +86,7 @@ def open_shell(
     previous = signal.signal(signal.SIGWINCH, resize) if interactive else None
     resize()
     try:
-        _pump(raw, in_fd, out_fd)
+        _pump(raw, in_fd, out_fd, _Demux(out_fd, sys.stderr.fileno()) if not interactive else None)
     finally:
         if saved is not None:
             import termios
@@ -104,7 +106,25 @@ def open_shell(
     return (int(code) if code is not None else 0), stopped
 
 
-def _pump(raw: socket.socket, in_fd: int, out_fd: int) -> None:
+class _Demux:
+    """Split Docker's multiplexed exec stream (8-byte headers: stream, 0, 0, 0, size) by stream."""
+
+    def __init__(self, out_fd: int, err_fd: int):
+        self.fds = {1: out_fd, 2: err_fd}
+        self.buffer = b""
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+        while len(self.buffer) >= 8:
+            size = int.from_bytes(self.buffer[4:8], "big")
+            if len(self.buffer) < 8 + size:
+                return
+            stream, payload = self.buffer[0], self.buffer[8 : 8 + size]
+            self.buffer = self.buffer[8 + size :]
+            os.write(self.fds.get(stream, self.fds[1]), payload)
+
+
+def _pump(raw: socket.socket, in_fd: int, out_fd: int, demux: _Demux | None = None) -> None:
     """Copy stdin -> socket and socket -> stdout until the shell closes the socket."""
     watch: list[Any] = [raw, in_fd]
     while True:
@@ -116,7 +136,10 @@ def _pump(raw: socket.socket, in_fd: int, out_fd: int) -> None:
                 data = b""
             if not data:
                 return
-            os.write(out_fd, data)
+            if demux is not None:
+                demux.feed(data)
+            else:
+                os.write(out_fd, data)
         if in_fd in readable:
             data = os.read(in_fd, 65536)
             if not data:
