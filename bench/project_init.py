@@ -53,11 +53,15 @@ def main() -> None:
     home = Path("/home") / user
     home.mkdir(parents=True)
     os.chown(home, uid, uid)
+    # Its own topology file: simulated UUIDs derive from the file name, so containers of other
+    # runs on this engine (adopted by reconcile) cannot hold the benchmark's slots.
+    topology = tmp / f"{tag}.yaml"
+    topology.write_text((ROOT / "config/topologies/dgx-a100-80gb.yaml").read_text())
     config = tmp / "config.yaml"
     config.write_text(
         "defaults: {max_mig_instances: null, max_containers_per_user: null, max_cpus: 1, memory: 1g, "
         "memory_swap: 1g, shm_size: 64m}\n"
-        f"gpu_allocation: {{inventory: simulated, topology: {ROOT / 'config/topologies/dgx-a100-80gb.yaml'}}}\n"
+        f"gpu_allocation: {{inventory: simulated, topology: {topology}}}\n"
     )
     env = dict(os.environ, DS01_CONFIG=str(config), DS01_STATE_DIR=str(tmp / "state"),
                DS01_LOG_DIR=str(tmp / "log"), SUDO_USER=user, SUDO_UID=str(uid), SUDO_GID=str(uid),

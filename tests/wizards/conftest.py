@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,10 @@ class Caller:
 
 @pytest.fixture
 def sim_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # A topology of its own: simulated UUIDs derive from the file's name, so no other
+    # ds01 container on this engine (adopted by reconcile) can hold this test's slots.
+    topology = tmp_path / f"wizard-{secrets.token_hex(6)}.yaml"
+    topology.write_text(TOPOLOGY.read_text())
     config = tmp_path / "resource-limits.yaml"
     config.write_text(
         "defaults:\n"
@@ -50,7 +55,7 @@ def sim_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "  gpu_hold_after_stop: 1h\n"
         "gpu_allocation:\n"
         "  inventory: simulated\n"
-        f"  topology: {TOPOLOGY}\n"
+        f"  topology: {topology}\n"
         "wizard:\n"
         "  default_use_case: general-ml\n"
         "  default_framework: null\n"
