@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ds01.errors import OperationFailed
+
+if TYPE_CHECKING:
+    from ds01.identity import Identity
 
 
 def _chown_for(path: Path, uid: int | None, gid: int | None) -> None:
@@ -65,3 +70,25 @@ def make_dirs(path: Path, *, mode: int = 0o755, uid: int | None = None, gid: int
     except OSError as exc:
         raise OperationFailed(f"Cannot create {path}: {exc.strerror or exc}.") from exc
     return created
+
+
+def acting_for_other(uid: int) -> bool:
+    """True when ds01 runs as root on behalf of another user (sudo): what it makes is theirs."""
+    return os.geteuid() == 0 and uid != 0
+
+
+def hand_over(owner: Identity, paths: Iterable[Path], *, recursive: bool = False) -> None:
+    """Give files made by root on the owner's behalf to the owner (never following symlinks)."""
+    if not acting_for_other(owner.uid):
+        return
+    try:
+        for path in paths:
+            if not os.path.lexists(path):
+                continue
+            os.lchown(path, owner.uid, owner.gid)
+            if recursive and path.is_dir() and not path.is_symlink():
+                for dirpath, dirnames, filenames in os.walk(path):
+                    for name in [*dirnames, *filenames]:
+                        os.lchown(os.path.join(dirpath, name), owner.uid, owner.gid)
+    except OSError as exc:
+        raise OperationFailed(f"Cannot give {exc.filename} to {owner.name}: {exc.strerror}.") from exc

@@ -19,12 +19,13 @@ both check ownership, accept it).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import Ds01Error, ExitCode, UsageError
+from ds01.fsutil import acting_for_other, hand_over
 
 if TYPE_CHECKING:
     from ds01.identity import Identity
@@ -235,30 +236,12 @@ def survey(request: InitRequest, settings: ImageSettings) -> Survey:
 # -- ownership under sudo -----------------------------------------------------------------------
 
 
-def _acting_for_other(owner: Identity) -> bool:
-    return os.geteuid() == 0 and owner.uid != 0
-
-
-def hand_over(owner: Identity, paths: Iterable[Path], *, recursive: bool = False) -> None:
-    """Give files made by root on the owner's behalf to the owner (never following symlinks)."""
-    if not _acting_for_other(owner):
-        return
-    for path in paths:
-        if not os.path.lexists(path):
-            continue
-        os.lchown(path, owner.uid, owner.gid)
-        if recursive and path.is_dir() and not path.is_symlink():
-            for dirpath, dirnames, filenames in os.walk(path):
-                for name in [*dirnames, *filenames]:
-                    os.lchown(os.path.join(dirpath, name), owner.uid, owner.gid)
-
-
 def _git_environ(owner: Identity, home: Path) -> dict[str, str]:
     """git's environment: the owner's HOME (their git identity), and under sudo their uid for
     git's ownership check (git accepts a root-run command in a repository SUDO_UID owns)."""
     env = dict(os.environ)
     env["HOME"] = str(home)
-    if _acting_for_other(owner):
+    if acting_for_other(owner.uid):
         env["SUDO_UID"] = str(owner.uid)
     return env
 
@@ -339,7 +322,7 @@ def _step_dir(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutco
     from ds01.units.project.layout import create_layout
 
     root = found.directory
-    if _acting_for_other(request.owner):
+    if acting_for_other(request.owner.uid):
         # The folders above the project (~/workspace) are the owner's too.
         make_dirs(root.parent, uid=request.owner.uid, gid=request.owner.gid)
     result = create_layout(request.project, directory=root, force=request.force, ask=ask)
@@ -374,7 +357,7 @@ def _build(request: InitRequest, location: Any, base_image: str, framework: str 
     from ds01.fsutil import make_dirs
     from ds01.units.images import common
 
-    if _acting_for_other(request.owner):
+    if acting_for_other(request.owner.uid):
         # The build log's folder (~/dockerfiles/<project>) is made for the owner, not for root.
         make_dirs(location.build_log.parent, uid=request.owner.uid, gid=request.owner.gid)
     labels = common.labels_for(identity=request.owner, project=request.project, framework=framework,

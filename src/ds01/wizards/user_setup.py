@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ds01.fsutil import hand_over
 from ds01.orchestrators import project_init as orch
 from ds01.wizards import texts
 
@@ -58,7 +59,7 @@ def ssh_step(owner: Identity, server: Server) -> tuple[orch.StepOutcome, Any]:
 
     result = setup_ssh(user=owner.name, home=home_of(owner), host_alias=server.host_alias,
                        hostname=server.hostname)
-    orch.hand_over(owner, [result.path, *result.created, *result.updated])
+    hand_over(owner, [result.path, *result.created, *result.updated])
     done = "made a new key pair" if result.key_created else "added this server to ~/.ssh/config"
     return _outcome("ssh-setup", result, done, f"you already have a key ({result.key_path})"), result
 
@@ -70,7 +71,7 @@ def vscode_step(owner: Identity, project: str, directory: Path, server: Server, 
     result = setup_vscode(project, directory, user=owner.name, uid=owner.uid, host_alias=server.host_alias,
                           hostname=server.hostname, force=force, ask=ask)
     vscode_dir = directory / ".vscode"
-    orch.hand_over(owner, [vscode_dir, *result.created, *result.replaced])
+    hand_over(owner, [vscode_dir, *result.created, *result.replaced])
     return _outcome("vscode-setup", result, f"wrote VS Code settings in {vscode_dir}",
                     "the VS Code settings are already there"), result
 

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
+from ds01.fsutil import hand_over
+from ds01.identity import Identity
 from ds01.terminal import Terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,3 +52,9 @@ def report(term: Terminal, result: Any, *, base: Path | None = None) -> None:
         term.info(f"  already there: {len(result.unchanged)} item(s), nothing changed")
     for note in result.notes:
         term.info(note)
+
+
+def give_to_caller(owner: Identity, result: Any, *extra: Path, recursive: tuple[Path, ...] = ()) -> None:
+    """Under sudo, what a unit made in the caller's home belongs to the caller, not root."""
+    hand_over(owner, recursive, recursive=True)
+    hand_over(owner, [*extra, *result.created, *result.updated, *result.replaced])

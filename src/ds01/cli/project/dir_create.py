@@ -8,7 +8,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
-from ds01.cli.project._common import asker, force_option, report
+from ds01.cli.project._common import asker, force_option, give_to_caller, report
 
 
 @click.command("dir-create")
@@ -42,6 +42,7 @@ def command(app: App, project: str | None, directory: Path | None, force: bool, 
     for name, purpose in FOLDERS.items():
         term.guide(f"{name}/: {purpose}")
     result = create_layout(project, directory=directory, home=home_of(app.identity), force=force, ask=asker(term))
+    give_to_caller(app.identity, result)
     if as_json:
         term.json(result.to_json())
         return

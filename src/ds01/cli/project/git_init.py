@@ -8,7 +8,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
-from ds01.cli.project._common import asker, force_option, report
+from ds01.cli.project._common import asker, force_option, give_to_caller, report
 
 
 @click.command("git-init")
@@ -38,6 +38,7 @@ def command(app: App, path: Path | None, lfs: bool, force: bool, as_json: bool) 
             "so the repository stays fast to clone."
         )
     result = init_repo(target, lfs=lfs, force=force, ask=asker(term))
+    give_to_caller(app.identity, result, recursive=(target / ".git",))
     if as_json:
         term.json(result.to_json())
         return

@@ -8,7 +8,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
-from ds01.cli.project._common import asker, force_option, report
+from ds01.cli.project._common import asker, force_option, give_to_caller, report
 
 
 @click.command("readme-create")
@@ -33,6 +33,7 @@ def command(app: App, path: Path | None, project: str | None, force: bool, as_js
         "it lists the commands to rebuild and run everything."
     )
     result = create_readme(path or Path.cwd(), project=project, force=force, ask=asker(term))
+    give_to_caller(app.identity, result)
     if as_json:
         term.json(result.to_json())
         return

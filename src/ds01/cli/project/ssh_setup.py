@@ -6,7 +6,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
-from ds01.cli.project._common import report
+from ds01.cli.project._common import give_to_caller, report
 
 
 def _read_key(value: str) -> str:
@@ -61,6 +61,7 @@ def command(
         ssh_user=ssh_user,
         authorize=key_text,
     )
+    give_to_caller(ident, result, result.path)
     if as_json:
         term.json(result.to_json())
         return

@@ -8,7 +8,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
-from ds01.cli.project._common import asker, force_option, report
+from ds01.cli.project._common import asker, force_option, give_to_caller, report
 
 
 @click.command("vscode-setup")
@@ -77,6 +77,7 @@ def command(
         force=force,
         ask=asker(term),
     )
+    give_to_caller(ident, result, result.path / ".vscode")
     if as_json:
         term.json(result.to_json())
         return
