@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.errors import OperationFailed, UsageError
+from ds01.fsutil import write_atomic
 from ds01.identity import Identity
 from ds01.units.images.packages import ImageSettings
 
@@ -102,13 +103,6 @@ def labels_for(
     if framework:
         labels["ds01.framework"] = framework
     return labels
-
-
-def write_atomic(path: Path, text: str, *, uid: int | None = None, gid: int | None = None) -> None:
-    """Write ``text`` through a temporary file and a rename (never a truncated file)."""
-    from ds01.fsutil import write_atomic as _write
-
-    _write(path, text, uid=uid, gid=gid)
 
 
 def build(

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ds01.errors import NotFound, PolicyRefused, UsageError
+from ds01.fsutil import write_atomic
 from ds01.identity import Identity
 from ds01.units.images import dockerfile as df
-from ds01.units.images.common import Location, image_name, locate, validate_project, write_atomic
+from ds01.units.images.common import Location, image_name, locate, validate_project
 from ds01.units.images.packages import (
     CUSTOM,
     DATA_SCIENCE,

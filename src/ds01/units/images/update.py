@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ds01.errors import NotFound, UsageError
+from ds01.fsutil import write_atomic
 from ds01.identity import Identity
 from ds01.units.images import dockerfile as df
 from ds01.units.images.common import (
@@ -19,7 +20,6 @@ from ds01.units.images.common import (
     image_name,
     locate,
     validate_project,
-    write_atomic,
 )
 from ds01.units.images.packages import (
     DATA_SCIENCE,

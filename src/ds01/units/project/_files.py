@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import OperationFailed, UsageError
+from ds01.fsutil import write_atomic
 
 if TYPE_CHECKING:
     from ds01.identity import Identity
@@ -149,13 +150,6 @@ class SetupResult:
             "kept": [str(p) for p in self.kept],
             "notes": list(self.notes),
         }
-
-
-def write_atomic(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """Write ``text`` all at once (temp file + rename) through ds01's one atomic writer."""
-    from ds01.fsutil import write_atomic as _write
-
-    _write(path, text, mode=mode)
 
 
 def place_file(

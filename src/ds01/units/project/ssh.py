@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.errors import OperationFailed, UsageError
+from ds01.fsutil import write_atomic
 from ds01.units.project._files import (
     SetupResult,
     caller_home,
@@ -32,7 +33,6 @@ from ds01.units.project._files import (
     server_hostname,
     ssh_host_entry,
     valid_host_alias,
-    write_atomic,
 )
 
 # Default key files looked for, in order of preference; any of them counts as "a key exists".
