@@ -71,6 +71,7 @@ def command(app: App, name: str | None, framework: str | None, version: str | No
     guide(term, "create")
     req = request_from(app, name, framework, version, image, gpus, workspace, data, models, project_dockerfile,
                        arch, wait)
+    unit.check_request(req)
     if dry_run:
         plan = unit.plan_create(app.config, req, terminal=term, preview=True)
         show_plan(app, plan, as_json)

@@ -239,16 +239,23 @@ def resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None 
 # -- plan ---------------------------------------------------------------------------------------
 
 
-def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None = None,
-                preview: bool = False) -> CreatePlan:
-    """Every check that can be made without changing anything; ``preview``: also the slot now."""
-    from ds01.base import engine
-    from ds01.base.names import docker_name, validate_name
-    from ds01.limits.resolver import container_resources, docker_run_args, resolve
+def check_request(req: CreateRequest) -> None:
+    """The checks on the request alone (no config, no Docker): bad input fails before any work."""
+    from ds01.base.names import validate_name
 
     validate_name(req.name)
     if req.gpus < 0:
         raise UsageError(f"--gpus must be 0 or more (got {req.gpus}).")
+
+
+def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None = None,
+                preview: bool = False) -> CreatePlan:
+    """Every check that can be made without changing anything; ``preview``: also the slot now."""
+    from ds01.base import engine
+    from ds01.base.names import docker_name
+    from ds01.limits.resolver import container_resources, docker_run_args, resolve
+
+    check_request(req)
     owner = req.owner
     limits = resolve(config, owner.name)
     mine = engine.list_containers(owner.name)
