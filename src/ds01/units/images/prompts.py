@@ -73,7 +73,9 @@ def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, 
     if ask_use_case:
         term.info(term.style("Phase 4: use case", "bold"))
         titles = {USE_CASE_TITLES[u]: u for u in USE_CASES}
-        picked = term.choose("Use case:", list(titles), what="--use-case", default=USE_CASE_TITLES["general-ml"])
+        # The request may carry a default already (the config's wizard.default_use_case).
+        preselected = USE_CASE_TITLES.get(request.use_case or "general-ml", USE_CASE_TITLES["general-ml"])
+        picked = term.choose("Use case:", list(titles), what="--use-case", default=preselected)
         request.use_case = titles[picked]
         pkgs = " ".join(settings.phase_defaults(USE_CASE, request.use_case)) or "nothing"
         term.info(f"  adds: {pkgs}")
