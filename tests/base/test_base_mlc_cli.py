@@ -86,12 +86,11 @@ def test_start_keeps_command_argv_intact(cli, docker_env, base_image, session_ta
 def test_list_asks_for_sizes_only_with_s(cli, docker_env, base_image, session_tag, as_caller, owned_dir, mocker):
     name = f"{session_tag}-size"
     assert cli("mlc", "create", name, "--image", base_image, "-w", str(owned_dir("ws"))).exit_code == 0
-    api = dc.api()
-    spy = mocker.patch.object(api, "containers", wraps=api.containers)
+    spy = mocker.patch.object(dc, "_get_json", wraps=dc._get_json)
     plain = json.loads(cli("mlc", "list", "--json").stdout)
-    assert spy.call_count == 1 and spy.call_args.kwargs["size"] is False
+    assert spy.call_count == 1 and spy.call_args.args[2]["size"] == "0"
     sized = json.loads(cli("mlc", "list", "-s", "--json").stdout)
-    assert spy.call_args.kwargs["size"] is True
+    assert spy.call_args.args[2]["size"] == "1"
     assert next(c for c in plain if c["name"] == name)["size_rw"] is None
     assert next(c for c in sized if c["name"] == name)["size_rw"] is not None
     assert "SIZE" in cli("mlc", "list", "-s", "-a").stdout

@@ -8,7 +8,10 @@ Every Docker call in ds01 goes through ``client()`` and, where it can fail, thro
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -134,9 +137,69 @@ def list_containers(
     Sizes are computed by Docker only when ``size`` is true (it is slow on many containers).
     """
     filters = {"label": list(label_filters)} if label_filters else None
-    with engine_errors("list containers"):
-        raw = api().containers(all=all, filters=filters, size=size)
+    socket_path = _unix_socket_path()
+    if socket_path is not None:
+        query = {"all": "1" if all else "0", "size": "1" if size else "0"}
+        if filters:
+            query["filters"] = json.dumps(filters)
+        raw = _get_json(socket_path, "/containers/json", query, action="list containers")
+    else:
+        with engine_errors("list containers"):
+            raw = api().containers(all=all, filters=filters, size=size)
     return [summary_from_api(item) for item in raw]
+
+
+def _unix_socket_path() -> str | None:
+    host = docker_host()
+    return host.removeprefix("unix://") if host.startswith("unix://") else None
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self._socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def _get_json(socket_path: str, path: str, query: dict[str, str], *, action: str) -> Any:
+    """One read-only Engine API call over the unix socket with the standard library.
+
+    The listing commands (``gpu status``, ``container list``, cron's ``gpu release-stale``)
+    are run far more often than anything else; importing the Docker SDK (requests, urllib3)
+    costs them ~150-200 ms, several times the work itself. Writes always go through the SDK.
+    """
+    from urllib.parse import urlencode
+
+    conn = _UnixHTTPConnection(socket_path, float(os.environ.get("DS01_DOCKER_TIMEOUT", "120")))
+    try:
+        conn.request("GET", f"{path}?{urlencode(query)}", headers={"Host": "docker"})
+        response = conn.getresponse()
+        body = response.read()
+    except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
+        raise _unreachable(exc) from exc
+    except TimeoutError as exc:
+        raise OperationFailed(f"Could not {action}: the Docker engine did not answer in time.") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise OperationFailed(f"Could not {action}: {exc}.") from exc
+    finally:
+        conn.close()
+    try:
+        data = json.loads(body or b"null")
+    except ValueError as exc:
+        raise OperationFailed(f"Could not {action}: the Docker engine sent a reply that is not JSON.") from exc
+    if response.status != 200:
+        message = data.get("message") if isinstance(data, dict) else None
+        raise OperationFailed(f"Could not {action}: {message or f'HTTP {response.status}'}.")
+    return data
 
 
 def summary_from_api(item: dict[str, Any]) -> ContainerSummary:
