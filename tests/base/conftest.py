@@ -32,6 +32,19 @@ def owned_dir(tmp_path: Path):
 
 
 @pytest.fixture
+def caller_dir():
+    """A directory the test caller owns and can reach (pytest's tmp_path is root's, mode 0700)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="ds01-caller-"))
+    os.chmod(path, 0o700)
+    os.chown(path, UID, GID)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def as_caller(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run ``ds01`` commands as if ``sudo -u``-invoked by the test caller."""
     monkeypatch.setenv("SUDO_USER", USER)

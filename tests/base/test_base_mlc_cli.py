@@ -99,15 +99,17 @@ def test_list_asks_for_sizes_only_with_s(cli, docker_env, base_image, session_ta
     assert cli("mlc", "remove", name).exit_code == 0
 
 
-def test_export_import_round_trip(cli, docker_env, base_image, session_tag, as_caller, owned_dir, tmp_path):
+def test_export_import_round_trip(cli, docker_env, base_image, session_tag, as_caller, owned_dir, caller_dir):
     name, ws = f"{session_tag}-exp", owned_dir("ws")
     assert cli("mlc", "create", name, "--image", base_image, "-w", str(ws)).exit_code == 0
     res = cli("mlc", "start", name, "sh", "-c", "echo kept-in-container > /tmp/marker")
     assert res.exit_code == 0, res
-    archive = tmp_path / "exp.tar"
+    archive = caller_dir / "exp.tar"
     res = cli("mlc", "export", name, str(archive))
     assert res.exit_code == 0, res
-    assert archive.stat().st_size > 0 and not list(tmp_path.glob(".exp.tar.*"))
+    assert archive.stat().st_size > 0 and not list(caller_dir.glob(".exp.tar.*"))
+    # Written with the caller's rights: the file is theirs (ds01 runs as root under sudo).
+    assert (archive.stat().st_uid, archive.stat().st_mode & 0o777) == (4242, 0o600)
     assert not docker_env.api.images(name="ds01-export")  # the temporary commit is gone
     assert cli("mlc", "remove", "-f", name).exit_code == 0
     res = cli("mlc", "import", str(archive), f"{name}-back", "--json")
@@ -119,10 +121,32 @@ def test_export_import_round_trip(cli, docker_env, base_image, session_tag, as_c
     res = cli("mlc", "import", str(archive), f"{name}-back")
     assert res.exit_code == 2 and "already exists" in res.stderr
     assert cli("mlc", "remove", "-f", f"{name}-back").exit_code == 0
-    bogus = tmp_path / "bogus.tar"
+    bogus = caller_dir / "bogus.tar"
     bogus.write_bytes(b"not a tar")
     res = cli("mlc", "import", str(bogus))
     assert res.exit_code == 2 and "not a ds01 mlc export" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1  # one sentence, not tarfile's list of methods
+
+
+def test_export_and_import_use_the_callers_rights_not_roots(cli, docker_env, base_image, session_tag, as_caller,
+                                                           owned_dir, caller_dir, tmp_path):
+    name = f"{session_tag}-rights"
+    assert cli("mlc", "create", name, "--image", base_image, "-w", str(owned_dir("ws"))).exit_code == 0
+    root_only = tmp_path / "root-only"
+    root_only.mkdir(mode=0o755)
+    res = cli("mlc", "export", name, str(root_only / "x.tar"))
+    assert res.exit_code == 2 and "Permission denied" in res.stderr, res
+    assert list(root_only.iterdir()) == []  # not even a temporary file
+    assert not docker_env.api.images(name="ds01-export")
+    res = cli("mlc", "export", name, str(caller_dir))
+    assert res.exit_code == 2, res
+    archive = caller_dir / "mine.tar"
+    assert cli("mlc", "export", name, str(archive)).exit_code == 0
+    os.chown(archive, 0, 0)  # now someone else's private file
+    res = cli("mlc", "import", str(archive), f"{name}-stolen")
+    assert res.exit_code == 2 and "Cannot read" in res.stderr, res
+    assert not docker_env.api.containers(all=True, filters={"name": f"{name}-stolen"})
+    assert cli("mlc", "remove", name).exit_code == 0
 
 
 def test_script_mode_turns_prompts_into_errors(cli, as_caller):

@@ -4,11 +4,15 @@ The archive holds ``definition.json`` (``engine.definition_from_inspect``: image
 limits, labels, env) and ``image.tar`` (``docker save`` of the container committed at export
 time). AIME announced these commands but never implemented them.
 
-- ``export_container(info, dest, *, progress=None) -> dict`` writes ``dest`` atomically
-  (temp file + rename) and removes the temporary image it committed.
+- ``export_container(info, dest, *, owner=None, progress=None) -> dict`` writes ``dest``
+  atomically (temp file + rename) and removes the temporary image it committed.
 - ``import_container(source, owner, *, name=None, overrides=None, progress=None) -> ContainerInfo``
   loads the image as ``ds01-mlc/<uid>-<name>:imported`` and recreates the container for
   ``owner``; a failed import leaves neither the image nor a container behind.
+
+The export file is written, and the import file read, with the caller's rights: under sudo
+ds01 runs as root, and root could otherwise write an export over any file on the host or
+import another user's private export.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import os
 import secrets
 import tarfile
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ds01.base import docker_client as dc
 from ds01.base import engine
@@ -38,23 +43,75 @@ def imported_image_ref(name: str, uid: int) -> str:
     return f"ds01-mlc/{uid}-{name.lower()}:imported"
 
 
+@contextmanager
+def as_caller(owner: Identity | None) -> Iterator[None]:
+    """File access with ``owner``'s rights (uid, gid, groups) while ds01 runs as root for them."""
+    from ds01.fsutil import acting_for_other
+
+    if owner is None or not acting_for_other(owner.uid):
+        yield
+        return
+    groups, egid = os.getgroups(), os.getegid()
+    try:
+        member_of = os.getgrouplist(owner.name, owner.gid)
+    except (KeyError, OSError):
+        member_of = [owner.gid]
+    os.setgroups(member_of)
+    os.setegid(owner.gid)
+    os.seteuid(owner.uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(egid)
+        os.setgroups(groups)
+
+
+def _cannot_write(dest: Path, exc: OSError) -> UsageError:
+    return UsageError(f"Cannot write {dest}: {exc.strerror or exc}; choose a file in a directory you can write to.")
+
+
 def export_container(
-    info: engine.ContainerInfo, dest: Path, *, progress: engine.Progress | None = None
+    info: engine.ContainerInfo,
+    dest: Path,
+    *,
+    owner: Identity | None = None,
+    progress: engine.Progress | None = None,
 ) -> dict[str, Any]:
-    """Write ``info``'s filesystem (as an image) and definition to the tar file ``dest``."""
+    """Write ``info``'s filesystem (as an image) and definition to the tar file ``dest``.
+
+    ``owner`` is the caller: the file is created with their rights and belongs to them.
+    """
     dest = dest.expanduser()
-    if not dest.parent.is_dir():
-        raise UsageError(f"Cannot write {dest}: the directory {dest.parent} does not exist.")
+    made: list[Path] = []
+    with as_caller(owner):
+        try:
+            parent_exists, is_dir = dest.parent.is_dir(), dest.is_dir()
+        except OSError as exc:  # a directory on the way the caller may not enter
+            raise _cannot_write(dest, exc) from exc
+        if not parent_exists:
+            raise UsageError(f"Cannot write {dest}: the directory {dest.parent} does not exist.")
+        if is_dir:
+            raise UsageError(f"Cannot write {dest}: it is a directory; give a file name such as {dest / 'export.tar'}.")
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+            made.append(Path(tmp_name))
+            image_fd, image_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".image", dir=dest.parent)
+            made.append(Path(image_name))
+        except OSError as exc:
+            if made:
+                os.close(fd)
+                made[0].unlink(missing_ok=True)
+            raise _cannot_write(dest, exc) from exc
     api = dc.api()
-    with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
-        defn = engine.definition_from_inspect(api.inspect_container(info.id))
     ref_repo, ref_tag = "ds01-export", f"{secrets.token_hex(6)}"
     ref = f"{ref_repo}:{ref_tag}"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    image_tmp = tmp.with_suffix(".image")
+    # The files were opened with the caller's rights; root writes through those descriptors.
+    tar_handle: IO[bytes] = os.fdopen(fd, "wb")
+    image_handle: IO[bytes] = os.fdopen(image_fd, "w+b")
     try:
+        with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
+            defn = engine.definition_from_inspect(api.inspect_container(info.id))
         if progress:
             progress(f"Saving the filesystem of {info.name}…")
         with dc.engine_errors(f"commit container {info.name}"):
@@ -65,22 +122,35 @@ def export_container(
                 message=f"ds01 mlc export of {info.docker_name}",
                 pause=info.running,
             )
-        with dc.engine_errors(f"save the image of {info.name}"), open(image_tmp, "wb") as handle:
+        with dc.engine_errors(f"save the image of {info.name}"):
             for chunk in api.get_image(ref):
-                handle.write(chunk)
+                image_handle.write(chunk)
+        image_size = image_handle.tell()
+        image_handle.seek(0)
         payload = {"format": EXPORT_FORMAT, "image_ref": ref, "definition": defn}
         data = json.dumps(payload, indent=2).encode()
-        with tarfile.open(tmp, "w") as tar:
+        with tarfile.open(fileobj=tar_handle, mode="w") as tar:
             member = tarfile.TarInfo(DEFINITION_MEMBER)
             member.size, member.mode = len(data), 0o644
             import io
 
             tar.addfile(member, io.BytesIO(data))
-            tar.add(image_tmp, arcname=IMAGE_MEMBER)
-        os.replace(tmp, dest)
+            image_member = tarfile.TarInfo(IMAGE_MEMBER)
+            image_member.size, image_member.mode = image_size, 0o644
+            tar.addfile(image_member, image_handle)
+        tar_handle.flush()
+        os.fsync(tar_handle.fileno())
+        with as_caller(owner):
+            try:
+                os.replace(made[0], dest)
+            except OSError as exc:
+                raise _cannot_write(dest, exc) from exc
     finally:
-        tmp.unlink(missing_ok=True)
-        image_tmp.unlink(missing_ok=True)
+        tar_handle.close()
+        image_handle.close()
+        with as_caller(owner):
+            for path in made:
+                path.unlink(missing_ok=True)
         _remove_image(ref)
     return defn
 
@@ -94,19 +164,38 @@ def _remove_image(ref: str) -> None:
         pass  # already gone, or never made: nothing to clean
 
 
-def read_export(source: Path) -> dict[str, Any]:
-    """The ``{"format", "image_ref", "definition"}`` header of an export file."""
+def _open_export(source: Path, owner: Identity | None) -> IO[bytes]:
+    """``source`` opened for reading with the caller's rights."""
+    with as_caller(owner):
+        try:
+            return open(source, "rb")  # noqa: SIM115 - the caller closes it
+        except OSError as exc:
+            raise UsageError(f"Cannot read {source}: {exc.strerror or exc}.") from exc
+
+
+def _read_header(handle: IO[bytes], source: Path) -> dict[str, Any]:
+    handle.seek(0)
     try:
-        with tarfile.open(source, "r") as tar:
-            handle = tar.extractfile(DEFINITION_MEMBER)
-            payload = json.loads(handle.read()) if handle else None
+        with tarfile.open(fileobj=handle, mode="r") as tar:
+            member = tar.extractfile(DEFINITION_MEMBER)
+            payload = json.loads(member.read()) if member else None
             if IMAGE_MEMBER not in tar.getnames():
                 payload = None
-    except (OSError, tarfile.TarError, KeyError, json.JSONDecodeError) as exc:
+    except tarfile.TarError as exc:
+        raise UsageError(f"{source} is not a ds01 mlc export file (not a tar archive).") from exc
+    except KeyError as exc:
+        raise UsageError(f"{source} is not a ds01 mlc export file (it has no {DEFINITION_MEMBER}).") from exc
+    except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
         raise UsageError(f"{source} is not a ds01 mlc export file ({exc}).") from exc
     if not isinstance(payload, dict) or payload.get("format") != EXPORT_FORMAT:
         raise UsageError(f"{source} is not a ds01 mlc export file (format {EXPORT_FORMAT} expected).")
     return payload
+
+
+def read_export(source: Path, owner: Identity | None = None) -> dict[str, Any]:
+    """The ``{"format", "image_ref", "definition"}`` header of an export file (read as ``owner``)."""
+    with _open_export(source.expanduser(), owner) as handle:
+        return _read_header(handle, source)
 
 
 def import_container(
@@ -120,7 +209,21 @@ def import_container(
 ) -> engine.ContainerInfo:
     """Recreate an exported container for ``owner`` (as ``name`` when given)."""
     source = source.expanduser()
-    payload = read_export(source)
+    with _open_export(source, owner) as handle:
+        return _import(handle, source, owner, name=name, overrides=overrides, start=start, progress=progress)
+
+
+def _import(
+    handle: IO[bytes],
+    source: Path,
+    owner: Identity,
+    *,
+    name: str | None,
+    overrides: Mapping[str, Any] | None,
+    start: bool,
+    progress: engine.Progress | None,
+) -> engine.ContainerInfo:
+    payload = _read_header(handle, source)
     defn = dict(payload["definition"])
     new_name = validate_name(name or str(defn.get("name") or ""))
     changes: dict[str, Any] = {"name": new_name}
@@ -151,7 +254,8 @@ def import_container(
         progress(f"Loading the image from {source}…")
     loaded_ref = str(payload.get("image_ref") or "")
     try:
-        with tarfile.open(source, "r") as tar:
+        handle.seek(0)
+        with tarfile.open(fileobj=handle, mode="r") as tar:
             member = tar.extractfile(IMAGE_MEMBER)
             if member is None:
                 raise UsageError(f"{source} has no image in it.")

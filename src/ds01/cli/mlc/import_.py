@@ -11,7 +11,7 @@ from ds01.cli.options import json_option, script_option
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("name", required=False)
 @click.option("-w", "--workspace", type=click.Path(path_type=Path), help="Workspace directory to mount instead.")
 @script_option
@@ -29,7 +29,7 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, as_j
     term, me = app.terminal, app.identity
     overrides = {"workspace": workspace} if workspace else {}
     if not workspace:
-        header = transfer.read_export(file)
+        header = transfer.read_export(file, me)
         ws = (header["definition"].get("mounts") or {}).get("workspace")
         try:
             if not ws:
