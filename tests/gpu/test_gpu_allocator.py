@@ -162,3 +162,24 @@ def test_quota_refusal_lists_what_the_user_holds():
 def test_decide_is_pure_and_deterministic():
     args = (TWO_WHOLE_TWO_MIG, [hold("0")], req())
     assert decide(*args, now=NOW) == decide(*args, now=NOW)
+
+
+def test_capacity_refusal_with_some_free_says_how_many():
+    # one slot of four is free, two are asked for: "all 4 are taken" would be false
+    holdings = [hold("0"), hold("1"), hold("2:0")]
+    d = decide(TWO_WHOLE_TWO_MIG, holdings, req(2, max_gpus_per_container=2), now=NOW)
+    assert d.refused == "capacity"
+    assert "asked for 2, 1 free" in d.reason and "are taken" not in d.reason
+
+
+def test_capacity_refusal_on_a_server_without_slots():
+    d = decide([], [], req(), now=NOW)
+    assert d.refused == "capacity"
+    assert "offers no GPU slot" in d.reason and "0 slot(s)" not in d.reason
+
+
+def test_capacity_refusal_in_shared_mode_names_the_limit():
+    holdings = [hold("0", container="a"), hold("0", container="b")]
+    d = decide([whole(0)], holdings, req(), policy=Policy(sharing="shared", max_containers_per_gpu=2), now=NOW)
+    assert d.refused == "capacity"
+    assert "already have 2 container(s) (max_containers_per_gpu)" in d.reason

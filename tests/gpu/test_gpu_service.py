@@ -406,3 +406,29 @@ def test_preview_records_nothing_and_creates_no_database(config, monkeypatch):
     decision, _ = service.preview_allocation(config, "alice", "p._.1", 1)
     assert decision.slots == ("0:1",)
     assert len(active_rows(paths.state_dir() / "ds01.db")) == 1
+
+
+@pytest.mark.parametrize("user", ["", "a|b", "two words", "a/b"])
+def test_allocate_refuses_a_user_name_no_login_could_have(config, cli, monkeypatch, user):
+    _no_docker(monkeypatch)
+    res = cli("gpu", "allocate", user, "c._.1", "1", "10")
+    assert res.exit_code == 2 and "is not a user name" in res.stderr and "Traceback" not in res.output
+    db = paths.state_dir() / "ds01.db"
+    assert not db.exists() or active_rows(db) == []
+    assert not (paths.log_dir() / "gpu-allocations.log").exists()
+    assert cli("gpu", "user-status", user).exit_code == 2
+
+
+def test_wait_says_it_waits_and_the_refusal_says_how_long(config, cli, monkeypatch):
+    _no_docker(monkeypatch)
+    for i in range(7):
+        service.allocate(config, f"u{i}", f"c{i}._.1", 1, 10)
+    told = []
+    with pytest.raises(NoCapacity) as err:
+        service.allocate(config, "late", "late._.1", 1, 10, wait=3, sleep=lambda s: None,
+                         now=iter(range(0, 1000)).__next__, on_wait=told.append)
+    assert len(told) == 1 and told[0].startswith("No free GPU slot for late")
+    assert err.value.message.endswith("None freed within 3s.") and "use --wait" not in err.value.message
+    res = cli("gpu", "allocate", "late", "late._.1", "1", "10", "--wait", "1s")
+    assert res.exit_code == 4
+    assert "Waiting up to 1s for a slot to free" in res.stderr and "None freed within 1s." in res.stderr

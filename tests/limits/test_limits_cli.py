@@ -219,3 +219,60 @@ def test_schema_module_main(capsys) -> None:
     assert main(["--markdown"]) == 0
     assert capsys.readouterr().out == render_markdown()
     assert main([]) == 2
+
+
+@pytest.mark.parametrize("user", ["", "a|b", "two words", "a/b"])
+def test_show_refuses_a_user_name_no_login_could_have(cli, user: str) -> None:
+    result = cli("limits", "show", user)
+    assert result.exit_code == 2
+    assert "is not a user name" in result.stderr and result.stdout == "" and "Traceback" not in result.output
+
+
+def test_show_accepts_every_login_name_form(cli) -> None:
+    for user in ("alice", "a.b-c_d", "alice@example.org", "machine$", "4301"):
+        assert cli("limits", "show", user, "--group").exit_code == 0, user
+
+
+def test_check_binary_file_is_not_called_a_permission_problem(cli, tmp_path: Path) -> None:
+    path = tmp_path / "limits.yaml"
+    path.write_bytes(b"\xff\xfe\x00bad")
+    result = cli("limits", "check", str(path))
+    assert result.exit_code == 2
+    assert "is not a text file" in result.stderr and "permissions" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("topology", "fragment"),
+    [
+        ("gpus:\n  - {name: g, memory: 80g, mig: [foo]}\n", "gpus[0].mig[0]: 'foo' is not a MIG profile"),
+        ("gpus:\n  - {name: g, memory: 80g, mig: null, compute_capability: eight}\n",
+         "gpus[0].compute_capability: 'eight' is not a compute capability"),
+        ("gpus:\n  - {name: g, memory: 80g, mig: null, lost: maybe}\n", "gpus[0].lost: 'maybe' is not true or false"),
+        ("", "gpus: None is not a list"),
+        ("# nothing but a comment\n", "gpus: None is not a list"),
+    ],
+)
+def test_check_refuses_every_topology_the_inventory_refuses(cli, tmp_path: Path, topology: str,
+                                                              fragment: str) -> None:
+    """`limits check` passing means every gpu command can load the inventory."""
+    topo = tmp_path / "topo.yaml"
+    topo.write_text(topology)
+    path = write(tmp_path, f"gpu_allocation: {{inventory: simulated, topology: {topo}}}\n")
+    result = cli("limits", "check", str(path))
+    assert result.exit_code == 2, result
+    assert fragment in result.stderr and "Traceback" not in result.output
+    assert cli("gpu", "status", env={"DS01_CONFIG": str(path)}).exit_code == 2
+
+
+def test_check_topology_that_is_a_directory(cli, tmp_path: Path) -> None:
+    path = write(tmp_path, f"gpu_allocation: {{inventory: simulated, topology: {tmp_path}}}\n")
+    result = cli("limits", "check", str(path))
+    assert result.exit_code == 2
+    assert f"{tmp_path} is a directory; expected a topology file" in result.stderr
+
+
+def test_every_packaged_topology_passes_check(cli, tmp_path: Path) -> None:
+    for topo in sorted((ROOT / "config" / "topologies").glob("*.yaml")):
+        path = write(tmp_path, f"gpu_allocation: {{inventory: simulated, topology: {topo}}}\n")
+        result = cli("limits", "check", str(path))
+        assert result.exit_code == 0, (topo, result)

@@ -15,6 +15,7 @@ from datetime import datetime
 from ds01.gpu.model import Slot, slot_sort_key
 
 STRATEGIES = ("least_allocated", "priority_aware", "round_robin")
+RETRY_HINT = " Try again later, or use --wait."
 
 
 @dataclass(frozen=True)
@@ -175,12 +176,21 @@ def decide(
             )
         lines, nxt = holders_summary(holdings, now)
         total = len(slots)
-        what = "GPU slot" if request.count == 1 else f"{request.count} GPU slots"
-        reason = f"No free {what} for {request.user}: all {total} slot(s) are taken."
+        if total == 0:
+            return Decision(refused="capacity", reason="This server offers no GPU slot at all; `ds01 gpu status` "
+                            "says why (no GPU found, or MIG enabled without instances).")
+        if candidates:
+            reason = (f"Not enough free GPU slots for {request.user}: asked for {request.count}, "
+                      f"{len(candidates)} free.")
+        elif policy.sharing == "exclusive":
+            reason = f"No free GPU slot for {request.user}: all {total} slot(s) are taken."
+        else:
+            reason = (f"No free GPU slot for {request.user}: all {total} slot(s) already have "
+                      f"{limit} container(s) (max_containers_per_gpu).")
         if nxt:
             reason += " " + nxt
         else:
-            reason += " Try again later, or use --wait."
+            reason += RETRY_HINT
         return Decision(refused="capacity", reason=reason, details=tuple(lines))
 
     # Step 3 (choice): score each candidate, lowest wins.

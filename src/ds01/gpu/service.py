@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ds01.errors import DockerUnavailable, NoCapacity, OperationFailed, PolicyRefused, UsageError
 from ds01.gpu import events as _events
 from ds01.gpu import reconcile as _reconcile
-from ds01.gpu.allocator import Decision, Holding, Policy, Request, ReservationWindow, decide
+from ds01.gpu.allocator import RETRY_HINT, Decision, Holding, Policy, Request, ReservationWindow, decide
 from ds01.gpu.ledger import Ledger, Row
 from ds01.gpu.model import GpuProcess, Inventory, slot_sort_key
 
@@ -40,6 +40,15 @@ def iso(ts: float | None) -> str | None:
 
 
 # -- configuration -> allocator inputs -------------------------------------------------------
+
+def check_user_name(user: str) -> None:
+    """Refuse (exit 2) a user name that no login could have: it would be recorded in the ledger
+    and the pipe-delimited log as is."""
+    from ds01.limits.schema import NAME_FORMS, USER_NAME_RE
+
+    if not USER_NAME_RE.match(user):
+        raise UsageError(f"{user!r} is not a user name; expected {NAME_FORMS}.")
+
 
 @dataclass(frozen=True)
 class UserQuota:
@@ -316,19 +325,27 @@ class AllocationResult:
                 "existing": self.existing, "warnings": self.warnings}
 
 
-def _refusal(decision: Decision) -> Exception:
+def _refusal(decision: Decision, waited: float | None = None) -> Exception:
     cls = {"policy": PolicyRefused, "capacity": NoCapacity}.get(decision.refused or "", UsageError)
-    return cls(decision.reason, details=list(decision.details))
+    reason = decision.reason
+    if waited is not None and decision.refused == "capacity":
+        from ds01.limits.units import format_duration
+
+        reason = reason.removesuffix(RETRY_HINT) + f" None freed within {format_duration(int(waited))}."
+    return cls(reason, details=list(decision.details))
 
 
 def allocate(config: Config, user: str, container: str, count: int, priority: int | None = None, *,
              wait: float | None = None, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
-             sleep: Callable[[float], None] = time.sleep, reconcile_first: bool = True) -> AllocationResult:
+             sleep: Callable[[float], None] = time.sleep, reconcile_first: bool = True,
+             on_wait: Callable[[str], None] | None = None) -> AllocationResult:
     """Give ``container`` ``count`` slots for ``user`` or raise the refusal (exit 3 or 4).
 
     The choice and its recording happen in one ``BEGIN IMMEDIATE`` transaction. ``wait``:
-    seconds to keep polling while the refusal is "no capacity".
+    seconds to keep polling while the refusal is "no capacity"; ``on_wait(reason)`` is called
+    once when the waiting starts (the caller tells the user why nothing happens yet).
     """
+    check_user_name(user)
     if not container or "|" in container or "," in container:
         raise UsageError(f"{container!r} is not a container name ds01 can record.")
     if priority is not None and not 1 <= priority <= 100:
@@ -369,12 +386,15 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
             uuids = [slot.uuid if (slot := inv.slot(s)) else "" for s in decision.slots]
             return AllocationResult(user, container, list(decision.slots), uuids, decision.existing, warnings)
         if decision.refused == "capacity" and deadline is not None and now() < deadline:
+            if on_wait is not None:
+                on_wait(decision.reason.removesuffix(RETRY_HINT))
+                on_wait = None
             sleep(min(POLL_SECONDS, max(0.0, deadline - now())))
             if reconcile_first:
                 reconcile(config, strict=False, ledger=led, now=now, inv=inv)
             continue
         _events.write([_events.Event("refuse", user, container, "", decision.reason, now())])
-        raise _refusal(decision)
+        raise _refusal(decision, wait)
 
 
 # -- release, stop, restart, confirm ----------------------------------------------------------
@@ -440,6 +460,7 @@ def holder_of(container: str, *, ledger: Ledger | None = None) -> str | None:
 
 def user_status(config: Config, user: str, *, ledger: Ledger | None = None,
                 now: Callable[[], float] = time.time) -> dict[str, Any]:
+    check_user_name(user)
     led = ledger or Ledger()
     q = quota(config, user)
     holds = _Holds(config)

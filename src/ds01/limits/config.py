@@ -9,6 +9,7 @@ each process reads the file afresh, so an edit takes effect on the next command.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,6 +240,9 @@ def _resolve_topology(value: str, config_dir: Path) -> Path | None:
     return None
 
 
+# The same forms ``ds01.gpu.inventory`` reads, so a topology that passes `limits check` loads.
+_MIG_PROFILE_RE = re.compile(r"^\d+g\.\d+gb$", re.IGNORECASE)
+_CAPABILITY_RE = re.compile(r"^\d+\.\d+$")
 _TOPOLOGY_KEYS = ("name", "memory", "mig", "uuid", "mig_pending", "lost", "compute_capability")
 
 
@@ -248,17 +252,25 @@ def topology_slots(path: Path, col: _Collector | None = None) -> list[str]:
     Only the shape needed for slot ids is checked here; ``ds01.gpu.inventory`` reads the rest.
     """
     own = _Collector(path)
+    readable = False
     try:
         raw, _dups = _yaml_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        own.add("", None, f"cannot read the topology file ({exc}).")
+        readable = True
+    except IsADirectoryError:
+        own.add("", None, "is a directory; expected a topology file (gpu_allocation.topology).")
+        raw = None
+    except UnicodeDecodeError:
+        own.add("", None, "is not a text file; expected a topology YAML file (gpu_allocation.topology).")
+        raw = None
+    except OSError as exc:
+        own.add("", None, f"cannot be read as a topology file ({exc.strerror or exc}); check its permissions.")
         raw = None
     except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and friends: report, don't crash
         own.add("", None, f"is not valid YAML ({exc}).".replace("\n", " "))
         raw = None
     slots: list[str] = []
     gpus = raw.get("gpus") if isinstance(raw, dict) else None
-    if raw is not None and not isinstance(gpus, list):
+    if readable and not isinstance(gpus, list):
         own.add("gpus", gpus, "is not a list; expected `gpus:` with one entry per GPU")
     for index, gpu in enumerate(gpus or []):
         key = f"gpus[{index}]"
@@ -275,11 +287,22 @@ def topology_slots(path: Path, col: _Collector | None = None) -> list[str]:
             parse_size(gpu.get("memory"), key=f"{key}.memory")
         except LimitsValueError as exc:
             own.add_value_error(exc)
+        cc = gpu.get("compute_capability")
+        if cc is not None and not _CAPABILITY_RE.match(str(cc)):
+            own.add(f"{key}.compute_capability", cc, "is not a compute capability; expected a quoted "
+                    "major.minor such as \"8.0\"")
+        for flag in ("mig_pending", "lost"):
+            if flag in gpu and not isinstance(gpu[flag], bool):
+                own.add(f"{key}.{flag}", gpu[flag], "is not true or false; expected true or false")
         mig = gpu.get("mig")
         if mig is None:
             slots.append(str(index))
         elif isinstance(mig, list) and all(isinstance(p, str) for p in mig):
             slots.extend(f"{index}:{m}" for m in range(len(mig)))
+            for m, profile in enumerate(mig):
+                if not _MIG_PROFILE_RE.match(profile):
+                    own.add(f"{key}.mig[{m}]", profile, "is not a MIG profile; expected a profile name such "
+                            "as 1g.10gb or 3g.40gb")
         else:
             own.add(f"{key}.mig", mig, "is not null (MIG off) or a list of MIG profile names")
     if col is not None:
@@ -437,8 +460,11 @@ def check_file(path: Path, *, host_cpus: int | None = None) -> tuple[Config | No
     except IsADirectoryError:
         col.add("", None, "is a directory, not a YAML file; point DS01_CONFIG at resource-limits.yaml.")
         return None, col.problems, col.warnings
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
+    except UnicodeDecodeError:
+        col.add("", None, "is not a text file (not UTF-8); expected the YAML text of resource-limits.yaml.")
+        return None, col.problems, col.warnings
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
         col.add("", None, f"cannot be read ({reason}); check its permissions.")
         return None, col.problems, col.warnings
     try:

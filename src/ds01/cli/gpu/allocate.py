@@ -29,8 +29,13 @@ def command(app: App, user: str, container: str, max_gpus: int, priority: int, w
     from ds01.gpu import service
 
     require_self_or_admin(app, user, "allocate GPUs")
-    result = service.allocate(app.config, user, container, max_gpus, priority, wait=parse_wait(wait))
     term = app.terminal
+
+    def waiting(reason: str) -> None:
+        term.info(f"{reason} Waiting up to {wait} for a slot to free (Ctrl-C to stop)…")
+
+    result = service.allocate(app.config, user, container, max_gpus, priority, wait=parse_wait(wait),
+                              on_wait=waiting)
     for w in result.warnings:
         term.warning(w)
     if as_json:

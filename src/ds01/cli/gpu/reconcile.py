@@ -29,19 +29,23 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
     if as_json:
         term.json(report.to_json())
         return
-    pre = "would " if dry_run else ""
+    verbs = ("would release", "would adopt", "would mark", "would clear the stop of") if dry_run else \
+        ("released", "adopted", "marked", "cleared the stop of")
     for e in report.released:
-        term.info(f"{pre}release {e['slot']} from {e['container']} ({e['user']}): {e['reason']}")
+        term.info(f"{verbs[0]} {e['slot']} from {e['container']} ({e['user']}): {e['reason']}")
     for e in report.adopted:
-        term.info(f"{pre}adopt {e['container']} ({e['user']}) on slot {e['slot']}")
+        term.info(f"{verbs[1]} {e['container']} ({e['user']}) on slot {e['slot']}")
     for name in report.marked_stopped:
-        term.info(f"{pre}mark {name} stopped (found stopped)")
+        term.info(f"{verbs[2]} {name} stopped (found stopped)")
     for name in report.restarted:
-        term.info(f"{pre}clear the stop of {name} (found running)")
+        term.info(f"{verbs[3]} {name} (found running)")
     for e in report.conflicts:
         term.warning(f"conflict: {e['container']} ({e['user']}): {e['reason']}")
-    if report.changed() or report.conflicts:
-        term.success(f"{'dry run: ' if dry_run else ''}ledger reconciled: {len(report.released)} released, "
-                     f"{len(report.adopted)} adopted, {len(report.conflicts)} conflict(s).")
-    else:
+    if not (report.changed() or report.conflicts):
         term.success("The ledger agrees with Docker; nothing to fix.")
+    elif dry_run:
+        term.success(f"dry run: {len(report.released)} to release, {len(report.adopted)} to adopt, "
+                     f"{len(report.conflicts)} conflict(s); nothing was changed.")
+    else:
+        term.success(f"ledger reconciled: {len(report.released)} released, "
+                     f"{len(report.adopted)} adopted, {len(report.conflicts)} conflict(s).")

@@ -6,6 +6,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import json_option
+from ds01.errors import UsageError
 
 _WHY = {
     "member": "listed in groups.{group}.members",
@@ -32,6 +33,11 @@ def command(app: App, user: str | None, docker_args: bool, group_only: bool, as_
 
     term = app.terminal
     name = user if user is not None else app.identity.name
+    if user is not None:
+        from ds01.limits.schema import NAME_FORMS, USER_NAME_RE
+
+        if not USER_NAME_RE.match(user):
+            raise UsageError(f"{user!r} is not a user name; expected {NAME_FORMS}.")
     resolved = resolve(app.config, name)
     if as_json:
         term.json(resolved.to_json())
