@@ -7,13 +7,16 @@ container of the built image shows exactly which `pip install` commands the buil
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ds01.base.docker_client import reset_client
 
 CALLS = "/var/lib/pip-stand-in/calls.log"
+PACKAGED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "resource-limits.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -161,3 +164,37 @@ def test_delete_refuses_while_used_then_force_removes(cli, docker_env, base_imag
         docker_env.containers.get(container.id)
     with pytest.raises(docker.errors.ImageNotFound):
         docker_env.images.get(f"{project}-image")
+
+
+def test_a_malformed_base_image_name_is_bad_input_and_writes_nothing(cli, docker_env, session_tag):
+    project = f"{session_tag}-badbase"
+    r = cli("image", "create", project, "--base-image", "Not An Image", "--no-build")
+    assert r.exit_code == 2, r
+    assert "not present locally" in r.stderr and "Traceback" not in r.stderr
+    assert not _dockerfile(project).parent.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root (sudo)")
+def test_under_sudo_the_new_dockerfile_folders_belong_to_the_caller(cli, docker_env, base_image, session_tag,
+                                                                    tmp_path, monkeypatch):
+    uid = 4712
+    config = yaml.safe_load(PACKAGED_CONFIG.read_text())
+    config.setdefault("images", {})["dockerfiles_dir"] = str(tmp_path / "df")
+    config_file = tmp_path / "limits.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DS01_CONFIG", str(config_file))
+    env = {"SUDO_USER": "imgowner", "SUDO_UID": str(uid), "SUDO_GID": str(uid)}
+
+    project = f"{session_tag}-own"
+    r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
+            "--no-data-science", env=env)
+    assert r.exit_code == 0, r
+    folder = tmp_path / "df" / project
+    for path in (tmp_path / "df", folder, folder / "Dockerfile", folder / "build.log"):
+        assert path.stat().st_uid == uid, path
+
+    r = cli("image", "create", f"{project}2", "--base-image", base_image, "--no-build",
+            "--project-dockerfile", str(tmp_path / "work" / "p2"), env=env)
+    assert r.exit_code == 0, r
+    for path in (tmp_path / "work", tmp_path / "work" / "p2", tmp_path / "work" / "p2" / "Dockerfile"):
+        assert path.stat().st_uid == uid, path

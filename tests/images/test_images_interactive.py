@@ -17,14 +17,25 @@ UP, DOWN, ENTER = "\x1b[A", "\x1b[B", "\r"
 def test_interactive_create_through_a_pty(docker_env, base_image, session_tag, tmp_path):
     project = f"{session_tag}-tty"
     env = dict(os.environ, TERM="xterm", MLC_ARCH="CUDA_ADA", COLUMNS="120", LINES="40")
-    child = pexpect.spawn(ds01_executable(), ["image", "create", project], env=env, encoding="utf-8",
+    child = pexpect.spawn(ds01_executable(), ["image", "create"], env=env, encoding="utf-8",
                           timeout=60, dimensions=(40, 120))
     try:
+        child.expect("Project name")
+        child.sendline("Not A Name")  # refused, asked again
+        child.expect("not a valid project name")
+        child.expect("Project name")
+        child.sendline(project)
         child.expect("Phase 1")
         child.expect("Framework")
         child.expect("Pytorch")
         child.send(UP)  # wraps to the last choice: a local image
         child.send(ENTER)
+        child.expect("Local base image")
+        child.sendline(f"{session_tag}-missing:none")  # not on this server: asked again
+        child.expect("not present locally")
+        child.expect("Local base image")
+        child.sendline("Not An Image")  # not even a valid reference: asked again
+        child.expect("not present locally")
         child.expect("Local base image")
         child.sendline(base_image)
         child.expect("already contains")

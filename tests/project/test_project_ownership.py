@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -29,4 +32,25 @@ def test_dir_create_git_init_readme_under_sudo_give_everything_to_the_caller(cli
     assert cli("project", "git-init", str(project), env=env).exit_code == 0
     assert cli("project", "readme-create", str(project), env=env).exit_code == 0
     assert (project / ".git").is_dir() and (project / "README.md").is_file()
+    assert _owners(project) == {UID}
+
+
+def test_git_init_under_sudo_uses_the_callers_git_identity_never_roots(cli, tmp_path):
+    """root's own git identity (its HOME's .gitconfig) must not sign the caller's first commit."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    root_home = Path(os.environ["HOME"])
+    (root_home / ".gitconfig").write_text("[user]\n\tname = Root Person\n\temail = root@example.org\n")
+    env = {"SUDO_USER": "ownertest-nohome", "SUDO_UID": str(UID), "SUDO_GID": str(UID)}
+    project = tmp_path / "proj"
+    assert cli("project", "dir-create", "proj", "--dir", str(project), env=env).exit_code == 0
+    r = cli("project", "git-init", str(project), "--json", env=env)
+    assert r.exit_code == 0, r
+    data = json.loads(r.stdout)
+    assert data["initialized"] is True
+    assert data["identity"] is None and data["committed"] is False
+    assert any("git does not know who you are" in note for note in data["notes"])
+    log = subprocess.run(["git", "-C", str(project), "log", "--format=%an"], capture_output=True, text=True,
+                         env=dict(os.environ, SUDO_UID=str(UID)))
+    assert "Root Person" not in log.stdout
     assert _owners(project) == {UID}

@@ -56,7 +56,7 @@ def test_report_json_keys_and_error():
 
 
 def test_hand_over_changes_nothing_when_not_acting_for_someone_else(tmp_path, monkeypatch):
-    monkeypatch.setattr(orch.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
     f = tmp_path / "f"
     f.write_text("x")
     before = f.stat().st_uid
@@ -73,3 +73,14 @@ def test_hand_over_gives_a_tree_to_the_owner_as_root(tmp_path):
     orch.hand_over(OWNER, [tree], recursive=True)
     assert {p.lstat().st_uid for p in [tree, tree / "sub", tree / "sub" / "f", tree / "link"]} == {4242}
     assert Path("/etc/passwd").stat().st_uid == 0  # symlinks are not followed
+
+
+@pytest.mark.parametrize(("name", "hint"), [("MyProj", "(try 'myproj')"), ("a.b", ""), ("a-", ""),
+                                            ("x" * 49, "")])
+def test_a_refused_name_states_the_one_rule_projects_follow(name, hint):
+    """The same sentence whichever of the directory, image or container rules refused the name."""
+    with pytest.raises(UsageError) as err:
+        orch.validate_project(name)
+    message = err.value.message
+    assert "lowercase letters, digits, '-' and '_'" in message and "at most 48 characters" in message
+    assert hint in message

@@ -56,7 +56,11 @@ def image_exists(ref: str) -> bool:
     except NotFound:
         return False
     except OperationFailed as exc:
-        if isinstance(exc.__cause__, docker.errors.NotFound | docker.errors.ImageNotFound):
+        cause = exc.__cause__
+        if isinstance(cause, docker.errors.NotFound | docker.errors.ImageNotFound):
+            return False
+        if isinstance(cause, docker.errors.APIError) and cause.status_code == 400:
+            # "invalid reference format": no image can have such a name, so none is here.
             return False
         raise
 

@@ -18,7 +18,6 @@ both check ownership, accept it).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,14 +163,30 @@ class Survey:
 
 
 def validate_project(name: str) -> str:
-    """A project name must also name its image and its container: all three rules apply."""
-    from ds01.base.names import validate_name
+    """A project name must also name its image and its container: all three rules apply, and a
+    refusal states the rule they make together (not the one of whichever check failed first)."""
+    from ds01.base.names import NAME_MAX, validate_name
     from ds01.units.images.common import validate_project as validate_image_project
     from ds01.units.project._files import validate_project_name
 
-    validate_project_name(name)
-    validate_image_project(name)
-    validate_name(name)
+    try:
+        validate_project_name(name)
+        validate_image_project(name)
+        validate_name(name)
+    except UsageError as exc:
+        if not name:
+            raise
+        hint = ""
+        if name != name.lower():
+            try:
+                validate_project(name.lower())
+                hint = f" (try {name.lower()!r})"
+            except UsageError:
+                pass
+        raise UsageError(
+            f"{name!r} cannot name a project{hint}: use lowercase letters, digits, '-' and '_', starting and "
+            f"ending with a letter or digit, at most {NAME_MAX} characters (for example 'my-thesis')."
+        ) from exc
     return name
 
 
@@ -237,13 +252,10 @@ def survey(request: InitRequest, settings: ImageSettings) -> Survey:
 
 
 def _git_environ(owner: Identity, home: Path) -> dict[str, str]:
-    """git's environment: the owner's HOME (their git identity), and under sudo their uid for
-    git's ownership check (git accepts a root-run command in a repository SUDO_UID owns)."""
-    env = dict(os.environ)
-    env["HOME"] = str(home)
-    if acting_for_other(owner.uid):
-        env["SUDO_UID"] = str(owner.uid)
-    return env
+    """git's environment: the owner's HOME (their git identity) and, under sudo, their uid."""
+    from ds01.units.project.git import git_environ
+
+    return git_environ(owner.uid, home)
 
 
 # -- the image step's plan ----------------------------------------------------------------------

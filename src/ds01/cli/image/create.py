@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option, yes_option
+
+if TYPE_CHECKING:
+    from ds01.terminal import Terminal
+
+
+def ask_project(term: Terminal) -> str:
+    """Ask for the project name until it is a valid one (Ctrl-C cancels; no terminal: usage error)."""
+    from ds01.errors import UsageError
+    from ds01.units.images.common import validate_project
+
+    while True:
+        name = term.ask("Project name (lowercase letters, digits, - and _):", what="PROJECT").strip()
+        try:
+            return validate_project(name)
+        except UsageError as exc:
+            if not term.can_prompt():
+                raise
+            term.error(exc.message)
 
 
 @click.command("create")
@@ -51,7 +70,7 @@ def command(app: App, project: str | None, framework: str | None, fw_version: st
     ident = app.identity
     asking = term.can_prompt() and not yes
     if not project:
-        project = term.ask("Project name:", what="PROJECT")
+        project = ask_project(term)
     common.validate_project(project)
     term.guide("An image is a recipe's result: a framework base plus the packages you choose. "
                "Containers are started from it.")

@@ -24,7 +24,8 @@ def command(app: App, path: Path | None, lfs: bool, force: bool, as_json: bool) 
     Writes a .gitignore that keeps data, outputs, checkpoints, caches and secrets out of
     git, and makes the first commit when git knows your name and e-mail.
     """
-    from ds01.units.project.git import init_repo
+    from ds01.units.project._files import home_of
+    from ds01.units.project.git import git_environ, init_repo
 
     term = app.terminal
     target = path or Path.cwd()
@@ -37,7 +38,9 @@ def command(app: App, path: Path | None, lfs: bool, force: bool, as_json: bool) 
             "Git LFS stores large files (model weights, parquet data) outside the normal history, "
             "so the repository stays fast to clone."
         )
-    result = init_repo(target, lfs=lfs, force=force, ask=asker(term))
+    # The caller's git (their identity and settings), also under sudo where HOME may be root's.
+    environ = git_environ(app.identity.uid, home_of(app.identity))
+    result = init_repo(target, lfs=lfs, force=force, ask=asker(term), environ=environ)
     give_to_caller(app.identity, result, recursive=(target / ".git",))
     if as_json:
         term.json(result.to_json())

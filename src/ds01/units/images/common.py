@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.errors import OperationFailed, UsageError
-from ds01.fsutil import write_atomic
+from ds01.fsutil import make_dirs, write_atomic
 from ds01.identity import Identity
 from ds01.units.images.packages import ImageSettings
 
@@ -88,6 +88,13 @@ def default_project_dir(project: str, identity: Identity) -> Path:
     return home_of(identity) / "workspace" / project
 
 
+def write_file(path: Path, text: str, identity: Identity) -> None:
+    """Write one of the caller's files atomically; folders missing above it are made theirs too
+    (under sudo, ``~/dockerfiles/<project>`` must not end up belonging to root)."""
+    make_dirs(path.parent, uid=identity.uid, gid=identity.gid)
+    write_atomic(path, text, uid=identity.uid, gid=identity.gid)
+
+
 def labels_for(
     *, identity: Identity, project: str, framework: str | None, base_image: str, dockerfile: Path
 ) -> dict[str, str]:
@@ -127,7 +134,7 @@ def build(
         labels=labels,
         on_line=on_line,
     )
-    write_atomic(location.build_log, "\n".join(result.log) + "\n", uid=identity.uid, gid=identity.gid)
+    write_file(location.build_log, "\n".join(result.log) + "\n", identity)
     if not result.ok:
         step = f" at {result.failed_step}" if result.failed_step else ""
         raise OperationFailed(

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ds01.errors import NotFound, PolicyRefused, UsageError
-from ds01.fsutil import write_atomic
 from ds01.identity import Identity
 from ds01.units.images import dockerfile as df
-from ds01.units.images.common import Location, image_name, locate, validate_project
+from ds01.units.images.common import Location, image_name, locate, validate_project, write_file
 from ds01.units.images.packages import (
     CUSTOM,
     DATA_SCIENCE,
@@ -169,7 +168,7 @@ def write_dockerfile(plan: ImagePlan, identity: Identity, *, overwrite_edited: b
             f"{plan.location.dockerfile} was changed by hand; ds01 left it alone. Use `ds01 image update "
             f"{plan.project}` to change packages, or pass --yes to replace it."
         )
-    write_atomic(plan.location.dockerfile, plan.dockerfile.render(), uid=identity.uid, gid=identity.gid)
+    write_file(plan.location.dockerfile, plan.dockerfile.render(), identity)
     return plan.location.dockerfile
 
 

@@ -40,6 +40,20 @@ def catalog_frameworks(settings: ImageSettings, arch: str | None) -> dict[str, l
     return {fw: cat.versions(fw, resolved) for fw in cat.frameworks(resolved)}
 
 
+def ask_local_image(term: Terminal) -> str:
+    """Ask for a local base image until one that exists here is named (Ctrl-C cancels)."""
+    from ds01.base import images as docker_images
+
+    while True:
+        name = term.ask("Local base image (name:tag):", what="--base-image").strip()
+        if not name:
+            term.error("A base image is needed; name one that is on this server (`docker images` lists them).")
+        elif not docker_images.image_exists(name):
+            term.error(f"Base image {name} is not present locally and ds01 never pulls one; name another.")
+        else:
+            return name
+
+
 def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, *, ask_jupyter: bool,
                ask_data_science: bool, ask_use_case: bool, ask_packages: bool) -> None:
     from ds01.base import images as docker_images
@@ -51,7 +65,7 @@ def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, 
         choice = term.choose("Framework:", [*frameworks, LOCAL_IMAGE], what="a framework") \
             if frameworks else LOCAL_IMAGE
         if choice == LOCAL_IMAGE:
-            request.base_image = term.ask("Local base image (name:tag):", what="--base-image").strip()
+            request.base_image = ask_local_image(term)
         else:
             request.framework = choice
             request.version = term.choose("Version:", frameworks[choice], what="--version")

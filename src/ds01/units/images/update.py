@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from ds01.errors import NotFound, UsageError
-from ds01.fsutil import write_atomic
 from ds01.identity import Identity
 from ds01.units.images import dockerfile as df
 from ds01.units.images.common import (
@@ -20,6 +19,7 @@ from ds01.units.images.common import (
     image_name,
     locate,
     validate_project,
+    write_file,
 )
 from ds01.units.images.packages import (
     DATA_SCIENCE,
@@ -171,5 +171,5 @@ def _not_found(names: list[str], removed: list[str]) -> list[str]:
 
 def write(plan: UpdatePlan, identity: Identity) -> Path:
     text = plan.dockerfile.render(sign=not plan.hand_edited)
-    write_atomic(plan.location.dockerfile, text, uid=identity.uid, gid=identity.gid)
+    write_file(plan.location.dockerfile, text, identity)
     return plan.location.dockerfile

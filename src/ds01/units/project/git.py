@@ -145,6 +145,19 @@ def _has_commits(repo: Path, env: dict[str, str]) -> bool:
     return proc.returncode == 0
 
 
+def git_environ(uid: int, home: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """git's environment for the user ``uid`` whose home is ``home``: their HOME (so their git
+    identity and settings, never root's under sudo), and under sudo their uid for git's ownership
+    check (git accepts a root-run command in a repository ``SUDO_UID`` owns)."""
+    from ds01.fsutil import acting_for_other
+
+    env = dict(os.environ if environ is None else environ)
+    env["HOME"] = str(home)
+    if acting_for_other(uid):
+        env["SUDO_UID"] = str(uid)
+    return env
+
+
 def init_repo(
     path: Path,
     *,
