@@ -432,3 +432,19 @@ def test_wait_says_it_waits_and_the_refusal_says_how_long(config, cli, monkeypat
     res = cli("gpu", "allocate", "late", "late._.1", "1", "10", "--wait", "1s")
     assert res.exit_code == 4
     assert "Waiting up to 1s for a slot to free" in res.stderr and "None freed within 1s." in res.stderr
+
+
+def test_reconcile_report_reads_as_done_or_as_a_plan(config, cli, docker_env, session_tag):
+    gone = f"gone-{session_tag}._.1000"
+    service.allocate(config, "alice", gone, 1, 10, reconcile_first=False)
+    service.confirm(gone)  # its container existed once and was removed behind ds01's back
+    plan = cli("gpu", "reconcile", "--dry-run")
+    assert plan.exit_code == 0, plan
+    assert f"would release 0:0 from {gone} (alice): container no longer exists" in plan.stderr
+    assert "nothing was changed" in plan.stderr
+    assert gone in [r[1] for r in active_rows(paths.state_dir() / "ds01.db")]
+    done = cli("gpu", "reconcile")
+    assert done.exit_code == 0
+    assert f"released 0:0 from {gone} (alice): container no longer exists" in done.stderr
+    assert "ledger reconciled: 1 released" in done.stderr
+    assert gone not in [r[1] for r in active_rows(paths.state_dir() / "ds01.db")]

@@ -51,7 +51,7 @@ class FieldSpec:
             "duration": DURATION_FORMS,
             "bool": "true or false",
             "str": "a string",
-            "path": "a file or directory path",
+            "path": "a file path",
             "str_list": "a list of strings",
             "int_list": "a list of GPU indices (integers)",
             "user_list": "a list of login names (letters, digits, '.', '_', '-', '@'; no spaces)",
@@ -500,10 +500,11 @@ def render_markdown() -> str:
         "",
         "A simulated inventory reads GPUs from a YAML file: one entry per GPU under `gpus:`, the "
         "index being its position. Keys: `name`, `memory` (a size), `mig` (`null` = MIG off, one "
-        "whole-GPU slot `N`; a list of MIG profiles = one slot `N:M` per instance in enumeration "
-        "order; `[]` = MIG on with no instances, no slot), and optionally `uuid` (derived stably "
-        "when absent), `compute_capability` (`\"8.0\"`), `mig_pending: true` (a MIG mode change "
-        "waits for a GPU reset) and `lost: true` (the GPU fell off the bus). Packaged topologies: "
+        "whole-GPU slot `N`; a list of MIG profiles such as `1g.10gb` or `3g.40gb` = one slot `N:M` "
+        "per instance in enumeration order; `[]` = MIG on with no instances, no slot), and optionally "
+        "`uuid` (derived stably when absent), `compute_capability` (`\"8.0\"`), `mig_pending: true` "
+        "(a MIG mode change waits for a GPU reset) and `lost: true` (the GPU fell off the bus). "
+        "`ds01 limits check` validates the topology file with the config. Packaged topologies: "
         "`demo-small.yaml` (slots 0, 1:0, 1:1), `h200-x1.yaml`, `a100-40gb-x4.yaml`, "
         "`dgx-a100-80gb.yaml`.",
         "",
