@@ -134,7 +134,26 @@ def test_edited_dockerfile_is_kept_without_asking(cli, docker_env, base_image, c
     assert r.exit_code == 0, r
     assert statuses(data)["image-create"] == "already done"
     assert data["steps"][3]["details"]["edited"] is True
+    assert any("not applied" in note for note in data["steps"][3]["details"]["notes"])
     assert dockerfile.read_text() == edited
+
+
+def test_rerun_with_new_packages_keeps_the_other_choices_of_the_dockerfile(cli, docker_env, base_image, caller):
+    """Only --packages on a re-run: the base, the phases and the use case stay as the Dockerfile has them."""
+    project = caller.project("keep")
+    r, _ = init(cli, project, "--base-image", base_image, "--no-container", "--no-jupyter", "--use-case", "rl",
+                "--packages", "httpx", "--yes")
+    assert r.exit_code == 0, r
+    r, data = init(cli, project, "--no-container", "--packages", "rich==13.0", "--yes")
+    assert r.exit_code == 0, r
+    step = data["steps"][3]
+    assert step["status"] == "done"
+    assert step["details"]["base_image"] == base_image
+    assert step["details"]["use_case"] == "rl"
+    assert step["details"]["packages"]["jupyter"] == []
+    assert step["details"]["packages"]["data-science"] != []
+    assert step["details"]["packages"]["custom"] == ["rich==13.0"]
+    assert f"FROM {base_image}" in (caller.workspace(project) / "Dockerfile").read_text()
 
 
 @pytest.mark.parametrize("name", ["Bad Name", "UPPER", "dots.in.name", "../escape", "-dash", "x" * 70])

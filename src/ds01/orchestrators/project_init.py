@@ -269,8 +269,21 @@ class _ImageDecision:
     plan: ImagePlan | None = None
 
 
+def _existing_recipe(found: Survey) -> Any:
+    """The project's Dockerfile, parsed (None when there is none or it cannot be read)."""
+    from ds01.units.images import dockerfile as df
+
+    if not found.dockerfile_exists:
+        return None
+    try:
+        return df.parse(found.dockerfile.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _plan_image(request: InitRequest, settings: ImageSettings, found: Survey, config: Config | None) -> _ImageDecision:
     from ds01.units.images.create import CreateRequest, plan_create
+    from ds01.units.images.packages import DATA_SCIENCE, JUPYTER
 
     if not request.image:
         return _ImageDecision("skip")
@@ -278,19 +291,32 @@ def _plan_image(request: InitRequest, settings: ImageSettings, found: Survey, co
         # Nothing new asked for: the project's Dockerfile (ours or edited) is the recipe.
         return _ImageDecision("existing")
     default_use_case = str((getattr(config, "wizard", None) or {}).get("default_use_case") or "general-ml")
+    # A re-run that changes some choices keeps the others as the existing Dockerfile has them
+    # (its base, whether it has Jupyter and the data-science packages, its use case).
+    existing = _existing_recipe(found)
+    current = existing.packages() if existing is not None else {}
+    keep_base = (existing is not None and bool(existing.base_image)
+                 and not (request.base_image or request.framework or request.version))
+
+    def phase_on(flag: bool | None, key: str) -> bool:
+        if flag is not None:
+            return flag
+        return bool(current.get(key)) if existing is not None else True
+
     image_request = CreateRequest(
         project=request.project,
-        base_image=request.base_image,
-        framework=request.framework,
-        version=request.version,
-        jupyter=True if request.jupyter is None else request.jupyter,
-        data_science=True if request.data_science is None else request.data_science,
-        use_case=request.use_case or default_use_case,
+        base_image=existing.base_image if keep_base else request.base_image,
+        framework=existing.framework if keep_base else request.framework,
+        version=None if keep_base else request.version,
+        jupyter=phase_on(request.jupyter, JUPYTER),
+        data_science=phase_on(request.data_science, DATA_SCIENCE),
+        use_case=request.use_case or (existing.use_case if existing is not None else None) or default_use_case,
         packages=list(request.packages),
         project_dockerfile=found.directory,
         arch=request.arch,
     )
-    return _ImageDecision("plan", plan_create(image_request, settings, request.owner))
+    # A base taken from the project's own Dockerfile was checked when it was first built.
+    return _ImageDecision("plan", plan_create(image_request, settings, request.owner, check_base=not keep_base))
 
 
 def prepare(request: InitRequest, config: Config | None) -> tuple[Survey, _ImageDecision]:
@@ -402,7 +428,13 @@ def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, s
             image_id = _build(request, plan.location, plan.base_image, plan.framework, on_build_line)
             return StepOutcome("image-create", DONE, f"wrote {path} and built {image}",
                                plan.to_json(built=True, image_id=image_id))
-        # A Dockerfile the user edited is theirs: build from it as it is (below).
+        # A Dockerfile the user edited is theirs: build from it as it is (below), and say that the
+        # choices given on this run were not applied.
+        kept_note = (f"{path} was changed by hand, so it was kept and the image choices of this run were not "
+                     f"applied; change packages with `ds01 image update {request.project}`, or pass --force "
+                     "to replace the file.")
+    else:
+        kept_note = None
     location = common.locate(request.project, settings, request.owner, found.directory)
     text = location.dockerfile.read_text(encoding="utf-8")
     parsed = df.parse(text)
@@ -416,6 +448,8 @@ def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, s
         "packages": parsed.packages(),
         "edited": df.is_edited(text),
     }
+    if kept_note is not None:
+        details["notes"] = [kept_note]
     if found.image_exists:
         details.update(built=False, image_id=found.image_id)
         return StepOutcome("image-create", ALREADY, f"{image} exists (Dockerfile {location.dockerfile} kept as it is)",
