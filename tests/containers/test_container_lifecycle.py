@@ -154,3 +154,25 @@ def test_stats_status_deploy_retire_and_exit(cli, cenv, as_user, docker_env, bas
     assert done["stopped"]["was_running"] and done["cleaned"]["removed"] and done["cleaned"]["released"]
     assert cenv.active_rows() == []
     assert "exit" in cli("container", "exit").stdout and "Ctrl-D" in cli("container", "exit").stdout
+
+
+def test_what_container_exit_advises_keeps_a_program_running(cli, cenv, as_user, docker_env, base_image):
+    """`container exit` says: nohup does not survive the last shell, `mlc start -d` does."""
+    from support.cli import run_process
+
+    as_user("alice")
+    advice = cli("container", "exit").stdout
+    assert "nohup" in advice and "ds01 mlc start -d NAME" in advice
+    name = cenv.name("lc-keep")
+    assert cli("container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")),
+               "--gpus", "0").exit_code == 0
+    r = run_process("container", "run", name, input="nohup sleep 60 >/dev/null 2>&1 &\nexit\n",
+                    env=cenv.caller("alice"))
+    assert r.exit_code == 0 and "stopped (last shell closed)" in r.stderr, r
+    assert "commands from standard input" in r.stderr and "Ctrl-D" not in r.stderr
+    assert not engine.find_container(name, _owner(cenv, "alice")).running
+    assert cli("mlc", "start", "-d", name, "sleep", "60").exit_code == 0
+    r = run_process("container", "run", name, input="exit\n", env=cenv.caller("alice"))
+    assert r.exit_code == 0 and "last shell closed" not in r.stderr, r
+    assert engine.find_container(name, _owner(cenv, "alice")).running
+    assert cli("container", "retire", name, "--force").exit_code == 0

@@ -44,8 +44,37 @@ def test_missing_name_opens_a_picker_on_a_terminal(cenv, docker_env, base_image)
     child = pexpect.spawn(ds01_executable(), ["container", "start"], env=env, encoding="utf-8", timeout=60)
     child.expect("Which container")
     child.send("\r")  # the only choice
-    child.expect(f"Started {name}")
+    child.expect(f"Started {name} \\(no GPU\\)")  # a CPU-only container: not "GPU slot none"
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     assert run_process("container", "cleanup", name, "--force", env=cenv.caller("bob")).exit_code == 0
+
+
+def test_create_asks_for_the_image_before_the_spinner_starts(cenv, docker_env, base_image, tmp_path):
+    """On a colour terminal `create` shows a spinner; the image picker must come before it."""
+    import pexpect
+
+    repo = tmp_path / "ml_images.repo"
+    repo.write_text(f"Busybox, 1.0, [CUDA_AMPERE], {base_image}\n")
+    cenv.rewrite(extra=f"images:\n  aime_catalog: {repo}\n")
+    name = cenv.name("pty-ask")
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(cenv.caller("alice"), TERM="xterm")
+    child = pexpect.spawn(ds01_executable(), ["container", "create", name, "-w", str(cenv.workspace("alice"))],
+                          env=env, encoding="utf-8", timeout=60)
+    child.expect("Image for the container")
+    child.send("\r")  # the only choice: a framework from the catalog
+    child.expect("Framework:")
+    child.send("\x1b[A")  # up from the first entry wraps to the last: Busybox
+    child.send("\r")
+    child.expect("Version:")
+    asked = child.before
+    child.send("\r")
+    child.expect(f"Container {name} created")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    # No spinner frame (braille dots) was drawn while the questions were on the screen.
+    assert not any("\u2800" <= ch <= "\u28ff" for ch in asked), asked
+    assert run_process("container", "cleanup", name, env=cenv.caller("alice")).exit_code == 0

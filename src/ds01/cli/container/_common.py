@@ -28,6 +28,13 @@ def pick_name(app: App, name: str | None, *, what: str = "a container NAME", inc
     return labels[picked]
 
 
+def gpu_words(slots: list[str] | tuple[str, ...]) -> str:
+    """``GPU slot 1:0`` / ``GPU slots 0, 1:1`` / ``no GPU`` for the start and run messages."""
+    if not slots:
+        return "no GPU"
+    return f"GPU slot{'s' if len(slots) > 1 else ''} {', '.join(slots)}"
+
+
 def locate(app: App, name: str) -> Target:
     from ds01.units.containers.lifecycle import locate as _locate
 

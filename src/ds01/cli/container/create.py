@@ -23,6 +23,16 @@ def request_from(app: App, name: str | None, framework: str | None, version: str
                          project_dockerfile=project_dockerfile, arch=arch, wait=parse_wait(wait))
 
 
+def ask_first(app: App, req):  # type: ignore[no-untyped-def]
+    """Ask the image questions (picker) now, before a progress spinner would draw over them."""
+    from ds01.units.containers import create as unit
+
+    unit.check_request(req)
+    if req.image or (req.framework and req.version) or not app.terminal.can_prompt():
+        return req  # nothing to ask
+    return unit.pinned(req, unit.plan_create(app.config, req, terminal=app.terminal))
+
+
 def create_options(f):  # type: ignore[no-untyped-def]
     """The options `container create` and `container deploy` share."""
     for opt in reversed([
@@ -76,6 +86,7 @@ def command(app: App, name: str | None, framework: str | None, version: str | No
         plan = unit.plan_create(app.config, req, terminal=term, preview=True)
         show_plan(app, plan, as_json)
         return
+    req = ask_first(app, req)
     with term.progress(f"Creating container {req.name}…") as status:
         result = unit.create(app.config, req, terminal=term, progress=status.update)
     if as_json:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.container.create import create_options, report_created, request_from
+from ds01.cli.container.create import ask_first, create_options, report_created, request_from
 from ds01.cli.options import guided_option, script_option
 
 
@@ -30,6 +30,7 @@ def command(app: App, name: str | None, framework: str | None, version: str | No
     guide(term, "create")
     req = request_from(app, name, framework, version, image, gpus, workspace, data, models, project_dockerfile,
                        arch, wait)
+    req = ask_first(app, req)
     with term.progress(f"Creating container {req.name}…") as status:
         done = deploy(app.config, req, terminal=term, progress=status.update, open_shell=False,
                       on_created=lambda r: report_created(app, r.plan))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ds01.cli.app import App, pass_app
@@ -41,9 +43,14 @@ def command(app: App, name: str | None, wait: str | None) -> int:
 
 def _say_started(app: App, started) -> None:  # type: ignore[no-untyped-def]
     term = app.terminal
-    slots = ", ".join(started.slots) or "none"
+    from ds01.cli.container._common import gpu_words
+
+    gpu = gpu_words(started.slots)
     if started.recreated:
-        term.success(f"Recreated {started.target.name} with GPU slot {slots} (your workspace is unchanged).")
+        term.success(f"Recreated {started.target.name} ({gpu}; your workspace is unchanged).")
     elif started.started:
-        term.success(f"Started {started.target.name} (GPU slot {slots}).")
-    term.info(f"Opening a shell in {started.target.name}; `exit` or Ctrl-D leaves it.")
+        term.success(f"Started {started.target.name} ({gpu}).")
+    if sys.stdin.isatty():
+        term.info(f"Opening a shell in {started.target.name}; `exit` or Ctrl-D leaves it.")
+    else:
+        term.info(f"Running the commands from standard input in {started.target.name}.")

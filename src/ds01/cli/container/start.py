@@ -21,7 +21,7 @@ def command(app: App, name: str | None, wait: str | None, as_json: bool) -> None
 
     JSON keys: name, docker_name, started, recreated, gpu_slots.
     """
-    from ds01.cli.container._common import locate, pick_name
+    from ds01.cli.container._common import gpu_words, locate, pick_name
     from ds01.cli.gpu._common import parse_wait
     from ds01.units.containers import lifecycle
     from ds01.units.containers.texts import guide
@@ -35,11 +35,11 @@ def command(app: App, name: str | None, wait: str | None, as_json: bool) -> None
         term.json({"name": target.name, "docker_name": target.docker_name, "started": s.started,
                    "recreated": s.recreated, "gpu_slots": s.slots})
         return
-    slots = ", ".join(s.slots) or "none"
+    gpu = gpu_words(s.slots)
     if s.recreated:
-        term.success(f"Recreated and started {target.name} with GPU slot {slots}.")
+        term.success(f"Recreated and started {target.name} ({gpu}).")
     elif s.started:
-        term.success(f"Started {target.name} (GPU slot {slots}).")
+        term.success(f"Started {target.name} ({gpu}).")
     else:
-        term.info(f"{target.name} was already running (GPU slot {slots}).")
+        term.info(f"{target.name} was already running ({gpu}).")
     term.next_step(f"ds01 container run {target.name}", "open a shell in it")

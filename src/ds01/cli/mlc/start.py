@@ -1,4 +1,4 @@
-"""``ds01 mlc start NAME [COMMAND…] [-d]``: start a container; run COMMAND in it with argv intact."""
+"""``ds01 mlc start [-d] NAME [COMMAND…]``: start a container; run COMMAND in it with argv intact."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ from ds01.cli.options import script_option
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED)
 @pass_app
 def command(app: App, name: str, argv: tuple[str, ...], detach: bool) -> int:
-    """Start container NAME; with COMMAND, run it inside as you (its exit code is ours)."""
+    """Start container NAME; with COMMAND, run it inside as you (its exit code is ours).
+
+    Options come before NAME; everything after NAME is the command and its arguments.
+    """
     from ds01.base import engine
 
     term, me = app.terminal, app.identity

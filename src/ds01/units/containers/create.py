@@ -309,6 +309,16 @@ def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None
     return plan
 
 
+def pinned(req: CreateRequest, plan: CreatePlan) -> CreateRequest:
+    """``req`` with the image its plan chose, so that creating it asks no question again."""
+    spec = plan.spec
+    if plan.image_source == "catalog":
+        return replace(req, image=None, framework=spec.framework, version=spec.version, arch=spec.arch)
+    if plan.image_source == "image":
+        return replace(req, image=spec.image, framework=None, version=None)
+    return req  # NAME-image: found again without asking
+
+
 def _default_workspace(req: CreateRequest) -> Path:
     from ds01.base import engine
 

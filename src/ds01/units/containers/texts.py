@@ -55,8 +55,12 @@ What happens then:
   * Files in /workspace (and /data, /models) are folders on the server: they always survive.
     Anything else you changed inside the container does not survive a removal.
 
-Want programs to keep running after you leave? Start them with `nohup CMD &` or inside
-`tmux`/`screen`, and keep another shell open, or detach instead of exiting.
+Want a program to keep running after you leave? Programs started in the shell (also
+with `nohup CMD &`) end when the last shell leaves and the container stops. Either keep a
+shell open (run `ds01 container run NAME` inside `tmux` or `screen` on the server and
+detach from tmux/screen, not from the container), or start the program in the background
+with `ds01 mlc start -d NAME CMD ARGS...`: the container keeps running while it runs.
+Stop the container when you are done, so its GPU goes back to the others.
 
 Useful next steps:
   ds01 container list              what you have and what is held until when
