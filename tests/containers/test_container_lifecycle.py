@@ -68,6 +68,8 @@ def test_hold_after_stop_release_stale_and_recreate(cli, cenv, as_user, docker_e
     entry = _list(cli, "--all")[name]
     assert entry["status"] == "released" and entry["gpu_slots"] == []
     assert name not in _list(cli)
+    plain = cli("container", "list")  # not "No containers; create one": it is only released
+    assert "1 released" in plain.stderr and "create one" not in plain.stderr, plain
     # Someone else takes the old slot meanwhile; run recreates with a fresh allocation.
     as_user("bob")
     other = json.loads(cli("container", "create", cenv.name("lc-taker"), "--image", base_image, "-w",

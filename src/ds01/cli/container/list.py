@@ -27,7 +27,10 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
     term = app.terminal
     guide(term, "list")
     everyone = show_all and app.is_admin()
-    entries = list_entries(app.config, app.identity, include_released=show_all, all_users=everyone)
+    entries = list_entries(app.config, app.identity, include_released=True, all_users=everyone)
+    released = [e for e in entries if e.status == "released"]
+    if not show_all:
+        entries = [e for e in entries if e.status != "released"]
     if as_json:
         term.json([e.to_json() for e in entries])
         return
@@ -41,4 +44,12 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
         if everyone:
             row.insert(0, e.user)
         rows.append(row)
+    hidden = len(released) if not show_all else 0
+    if hidden and not rows:
+        # Not "create one": the user still has containers, only their GPUs were released.
+        term.info(f"No containers running or stopped; {hidden} released (GPU given back, definition kept): "
+                  "see `ds01 container list --all`; `ds01 container run NAME` makes one again.")
+        return
     term.table(columns, rows, empty="No containers; create one with `ds01 container create NAME`.")
+    if hidden:
+        term.info(f"+ {hidden} released (GPU given back, definition kept): `ds01 container list --all`.")
