@@ -78,3 +78,14 @@ def test_create_asks_for_the_image_before_the_spinner_starts(cenv, docker_env, b
     # No spinner frame (braille dots) was drawn while the questions were on the screen.
     assert not any("\u2800" <= ch <= "\u28ff" for ch in asked), asked
     assert run_process("container", "cleanup", name, env=cenv.caller("alice")).exit_code == 0
+
+
+def test_picker_with_nothing_to_pick_says_what_is_missing(cenv, docker_env):
+    import pexpect
+
+    env = {**os.environ, **cenv.caller("carl")}
+    child = pexpect.spawn(ds01_executable(), ["container", "stop"], env=env, encoding="utf-8", timeout=60)
+    child.expect("You have no running containers to choose from")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2

@@ -22,6 +22,11 @@ def pick_name(app: App, name: str | None, *, what: str = "a container NAME", inc
     entries = list_entries(app.config, app.identity, include_released=include_released)
     if running is not None:
         entries = [e for e in entries if (e.status == "running") == running]
+    if not entries:
+        from ds01.errors import UsageError
+
+        kind = {True: "running ", False: "stopped "}.get(running, "")  # type: ignore[call-overload]
+        raise UsageError(f"You have no {kind}containers to choose from; see `ds01 container list --all`.")
     labels = {f"{e.name}  ({e.status}{', GPU ' + ','.join(e.gpu_slots) if e.gpu_slots else ''})": e.name
               for e in entries}
     picked = term.choose("Which container?", list(labels), what=what)
