@@ -198,3 +198,19 @@ def test_under_sudo_the_new_dockerfile_folders_belong_to_the_caller(cli, docker_
     assert r.exit_code == 0, r
     for path in (tmp_path / "work", tmp_path / "work" / "p2", tmp_path / "work" / "p2" / "Dockerfile"):
         assert path.stat().st_uid == uid, path
+
+
+def test_an_old_build_listed_as_untagged_can_be_deleted_by_its_listed_name(cli, docker_env, base_image,
+                                                                           session_tag):
+    project = f"{session_tag}-old"
+    for extra in ("polars", "rich"):
+        r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
+                "--no-data-science", "--packages", extra, "--yes")
+        assert r.exit_code == 0, r
+    mine = [i for i in json.loads(cli("image", "list", "--json").stdout) if i["project"] == project]
+    old = [i["name"] for i in mine if i["name"].startswith("<untagged>@")]
+    assert len(mine) == 2 and len(old) == 1
+    r = cli("image", "delete", old[0])
+    assert r.exit_code == 0, r
+    left = [i["name"] for i in json.loads(cli("image", "list", "--json").stdout) if i["project"] == project]
+    assert left == [f"{project}-image:latest"]

@@ -44,7 +44,9 @@ def command(app: App, project: str | None, add_args: tuple[str, ...], remove_arg
     if not project:
         from ds01.units.images.listing import list_images
 
-        projects = [i.project for i in list_images(ident) if i.project]
+        # One entry per project: its current image (older builds are untagged).
+        projects = list(dict.fromkeys(i.project for i in list_images(ident)
+                                      if i.project and not i.name.startswith("<untagged>")))
         project = term.choose("Which image?", projects, what="PROJECT")
     changes = update.Changes(jupyter=jupyter, data_science=data_science, use_case=use_case)
     adds = [s for text in add_args for s in split_packages(text)]

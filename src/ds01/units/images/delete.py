@@ -33,14 +33,16 @@ class DeleteResult:
 
 
 def plan_delete(names: list[str], identity: Identity) -> DeletePlan:
-    """Resolve NAMEs (``proj``, ``proj-image`` or ``proj-image:latest``) among the caller's images."""
+    """Resolve NAMEs (``proj``, ``proj-image``, ``proj-image:latest``, or a name as ``image list`` shows
+    it, such as ``<untagged>@<id>`` for an image a rebuild replaced) among the caller's images."""
     mine = list_images(identity)
     by_repo = {info.name.split(":", 1)[0]: info for info in mine}
+    # Names exactly as `image list` shows them, also an old build's `<untagged>@<id>`.
+    by_name = {info.name: info for info in mine}
     chosen: list[ImageInfo] = []
     missing = []
     for name in names:
-        repo = image_name(project_of(name))
-        info = by_repo.get(repo)
+        info = by_name.get(name) or by_repo.get(image_name(project_of(name)))
         if info is None:
             missing.append(name)
         elif info not in chosen:
