@@ -89,3 +89,24 @@ def test_picker_with_nothing_to_pick_says_what_is_missing(cenv, docker_env):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2
+
+
+def test_deploy_reports_after_the_spinner_and_points_nowhere_else(cenv, docker_env, base_image):
+    import pexpect
+
+    name = cenv.name("pty-dep")
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(cenv.caller("alice"), TERM="xterm")
+    child = pexpect.spawn(ds01_executable(), ["container", "deploy", name, "--image", base_image, "--gpus", "0",
+                                              "-w", str(cenv.workspace("alice"))],
+                          env=env, encoding="utf-8", timeout=60)
+    child.expect(r"\$ ")  # the shell deploy opened
+    shown = child.before
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    (line,) = [x for x in shown.splitlines() if f"Container {name} created" in x]
+    assert not any("\u2800" <= ch <= "\u28ff" for ch in line), line  # not drawn behind a spinner frame
+    assert f"ds01 container run {name}" not in shown  # deploy opens the shell itself
+    assert run_process("container", "cleanup", name, env=cenv.caller("alice")).exit_code == 0

@@ -119,7 +119,7 @@ def show_plan(app: App, plan, as_json: bool) -> None:  # type: ignore[no-untyped
     term.out("  limits       " + ", ".join(f"{k}={v}" for k, v in data["limits"].items()))
 
 
-def report_created(app: App, plan) -> None:  # type: ignore[no-untyped-def]
+def report_created(app: App, plan, *, next_step: bool = True) -> None:  # type: ignore[no-untyped-def]
     from ds01.units.containers.create import limits_summary
 
     term = app.terminal
@@ -127,5 +127,6 @@ def report_created(app: App, plan) -> None:  # type: ignore[no-untyped-def]
     gpu = f"GPU slot {slots}" if slots else "no GPU (CPU only)"
     term.success(f"Container {plan.spec.name} created: {plan.spec.image}, {gpu}.")
     term.info(f"  limits: {limits_summary(plan.resources)}; workspace {plan.spec.workspace} at /workspace")
-    term.guide("Nothing runs yet: `container run` starts it and opens a shell inside it.")
-    term.next_step(f"ds01 container run {plan.spec.name}", "start it and open a shell")
+    if next_step:
+        term.guide("Nothing runs yet: `container run` starts it and opens a shell inside it.")
+        term.next_step(f"ds01 container run {plan.spec.name}", "start it and open a shell")

@@ -32,10 +32,12 @@ def command(app: App, name: str | None, framework: str | None, version: str | No
                        arch, wait)
     req = ask_first(app, req)
     with term.progress(f"Creating container {req.name}…") as status:
-        done = deploy(app.config, req, terminal=term, progress=status.update, open_shell=False,
-                      on_created=lambda r: report_created(app, r.plan))
+        done = deploy(app.config, req, terminal=term, progress=status.update, open_shell=False)
+    # Reported once the spinner is gone (it would share the line with the message otherwise).
+    report_created(app, done.created.plan, next_step=False)
     if no_shell:
         term.success(f"{req.name} is running.")
+        term.next_step(f"ds01 container run {req.name}", "open a shell in it")
         return 0
     from ds01.units.containers import lifecycle
 
