@@ -153,6 +153,8 @@ class Terminal:
         yield _StatusUpdater(None)
 
     # -- prompts --------------------------------------------------------------------
+    # Ctrl-C at a prompt raises KeyboardInterrupt (``unsafe_ask``): the command stops the way
+    # any interrupted command does (one line, exit 130), with whatever it started undone.
     def can_prompt(self) -> bool:
         return self.interactive and not self.script_mode
 
@@ -166,27 +168,21 @@ class Terminal:
             raise UsageError(f"{what} is required and there is nothing to choose from.")
         import questionary
 
-        answer = questionary.select(message, choices=list(choices), default=default).ask()
-        if answer is None:
-            raise UsageError("Cancelled.")
+        answer = questionary.select(message, choices=list(choices), default=default).unsafe_ask()
         return str(answer)
 
     def confirm(self, message: str, *, default: bool = True, what: str = "an answer") -> bool:
         self._require_prompt(what)
         import questionary
 
-        answer = questionary.confirm(message, default=default).ask()
-        if answer is None:
-            raise UsageError("Cancelled.")
+        answer = questionary.confirm(message, default=default).unsafe_ask()
         return bool(answer)
 
     def ask(self, message: str, *, default: str = "", what: str = "an answer") -> str:
         self._require_prompt(what)
         import questionary
 
-        answer = questionary.text(message, default=default).ask()
-        if answer is None:
-            raise UsageError("Cancelled.")
+        answer = questionary.text(message, default=default).unsafe_ask()
         return str(answer)
 
     def checkbox(self, message: str, choices: Sequence[str], *, checked: Sequence[str] = (), what: str) -> list[str]:
@@ -194,9 +190,7 @@ class Terminal:
         import questionary
 
         items = [questionary.Choice(c, checked=c in checked) for c in choices]
-        answer = questionary.checkbox(message, choices=items).ask()
-        if answer is None:
-            raise UsageError("Cancelled.")
+        answer = questionary.checkbox(message, choices=items).unsafe_ask()
         return [str(a) for a in answer]
 
 

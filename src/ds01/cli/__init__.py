@@ -39,7 +39,8 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> int:
     try:
         rv = root.main(args=args, prog_name="ds01", standalone_mode=False)
     except click.exceptions.Abort:
-        _terminal().error("Aborted.")
+        # click turns Ctrl-C (and EOF at a click prompt) into Abort.
+        _terminal().error("Interrupted.")
         return 130
     except click.ClickException as exc:
         exc.show()
