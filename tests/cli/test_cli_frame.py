@@ -176,3 +176,27 @@ def test_help_and_version_import_no_heavy_modules():
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           env=dict(os.environ, NO_COLOR="1"), check=True)
     assert proc.stderr.strip() == "[]"
+
+
+def _commands():
+    for noun in NOUNS:
+        group = root.get_command(click.Context(root), noun)
+        for verb in group.list_commands(click.Context(group)):
+            yield noun, verb, group.get_command(click.Context(group), verb)
+
+
+def _options(cmd):
+    return {opt for param in cmd.params for opt in getattr(param, "opts", [])}
+
+
+def test_every_tier2_and_higher_command_takes_guided():
+    missing = [f"{noun} {verb}" for noun, verb, cmd in _commands()
+               if noun in DISPATCHER_NOUNS and "--guided" not in _options(cmd)]
+    assert missing == []
+
+
+def test_every_listing_and_status_command_takes_json():
+    reporting = {"list", "status", "user-status", "stats", "show", "check"}
+    missing = [f"{noun} {verb}" for noun, verb, cmd in _commands()
+               if verb in reporting and "--json" not in _options(cmd)]
+    assert missing == []

@@ -5,17 +5,24 @@ from __future__ import annotations
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.options import json_option
+from ds01.cli.options import guided_option, json_option
 
 
 @click.command("list")
 @json_option
+@guided_option
 @pass_app
 def command(app: App, as_json: bool) -> None:
     """Your images: name, size, created, base framework, containers using them."""
     from ds01.units.images.listing import age, human_size, list_images
 
     term = app.terminal
+    term.guide(
+        "An image is the blueprint a container is made from: a framework image plus the packages "
+        "you chose, built from a Dockerfile (the recipe) in ~/dockerfiles/<project>/. Images listed "
+        "here are yours; CONTAINERS shows which of your containers were made from each, and an image "
+        "in use cannot be deleted until they are cleaned up."
+    )
     images = list_images(app.identity)
     if as_json:
         term.json([i.to_json() for i in images])
