@@ -160,12 +160,12 @@ class Terminal:
 
     def _require_prompt(self, what: str) -> None:
         if not self.can_prompt():
-            raise UsageError(f"{what} is required (no terminal to ask on; pass it as an argument).")
+            raise UsageError(f"{_sentence(what)} is required (no terminal to ask on; pass it as an argument).")
 
     def choose(self, message: str, choices: Sequence[str], *, what: str, default: str | None = None) -> str:
         self._require_prompt(what)
         if not choices:
-            raise UsageError(f"{what} is required and there is nothing to choose from.")
+            raise UsageError(f"{_sentence(what)} is required and there is nothing to choose from.")
         import questionary
 
         answer = questionary.select(message, choices=list(choices), default=default).unsafe_ask()
@@ -192,6 +192,11 @@ class Terminal:
         items = [questionary.Choice(c, checked=c in checked) for c in choices]
         answer = questionary.checkbox(message, choices=items).unsafe_ask()
         return [str(a) for a in answer]
+
+
+def _sentence(text: str) -> str:
+    """Start an error sentence with a capital: ``a VERSION`` -> ``A VERSION``."""
+    return text[:1].upper() + text[1:]
 
 
 class _StatusUpdater:

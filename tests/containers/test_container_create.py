@@ -136,6 +136,7 @@ def test_image_choice_default_project_image_and_script_mode(cli, cenv, as_user, 
     name = cenv.name("cr-img")
     r = cli("container", "create", name, "-w", ws)
     assert r.exit_code == 2 and "--image" in r.stderr and f"ds01 image create {name}" in r.stderr
+    assert "Creating" not in r.stderr  # refused before anything is announced
     r = cli("container", "create", name, "--image", f"{cenv.tag}-missing:none", "-w", ws)
     assert r.exit_code == 2 and "not on this server" in r.stderr
     assert cenv.active_rows() == []

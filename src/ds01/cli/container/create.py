@@ -24,11 +24,12 @@ def request_from(app: App, name: str | None, framework: str | None, version: str
 
 
 def ask_first(app: App, req):  # type: ignore[no-untyped-def]
-    """Ask the image questions (picker) now, before a progress spinner would draw over them."""
+    """Settle the image now: ask (picker) before a progress spinner would draw over the
+    questions, or, without a terminal, fail before announcing a create."""
     from ds01.units.containers import create as unit
 
     unit.check_request(req)
-    if req.image or (req.framework and req.version) or not app.terminal.can_prompt():
+    if req.image or (req.framework and req.version):
         return req  # nothing to ask
     return unit.pinned(req, unit.plan_create(app.config, req, terminal=app.terminal))
 
