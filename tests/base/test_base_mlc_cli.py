@@ -249,3 +249,29 @@ def test_open_with_piped_commands_prints_their_output_and_exit_code(docker_env, 
     assert "out-42" in proc.stdout
     assert "err" in proc.stderr
     engine.remove_container(engine.find_container(name, owner), force=True)
+
+
+def test_a_hung_up_terminal_still_stops_the_container_after_the_last_shell(docker_env, base_image, session_tag,
+                                                                           owned_dir):
+    import signal
+    import time
+
+    import pexpect
+
+    owner = Identity(name="mlcuser", uid=4242, gid=4242, home=owned_dir("home") / "mlcuser")
+    name = f"{session_tag}-hup"
+    engine.create_container(engine.ContainerSpec(name=name, owner=owner, image=base_image,
+                                                 workspace=owned_dir("ws"), custom_image=True))
+    env = dict(os.environ, SUDO_USER="mlcuser", SUDO_UID="4242", SUDO_GID="4242", TERM="xterm")
+    exe = os.path.join(os.path.dirname(sys.executable), "ds01")
+    child = pexpect.spawn(exe, ["mlc", "open", name], env=env, encoding="utf-8", timeout=60)
+    child.expect(r"\$ ")
+    assert engine.find_container(name, owner).running
+    child.kill(signal.SIGHUP)  # what a dropped ssh connection does
+    child.expect(pexpect.EOF)
+    child.close()
+    deadline = time.monotonic() + 20
+    while engine.find_container(name, owner).running and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not engine.find_container(name, owner).running
+    engine.remove_container(engine.find_container(name, owner), force=True)

@@ -84,26 +84,65 @@ def open_shell(
                 pass
 
     previous = signal.signal(signal.SIGWINCH, resize) if interactive else None
+    # A dropped ssh connection hangs up on us: end the shell inside too and still do the
+    # last-shell check, so a container nobody is in does not keep running with its GPU.
+    previous_hup = signal.signal(signal.SIGHUP, _hang_up)
     resize()
+    hung_up = False
     try:
         _pump(raw, in_fd, out_fd, _Demux(out_fd, sys.stderr.fileno()) if not interactive else None)
+    except _HangUp:
+        hung_up = True
     finally:
-        if saved is not None:
+        if saved is not None and not hung_up:
             import termios
 
             termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)
         if previous is not None:
             signal.signal(signal.SIGWINCH, previous)
+        signal.signal(signal.SIGHUP, previous_hup)
         try:
             raw.close()
         except OSError:
             pass
+    if hung_up:
+        _end_exec(api, exec_id)
     with dc.engine_errors("read the shell's exit status"):
         code = api.exec_inspect(exec_id).get("ExitCode")
     stopped = False
     if last_shell_stops and engine.live_execs(info.id) == 0:
         stopped = engine.stop_container(engine.refresh(info))
     return (int(code) if code is not None else 0), stopped
+
+
+class _HangUp(Exception):
+    """The controlling terminal went away (SIGHUP)."""
+
+
+def _hang_up(*_: Any) -> None:
+    raise _HangUp
+
+
+def _end_exec(api: Any, exec_id: str, *, timeout: float = 10.0) -> None:
+    """Hang up the shell inside (its host PID; it runs as the caller) and wait for it to end."""
+    import time
+
+    try:
+        pid = int(api.exec_inspect(exec_id).get("Pid") or 0)
+        if pid > 0:
+            os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError):
+        pass
+    except Exception:  # noqa: BLE001 - the engine may be gone too; the check below decides
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if not api.exec_inspect(exec_id).get("Running"):
+                return
+        except Exception:  # noqa: BLE001
+            return
+        time.sleep(0.2)
 
 
 class _Demux:
