@@ -92,3 +92,48 @@ def hand_over(owner: Identity, paths: Iterable[Path], *, recursive: bool = False
                         os.lchown(os.path.join(dirpath, name), owner.uid, owner.gid)
     except OSError as exc:
         raise OperationFailed(f"Cannot give {exc.filename} to {owner.name}: {exc.strerror}.") from exc
+
+
+def _nearest_existing(path: Path) -> Path:
+    current = Path(os.path.abspath(path))
+    while not os.path.lexists(current) and current != current.parent:
+        current = current.parent
+    return Path(os.path.realpath(current))
+
+
+def caller_may_write(owner: Identity, path: Path) -> bool:
+    """Could ``owner`` create ``path`` (or write in it) with their own rights?
+
+    Judged on the nearest existing directory (symlinks resolved) by its mode bits against the
+    owner's uid, gid and supplementary groups.
+    """
+    import stat
+
+    target = _nearest_existing(path)
+    try:
+        st = target.stat()
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode):
+        target = target.parent
+        st = target.stat()
+    if st.st_uid == owner.uid:
+        return bool(st.st_mode & stat.S_IWUSR)
+    try:
+        groups = set(os.getgrouplist(owner.name, owner.gid))
+    except (KeyError, OSError):
+        groups = {owner.gid}
+    if st.st_gid in groups:
+        return bool(st.st_mode & stat.S_IWGRP)
+    return bool(st.st_mode & stat.S_IWOTH)
+
+
+def require_writable_for(owner: Identity, path: Path, what: str = "that folder") -> None:
+    """Under sudo, ds01 writes for the caller only where they could write themselves."""
+    from ds01.errors import PolicyRefused
+
+    if acting_for_other(owner.uid) and not caller_may_write(owner, path):
+        raise PolicyRefused(
+            f"You cannot write to {_nearest_existing(path)}, so ds01 will not create {what} there for you; "
+            "choose a folder of your own (for example under your home)."
+        )

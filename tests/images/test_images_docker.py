@@ -193,6 +193,8 @@ def test_under_sudo_the_new_dockerfile_folders_belong_to_the_caller(cli, docker_
     for path in (tmp_path / "df", folder, folder / "Dockerfile", folder / "build.log"):
         assert path.stat().st_uid == uid, path
 
+    (tmp_path / "work").mkdir()
+    os.chown(tmp_path / "work", uid, uid)  # a folder of the caller's; ds01 makes p2 inside it
     r = cli("image", "create", f"{project}2", "--base-image", base_image, "--no-build",
             "--project-dockerfile", str(tmp_path / "work" / "p2"), env=env)
     assert r.exit_code == 0, r

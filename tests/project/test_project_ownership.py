@@ -23,11 +23,19 @@ def _owners(root):
     return owners
 
 
+def _mine(tmp_path):
+    """A folder the sudo caller owns (the project lands in it)."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    os.chown(mine, UID, UID)
+    return mine
+
+
 def test_dir_create_git_init_readme_under_sudo_give_everything_to_the_caller(cli, tmp_path):
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     env = {"SUDO_USER": "ownertest", "SUDO_UID": str(UID), "SUDO_GID": str(UID)}
-    project = tmp_path / "proj"
+    project = _mine(tmp_path) / "proj"
     assert cli("project", "dir-create", "proj", "--dir", str(project), env=env).exit_code == 0
     assert cli("project", "git-init", str(project), env=env).exit_code == 0
     assert cli("project", "readme-create", str(project), env=env).exit_code == 0
@@ -42,7 +50,7 @@ def test_git_init_under_sudo_uses_the_callers_git_identity_never_roots(cli, tmp_
     root_home = Path(os.environ["HOME"])
     (root_home / ".gitconfig").write_text("[user]\n\tname = Root Person\n\temail = root@example.org\n")
     env = {"SUDO_USER": "ownertest-nohome", "SUDO_UID": str(UID), "SUDO_GID": str(UID)}
-    project = tmp_path / "proj"
+    project = _mine(tmp_path) / "proj"
     assert cli("project", "dir-create", "proj", "--dir", str(project), env=env).exit_code == 0
     r = cli("project", "git-init", str(project), "--json", env=env)
     assert r.exit_code == 0, r
@@ -54,3 +62,34 @@ def test_git_init_under_sudo_uses_the_callers_git_identity_never_roots(cli, tmp_
                          env=dict(os.environ, SUDO_UID=str(UID)))
     assert "Root Person" not in log.stdout
     assert _owners(project) == {UID}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("project", "dir-create", "proj", "--dir", "{root}/proj"),
+        ("project", "git-init", "{root}"),
+        ("project", "readme-create", "{root}"),
+        ("project", "vscode-setup", "proj", "--dir", "{root}/proj"),
+        ("image", "create", "proj", "--base-image", "ds01-base:busybox", "--project-dockerfile", "{root}/proj",
+         "--no-build", "--yes"),
+        ("project", "init", "proj", "--dir", "{root}/proj", "--base-image", "ds01-base:busybox", "--yes",
+         "--no-image", "--no-container"),
+    ],
+)
+def test_under_sudo_nothing_is_written_where_the_caller_cannot_write(cli, tmp_path, argv):
+    """ds01 runs as root for the caller: it must not become a way to write into root's folders."""
+    root_only = tmp_path / "root-only"
+    root_only.mkdir(mode=0o755)
+    env = {"SUDO_USER": "ownertest", "SUDO_UID": str(UID), "SUDO_GID": str(UID)}
+    result = cli(*(a.format(root=root_only) for a in argv), env=env)
+    assert result.exit_code == 3, result
+    assert "You cannot write to" in result.stderr
+    assert list(root_only.iterdir()) == []
+
+
+def test_under_sudo_a_folder_the_caller_owns_is_fine(cli, tmp_path):
+    mine = _mine(tmp_path)
+    env = {"SUDO_USER": "ownertest", "SUDO_UID": str(UID), "SUDO_GID": str(UID)}
+    assert cli("project", "dir-create", "proj", "--dir", str(mine / "proj"), env=env).exit_code == 0
+    assert (mine / "proj" / "data").is_dir()

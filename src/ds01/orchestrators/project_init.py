@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import Ds01Error, ExitCode, UsageError
-from ds01.fsutil import acting_for_other, hand_over
+from ds01.fsutil import acting_for_other, hand_over, require_writable_for
 
 if TYPE_CHECKING:
     from ds01.identity import Identity
@@ -333,6 +333,7 @@ def prepare(request: InitRequest, config: Config | None) -> tuple[Survey, _Image
     root = found.directory
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} exists and is not a directory; move it away or choose another --dir.")
+    require_writable_for(request.owner, root, "the project")
     decision = _plan_image(request, settings, found, config)
     if request.container and not found.container_exists and decision.mode == "skip" and not found.image_exists:
         raise UsageError(

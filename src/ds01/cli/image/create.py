@@ -9,6 +9,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option, yes_option
+from ds01.fsutil import require_writable_for
 
 if TYPE_CHECKING:
     from ds01.terminal import Terminal
@@ -90,6 +91,7 @@ def command(app: App, project: str | None, framework: str | None, fw_version: st
     if project_dockerfile is not None:
         request.project_dockerfile = (Path(project_dockerfile).expanduser() if project_dockerfile
                                       else common.default_project_dir(project, ident))
+        require_writable_for(ident, request.project_dockerfile, "a Dockerfile")
     if asking:
         prompts.ask_phases(term, request, conf, ask_jupyter=jupyter is None,
                            ask_data_science=data_science is None, ask_use_case=use_case is None,

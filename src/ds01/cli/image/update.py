@@ -8,6 +8,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option, yes_option
+from ds01.fsutil import require_writable_for
 
 CATEGORIES = ["jupyter", "data-science", "use-case", "custom"]
 
@@ -40,6 +41,8 @@ def command(app: App, project: str | None, add_args: tuple[str, ...], remove_arg
     term = app.terminal
     conf = settings(app)
     ident = app.identity
+    if project_dockerfile is not None:
+        require_writable_for(ident, project_dockerfile, "a Dockerfile")
     asking = term.can_prompt() and not yes
     if not project:
         from ds01.units.images.listing import list_images

@@ -9,6 +9,7 @@ import click
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
 from ds01.cli.project._common import asker, force_option, give_to_caller, report
+from ds01.fsutil import require_writable_for
 
 
 @click.command("dir-create")
@@ -29,7 +30,7 @@ def command(app: App, project: str | None, directory: Path | None, force: bool, 
     Each folder gets a README.md saying what belongs there. Re-running completes a
     layout and changes nothing that is already there.
     """
-    from ds01.units.project._files import home_of
+    from ds01.units.project._files import default_project_dir, home_of, validate_project_name
     from ds01.units.project.layout import FOLDERS, create_layout
 
     term = app.terminal
@@ -41,6 +42,9 @@ def command(app: App, project: str | None, directory: Path | None, force: bool, 
     )
     for name, purpose in FOLDERS.items():
         term.guide(f"{name}/: {purpose}")
+    validate_project_name(project)
+    target = directory or default_project_dir(project, home_of(app.identity))
+    require_writable_for(app.identity, target, "the project folders")
     result = create_layout(project, directory=directory, home=home_of(app.identity), force=force, ask=asker(term))
     give_to_caller(app.identity, result)
     if as_json:

@@ -9,6 +9,7 @@ import click
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
 from ds01.cli.project._common import asker, force_option, give_to_caller, report
+from ds01.fsutil import require_writable_for
 
 
 @click.command("git-init")
@@ -40,6 +41,7 @@ def command(app: App, path: Path | None, lfs: bool, force: bool, as_json: bool) 
         )
     # The caller's git (their identity and settings), also under sudo where HOME may be root's.
     environ = git_environ(app.identity.uid, home_of(app.identity))
+    require_writable_for(app.identity, target, "a git repository")
     result = init_repo(target, lfs=lfs, force=force, ask=asker(term), environ=environ)
     give_to_caller(app.identity, result, recursive=(target / ".git",))
     if as_json:

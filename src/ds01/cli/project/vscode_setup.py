@@ -9,6 +9,7 @@ import click
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
 from ds01.cli.project._common import asker, force_option, give_to_caller, report
+from ds01.fsutil import require_writable_for
 
 
 @click.command("vscode-setup")
@@ -66,9 +67,11 @@ def command(
         "VS Code runs on your laptop. Remote-SSH connects it to this server; the Dev Containers "
         "extension then attaches it to your running ds01 container, so code runs on the GPU."
     )
+    project_dir = directory or default_project_dir(project, home_of(ident))
+    require_writable_for(ident, project_dir, "VS Code settings")
     result = setup_vscode(
         project,
-        directory or default_project_dir(project, home_of(ident)),
+        project_dir,
         user=ident.name,
         uid=ident.uid,
         host_alias=alias,
