@@ -9,9 +9,8 @@ import pytest
 from ds01.base import catalog
 from ds01.errors import ConfigError, ExitCode, NotFound, UsageError
 
-AIME_CATALOG = Path("/work/shared/data/aime-ml_images.repo")
-if not AIME_CATALOG.exists():  # the shared tree sits beside the repository
-    AIME_CATALOG = Path(__file__).resolve().parents[3] / "shared" / "data" / "aime-ml_images.repo"
+# AIME's published catalog, in the shared reference tree that sits beside the repository.
+AIME_CATALOG = Path(__file__).resolve().parents[3] / "shared" / "data" / "aime-ml_images.repo"
 
 
 @pytest.fixture(scope="module")
