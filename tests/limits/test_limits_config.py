@@ -69,10 +69,11 @@ def test_dgx_topology_has_mixed_mig_and_an_empty_mig_gpu() -> None:
 
 
 def test_empty_file_and_empty_sections_mean_defaults(tmp_path: Path) -> None:
-    config, problems, _ = check(tmp_path, "")
+    config, problems, warnings = check(tmp_path, "")
     assert problems == [] and config is not None
     assert config.gpu_allocation.strategy == "least_allocated"
-    config, problems, _ = check(tmp_path, """
+    assert any("sets nothing" in w for w in warnings)  # an emptied file is valid but suspicious
+    config, problems, warnings = check(tmp_path, """
         defaults:
         groups:
         user_overrides:
@@ -84,6 +85,7 @@ def test_empty_file_and_empty_sections_mean_defaults(tmp_path: Path) -> None:
         admins:
     """)
     assert problems == []
+    assert not any("sets nothing" in w for w in warnings)
     assert config is not None
     assert config.gpu_allocation.inventory == "nvml"
     assert config.policies.pending_allocation_timeout == 600

@@ -477,6 +477,11 @@ def check_file(path: Path, *, host_cpus: int | None = None) -> tuple[Config | No
         return None, col.problems, col.warnings
     for key, line in duplicates:
         col.add(f"(line {line})", key, "is given twice in the same mapping; expected each key once")
+    if raw is None or raw == {}:
+        col.warnings.append(
+            f"{path} sets nothing: every user gets the built-in defaults and the GPU inventory is read "
+            "through NVML; was it emptied by mistake?"
+        )
     config = _build(path, raw, col, host_cpus if host_cpus is not None else os.cpu_count())
     return (None if col.problems else config), col.problems, col.warnings
 
