@@ -36,9 +36,9 @@ LESSON: tuple[tuple[str, str], ...] = (
     ),
     (
         "Limits",
-        "Each user has limits on GPU slots, CPUs, memory and the number of containers, and idle "
-        "containers are stopped after a while. They keep the server fair; ds01 tells you when a "
-        "request would go over one, and nothing is left half-made.",
+        "Each user has limits on GPU slots, CPUs, memory and the number of containers "
+        "(`ds01 status` shows yours and what you use). They keep the server fair; ds01 tells you "
+        "when a request would go over one, and nothing is left half-made.",
     ),
 )
 
