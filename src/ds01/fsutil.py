@@ -137,3 +137,25 @@ def require_writable_for(owner: Identity, path: Path, what: str = "that folder")
             f"You cannot write to {_nearest_existing(path)}, so ds01 will not create {what} there for you; "
             "choose a folder of your own (for example under your home)."
         )
+
+
+SHARED_FILE_MODE = 0o664
+
+
+def share_with_group(fd_or_path: int | Path, mode: int = SHARED_FILE_MODE) -> None:
+    """Give a file every ds01 user appends to (ledger, logs) an explicit group-writable mode.
+
+    In group mode each user runs ds01 as themselves, so the ledger and logs must stay writable
+    by the group whatever the umask of the process that created them. Only the file's owner may
+    change its mode; for anyone else this is a no-op.
+    """
+    try:
+        st = os.fstat(fd_or_path) if isinstance(fd_or_path, int) else os.stat(fd_or_path)
+        if st.st_uid != os.geteuid() or (st.st_mode & 0o777) == mode:
+            return
+        if isinstance(fd_or_path, int):
+            os.fchmod(fd_or_path, mode)
+        else:
+            os.chmod(fd_or_path, mode)
+    except OSError:
+        pass

@@ -448,3 +448,19 @@ def test_reconcile_report_reads_as_done_or_as_a_plan(config, cli, docker_env, se
     assert f"released 0:0 from {gone} (alice): container no longer exists" in done.stderr
     assert "ledger reconciled: 1 released" in done.stderr
     assert gone not in [r[1] for r in active_rows(paths.state_dir() / "ds01.db")]
+
+
+def test_ledger_and_logs_stay_group_writable_whatever_the_umask(config, monkeypatch):
+    """In group mode every user appends to the same ledger and logs; a umask of 077 must not lock them out."""
+    import os
+    import stat
+
+    _no_docker(monkeypatch)
+    old = os.umask(0o077)
+    try:
+        service.allocate(config, "alice", "um._.1000", 1, 20)
+    finally:
+        os.umask(old)
+    for path in (paths.state_dir() / "ds01.db", paths.log_dir() / "gpu-allocations.log",
+                 paths.log_dir() / "events.jsonl"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o664, path

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ds01 import paths
+from ds01.fsutil import SHARED_FILE_MODE, share_with_group
 
 EVENTS = ("allocate", "release", "release-stale", "mark-stopped", "restart", "adopt", "conflict", "refuse")
 LOG_NAME = "gpu-allocations.log"
@@ -56,8 +57,9 @@ class Event:
 
 
 def _append(path: os.PathLike[str] | str, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, SHARED_FILE_MODE)
     try:
+        share_with_group(fd)
         os.write(fd, text.encode())
     finally:
         os.close(fd)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ds01 import paths
 from ds01.errors import OperationFailed
+from ds01.fsutil import share_with_group
 
 DB_NAME = "ds01.db"
 DEFAULT_BUSY_SECONDS = 15.0
@@ -108,6 +109,8 @@ class Ledger:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=self.busy, isolation_level=None)
+            # SQLite gives the -wal/-shm files the database file's mode: one explicit mode for all.
+            share_with_group(self.path)
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy * 1000)}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
