@@ -1,0 +1,74 @@
+"""The tier rules of SPEC §1, checked on the import graph of the source tree.
+
+A failure here names the module and the import that breaks a rule, so the next change keeps
+the layering: only ``base/`` talks to Docker, only ``gpu/inventory`` to NVML, units never call
+other units, and lower tiers never reach up.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "ds01"
+
+
+def _imports() -> dict[str, set[str]]:
+    """module path (relative to src/ds01) -> every module name it imports, anywhere in the file."""
+    found: dict[str, set[str]] = {}
+    for path in SRC.rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        found[str(path.relative_to(SRC))] = names
+    return found
+
+
+IMPORTS = _imports()
+
+
+def _offenders(rule) -> list[str]:
+    return sorted(f"{module}: {name}" for module, names in IMPORTS.items() for name in names if rule(module, name))
+
+
+def test_only_base_talks_to_docker():
+    assert _offenders(lambda m, n: (n == "docker" or n.startswith("docker.")) and not m.startswith("base/")) == []
+
+
+def test_only_gpu_inventory_talks_to_nvml():
+    assert _offenders(lambda m, n: n.split(".")[0] == "pynvml" and m != "gpu/inventory.py") == []
+
+
+def test_base_runs_no_subprocesses():
+    assert _offenders(lambda m, n: m.startswith("base/") and n.split(".")[0] == "subprocess") == []
+
+
+def test_units_never_import_other_units():
+    def crosses(module: str, name: str) -> bool:
+        if not module.startswith("units/") or not name.startswith("ds01.units."):
+            return False
+        own = module.split("/")[1]
+        other = name.split(".")[2]
+        return other != own and not other.startswith("__")
+
+    assert _offenders(crosses) == []
+
+
+def test_lower_tiers_never_reach_up():
+    above = {
+        "base/": ("ds01.units", "ds01.orchestrators", "ds01.wizards", "ds01.cli"),
+        "gpu/": ("ds01.units", "ds01.orchestrators", "ds01.wizards", "ds01.cli"),
+        "limits/": ("ds01.base", "ds01.gpu", "ds01.units", "ds01.orchestrators", "ds01.wizards", "ds01.cli"),
+        "units/": ("ds01.orchestrators", "ds01.wizards", "ds01.cli"),
+        "orchestrators/": ("ds01.wizards", "ds01.cli"),
+        "wizards/": ("ds01.cli",),
+    }
+
+    def reaches_up(module: str, name: str) -> bool:
+        return any(module.startswith(tier) and name.startswith(banned) for tier, banned in above.items())
+
+    assert _offenders(reaches_up) == []
