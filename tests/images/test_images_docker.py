@@ -216,3 +216,33 @@ def test_an_old_build_listed_as_untagged_can_be_deleted_by_its_listed_name(cli, 
     assert r.exit_code == 0, r
     left = [i["name"] for i in json.loads(cli("image", "list", "--json").stdout) if i["project"] == project]
     assert left == [f"{project}-image:latest"]
+
+
+def test_a_project_name_whose_image_belongs_to_someone_else_is_refused(cli, docker_env, base_image, session_tag,
+                                                                       tmp_path, monkeypatch):
+    """``{project}-image`` is one name per server: bob must not move alice's tag onto his build."""
+    config = yaml.safe_load(PACKAGED_CONFIG.read_text())
+    config.setdefault("images", {})["dockerfiles_dir"] = str(tmp_path / "df")
+    monkeypatch.setenv("DS01_CONFIG", str(tmp_path / "limits.yaml"))
+    (tmp_path / "limits.yaml").write_text(yaml.safe_dump(config))
+    alice = {"SUDO_USER": "alice", "SUDO_UID": "4801", "SUDO_GID": "4801"}
+    bob = {"SUDO_USER": "bob", "SUDO_UID": "4802", "SUDO_GID": "4802"}
+    project = f"{session_tag}-shared-name"
+    args = ("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
+            "--no-data-science", "--yes")
+    assert cli(*args, env=alice).exit_code == 0
+    alices = docker_env.images.get(f"{project}-image:latest").id
+
+    r = cli(*args, env=bob)
+    assert r.exit_code == 3, r
+    assert "already taken by another user's image" in r.stderr and "alice" not in r.stderr
+    assert docker_env.images.get(f"{project}-image:latest").id == alices
+    r = cli("image", "update", project, "--add", "rich", "--yes", env=bob)
+    assert r.exit_code == 3 and "already taken" in r.stderr, r
+    assert docker_env.images.get(f"{project}-image:latest").id == alices
+
+    # A local image ds01 did not build (an admin's) is not built over either.
+    plain = f"{session_tag}-plain"
+    docker_env.images.get(base_image).tag(f"{plain}-image", "latest")
+    r = cli("image", "create", plain, "--base-image", base_image, "--yes", "--no-build", env=alice)
+    assert r.exit_code == 3 and "did not build for you" in r.stderr

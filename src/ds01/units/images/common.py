@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ds01.errors import OperationFailed, UsageError
+from ds01.errors import OperationFailed, PolicyRefused, UsageError
 from ds01.fsutil import make_dirs, write_atomic
 from ds01.identity import Identity
 from ds01.units.images.packages import ImageSettings
@@ -110,6 +110,29 @@ def labels_for(
     if framework:
         labels["ds01.framework"] = framework
     return labels
+
+
+def check_name_is_ours(project: str, identity: Identity) -> None:
+    """``{project}-image`` is one name on the whole server: refuse to build over someone else's.
+
+    An existing tag that another user's ds01 build made, or that ds01 did not make at all (an
+    admin's local image), would silently move to the new build and leave its owner's name pointing
+    at our image. The owner is not named (images, like containers, are private to their user).
+    """
+    from ds01.base import images as docker_images
+
+    name = image_name(project)
+    info = docker_images.inspect_image(f"{name}:latest")
+    if info is None:
+        return
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    if labels.get("ds01.user") == identity.name:
+        return
+    whose = "another user's image" if labels.get("ds01.user") else "an image ds01 did not build for you"
+    raise PolicyRefused(
+        f"The name {name} is already taken by {whose}; choose another project name "
+        f"(for example {project}-{identity.name.lower()})."
+    )
 
 
 def build(

@@ -15,7 +15,7 @@ from typing import Any
 from ds01.errors import NotFound, PolicyRefused, UsageError
 from ds01.identity import Identity
 from ds01.units.images import dockerfile as df
-from ds01.units.images.common import Location, image_name, locate, validate_project, write_file
+from ds01.units.images.common import Location, check_name_is_ours, image_name, locate, validate_project, write_file
 from ds01.units.images.packages import (
     CUSTOM,
     DATA_SCIENCE,
@@ -143,6 +143,8 @@ def plan_create(
     # Admin-configured lists are validated too: a bad config entry must not reach a build.
     for key in (JUPYTER, DATA_SCIENCE, USE_CASE):
         packages[key] = validate_specs(packages[key], allow_urls=settings.allow_urls)
+    if check_base:  # both ask the engine; pure callers (previews, tests) skip them
+        check_name_is_ours(project, identity)
     location = locate(project, settings, identity, request.project_dockerfile)
     recipe = df.generate(project=project, base_image=base, framework=framework, packages=packages,
                          use_case=use_case)

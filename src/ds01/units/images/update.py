@@ -16,6 +16,7 @@ from ds01.identity import Identity
 from ds01.units.images import dockerfile as df
 from ds01.units.images.common import (
     Location,
+    check_name_is_ours,
     image_name,
     locate,
     validate_project,
@@ -121,6 +122,7 @@ def plan_update(project: str, changes: Changes, settings: ImageSettings, identit
             raise UsageError(f"Unknown category {key!r}; choose one of: {', '.join(PHASES)}.")
     if changes.use_case:
         check_use_case(changes.use_case)
+    check_name_is_ours(project, identity)
     location = find_dockerfile(project, settings, identity, project_dir)
     try:
         text = location.dockerfile.read_text(encoding="utf-8")
