@@ -194,6 +194,18 @@ class Terminal:
         return [str(a) for a in answer]
 
 
+def human_size(n: int | None) -> str:
+    """A byte count for people: ``1.5GB`` (decimal units, as Docker shows them); ``-`` when unknown."""
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1000
+    return f"{n}B"
+
+
 def _sentence(text: str) -> str:
     """Start an error sentence with a capital: ``a VERSION`` -> ``A VERSION``."""
     return text[:1].upper() + text[1:]

@@ -20,8 +20,8 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
     memory_percent, pids, gpu_slots, gpu_processes ([{pid, gpu_memory, device_uuid}], or null
     where NVML cannot tell, e.g. a simulated inventory).
     """
-    from ds01.cli.mlc._common import human_size
     from ds01.errors import PolicyRefused
+    from ds01.terminal import human_size
     from ds01.units.containers.listing import stats
     from ds01.units.containers.texts import guide
 

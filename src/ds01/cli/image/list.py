@@ -14,7 +14,8 @@ from ds01.cli.options import guided_option, json_option
 @pass_app
 def command(app: App, as_json: bool) -> None:
     """Your images: name, size, created, base framework, containers using them."""
-    from ds01.units.images.listing import age, human_size, list_images
+    from ds01.terminal import human_size
+    from ds01.units.images.listing import age, list_images
 
     term = app.terminal
     term.guide(

@@ -62,14 +62,3 @@ def is_admin(app: App) -> bool:
     if app.identity.is_root:
         return True
     return _config(app) is not None and app.is_admin()
-
-
-def human_size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
-        size /= 1000
-    return f"{n}B"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.mlc._common import human_size, is_admin
+from ds01.cli.mlc._common import is_admin
 from ds01.cli.options import json_option
+from ds01.terminal import human_size
 
 
 @click.command("list")

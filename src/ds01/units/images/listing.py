@@ -66,15 +66,6 @@ def list_images(identity: Identity) -> list[ImageInfo]:
     return result
 
 
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1000
-    return f"{value:.1f}TB"
-
-
 def age(created: int, now: float | None = None) -> str:
     seconds = max(0, int((now if now is not None else time.time()) - created))
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
