@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -159,3 +160,24 @@ def share_with_group(fd_or_path: int | Path, mode: int = SHARED_FILE_MODE) -> No
             os.chmod(fd_or_path, mode)
     except OSError:
         pass
+
+
+@contextmanager
+def locked_dir(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on directory ``path`` (created if missing) for the block.
+
+    The lock is ``flock`` on the directory itself: no lock file to leave behind, and the kernel
+    drops it when the process ends, however it ends (a SIGKILL included).
+    """
+    import fcntl
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise OperationFailed(f"Cannot lock {path}: {exc.strerror or exc}.") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -246,3 +246,34 @@ def test_a_project_name_whose_image_belongs_to_someone_else_is_refused(cli, dock
     docker_env.images.get(base_image).tag(f"{plain}-image", "latest")
     r = cli("image", "create", plain, "--base-image", base_image, "--yes", "--no-build", env=alice)
     assert r.exit_code == 3 and "did not build for you" in r.stderr
+
+
+def test_a_second_build_of_a_project_waits_for_the_first(cli, docker_env, base_image, session_tag):
+    """Builds of one project are serialised on its Dockerfile folder, so the tag ends on the newest recipe."""
+    import subprocess
+    import sys
+    import time
+
+    from ds01.fsutil import locked_dir
+
+    project = f"{session_tag}-lock"
+    r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
+            "--no-data-science", "--packages", "polars", "--yes")
+    assert r.exit_code == 0, r
+    first = docker_env.images.get(f"{project}-image").id
+    dockerfile = _dockerfile(project)
+    exe = str(Path(sys.executable).parent / "ds01")
+    with locked_dir(dockerfile.parent):  # a build of this project in progress
+        proc = subprocess.Popen([exe, "image", "update", project, "--add", "rich", "--build", "--yes"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while "rich" not in dockerfile.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "rich" in dockerfile.read_text()  # the update wrote its recipe and reached the build
+        time.sleep(2)
+        assert proc.poll() is None  # ... where it waits for the lock
+        assert docker_env.images.get(f"{project}-image").id == first
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert docker_env.images.get(f"{project}-image").id != first
+    assert pip_calls(docker_env, f"{project}-image", session_tag) == [["install", "--no-cache-dir", "polars", "rich"]]

@@ -12,8 +12,6 @@ choose now, without recording anything.
 
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -21,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import PolicyRefused, UsageError
+from ds01.fsutil import locked_dir
 from ds01.units.containers import definitions
 
 if TYPE_CHECKING:
@@ -351,14 +350,8 @@ def user_lock(user: str) -> Iterator[None]:
 
     GPU slots need no such lock (the ledger transaction guards them); this is only the count.
     """
-    folder = definitions.user_dir(user)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with locked_dir(definitions.user_dir(user)):
         yield
-    finally:
-        os.close(fd)  # closing drops the lock, also when the process is killed
 
 
 def gpu_spec(spec: ContainerSpec, slots: list[str], uuids: list[str]) -> ContainerSpec:

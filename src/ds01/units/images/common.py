@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.errors import OperationFailed, PolicyRefused, UsageError
-from ds01.fsutil import make_dirs, write_atomic
+from ds01.fsutil import locked_dir, make_dirs, write_atomic
 from ds01.identity import Identity
 from ds01.units.images.packages import ImageSettings
 
@@ -150,14 +150,17 @@ def build(
     """
     from ds01.base import images as docker_images
 
-    result = docker_images.build(
-        context_dir=location.context_dir,
-        dockerfile=location.dockerfile.name,
-        repository=image_name(project),
-        labels=labels,
-        on_line=on_line,
-    )
-    write_file(location.build_log, "\n".join(result.log) + "\n", identity)
+    # One build of a project at a time: a second one waits, then builds the Dockerfile as it is
+    # by then, so the tag always ends on the newest recipe (and two builds don't share the CPUs).
+    with locked_dir(location.dockerfile.parent):
+        result = docker_images.build(
+            context_dir=location.context_dir,
+            dockerfile=location.dockerfile.name,
+            repository=image_name(project),
+            labels=labels,
+            on_line=on_line,
+        )
+        write_file(location.build_log, "\n".join(result.log) + "\n", identity)
     if not result.ok:
         step = f" at {result.failed_step}" if result.failed_step else ""
         raise OperationFailed(
