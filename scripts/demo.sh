@@ -31,7 +31,9 @@ cleanup() {
   done
 }
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() {  # a bold header on a terminal, a plain one in a log
+  if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi
+}
 
 cleanup  # idempotent: a previous run's leftovers go first
 mkdir -p "$DEMO_DIR"
