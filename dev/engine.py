@@ -190,13 +190,21 @@ def cleanup(tag: str) -> tuple[int, int]:
                 pass
     for img in client.api.images(all=False):
         tags = img.get("RepoTags") or []
-        labelled = (img.get("Labels") or {}).get(TEST_LABEL) == tag
-        if labelled or any(tag in t for t in tags):
-            try:
+        labels = img.get("Labels") or {}
+        ours = [t for t in tags if tag in t]
+        # Earlier builds of a rebuilt project lose their tag; their ds01.project label still names it.
+        labelled = labels.get(TEST_LABEL) == tag or tag in labels.get("ds01.project", "")
+        try:
+            if ours and len(ours) < len(tags):
+                # Also tagged with names of other sessions (the shared base image): untag ours only.
+                for name in ours:
+                    client.api.remove_image(name)
+                removed_i += 1
+            elif ours or labelled:
                 client.api.remove_image(img["Id"], force=True)
                 removed_i += 1
-            except docker.errors.APIError:
-                pass
+        except docker.errors.APIError:
+            pass
     return removed_c, removed_i
 
 
