@@ -16,12 +16,13 @@ import os
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from _timing import median_run
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPOLOGY = "gpus:\n" + "".join(
@@ -76,15 +77,6 @@ def setup_state(folder: Path, rows: int, names: list[str]) -> None:
     led.close()
 
 
-def timed(cmd: list[str], env: dict[str, str], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def bench_status(n_containers: int, n_rows: int, repeat: int) -> None:
     sys.path.insert(0, str(ROOT))
     import docker
@@ -110,8 +102,8 @@ def bench_status(n_containers: int, n_rows: int, repeat: int) -> None:
                    NO_COLOR="1")
         ds01 = str(Path(sys.executable).parent / "ds01")
         total = len(client.api.containers(all=True))
-        status = timed([ds01, "gpu", "status", "--json"], env, repeat)
-        ps = timed(["docker", "ps", "-a"], env, repeat)
+        status = median_run([ds01, "gpu", "status", "--json"], env, repeat)
+        ps = median_run(["docker", "ps", "-a"], env, repeat)
         print(f"ds01 gpu status --json: {n_rows} ledger rows, {n_containers} ds01 containers "
               f"({total} on the engine): median {ms(status)}")
         print(f"docker ps -a on the same engine: median {ms(ps)}")

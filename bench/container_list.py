@@ -15,35 +15,18 @@ import argparse
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _timing import median_call, median_run
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 USER, UID = "benchuser", 4999
-
-
-def _median_run(argv: list[str], env: dict[str, str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def _median_call(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -93,12 +76,12 @@ def main() -> None:
 
         listed = [e for e in json.loads(out) if e["name"].startswith(tag)]
         assert len(listed) == args.count, f"listed {len(listed)} of {args.count}"
-        ds01_s = _median_run(ds01, env, args.runs)
+        ds01_s = median_run(ds01, env, args.runs)
         print(f"ds01 container list --json ({args.count} containers): median {ds01_s * 1000:.0f} ms "
               f"over {args.runs} runs")
         docker_cli = shutil.which("docker")
         if docker_cli:
-            ps_s = _median_run([docker_cli, "ps", "-a"], env, args.runs)
+            ps_s = median_run([docker_cli, "ps", "-a"], env, args.runs)
             print(f"docker ps -a:                                  median {ps_s * 1000:.0f} ms")
             print(f"ratio ds01 / docker ps -a:                     {ds01_s / ps_s:.2f}x")
         from ds01.identity import current
@@ -106,8 +89,8 @@ def main() -> None:
         from ds01.units.containers.listing import list_entries
 
         config, me = load_config(), current()
-        inproc = _median_call(lambda: list_entries(config, me), args.runs)
-        raw = _median_call(lambda: api.containers(all=True), args.runs)
+        inproc = median_call(lambda: list_entries(config, me), args.runs)
+        raw = median_call(lambda: api.containers(all=True), args.runs)
         print(f"in process: list_entries {inproc * 1000:.0f} ms, raw SDK listing {raw * 1000:.0f} ms, "
               f"ratio {inproc / raw:.2f}x")
     finally:

@@ -15,20 +15,15 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _timing import run_once
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def ds01_executable() -> str:
     return str(Path(sys.executable).parent / "ds01")
-
-
-def timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
 
 
 def main() -> int:
@@ -42,10 +37,10 @@ def main() -> int:
     }
     samples: dict[str, list[float]] = {k: [] for k in cases}
     for cmd in cases.values():  # warm the page cache
-        timed(cmd)
+        run_once(cmd)
     for _ in range(args.runs):
         for name, cmd in cases.items():
-            samples[name].append(timed(cmd))
+            samples[name].append(run_once(cmd))
     bare = statistics.median(samples["python -c pass"])
     print(f"{'command':<18} {'median ms':>10} {'ratio':>7}")
     for name, values in samples.items():
