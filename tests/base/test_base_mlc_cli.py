@@ -168,15 +168,24 @@ def test_version_and_update_sys(cli):
     assert info["editable"] is True and info["location"].endswith("ds01") and "update" in info
 
 
-def test_open_through_a_real_pty_and_last_shell_stops(docker_env, base_image, session_tag, owned_dir):
-    import pexpect
+MLC_USER = {"SUDO_USER": "mlcuser", "SUDO_UID": "4242", "SUDO_GID": "4242"}
+DS01 = os.path.join(os.path.dirname(sys.executable), "ds01")
+
+
+def _made_for_mlcuser(base_image, owned_dir, name):
+    """A container of the sudo caller ``mlcuser`` (uid 4242), created but not started."""
     owner = Identity(name="mlcuser", uid=4242, gid=4242, home=owned_dir("home") / "mlcuser")
-    name = f"{session_tag}-open"
     engine.create_container(engine.ContainerSpec(name=name, owner=owner, image=base_image,
                                                  workspace=owned_dir("ws"), custom_image=True))
-    env = dict(os.environ, SUDO_USER="mlcuser", SUDO_UID="4242", SUDO_GID="4242", TERM="xterm")
-    exe = os.path.join(os.path.dirname(sys.executable), "ds01")
-    child = pexpect.spawn(exe, ["mlc", "open", name], env=env, encoding="utf-8", timeout=60)
+    return owner
+
+
+def test_open_through_a_real_pty_and_last_shell_stops(docker_env, base_image, session_tag, owned_dir):
+    import pexpect
+    name = f"{session_tag}-open"
+    owner = _made_for_mlcuser(base_image, owned_dir, name)
+    child = pexpect.spawn(DS01, ["mlc", "open", name], env=dict(os.environ, **MLC_USER, TERM="xterm"),
+                          encoding="utf-8", timeout=60)
     child.expect(r"\$ ")
     child.sendline("echo answer-$((6*7)) $(id -un)")
     child.expect("answer-42 mlcuser")
@@ -237,14 +246,10 @@ def test_create_asks_for_missing_arguments_on_a_real_terminal(docker_env, base_i
 def test_open_with_piped_commands_prints_their_output_and_exit_code(docker_env, base_image, session_tag, owned_dir):
     import subprocess
 
-    owner = Identity(name="mlcuser", uid=4242, gid=4242, home=owned_dir("home") / "mlcuser")
     name = f"{session_tag}-pipe"
-    engine.create_container(engine.ContainerSpec(name=name, owner=owner, image=base_image,
-                                                 workspace=owned_dir("ws"), custom_image=True))
-    env = dict(os.environ, SUDO_USER="mlcuser", SUDO_UID="4242", SUDO_GID="4242")
-    exe = os.path.join(os.path.dirname(sys.executable), "ds01")
-    proc = subprocess.run([exe, "mlc", "open", name], input="echo out-$((6*7))\necho err >&2\nexit 3\n",
-                          capture_output=True, text=True, env=env, timeout=60)
+    owner = _made_for_mlcuser(base_image, owned_dir, name)
+    proc = subprocess.run([DS01, "mlc", "open", name], input="echo out-$((6*7))\necho err >&2\nexit 3\n",
+                          capture_output=True, text=True, env=dict(os.environ, **MLC_USER), timeout=60)
     assert proc.returncode == 3
     assert "out-42" in proc.stdout
     assert "err" in proc.stderr
@@ -258,13 +263,10 @@ def test_a_hung_up_terminal_still_stops_the_container_after_the_last_shell(docke
 
     import pexpect
 
-    owner = Identity(name="mlcuser", uid=4242, gid=4242, home=owned_dir("home") / "mlcuser")
     name = f"{session_tag}-hup"
-    engine.create_container(engine.ContainerSpec(name=name, owner=owner, image=base_image,
-                                                 workspace=owned_dir("ws"), custom_image=True))
-    env = dict(os.environ, SUDO_USER="mlcuser", SUDO_UID="4242", SUDO_GID="4242", TERM="xterm")
-    exe = os.path.join(os.path.dirname(sys.executable), "ds01")
-    child = pexpect.spawn(exe, ["mlc", "open", name], env=env, encoding="utf-8", timeout=60)
+    owner = _made_for_mlcuser(base_image, owned_dir, name)
+    child = pexpect.spawn(DS01, ["mlc", "open", name], env=dict(os.environ, **MLC_USER, TERM="xterm"),
+                          encoding="utf-8", timeout=60)
     child.expect(r"\$ ")
     assert engine.find_container(name, owner).running
     child.kill(signal.SIGHUP)  # what a dropped ssh connection does

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
 
 from ds01.cli.app import App
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stop_options(f: F) -> F:
+    """``--force`` and ``--timeout``: how a container is stopped (``stop`` and ``retire``)."""
+    f = click.option("-t", "--timeout", type=click.IntRange(min=0), default=10, show_default=True,
+                     help="Seconds programs get to end before they are killed.")(f)
+    return click.option("-f", "--force", is_flag=True, help="Kill at once instead of asking programs to end.")(f)
 
 if TYPE_CHECKING:
     from ds01.units.containers.lifecycle import Hold, Target

@@ -5,14 +5,13 @@ from __future__ import annotations
 import click
 
 from ds01.cli.app import App, pass_app
+from ds01.cli.container._common import stop_options
 from ds01.cli.options import guided_option, json_option, script_option
 
 
 @click.command("retire")
 @click.argument("name", required=False)
-@click.option("-f", "--force", is_flag=True, help="Kill at once instead of asking programs to end.")
-@click.option("-t", "--timeout", type=click.IntRange(min=0), default=10, show_default=True,
-              help="Seconds programs get to end before they are killed.")
+@stop_options
 @guided_option
 @script_option
 @json_option
