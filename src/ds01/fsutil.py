@@ -9,7 +9,6 @@ chowned to them, so their home directory stays theirs.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +34,8 @@ def write_atomic(
     gid: int | None = None,
 ) -> None:
     """Write ``data`` to ``path`` all at once (readers see the old or the new file, never half)."""
+    import tempfile  # here, not at the top: the ledger imports this module on every gpu command
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
