@@ -74,7 +74,7 @@ def test_packaged_catalog_is_read_first_then_the_installed_aime_catalog(tmp_path
     packaged = catalog.load_catalog(aime_catalog=None)
     assert packaged.entries and packaged.sources == (str(catalog.packaged_catalog_path()),)
     installed = tmp_path / "ml_images.repo"
-    installed.write_text("Jax, 0.4.30, [CUDA_ADA, CUDA_AMPERE], example/jax-0.4.30\n"
+    installed.write_text("Jax, 0.4.30, [CUDA_ADA;CUDA_AMPERE], example/jax-0.4.30\n"
                          "Pytorch, 9.9.9, [CUDA_ADA], example/pytorch-9.9.9\n")
     both = catalog.load_catalog(aime_catalog=installed)
     assert len(both.entries) == len(packaged.entries) + 2
