@@ -72,6 +72,16 @@ class Advanced:
 
 
 @dataclass(frozen=True)
+class Security:
+    mode: str = "group"  # "group" | "secure"
+    allowed_base_images: tuple[str, ...] = ()
+
+    @property
+    def secure(self) -> bool:
+        return self.mode == "secure"
+
+
+@dataclass(frozen=True)
 class ImagesSettings:
     aime_catalog: Path = Path("/opt/aime-ml-containers/ml_images.repo")
     dockerfiles_dir: str = "~/dockerfiles"
@@ -112,6 +122,7 @@ class Config:
     advanced: Advanced
     images: ImagesSettings
     wizard: dict[str, Any]
+    security: Security = field(default_factory=Security)
     warnings: tuple[str, ...] = ()
 
     def reservations(self) -> list[Reservation]:
@@ -418,6 +429,7 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
         images=ImagesSettings(**{**images, "aime_catalog": Path(images["aime_catalog"]).expanduser(),
                                  "use_cases": images["use_cases"] or {}}),
         wizard=dict(sections["wizard"]),
+        security=Security(**sections["security"]),
         warnings=tuple(col.warnings),
     )
     return config

@@ -185,6 +185,17 @@ ADVANCED_SPECS: tuple[FieldSpec, ...] = (
        choices=("no", "on-failure", "always", "unless-stopped")),
 )
 
+SECURITY_SPECS: tuple[FieldSpec, ...] = (
+    _f("mode", "enum", "group", "How far ds01 trusts its users. group: users are in the docker group "
+       "(root-equivalent; ds01 enforces policy only for what goes through it). secure: users are not "
+       "in the docker group, ds01 re-executes itself through `sudo -n`, and containers run as the "
+       "caller with no capabilities and no-new-privileges. See docs/security.md.", "secure",
+       choices=("group", "secure")),
+    _f("allowed_base_images", "str_list", (), "Local images (besides the catalog's and the caller's own "
+       "project images) that users may build on or run, such as a site base image.",
+       "[ds01-base:busybox]"),
+)
+
 USE_CASES = ("general-ml", "cv", "nlp", "rl")
 IMAGES_SPECS: tuple[FieldSpec, ...] = (
     _f("aime_catalog", "path", "/opt/aime-ml-containers/ml_images.repo", "An installed AIME "
@@ -222,6 +233,7 @@ TOP_LEVEL: dict[str, str] = {
     "advanced": "Docker settings applied to every container.",
     "images": "Image building: catalog, package lists.",
     "wizard": "Defaults of the onboarding wizards.",
+    "security": "The trust model: group or secure mode, and which local images users may use.",
 }
 
 SECTION_SPECS: dict[str, tuple[FieldSpec, ...]] = {
@@ -230,6 +242,7 @@ SECTION_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "advanced": ADVANCED_SPECS,
     "images": IMAGES_SPECS,
     "wizard": WIZARD_SPECS,
+    "security": SECURITY_SPECS,
 }
 
 
