@@ -72,3 +72,11 @@ def test_lower_tiers_never_reach_up():
         return any(module.startswith(tier) and name.startswith(banned) for tier, banned in above.items())
 
     assert _offenders(reaches_up) == []
+
+
+def test_policy_is_a_shared_service_that_talks_to_no_engine():
+    banned = ("docker", "pynvml", "ds01.base", "ds01.gpu", "ds01.units", "ds01.orchestrators", "ds01.wizards",
+              "ds01.cli")
+    assert _offenders(lambda m, n: m.startswith("policy/") and n.split(".")[0] != "ds01"
+                      and n.split(".")[0] in banned) == []
+    assert _offenders(lambda m, n: m.startswith("policy/") and n.startswith(banned[2:])) == []
