@@ -11,20 +11,22 @@ the package specifiers, the base image, whether the container can have an image)
 creates nothing. Re-running is safe: a step whose result is already there reports
 ``already done`` and changes nothing.
 
-When ds01 runs as root on behalf of a user (sudo), the files the project units make are handed
-to that user, so the project stays theirs (and git and the container's workspace mount, which
-both check ownership, accept it).
+When ds01 runs as root on behalf of a user (sudo), every step that touches the user's files or
+runs their tools (the folders, git, the README, reading their Dockerfile) runs *as* that user
+through ``ds01.privsep.run_as``: what it makes is theirs, and what they could not read or write
+at their own shell it cannot read or write either. Only Docker and the ledger stay with root.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import Ds01Error, ExitCode, UsageError
-from ds01.fsutil import acting_for_other, hand_over, require_writable_for
+from ds01 import privsep
 
 if TYPE_CHECKING:
     from ds01.identity import Identity
@@ -194,7 +196,11 @@ def project_dir(request: InitRequest) -> Path:
     from ds01.units.project._files import default_project_dir, home_of
 
     if request.directory is not None:
-        return Path(request.directory).expanduser().absolute()
+        directory = str(request.directory)
+        if directory == "~" or directory.startswith("~/"):
+            # The owner's ~, not that of the process (under sudo, HOME may be root's).
+            directory = str(home_of(request.owner)) + directory[1:]
+        return Path(directory).absolute()
     return default_project_dir(request.project, home_of(request.owner)).absolute()
 
 
@@ -227,6 +233,24 @@ def _container_state(project: str, owner: Identity) -> tuple[bool, bool]:
     return True, bool(target.info is not None and target.info.running)
 
 
+def _look(root: Path, dockerfile: Path) -> tuple[bool, bool, bool, bool]:
+    """(directory, repository, README, Dockerfile) exist; run as the owner (their view of their files)."""
+    return root.is_dir(), (root / ".git").exists(), (root / "README.md").exists(), dockerfile.is_file()
+
+
+def _read_text(path: Path) -> str | None:
+    """A file's text, or None when it is not a readable regular file; run as the owner."""
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def read_as_owner(owner: Identity, path: Path) -> str | None:
+    """The owner's file as the owner can read it (never with root's rights)."""
+    return privsep.run_as(owner, _read_text, path)
+
+
 def survey(request: InitRequest, settings: ImageSettings) -> Survey:
     """What is already there for ``request.project`` (directory, repo, README, image, container)."""
     from ds01.units.images.common import locate
@@ -234,28 +258,20 @@ def survey(request: InitRequest, settings: ImageSettings) -> Survey:
     validate_project(request.project)
     root = project_dir(request)
     dockerfile = locate(request.project, settings, request.owner, root).dockerfile
+    dir_exists, repo_exists, readme_exists, dockerfile_exists = privsep.run_as(request.owner, _look, root,
+                                                                                dockerfile)
     exists, running = _container_state(request.project, request.owner)
     return Survey(
         directory=root,
-        dir_exists=root.is_dir(),
-        repo_exists=(root / ".git").exists(),
-        readme_exists=(root / "README.md").exists(),
+        dir_exists=dir_exists,
+        repo_exists=repo_exists,
+        readme_exists=readme_exists,
         dockerfile=dockerfile,
-        dockerfile_exists=dockerfile.is_file(),
+        dockerfile_exists=dockerfile_exists,
         image_id=_image_id(request.project, request.owner),
         container_exists=exists,
         container_running=running,
     )
-
-
-# -- ownership under sudo -----------------------------------------------------------------------
-
-
-def _git_environ(owner: Identity, home: Path) -> dict[str, str]:
-    """git's environment: the owner's HOME (their git identity) and, under sudo, their uid."""
-    from ds01.units.project.git import git_environ
-
-    return git_environ(owner.uid, home)
 
 
 # -- the image step's plan ----------------------------------------------------------------------
@@ -269,16 +285,14 @@ class _ImageDecision:
     plan: ImagePlan | None = None
 
 
-def _existing_recipe(found: Survey) -> Any:
-    """The project's Dockerfile, parsed (None when there is none or it cannot be read)."""
+def _existing_recipe(found: Survey, owner: Identity) -> Any:
+    """The project's Dockerfile, parsed (None when there is none or the owner cannot read it)."""
     from ds01.units.images import dockerfile as df
 
     if not found.dockerfile_exists:
         return None
-    try:
-        return df.parse(found.dockerfile.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return None
+    text = read_as_owner(owner, found.dockerfile)
+    return None if text is None else df.parse(text)
 
 
 def _plan_image(request: InitRequest, settings: ImageSettings, found: Survey, config: Config | None) -> _ImageDecision:
@@ -293,7 +307,7 @@ def _plan_image(request: InitRequest, settings: ImageSettings, found: Survey, co
     default_use_case = str((getattr(config, "wizard", None) or {}).get("default_use_case") or "general-ml")
     # A re-run that changes some choices keeps the others as the existing Dockerfile has them
     # (its base, whether it has Jupyter and the data-science packages, its use case).
-    existing = _existing_recipe(found)
+    existing = _existing_recipe(found, request.owner)
     current = existing.packages() if existing is not None else {}
     keep_base = (existing is not None and bool(existing.base_image)
                  and not (request.base_image or request.framework or request.version))
@@ -331,9 +345,8 @@ def prepare(request: InitRequest, config: Config | None) -> tuple[Survey, _Image
     settings = image_settings(config)
     found = survey(request, settings)
     root = found.directory
-    if root.exists() and not root.is_dir():
+    if not found.dir_exists and privsep.run_as(request.owner, os.path.lexists, root):
         raise UsageError(f"{root} exists and is not a directory; move it away or choose another --dir.")
-    require_writable_for(request.owner, root, "the project")
     decision = _plan_image(request, settings, found, config)
     if request.container and not found.container_exists and decision.mode == "skip" and not found.image_exists:
         raise UsageError(
@@ -357,28 +370,21 @@ def _unit_outcome(step: str, result: Any, done_msg: str, already_msg: str) -> St
 
 
 def _step_dir(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutcome:
-    from ds01.fsutil import make_dirs
     from ds01.units.project.layout import create_layout
 
     root = found.directory
-    if acting_for_other(request.owner.uid):
-        # The folders above the project (~/workspace) are the owner's too.
-        make_dirs(root.parent, uid=request.owner.uid, gid=request.owner.gid)
-    result = create_layout(request.project, directory=root, force=request.force, ask=ask)
-    hand_over(request.owner, [*result.created, *result.replaced])
+    result = privsep.run_as(request.owner, create_layout, request.project, directory=root, force=request.force,
+                            ask=ask)
     return _unit_outcome("dir-create", result, f"created the project folders in {root}",
                          f"{root} already has the project folders")
 
 
 def _step_git(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutcome:
-    from ds01.units.project._files import home_of
     from ds01.units.project.git import init_repo
 
-    root = found.directory
-    result = init_repo(root, lfs=request.lfs, force=request.force, ask=ask,
-                       environ=_git_environ(request.owner, home_of(request.owner)))
-    hand_over(request.owner, [root / ".git"], recursive=True)
-    hand_over(request.owner, [*result.created, *result.updated, *result.replaced])
+    # git reads the owner's ~/.gitconfig (hooks, fsmonitor): it runs as the owner, never as root.
+    result = privsep.run_as(request.owner, init_repo, found.directory, lfs=request.lfs, force=request.force,
+                            ask=ask)
     done = "made it a git repository" + (" with a first commit" if result.committed else "")
     return _unit_outcome("git-init", result, done, "it is already a git repository")
 
@@ -386,8 +392,8 @@ def _step_git(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutco
 def _step_readme(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutcome:
     from ds01.units.project.readme import create_readme
 
-    result = create_readme(found.directory, project=request.project, force=request.force, ask=ask)
-    hand_over(request.owner, [*result.created, *result.replaced])
+    result = privsep.run_as(request.owner, create_readme, found.directory, project=request.project,
+                            force=request.force, ask=ask)
     return _unit_outcome("readme-create", result, "wrote README.md", "README.md is already there")
 
 
@@ -396,9 +402,8 @@ def _build(request: InitRequest, location: Any, base_image: str, framework: str 
     from ds01.fsutil import make_dirs
     from ds01.units.images import common
 
-    if acting_for_other(request.owner.uid):
-        # The build log's folder (~/dockerfiles/<project>) is made for the owner, not for root.
-        make_dirs(location.build_log.parent, uid=request.owner.uid, gid=request.owner.gid)
+    # The build log's folder (~/dockerfiles/<project>) is the owner's: made as the owner.
+    privsep.run_as(request.owner, make_dirs, location.build_log.parent)
     labels = common.labels_for(identity=request.owner, project=request.project, framework=framework,
                                base_image=base_image, dockerfile=location.dockerfile)
     return common.build(project=request.project, location=location, labels=labels, identity=request.owner,
@@ -416,7 +421,7 @@ def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, s
         assert plan is not None
         path = plan.location.dockerfile
         wanted = plan.dockerfile.render()
-        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        current = read_as_owner(request.owner, path)
         if current == wanted and found.image_exists:
             return StepOutcome("image-create", ALREADY, f"{image} is built from the same Dockerfile",
                                plan.to_json(built=False, image_id=found.image_id))
@@ -437,7 +442,9 @@ def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, s
     else:
         kept_note = None
     location = common.locate(request.project, settings, request.owner, found.directory)
-    text = location.dockerfile.read_text(encoding="utf-8")
+    text = read_as_owner(request.owner, location.dockerfile)
+    if text is None:
+        raise UsageError(f"Cannot read {location.dockerfile}; check that it is a file you can read.")
     parsed = df.parse(text)
     details: dict[str, Any] = {
         "project": request.project,

@@ -3,7 +3,8 @@
 A short lesson (images, containers, GPU slots, holds after stop, limits), then
 ssh-setup -> project init -> vscode-setup. The project part is the ``new-project`` flow in its
 educational form (one code path with ``project init``); SSH and VS Code are their units,
-called directly. Every question has a flag, ``--yes`` takes the defaults, and a re-run
+called directly, as the caller (``ds01.privsep.run_as``: under sudo in a child process with the
+caller's rights). Every question has a flag, ``--yes`` takes the defaults, and a re-run
 reports each step as already done and changes nothing.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ds01.fsutil import hand_over
+from ds01 import privsep
 from ds01.orchestrators import project_init as orch
 from ds01.wizards import texts
 
@@ -53,13 +54,12 @@ def _outcome(step: str, result: Any, done: str, already: str) -> orch.StepOutcom
 
 
 def ssh_step(owner: Identity, server: Server) -> tuple[orch.StepOutcome, Any]:
-    """ssh-setup for the caller; under sudo the key and config are handed to them."""
+    """ssh-setup, run as the caller (ssh-keygen and every file in ~/.ssh with their rights)."""
     from ds01.units.project._files import home_of
     from ds01.units.project.ssh import setup_ssh
 
-    result = setup_ssh(user=owner.name, home=home_of(owner), host_alias=server.host_alias,
-                       hostname=server.hostname)
-    hand_over(owner, [result.path, *result.created, *result.updated])
+    result = privsep.run_as(owner, setup_ssh, user=owner.name, home=home_of(owner), host_alias=server.host_alias,
+                            hostname=server.hostname)
     done = "made a new key pair" if result.key_created else "added this server to ~/.ssh/config"
     return _outcome("ssh-setup", result, done, f"you already have a key ({result.key_path})"), result
 
@@ -68,10 +68,9 @@ def vscode_step(owner: Identity, project: str, directory: Path, server: Server, 
                 ask: Any) -> tuple[orch.StepOutcome, Any]:
     from ds01.units.project.vscode import setup_vscode
 
-    result = setup_vscode(project, directory, user=owner.name, uid=owner.uid, host_alias=server.host_alias,
-                          hostname=server.hostname, force=force, ask=ask)
+    result = privsep.run_as(owner, setup_vscode, project, directory, user=owner.name, uid=owner.uid,
+                            host_alias=server.host_alias, hostname=server.hostname, force=force, ask=ask)
     vscode_dir = directory / ".vscode"
-    hand_over(owner, [vscode_dir, *result.created, *result.replaced])
     return _outcome("vscode-setup", result, f"wrote VS Code settings in {vscode_dir}",
                     "the VS Code settings are already there"), result
 

@@ -1,5 +1,6 @@
-"""What the project setup verbs share: the ``--force`` flag, the overwrite question, and
-how a unit's result is shown (human lines on stderr, or the result's JSON on stdout)."""
+"""What the project setup verbs share: the ``--force`` flag, the overwrite question, how a
+unit runs (as the caller: under sudo in a child process dropped to the caller's rights, see
+``ds01.privsep``) and how its result is shown (human lines on stderr, or its JSON on stdout)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Any, TypeVar
 
 import click
 
-from ds01.fsutil import hand_over
+from ds01 import privsep
 from ds01.identity import Identity
 from ds01.terminal import Terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def force_option(f: F) -> F:
@@ -54,7 +56,24 @@ def report(term: Terminal, result: Any, *, base: Path | None = None) -> None:
         term.info(note)
 
 
-def give_to_caller(owner: Identity, result: Any, *extra: Path, recursive: tuple[Path, ...] = ()) -> None:
-    """Under sudo, what a unit made in the caller's home belongs to the caller, not root."""
-    hand_over(owner, recursive, recursive=True)
-    hand_over(owner, [*extra, *result.created, *result.updated, *result.replaced])
+def as_caller(owner: Identity, unit: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a project unit with the caller's rights and return its result.
+
+    Under sudo the unit runs in a child process that has dropped to the caller for good
+    (uid, gid, groups, HOME, a clean environment), so every path it touches is checked by the
+    kernel as the caller's and every tool it starts (git, ssh-keygen) runs as the caller:
+    what it makes is theirs, and what they could not touch themselves it cannot touch either.
+    Paths must be absolute: the child starts in the caller's home.
+    """
+    return privsep.run_as(owner, unit, *args, **kwargs)
+
+
+def absolute(path: Path | None) -> Path | None:
+    """``path`` made absolute against the current directory, for a unit that runs elsewhere.
+
+    A leading ``~`` is left for the unit, which expands it with the caller's HOME (under sudo,
+    ds01's own HOME may be root's).
+    """
+    if path is None or str(path).startswith("~"):
+        return path
+    return Path(path).absolute()

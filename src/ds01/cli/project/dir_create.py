@@ -8,8 +8,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
-from ds01.cli.project._common import asker, force_option, give_to_caller, report
-from ds01.fsutil import require_writable_for
+from ds01.cli.project._common import absolute, as_caller, asker, force_option, report
 
 
 @click.command("dir-create")
@@ -30,7 +29,7 @@ def command(app: App, project: str | None, directory: Path | None, force: bool, 
     Each folder gets a README.md saying what belongs there. Re-running completes a
     layout and changes nothing that is already there.
     """
-    from ds01.units.project._files import default_project_dir, home_of, validate_project_name
+    from ds01.units.project._files import home_of, validate_project_name
     from ds01.units.project.layout import FOLDERS, create_layout
 
     term = app.terminal
@@ -43,10 +42,8 @@ def command(app: App, project: str | None, directory: Path | None, force: bool, 
     for name, purpose in FOLDERS.items():
         term.guide(f"{name}/: {purpose}")
     validate_project_name(project)
-    target = directory or default_project_dir(project, home_of(app.identity))
-    require_writable_for(app.identity, target, "the project folders")
-    result = create_layout(project, directory=directory, home=home_of(app.identity), force=force, ask=asker(term))
-    give_to_caller(app.identity, result)
+    result = as_caller(app.identity, create_layout, project, directory=absolute(directory),
+                       home=home_of(app.identity), force=force, ask=asker(term))
     if as_json:
         term.json(result.to_json())
         return

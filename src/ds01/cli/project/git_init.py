@@ -8,8 +8,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
-from ds01.cli.project._common import asker, force_option, give_to_caller, report
-from ds01.fsutil import require_writable_for
+from ds01.cli.project._common import absolute, as_caller, asker, force_option, report
 
 
 @click.command("git-init")
@@ -25,11 +24,10 @@ def command(app: App, path: Path | None, lfs: bool, force: bool, as_json: bool) 
     Writes a .gitignore that keeps data, outputs, checkpoints, caches and secrets out of
     git, and makes the first commit when git knows your name and e-mail.
     """
-    from ds01.units.project._files import home_of
-    from ds01.units.project.git import git_environ, init_repo
+    from ds01.units.project.git import init_repo
 
     term = app.terminal
-    target = path or Path.cwd()
+    target = absolute(path) or Path.cwd()
     term.guide(
         "git records the history of your code, so you can go back to any earlier version and share "
         "the project. Data, results and model weights stay out of it: they are large and can be rebuilt."
@@ -39,11 +37,8 @@ def command(app: App, path: Path | None, lfs: bool, force: bool, as_json: bool) 
             "Git LFS stores large files (model weights, parquet data) outside the normal history, "
             "so the repository stays fast to clone."
         )
-    # The caller's git (their identity and settings), also under sudo where HOME may be root's.
-    environ = git_environ(app.identity.uid, home_of(app.identity))
-    require_writable_for(app.identity, target, "a git repository")
-    result = init_repo(target, lfs=lfs, force=force, ask=asker(term), environ=environ)
-    give_to_caller(app.identity, result, recursive=(target / ".git",))
+    # git runs as the caller (their identity and settings, their hooks with their rights only).
+    result = as_caller(app.identity, init_repo, target, lfs=lfs, force=force, ask=asker(term))
     if as_json:
         term.json(result.to_json())
         return

@@ -8,8 +8,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
-from ds01.cli.project._common import asker, force_option, give_to_caller, report
-from ds01.fsutil import require_writable_for
+from ds01.cli.project._common import absolute, as_caller, asker, force_option, report
 
 
 @click.command("readme-create")
@@ -33,9 +32,8 @@ def command(app: App, path: Path | None, project: str | None, force: bool, as_js
         "The README is the first thing you (or your supervisor) read when coming back to the project: "
         "it lists the commands to rebuild and run everything."
     )
-    require_writable_for(app.identity, path or Path.cwd(), "a README")
-    result = create_readme(path or Path.cwd(), project=project, force=force, ask=asker(term))
-    give_to_caller(app.identity, result)
+    result = as_caller(app.identity, create_readme, absolute(path) or Path.cwd(), project=project, force=force,
+                       ask=asker(term))
     if as_json:
         term.json(result.to_json())
         return

@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
-from ds01.cli.project._common import give_to_caller, report
+from ds01.cli.project._common import as_caller, report
+
+if TYPE_CHECKING:
+    from ds01.units.project.ssh import SshResult
+
+
+def _is_key_line(value: str) -> bool:
+    words = value.split(None, 1)
+    return bool(words) and words[0].startswith(("ssh-", "ecdsa-", "sk-"))
 
 
 def _read_key(value: str) -> str:
     """``--authorize`` takes the key line itself or the path of a .pub file."""
-    from pathlib import Path
-
     from ds01.errors import UsageError
 
-    if value.split(None, 1)[0].startswith(("ssh-", "ecdsa-", "sk-")):
+    if _is_key_line(value):
         return value
     path = Path(value).expanduser()
     if not path.is_file():
         raise UsageError(f"{value!r} is neither a public key line nor a readable .pub file.")
     return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _setup(user: str, home: Path, host_alias: str | None, hostname: str | None, ssh_user: str | None,
+           authorize: str | None) -> SshResult:
+    """ssh-setup with the --authorize file read: the whole step, run as the caller."""
+    from ds01.units.project.ssh import setup_ssh
+
+    return setup_ssh(user=user, home=home, host_alias=host_alias, hostname=hostname, ssh_user=ssh_user,
+                     authorize=_read_key(authorize) if authorize else None)
 
 
 @click.command("ssh-setup")
@@ -44,7 +62,6 @@ def command(
     and push from this server. An existing key is never replaced.
     """
     from ds01.units.project._files import home_of
-    from ds01.units.project.ssh import setup_ssh
 
     term = app.terminal
     ident = app.identity
@@ -52,16 +69,10 @@ def command(
         "SSH keys replace passwords: a private key (stays where it was made, never share it) and a "
         "public key (safe to give out). This command runs on the GPU server."
     )
-    key_text = _read_key(authorize) if authorize else None
-    result = setup_ssh(
-        user=ident.name,
-        home=home_of(ident),
-        host_alias=host_alias,
-        hostname=hostname,
-        ssh_user=ssh_user,
-        authorize=key_text,
-    )
-    give_to_caller(ident, result, result.path)
+    if authorize and not _is_key_line(authorize) and not authorize.startswith("~"):
+        authorize = str(Path(authorize).absolute())  # the step runs in the caller's home
+    # Everything in ~/.ssh (and the --authorize file) is read, written and run as the caller.
+    result = as_caller(ident, _setup, ident.name, home_of(ident), host_alias, hostname, ssh_user, authorize)
     if as_json:
         term.json(result.to_json())
         return

@@ -8,8 +8,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
-from ds01.cli.project._common import asker, force_option, give_to_caller, report
-from ds01.fsutil import require_writable_for
+from ds01.cli.project._common import absolute, as_caller, asker, force_option, report
 
 
 @click.command("vscode-setup")
@@ -67,9 +66,10 @@ def command(
         "VS Code runs on your laptop. Remote-SSH connects it to this server; the Dev Containers "
         "extension then attaches it to your running ds01 container, so code runs on the GPU."
     )
-    project_dir = directory or default_project_dir(project, home_of(ident))
-    require_writable_for(ident, project_dir, "VS Code settings")
-    result = setup_vscode(
+    project_dir = absolute(directory) or default_project_dir(project, home_of(ident))
+    result = as_caller(
+        ident,
+        setup_vscode,
         project,
         project_dir,
         user=ident.name,
@@ -80,7 +80,6 @@ def command(
         force=force,
         ask=asker(term),
     )
-    give_to_caller(ident, result, result.path / ".vscode")
     if as_json:
         term.json(result.to_json())
         return

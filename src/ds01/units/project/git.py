@@ -4,6 +4,9 @@ Runs the real ``git`` (argv lists, never a shell). With ``lfs`` the large model 
 file types are tracked by Git LFS when ``git-lfs`` is installed; when it is not, the result
 says so and nothing fails. The initial commit is made only when the user has a git
 identity: ds01 never invents a name or an e-mail address for someone's history.
+
+git reads the user's configuration (``~/.gitconfig``: hooks, fsmonitor, aliases), so this unit
+must run as that user; under sudo the commands call it through ``ds01.privsep.run_as``.
 """
 
 from __future__ import annotations
@@ -143,19 +146,6 @@ def _tracked_lfs_patterns(repo: Path) -> set[str]:
 def _has_commits(repo: Path, env: dict[str, str]) -> bool:
     proc = _git(repo, "rev-parse", "--verify", "--quiet", "HEAD", what="git rev-parse", env=env, check=False)
     return proc.returncode == 0
-
-
-def git_environ(uid: int, home: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """git's environment for the user ``uid`` whose home is ``home``: their HOME (so their git
-    identity and settings, never root's under sudo), and under sudo their uid for git's ownership
-    check (git accepts a root-run command in a repository ``SUDO_UID`` owns)."""
-    from ds01.fsutil import acting_for_other
-
-    env = dict(os.environ if environ is None else environ)
-    env["HOME"] = str(home)
-    if acting_for_other(uid):
-        env["SUDO_UID"] = str(uid)
-    return env
 
 
 def init_repo(
