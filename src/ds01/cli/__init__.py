@@ -76,4 +76,8 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> int:
 
 
 def main() -> None:
+    # Secure mode: a non-root caller goes through sudo and ds01's root entry point (SPEC §9).
+    from ds01.secure_entry import reexec_if_secure
+
+    reexec_if_secure()
     sys.exit(run())
