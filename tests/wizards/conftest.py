@@ -1,17 +1,16 @@
 """Fixtures for the project flow and the wizards: a caller acting through sudo.
 
-The caller is a login the host does not know (``SUDO_USER``/``SUDO_UID``/``SUDO_GID``), so its
-home is ``/home/<login>``: the fixture makes that directory for the test, owned by the caller's
-uid, points ``HOME`` at it, and removes it afterwards. The configuration is a temporary one with
+The caller is a real login made for the test (``support.users.make_user``: under sudo the setup
+steps run in a process dropped to its uid, and ssh-keygen and git want a passwd entry), acting
+through ``SUDO_USER``/``SUDO_UID``/``SUDO_GID``; ``HOME`` points at its home. The configuration is a temporary one with
 a simulated GPU inventory, so containers get GPU slots on a host without GPUs.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import secrets
 import shutil
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGY = ROOT / "config" / "topologies" / "demo-small.yaml"
-_counter = itertools.count(1)
 
 
 @dataclass
@@ -67,26 +65,22 @@ def sim_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def caller(session_tag: str, sim_config: Path, monkeypatch: pytest.MonkeyPatch):
-    """A sudo caller with an empty home of its own; names carry the session tag (cleanup)."""
-    n = next(_counter)
-    name = f"{session_tag}w{n}"
-    uid = gid = 4500 + (os.getpid() % 400) * 10 + n
-    home = Path("/home") / name
-    if home.exists():
-        shutil.rmtree(home)
-    home.mkdir(parents=True)
-    os.chown(home, uid, gid)
-    # A git identity, so git-init makes its first commit (and a re-run must not make another).
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text(f"[user]\n\tname = Test {name}\n\temail = {name}@example.org\n")
-    os.chown(gitconfig, uid, gid)
-    monkeypatch.setenv("SUDO_USER", name)
-    monkeypatch.setenv("SUDO_UID", str(uid))
-    monkeypatch.setenv("SUDO_GID", str(gid))
-    monkeypatch.setenv("HOME", str(home))
-    from ds01.base.docker_client import reset_client
+    """A real sudo caller with an empty home of its own; names carry the session tag (cleanup)."""
+    from support.users import make_user
 
-    reset_client()
-    yield Caller(name, uid, gid, home)
-    reset_client()
-    shutil.rmtree(home, ignore_errors=True)
+    with make_user(prefix=f"{session_tag}w") as ident:
+        for skel in ident.home.iterdir():  # useradd's /etc/skel files: the tests start from an empty home
+            shutil.rmtree(skel) if skel.is_dir() and not skel.is_symlink() else skel.unlink()
+        # A git identity, so git-init makes its first commit (and a re-run must not make another).
+        gitconfig = ident.home / ".gitconfig"
+        gitconfig.write_text(f"[user]\n\tname = Test {ident.name}\n\temail = {ident.name}@example.org\n")
+        os.chown(gitconfig, ident.uid, ident.gid)
+        monkeypatch.setenv("SUDO_USER", ident.name)
+        monkeypatch.setenv("SUDO_UID", str(ident.uid))
+        monkeypatch.setenv("SUDO_GID", str(ident.gid))
+        monkeypatch.setenv("HOME", str(ident.home))
+        from ds01.base.docker_client import reset_client
+
+        reset_client()
+        yield Caller(ident.name, ident.uid, ident.gid, ident.home)
+        reset_client()

@@ -61,7 +61,7 @@ def command(
     Prints the public key: paste it into GitHub/GitLab (Settings → SSH keys) to clone
     and push from this server. An existing key is never replaced.
     """
-    from ds01.units.project._files import home_of
+    from ds01.units.project._files import home_of, server_hostname
 
     term = app.terminal
     ident = app.identity
@@ -72,7 +72,8 @@ def command(
     if authorize and not _is_key_line(authorize) and not authorize.startswith("~"):
         authorize = str(Path(authorize).absolute())  # the step runs in the caller's home
     # Everything in ~/.ssh (and the --authorize file) is read, written and run as the caller.
-    result = as_caller(ident, _setup, ident.name, home_of(ident), host_alias, hostname, ssh_user, authorize)
+    result = as_caller(ident, _setup, ident.name, home_of(ident), host_alias, hostname or server_hostname(),
+                       ssh_user, authorize)
     if as_json:
         term.json(result.to_json())
         return

@@ -4,13 +4,20 @@ Not a unit itself: every project unit imports these helpers, and none imports an
 A unit never overwrites a file it did not just create unless the caller passed ``force`` or
 the injected ``ask`` callback said yes; files are written atomically (temp file + rename),
 so an interrupted run never leaves a truncated file behind.
+
+Under sudo the units run in a child process dropped to the caller (``ds01.privsep``), which may
+not be able to read the interpreter's own library (a Python installed under root's home): what
+the units need from the standard library is imported here, at the top, before the drop.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import re
+import socket
 import subprocess
+import tempfile  # noqa: F401 - write_atomic's; loaded before a unit runs as the caller (see below)
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +59,6 @@ _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def server_hostname() -> str:
     """This server's name as laptops reach it (fully qualified where DNS knows it)."""
-    import socket
-
     return socket.getfqdn() or socket.gethostname()
 
 
@@ -95,8 +100,6 @@ def caller_home(home: Path | None = None) -> Path:
     env_home = os.environ.get("HOME")
     if env_home:
         return Path(env_home)
-    import pwd
-
     return Path(pwd.getpwuid(os.getuid()).pw_dir)
 
 
