@@ -2,10 +2,17 @@
 
 A label is not evidence of anything ds01 decided unless ds01 wrote it: Docker gives a
 container every label of its image that the create request does not set, and a user's
-Dockerfile can say ``LABEL ds01.gpu.slots="0"``. So on every container it creates or
-recreates ds01 writes every reserved key itself: its own value for the keys it uses, and an
-empty value for any other reserved key the image carries (Docker cannot drop an image's
-label from a container, only override it). ``container_labels`` computes that set.
+Dockerfile can say ``LABEL ds01.gpu.slots="0"``. So:
+
+- an image that carries a reserved label ds01 did not write is refused, for building on and
+  for containers (``foreign_labels``): on a project image ds01 built, the labels it gave that
+  build (and recorded) are its own; on a catalog or allowed image, none is;
+- ds01's own builds pass every label they use to the build, so a Dockerfile cannot override
+  them, and the built image is checked against that set before it is tagged;
+- on every container it creates or recreates ds01 writes every reserved key itself: its own
+  value for the keys it uses, and an empty value for any other reserved key the image carries
+  (Docker cannot drop an image's label from a container, only override it). ``container_labels``
+  computes that set.
 """
 
 from __future__ import annotations
@@ -23,9 +30,30 @@ def is_reserved(key: str) -> bool:
     return any(key == ns or key.startswith(ns + ".") for ns in NAMESPACES)
 
 
+reserved = is_reserved
+
+
 def ds01_label_keys(labels: Mapping[str, str]) -> set[str]:
     """The reserved keys among ``labels``."""
     return {k for k in labels if is_reserved(k)}
+
+
+def foreign_labels(image_labels: Mapping[str, str], written: Mapping[str, str] | None = None) -> list[str]:
+    """The reserved label keys of an image that ds01 did not write, sorted (empty: none).
+
+    ``written``: the labels ds01 itself gave the image when it built it (its record of the
+    build, ``ds01.base.images.ImageFacts.recorded_labels``), or None for an image ds01 did not
+    build (a catalog or allowed image), on which every reserved key is foreign. A key is
+    foreign when ``written`` lacks it or holds another value.
+    """
+    ours = dict(written or {})
+    return sorted(k for k, v in image_labels.items() if is_reserved(k) and (k not in ours or ours[k] != v))
+
+
+def describe(keys: list[str], *, limit: int = 5) -> str:
+    """``a, b, c and 2 more``: reserved keys for a one-sentence refusal."""
+    shown = ", ".join(keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
 def container_labels(written: Mapping[str, str], image_labels: Mapping[str, str] | None) -> dict[str, str]:
