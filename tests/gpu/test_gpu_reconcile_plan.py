@@ -1,4 +1,7 @@
-"""The pure half of reconcile: what changes for each mismatch between the ledger and Docker."""
+"""The pure half of reconcile: what changes for each mismatch between the ledger and Docker.
+
+A container counts as a row's only by the Docker id ds01 recorded when it created it; labels
+never grant a slot (nothing is adopted)."""
 
 from __future__ import annotations
 
@@ -10,12 +13,15 @@ UUIDS = {"0": "GPU-a", "1:0": "MIG-b", "1:1": "MIG-c"}
 
 
 def row(i: int, slot: str, container: str, *, confirmed: float | None = T - 100, allocated: float = T - 100,
-        stopped: float | None = None) -> Row:
-    return Row(i, slot, UUIDS.get(slot, ""), container, "alice", 10, allocated, confirmed, stopped, None, None, True)
+        stopped: float | None = None, cid: str | None = "ID") -> Row:
+    return Row(i, slot, UUIDS.get(slot, ""), container, "alice", 10, allocated, confirmed, stopped, None, None, True,
+               None if confirmed is None else (cid if cid != "ID" else f"id-{container}"))
 
 
-def view(name: str, slots: str = "", uuids: str = "", state: str = "running") -> ContainerView:
-    return view_from_labels(name, state, {"ds01.user": "alice", "ds01.gpu.slots": slots, "ds01.gpu.uuids": uuids})
+def view(name: str, slots: str = "", uuids: str = "", state: str = "running", *, cid: str | None = None,
+         created: float = T - 200) -> ContainerView:
+    return view_from_labels(name, state, {"ds01.user": "alice", "ds01.gpu.slots": slots, "ds01.gpu.uuids": uuids},
+                            id=cid or f"id-{name}", created=created)
 
 
 def run(rows, views, **kw):
@@ -38,38 +44,54 @@ def test_pending_rows_wait_for_their_timeout():
     assert [r.id for r, _ in p.release] == [2]
 
 
-def test_pending_row_with_its_container_is_confirmed():
+def test_pending_row_is_never_confirmed_by_reconcile_only_by_create():
+    # ds01's create records the container id when it confirms; reconcile does not guess it.
     p = run([row(1, "0", "a", confirmed=None)], [view("a", "0", "GPU-a")])
-    assert p.confirm == ["a"] and p.release == [] and p.conflicts == []
+    assert p.release == [] and p.record == [] and p.conflicts == [] and p.empty()
 
 
-def test_adopt_only_onto_the_inventorys_device():
-    p = run([], [view("x", "1:1", "MIG-c"), view("y", "7:0", "MIG-z"), view("z", "1:0", "MIG-other"),
-                 view("w", "0")])
-    assert [(a.container, a.slot, a.uuid) for a in p.adopt] == [("x", "1:1", "MIG-c"), ("w", "0", "GPU-a")]
-    assert sorted(c.container for c in p.conflicts) == ["y", "z"]
+def test_pending_row_past_its_timeout_is_released_even_with_a_container_of_that_name():
+    p = run([row(1, "0", "a", confirmed=None, allocated=T - 600)], [view("a", "0", "GPU-a")])
+    assert [why for _, why in p.release] == ["ds01 never recorded its container (pending allocation timed out)"]
+    # ...and the container it leaves behind is reported, not adopted
+    assert [(c.container, c.kind) for c in p.conflicts] == [("a", "unrecorded")]
 
 
-def test_adopting_a_slot_another_container_holds_is_a_conflict():
+def test_labelled_containers_without_a_row_are_reported_never_adopted():
+    p = run([], [view("x", "1:1", "MIG-c"), view("w", "0")])
+    assert p.release == [] and p.record == []
+    assert sorted((c.container, c.kind) for c in p.conflicts) == [("w", "unrecorded"), ("x", "unrecorded")]
+    assert "has no record of creating this container" in p.conflicts[0].reason
+
+
+def test_a_container_that_took_a_rows_name_is_not_the_rows():
+    # The row's container (id-a) was removed; another with the same name and labels exists.
+    old = view("a", "0", "GPU-a", cid="other", created=T - 1000)
+    p = run([row(1, "0", "a")], [old])
+    assert [(r.id, why) for r, why in p.release] == [(1, "container no longer exists (another container took its name)")]
+    assert [(c.container, c.kind) for c in p.conflicts] == [("a", "unrecorded")]
+    # a moment after a recreation by ds01 (the new id not recorded yet) the row is kept
+    fresh = view("a", "0", "GPU-a", cid="other", created=T - 5)
+    assert run([row(1, "0", "a")], [fresh]).release == []
+
+
+def test_rows_from_before_ids_record_the_container_that_existed_when_confirmed():
+    legacy = row(1, "0", "a", cid=None)
+    p = run([legacy], [view("a", "0", "GPU-a", created=T - 200)])
+    assert p.record == [(legacy, "id-a")] and p.conflicts == [] and p.release == []
+    # a container created after the row was confirmed is not the one that was confirmed
+    p = run([legacy], [view("a", "0", "GPU-a", created=T - 50)])
+    assert p.record == [] and [c.kind for c in p.conflicts] == ["unrecorded"]
+
+
+def test_recorded_container_on_another_rows_slot_is_only_reported():
     p = run([row(1, "0", "a")], [view("a", "0", "GPU-a"), view("b", "0", "GPU-a")])
-    assert p.adopt == [] and [c.container for c in p.conflicts] == ["b"]
-
-
-def test_two_unrecorded_containers_on_one_slot_adopt_only_the_first():
-    p = run([], [view("a", "0", "GPU-a"), view("b", "0", "GPU-a")])
-    assert [(a.container, a.slot) for a in p.adopt] == [("a", "0")]
-    assert [(c.container, c.slot) for c in p.conflicts] == [("b", "0")]
-    assert "a (alice)" in p.conflicts[0].reason
-
-
-def test_shared_mode_adopts_both_containers_of_one_slot():
-    p = run([], [view("a", "0", "GPU-a"), view("b", "0", "GPU-a")], exclusive=False)
-    assert [a.container for a in p.adopt] == ["a", "b"] and p.conflicts == []
+    assert p.release == [] and [(c.container, c.kind) for c in p.conflicts] == [("b", "unrecorded")]
 
 
 def test_label_and_row_disagree_is_reported_not_changed():
     p = run([row(1, "0", "a")], [view("a", "1:0", "MIG-b")])
-    assert p.release == [] and p.adopt == [] and [c.container for c in p.conflicts] == ["a"]
+    assert p.release == [] and [(c.container, c.kind) for c in p.conflicts] == [("a", "mismatch")]
 
 
 def test_stops_and_restarts_found_in_docker():
@@ -79,5 +101,5 @@ def test_stops_and_restarts_found_in_docker():
 
 
 def test_unmanaged_container_without_labels_is_never_adopted():
-    p = run([], [ContainerView("plain", "", (), (), "running")])
+    p = run([], [ContainerView("plain", "", (), (), "running", "id-plain", T - 10)])
     assert p.empty()

@@ -160,12 +160,12 @@ def test_release_stale_honours_each_users_hold(config, monkeypatch):
     t0 = time.time() - 3 * 3600
     for user, name in (("alice", "old._.1"), ("forever", "kept._.2"), ("bob", "fresh._.3")):
         service.allocate(config, user, name, 1, 10, now=lambda: t0)
-        service.confirm(name)
+        service.confirm(name, container_id=f"id-{name}")
     service.mark_stopped("old._.1", now=lambda: t0)  # 3h ago, hold 1h -> expired
     service.mark_stopped("kept._.2", now=lambda: t0)  # hold null -> forever
     service.mark_stopped("fresh._.3")  # just now -> within the hold
     monkeypatch.setattr(service, "_docker_views", lambda: [
-        service._reconcile.ContainerView(n, u, (), (), "exited")
+        service._reconcile.ContainerView(n, u, (), (), "exited", f"id-{n}", t0)
         for n, u in (("old._.1", "alice"), ("kept._.2", "forever"), ("fresh._.3", "bob"))])
     dry = service.release_stale(config, dry_run=True)
     assert [e["container"] for e in dry.released] == ["old._.1"]
@@ -182,10 +182,10 @@ def test_release_stale_keeps_hold_when_removal_fails(config, monkeypatch):
     _no_docker(monkeypatch)
     t0 = time.time() - 3 * 3600
     service.allocate(config, "alice", "old._.1", 1, 10, now=lambda: t0)
-    service.confirm("old._.1")
+    service.confirm("old._.1", container_id="id-old")
     service.mark_stopped("old._.1", now=lambda: t0)
     monkeypatch.setattr(service, "_docker_views",
-                        lambda: [service._reconcile.ContainerView("old._.1", "alice", (), (), "exited")])
+                        lambda: [service._reconcile.ContainerView("old._.1", "alice", (), (), "exited", "id-old", t0)])
 
     def fail(container, user):
         raise OperationFailed("Could not remove the container: in use.")
@@ -221,46 +221,65 @@ def test_reconcile_against_docker(config, docker_env, base_image, session_tag):
     orphan = client.containers.create(base_image, ["sleep", "300"], name=n("orphan"),
                                       labels=_labels(session_tag, "carol", "0:2", uuid["0:2"]))
     created = client.containers.create(base_image, ["sleep", "300"], name=n("created"),
-                                     labels=_labels(session_tag, "dave", "0:4", uuid["0:4"]))
+                                       labels=_labels(session_tag, "dave", "0:4", uuid["0:4"]))
     restarted = client.containers.create(base_image, ["sleep", "300"], name=n("again"),
                                          labels=_labels(session_tag, "erin", "0:6", uuid["0:6"]))
     restarted.start()
 
     t_old = time.time() - 3600
-    service.allocate(config, "alice", n("run"), 1, 10, reconcile_first=False)      # 0:0, pending -> confirmed
+    service.allocate(config, "alice", n("run"), 1, 10, reconcile_first=False)      # 0:0, recorded by id
+    service.confirm(n("run"), container_id=running.id)
     service.allocate(config, "bob", n("exit"), 1, 10, reconcile_first=False)       # 0:1, exited -> stopped
-    service.confirm(n("exit"))
+    service.confirm(n("exit"), container_id=exited.id)
     service.allocate(config, "gone", n("gone"), 1, 10, reconcile_first=False)      # 0:2 vanished -> released
-    service.confirm(n("gone"))
+    service.confirm(n("gone"), container_id="0" * 64)
     service.allocate(config, "new", n("creating"), 1, 10, reconcile_first=False)   # 0:3 fresh pending -> kept
-    service.allocate(config, "dave", n("created"), 1, 10, reconcile_first=False, now=lambda: t_old)  # 0:4, old pending
+    service.allocate(config, "dave", n("created"), 1, 10, reconcile_first=False, now=lambda: t_old)  # 0:4 never confirmed
     service.allocate(config, "stale", n("never"), 1, 10, reconcile_first=False, now=lambda: t_old)  # 0:5 old pending
     service.allocate(config, "erin", n("again"), 1, 10, reconcile_first=False)     # 0:6
-    service.confirm(n("again"))
+    service.confirm(n("again"), container_id=restarted.id)
     service.mark_stopped(n("again"))
 
     report = service.reconcile(config)
     released = {(e["container"], e["slot"]) for e in report.released}
     assert (n("gone"), "0:2") in released
     assert (n("never"), "0:5") in released
+    # a pending row whose container ds01 never recorded is released at its timeout...
+    assert (n("created"), "0:4") in released
     assert not any(c == n("creating") for c, _ in released)  # a fresh pending row is not released
-    assert n("run") in report.confirmed and n("created") in report.confirmed
     assert n("exit") in report.marked_stopped
     assert n("again") in report.restarted
-    # the orphan (labelled 0:2, no row) is adopted now that 0:2 was released
-    assert {"container": n("orphan"), "user": "carol", "slot": "0:2", "uuid": uuid["0:2"]} in report.adopted
-    assert not any(session_tag in c["container"] for c in report.conflicts)
+    # ...and labelled containers without a recorded row are reported, never adopted
+    unrecorded = {c["container"] for c in report.conflicts if c["kind"] == "unrecorded"}
+    assert {n("orphan"), n("created")} <= unrecorded
     rows = {r.container: r for r in Ledger().active()}
-    assert rows[n("created")].slot == "0:4" and rows[n("created")].confirmed_at is not None
+    assert n("orphan") not in rows and n("created") not in rows
+    assert rows[n("run")].container_id == running.id
     assert rows[n("exit")].stopped_at is not None and rows[n("again")].stopped_at is None
-    # created but never started is not "stopped": no hold clock yet
-    assert rows[n("orphan")].reason == "adopted" and rows[n("orphan")].stopped_at is None
     # a second run changes nothing of ours
     second = service.reconcile(config)
-    assert not any(session_tag in e["container"] for e in second.released + second.adopted)
+    assert not any(session_tag in e["container"] for e in second.released + second.recorded)
     events = (paths.log_dir() / "gpu-allocations.log").read_text()
-    assert f"|adopt|carol|{n('orphan')}|0:2|" in events and f"|release|gone|{n('gone')}|0:2|" in events
+    assert "|adopt|" not in events and f"|release|gone|{n('gone')}|0:2|" in events
+    assert f"|conflict|carol|{n('orphan')}|0:2|" in events
     for c in (running, exited, orphan, created, restarted):
+        c.remove(force=True)
+
+
+def test_reconcile_records_the_container_of_a_row_from_before_ids(config, docker_env, base_image, session_tag):
+    """Rows kept across the upgrade: a confirmed row without an id gets its container's id, once."""
+    client = docker_env
+    name = f"legacy-{session_tag}._.1000"
+    c = client.containers.create(base_image, ["sleep", "300"], name=name, labels=_labels(session_tag, "alice"))
+    try:
+        service.allocate(config, "alice", name, 1, 10, reconcile_first=False)
+        service.confirm(name)  # as a version without ids did
+        assert Ledger().rows_for(name)[0].container_id is None
+        report = service.reconcile(config)
+        assert [e["container"] for e in report.recorded if e["container"] == name] == [name]
+        assert Ledger().rows_for(name)[0].container_id == c.id
+        assert not any(e["container"] == name for e in service.reconcile(config).recorded)
+    finally:
         c.remove(force=True)
 
 
@@ -270,6 +289,7 @@ def test_reconcile_reports_conflicting_labels(config, docker_env, base_image, se
     service.allocate(config, "alice", name, 1, 10, reconcile_first=False)  # gets 0:0
     c = client.containers.create(base_image, ["sleep", "300"], name=name,
                                  labels=_labels(session_tag, "alice", "0:3", "MIG-other"))
+    service.confirm(name, container_id=c.id)
     try:
         report = service.reconcile(config)
         conflicts = [x for x in report.conflicts if x["container"] == name]
@@ -314,7 +334,7 @@ def test_commands_exit_codes_and_json(config, cli, monkeypatch):
     stale = json.loads(cli("gpu", "release-stale", "--dry-run", "--json").stdout)
     assert stale["dry_run"] is True and stale["released"] == []
     rec = cli("gpu", "reconcile", "--json")
-    assert rec.exit_code == 0 and set(json.loads(rec.stdout)) >= {"released", "adopted", "conflicts"}
+    assert rec.exit_code == 0 and set(json.loads(rec.stdout)) >= {"released", "recorded", "conflicts"}
 
 
 def test_reserved_slot_shows_and_refuses(tmp_path, cli, monkeypatch):
@@ -451,11 +471,16 @@ def test_reconcile_report_reads_as_done_or_as_a_plan(config, cli, docker_env, se
 
 
 def test_ledger_and_logs_stay_group_writable_whatever_the_umask(config, monkeypatch):
-    """In group mode every user appends to the same ledger and logs; a umask of 077 must not lock them out."""
+    """In group mode every user appends to the same ledger and logs; a umask of 077 must not lock them out.
+
+    The group-mode layout (docs/admin-guide.md) makes both folders group-writable (2775)."""
     import os
     import stat
 
     _no_docker(monkeypatch)
+    for folder in (paths.state_dir(), paths.log_dir()):
+        folder.mkdir(parents=True)
+        os.chmod(folder, 0o2775)
     old = os.umask(0o077)
     try:
         service.allocate(config, "alice", "um._.1000", 1, 20)

@@ -117,6 +117,14 @@ def decide(
     if policy.strategy not in STRATEGIES:
         return Decision(refused="usage", reason=f"Unknown allocation strategy {policy.strategy!r}.")
 
+    # A row belongs to its user: another user's row for this name is never handed over.
+    others_here = sorted({h.user for h in holdings if h.container == request.container and h.user != request.user})
+    if others_here:
+        return Decision(
+            refused="policy",
+            reason=f"The ledger holds GPU slot(s) for {request.container} for {', '.join(others_here)}, not for "
+            f"{request.user}; an admin must release them first (`ds01 gpu release {request.container}`).",
+        )
     # An allocate repeated for the same container (a retry) gets what it already holds.
     mine_here = sorted({h.slot for h in holdings if h.container == request.container}, key=slot_sort_key)
     if mine_here:

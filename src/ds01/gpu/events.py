@@ -3,6 +3,9 @@
 
 Each event is appended with one ``write`` on a file opened ``O_APPEND``, so lines from
 concurrent processes never interleave.
+
+Like the ledger, a log is made group-writable (0664) only in a group-writable folder (the
+group-mode layout); in a folder users cannot write (secure mode) it is 0644, never wider.
 """
 
 from __future__ import annotations
@@ -56,10 +59,16 @@ class Event:
         return obj
 
 
-def _append(path: os.PathLike[str] | str, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, SHARED_FILE_MODE)
+def _append(path: os.PathLike[str] | str, text: str, *, shared: bool) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 SHARED_FILE_MODE if shared else 0o644)
     try:
-        share_with_group(fd)
+        if shared:
+            share_with_group(fd)
+        else:
+            st = os.fstat(fd)
+            if st.st_uid == os.geteuid() and st.st_mode & 0o7777 != 0o644:
+                os.fchmod(fd, 0o644)
         os.write(fd, text.encode())
     finally:
         os.close(fd)
@@ -73,8 +82,10 @@ def write(events: list[Event]) -> list[str]:
     folder = paths.log_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _append(folder / LOG_NAME, "".join(e.line() + "\n" for e in events))
-        _append(folder / JSONL_NAME, "".join(json.dumps(e.as_json(), sort_keys=True) + "\n" for e in events))
+        shared = bool(os.stat(folder).st_mode & 0o020)
+        _append(folder / LOG_NAME, "".join(e.line() + "\n" for e in events), shared=shared)
+        _append(folder / JSONL_NAME, "".join(json.dumps(e.as_json(), sort_keys=True) + "\n" for e in events),
+                shared=shared)
     except OSError as exc:
         return [f"Could not write the allocation log in {folder}: {exc.strerror}."]
     return []

@@ -7,6 +7,18 @@ one exclusive slot twice. A busy database makes the caller wait (bounded by the 
 timeout) and then fail closed with ``OperationFailed``; it never proceeds without the lock.
 Rows are never deleted: ``released_at`` ends them and the ``history`` table keeps every
 event, for usage accounting.
+
+A row records the Docker id of the container ds01 created for it (``container_id``, set by
+``confirm``): reconcile trusts a container only through that id, never through its labels.
+
+The ledger remembers which file it opened (device and inode) and checks, right after taking
+the write lock and again before committing, that the path still names that file: a database
+removed or replaced while a command runs makes the command fail closed instead of writing to
+a file nobody else sees.
+
+Modes: the database is made group-writable (0664) only where its folder is group-writable,
+the group-mode layout where every user runs ds01 as themselves. A folder users cannot write
+(secure mode: root-owned state) gets a file users cannot write either (0644, never wider).
 """
 
 from __future__ import annotations
@@ -25,6 +37,8 @@ from ds01.fsutil import share_with_group
 DB_NAME = "ds01.db"
 DEFAULT_BUSY_SECONDS = 15.0
 
+SCHEMA_VERSION = 2
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS allocations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -34,11 +48,12 @@ CREATE TABLE IF NOT EXISTS allocations (
     user TEXT NOT NULL,
     priority INTEGER NOT NULL,
     allocated_at REAL NOT NULL,
-    confirmed_at REAL,            -- set when the container exists (create confirmed, or adopted)
+    confirmed_at REAL,            -- set when ds01 created the container (confirm)
     stopped_at REAL,
     released_at REAL,
-    reason TEXT,                  -- why it was released (or "adopted")
-    exclusive INTEGER NOT NULL DEFAULT 1
+    reason TEXT,                  -- why it was released
+    exclusive INTEGER NOT NULL DEFAULT 1,
+    container_id TEXT             -- the Docker id of the container ds01 created for the row
 );
 -- A second guard beside the transaction: one active exclusive row per slot.
 CREATE UNIQUE INDEX IF NOT EXISTS one_exclusive_holder
@@ -72,6 +87,7 @@ class Row:
     released_at: float | None
     reason: str | None
     exclusive: bool
+    container_id: str | None = None
 
     @property
     def pending(self) -> bool:
@@ -79,13 +95,62 @@ class Row:
 
 
 _COLUMNS = (
-    "id, slot, uuid, container, user, priority, allocated_at, confirmed_at, stopped_at, released_at, reason, exclusive"
+    "id, slot, uuid, container, user, priority, allocated_at, confirmed_at, stopped_at, released_at, reason, exclusive, "
+    "container_id"
 )
 
 
 def _row(t: tuple) -> Row:
     return Row(id=t[0], slot=t[1], uuid=t[2], container=t[3], user=t[4], priority=t[5], allocated_at=t[6],
-               confirmed_at=t[7], stopped_at=t[8], released_at=t[9], reason=t[10], exclusive=bool(t[11]))
+               confirmed_at=t[7], stopped_at=t[8], released_at=t[9], reason=t[10], exclusive=bool(t[11]),
+               container_id=t[12])
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older database up to ``SCHEMA_VERSION``, keeping every row.
+
+    Version 1 had no ``container_id``: the column is added (NULL for old rows; reconcile
+    records the id of a confirmed old row's container the first time it sees it).
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version >= SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        cols = {r[1] for r in conn.execute("PRAGMA table_info(allocations)")}
+        if "container_id" not in cols:
+            conn.execute("ALTER TABLE allocations ADD COLUMN container_id TEXT")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _group_writable(folder: Path) -> bool:
+    import stat
+
+    try:
+        return bool(os.stat(folder).st_mode & stat.S_IWGRP)
+    except OSError:
+        return False
+
+
+def protect(path: Path, *, shared: bool) -> None:
+    """The mode of a ledger or log file ds01 owns: 0664 when ``shared`` (group mode), else
+    0644 -- never wider than that, whatever it was."""
+    from ds01.fsutil import SHARED_FILE_MODE
+
+    mode = SHARED_FILE_MODE if shared else 0o644
+    if shared:
+        share_with_group(path, mode)
+        return
+    try:
+        st = os.stat(path)
+        if st.st_uid == os.geteuid() and st.st_mode & 0o7777 != mode:
+            os.chmod(path, mode)
+    except OSError:
+        pass
 
 
 def busy_seconds() -> float:
@@ -97,10 +162,13 @@ def busy_seconds() -> float:
 
 
 class Ledger:
-    def __init__(self, path: Path | None = None, *, busy: float | None = None):
+    def __init__(self, path: Path | None = None, *, busy: float | None = None, secure: bool = False):
         self.path = path or (paths.state_dir() / DB_NAME)
         self.busy = busy_seconds() if busy is None else busy
+        # secure: never make the file group-writable, whatever its folder allows.
+        self.secure = secure
         self._conn: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None  # (st_dev, st_ino) of the database opened
 
     # -- connection -------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -109,8 +177,12 @@ class Ledger:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=self.busy, isolation_level=None)
+            # SQLite opens (or creates) the file lazily: make it exist, then remember which file it is.
+            conn.execute("PRAGMA schema_version").fetchone()
+            st = os.stat(self.path)
+            self._file = (st.st_dev, st.st_ino)
             # SQLite gives the -wal/-shm files the database file's mode: one explicit mode for all.
-            share_with_group(self.path)
+            protect(self.path, shared=not self.secure and _group_writable(self.path.parent))
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy * 1000)}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
@@ -119,6 +191,7 @@ class Ledger:
             # CREATE … IF NOT EXISTS writes nothing once the schema exists, so this is cheap and safe
             # to run from every process.
             conn.executescript(_SCHEMA)
+            _migrate(conn)
         except sqlite3.OperationalError as exc:
             raise self._busy_or_broken(exc) from exc
         except OSError as exc:
@@ -142,24 +215,51 @@ class Ledger:
             self._conn.close()
             self._conn = None
 
+    def _still_ours(self) -> None:
+        """Fail closed when the path no longer names the database this ledger opened."""
+        if self._file is None:
+            return
+        try:
+            st = os.stat(self.path)
+            same = (st.st_dev, st.st_ino) == self._file
+        except OSError:
+            same = False
+        if not same:
+            self.close()
+            self._file = None
+            raise OperationFailed(
+                f"The allocation database {self.path} was removed or replaced while this command ran; "
+                "nothing was changed. Run the command again."
+            )
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any error."""
+        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any error.
+
+        Before and after taking the lock, and again before committing, the path must still
+        name the file this ledger opened; otherwise nothing is written (``OperationFailed``).
+        """
         conn = self._connect()
+        self._still_ours()
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise self._busy_or_broken(exc) from exc
         try:
+            self._still_ours()
             yield conn
+            self._still_ours()
         except BaseException:
-            conn.execute("ROLLBACK")
+            # A replaced file: _still_ours closed the connection, which rolled the transaction back.
+            if self._conn is not None:
+                conn.execute("ROLLBACK")
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             conn.execute("ROLLBACK")
             raise self._busy_or_broken(exc) from exc
+
 
     # -- reads (inside or outside a transaction) ----------------------------------------
     def active(self, conn: sqlite3.Connection | None = None) -> list[Row]:
@@ -170,13 +270,15 @@ class Ledger:
             raise self._busy_or_broken(exc) from exc
         return [_row(t) for t in cur.fetchall()]
 
-    def rows_for(self, container: str, conn: sqlite3.Connection | None = None) -> list[Row]:
+    def rows_for(self, container: str, conn: sqlite3.Connection | None = None, *,
+                 user: str | None = None) -> list[Row]:
+        """Active rows of ``container`` (only ``user``'s when given)."""
         c = conn or self._connect()
         cur = c.execute(
             f"SELECT {_COLUMNS} FROM allocations WHERE released_at IS NULL AND container = ? ORDER BY id",
             (container,),
         )
-        return [_row(t) for t in cur.fetchall()]
+        return [r for r in (_row(t) for t in cur.fetchall()) if user is None or r.user == user]
 
     def last_allocated_slot(self, conn: sqlite3.Connection | None = None) -> str | None:
         c = conn or self._connect()
@@ -207,29 +309,52 @@ class Ledger:
         )
 
     @staticmethod
-    def set_stopped(conn: sqlite3.Connection, container: str, stopped_at: float | None) -> int:
+    def set_stopped(conn: sqlite3.Connection, container: str, stopped_at: float | None, *,
+                    user: str | None = None) -> int:
+        who = "" if user is None else " AND user = ?"
+        extra: tuple = () if user is None else (user,)
         if stopped_at is None:
             cur = conn.execute(
                 "UPDATE allocations SET stopped_at = NULL WHERE container = ? AND released_at IS NULL "
-                "AND stopped_at IS NOT NULL",
-                (container,),
+                "AND stopped_at IS NOT NULL" + who,
+                (container, *extra),
             )
         else:
             cur = conn.execute(
                 "UPDATE allocations SET stopped_at = ? WHERE container = ? AND released_at IS NULL "
-                "AND stopped_at IS NULL",
-                (stopped_at, container),
+                "AND stopped_at IS NULL" + who,
+                (stopped_at, container, *extra),
             )
         return cur.rowcount
 
     @staticmethod
-    def set_confirmed(conn: sqlite3.Connection, container: str, at: float) -> int:
-        cur = conn.execute(
-            "UPDATE allocations SET confirmed_at = ? WHERE container = ? AND released_at IS NULL "
-            "AND confirmed_at IS NULL",
-            (at, container),
+    def set_confirmed(conn: sqlite3.Connection, container: str, at: float, *, container_id: str | None = None,
+                      user: str | None = None) -> int:
+        """Confirm ``container``'s pending rows; with ``container_id``, record it on every active row
+        of the container (a container recreated under the same name replaces the old id)."""
+        who = "" if user is None else " AND user = ?"
+        extra: tuple = () if user is None else (user,)
+        if container_id is None:
+            cur = conn.execute(
+                "UPDATE allocations SET confirmed_at = ? WHERE container = ? AND released_at IS NULL "
+                "AND confirmed_at IS NULL" + who,
+                (at, container, *extra),
+            )
+            return cur.rowcount
+        pending = conn.execute(
+            "SELECT COUNT(*) FROM allocations WHERE container = ? AND released_at IS NULL AND confirmed_at IS NULL"
+            + who, (container, *extra)).fetchone()[0]
+        conn.execute(
+            "UPDATE allocations SET confirmed_at = COALESCE(confirmed_at, ?), container_id = ? "
+            "WHERE container = ? AND released_at IS NULL" + who,
+            (at, container_id, container, *extra),
         )
-        return cur.rowcount
+        return int(pending)
+
+    @staticmethod
+    def set_container_id(conn: sqlite3.Connection, row_id: int, container_id: str) -> None:
+        conn.execute("UPDATE allocations SET container_id = ? WHERE id = ? AND released_at IS NULL",
+                     (container_id, row_id))
 
     @staticmethod
     def record(conn: sqlite3.Connection, *, at: float, event: str, user: str, container: str, slot: str,

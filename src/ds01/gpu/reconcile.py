@@ -1,11 +1,17 @@
 """Reconcile the ledger with Docker (SPEC §4): the pure planning half.
 
-Docker is the truth for what exists; the ledger is the truth for who was promised what.
-``plan()`` compares active ledger rows with the ds01-labelled containers Docker listed and
-says what to change: release rows of vanished containers (and pending rows past their
-timeout), confirm pending rows whose container now exists, adopt labelled containers that
-hold a slot with no row, record stops and restarts that happened outside ds01, and report
-conflicts (a container whose labels disagree with its rows) without changing them.
+Docker is the truth for what exists; the ledger is the truth for who was promised what, and
+for WHICH container: when ds01 creates a container for a row it records the container's
+Docker id in the row. ``plan()`` compares active ledger rows with the containers Docker
+listed and says what to change: release rows whose recorded container no longer exists (and
+pending rows past their timeout), record stops and restarts that happened outside ds01, and
+report conflicts without changing them.
+
+A label never grants a slot. A container carrying ``ds01.gpu.*`` labels whose id no active
+row records -- made with the Docker API directly, inherited from a Dockerfile ``LABEL``, or
+re-imported from an export -- is reported as unrecorded and never adopted. The only id
+reconcile itself records is that of a confirmed row written before rows kept ids, and only
+for a container that already existed when the row was confirmed.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ class ContainerView:
     slots: tuple[str, ...]
     uuids: tuple[str, ...]
     state: str
+    id: str = ""  # the Docker container id
+    created: float = 0.0  # when Docker created it (unix time)
 
     @property
     def running(self) -> bool:
@@ -38,21 +46,13 @@ class ContainerView:
         return self.state in ("exited", "dead")
 
 
-def view_from_labels(name: str, state: str, labels: dict[str, str]) -> ContainerView:
+def view_from_labels(name: str, state: str, labels: dict[str, str], *, id: str = "",
+                     created: float = 0.0) -> ContainerView:
     def split(v: str | None) -> tuple[str, ...]:
         return tuple(p.strip() for p in (v or "").split(",") if p.strip())
 
     return ContainerView(name, labels.get(LABEL_USER, ""), split(labels.get(LABEL_SLOTS)),
-                         split(labels.get(LABEL_UUIDS)), state)
-
-
-@dataclass(frozen=True)
-class Adoption:
-    container: str
-    user: str
-    slot: str
-    uuid: str
-    stopped: bool
+                         split(labels.get(LABEL_UUIDS)), state, id, created)
 
 
 @dataclass(frozen=True)
@@ -61,95 +61,111 @@ class Conflict:
     user: str
     slot: str
     reason: str
+    kind: str = "mismatch"  # "mismatch": disagrees with its rows; "unrecorded": ds01 never created it
+
+
+UNRECORDED = ("carries ds01 GPU labels (slot {slots}) but ds01 has no record of creating this container; "
+              "its labels grant nothing (not adopted)")
 
 
 @dataclass
 class Plan:
     release: list[tuple[Row, str]] = field(default_factory=list)
-    confirm: list[str] = field(default_factory=list)
-    adopt: list[Adoption] = field(default_factory=list)
+    record: list[tuple[Row, str]] = field(default_factory=list)  # (row from before ids were kept, container id)
     conflicts: list[Conflict] = field(default_factory=list)
     mark_stopped: list[str] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.release or self.confirm or self.adopt or self.conflicts or self.mark_stopped
-                    or self.restarted)
+        return not (self.release or self.record or self.conflicts or self.mark_stopped or self.restarted)
+
+
+def _recorded_here(r: Row, c: ContainerView) -> bool:
+    """Is ``c`` the container ds01 created for row ``r``?"""
+    if r.container_id:
+        return bool(c.id) and c.id == r.container_id
+    # A row confirmed before rows kept ids: its container is the one that already existed when
+    # it was confirmed (Docker's creation time is in whole seconds).
+    return r.confirmed_at is not None and bool(c.id) and c.created <= r.confirmed_at + 1
 
 
 def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at: float,
          pending_timeout: float, exclusive: bool = True, slot_uuids: Mapping[str, str] | None = None) -> Plan:
     """What to change so the ledger agrees with Docker as listed at ``listed_at``.
 
-    ``slot_uuids`` (slot id -> device UUID of the current inventory): a container is adopted
-    only onto a slot the inventory offers, with the device the inventory has there.
+    ``slot_uuids`` (slot id -> device UUID of the current inventory) names the device of each
+    slot in the reasons given; ``exclusive`` is kept for callers and has no effect on the plan
+    (nothing is adopted, so no slot is ever given to a container here).
     """
+    del exclusive, slot_uuids
     result = Plan()
     present = {c.name: c for c in containers}
     by_container: dict[str, list[Row]] = {}
     for r in rows:
         by_container.setdefault(r.container, []).append(r)
+    recorded: set[str] = set()  # names of containers some active row records
+    in_flight: set[str] = set()  # names with only pending rows (ds01 is creating them now)
 
     for name, own in by_container.items():
         c = present.get(name)
-        if c is None:
-            for r in own:
-                if r.pending:
-                    # A fresh pending row belongs to a container being created right now.
-                    if r.allocated_at + pending_timeout <= listed_at:
-                        result.release.append((r, "container never appeared (pending allocation timed out)"))
-                elif r.confirmed_at is not None and r.confirmed_at <= listed_at:
-                    # Only rows confirmed before the listing: a container confirmed after it is not
-                    # missing, the listing is just older than it.
-                    result.release.append((r, "container no longer exists"))
+        mine: list[Row] = []
+        for r in own:
+            if r.pending:
+                # A pending row belongs to a container ds01 is creating right now; ds01 records the
+                # container's id when it confirms. Past the timeout it is released, container or not.
+                if r.allocated_at + pending_timeout <= listed_at:
+                    why = ("container never appeared (pending allocation timed out)" if c is None else
+                           "ds01 never recorded its container (pending allocation timed out)")
+                    result.release.append((r, why))
+                elif c is not None:
+                    in_flight.add(name)
+                continue
+            if c is not None and _recorded_here(r, c):
+                mine.append(r)
+                if not r.container_id:
+                    result.record.append((r, c.id))
+                continue
+            if r.confirmed_at is None or r.confirmed_at > listed_at:
+                # Confirmed after the listing: the listing is older than its container.
+                continue
+            if c is None:
+                result.release.append((r, "container no longer exists"))
+            elif c.created + pending_timeout <= listed_at:
+                # Another container took the name long ago (a recreation by ds01 records its
+                # new id within moments of creating it).
+                result.release.append((r, "container no longer exists (another container took its name)"))
+        if c is None or not mine:
             continue
-        if any(r.pending for r in own):
-            result.confirm.append(name)
-        if c.slots and set(c.slots) != {r.slot for r in own}:
+        recorded.add(name)
+        if c.slots and set(c.slots) != {r.slot for r in mine}:
             result.conflicts.append(Conflict(
-                name, c.user or own[0].user, ",".join(c.slots),
-                f"labels say slots {','.join(c.slots)} but the ledger promised {','.join(r.slot for r in own)}",
+                name, c.user or mine[0].user, ",".join(c.slots),
+                f"labels say slots {','.join(c.slots)} but the ledger promised {','.join(r.slot for r in mine)}",
             ))
         elif c.uuids and len(c.uuids) == len(c.slots):
             label_uuid = dict(zip(c.slots, c.uuids, strict=True))
-            for r in own:
+            for r in mine:
                 if label_uuid.get(r.slot, r.uuid) != r.uuid:
                     result.conflicts.append(Conflict(
                         name, c.user or r.user, r.slot,
                         f"the container holds device {label_uuid[r.slot]} but slot {r.slot} is {r.uuid}",
                     ))
-        if c.stopped and any(r.stopped_at is None and not r.pending for r in own):
+        if c.stopped and any(r.stopped_at is None for r in mine):
             result.mark_stopped.append(name)
-        if c.running and any(r.stopped_at is not None for r in own):
+        if c.running and any(r.stopped_at is not None for r in mine):
             result.restarted.append(name)
 
-    # A slot whose row is being released is free for adoption in the same pass.
-    released_ids = {r.id for r, _ in result.release}
-    # slot -> (container, user) holding it: ledger rows, then containers adopted in this pass,
-    # so two unrecorded containers claiming one exclusive slot are not both adopted.
-    holder_of = {r.slot: (r.container, r.user) for r in rows if r.id not in released_ids}
     for name, c in present.items():
-        if name in by_container or not c.slots:
+        if name in recorded or not c.slots:
             continue
-        uuids = c.uuids if len(c.uuids) == len(c.slots) else ("",) * len(c.slots)
-        for slot, dev in zip(c.slots, uuids, strict=True):
-            if slot_uuids is not None:
-                if slot not in slot_uuids:
-                    result.conflicts.append(Conflict(name, c.user, slot,
-                                                     f"holds slot {slot}, which the GPU inventory does not offer"))
-                    continue
-                if dev and dev != slot_uuids[slot]:
-                    result.conflicts.append(Conflict(
-                        name, c.user, slot, f"holds device {dev}, but slot {slot} is {slot_uuids[slot]}"))
-                    continue
-                dev = slot_uuids[slot]
-            other = holder_of.get(slot)
-            if other is not None and exclusive:
+        if name in in_flight:
+            pend = {r.slot for r in by_container[name] if r.pending}
+            if set(c.slots) != pend:
                 result.conflicts.append(Conflict(
-                    name, c.user, slot,
-                    f"holds slot {slot}, which the ledger gives to {other[0]} ({other[1]})",
+                    name, c.user, ",".join(c.slots),
+                    f"labels say slots {','.join(c.slots)} but the ledger promised {','.join(sorted(pend))}",
                 ))
-                continue
-            result.adopt.append(Adoption(name, c.user, slot, dev, c.stopped))
-            holder_of.setdefault(slot, (name, c.user))
+            continue
+        result.conflicts.append(Conflict(name, c.user, ",".join(c.slots),
+                                         UNRECORDED.format(slots=",".join(c.slots)), kind="unrecorded"))
     return result

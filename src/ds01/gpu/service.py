@@ -5,13 +5,19 @@ returns plain results; it raises ``ds01.errors`` exceptions for refusals (``Poli
 exit 3, ``NoCapacity`` exit 4). Every state change is written to the ledger's history and to
 the event logs. ``status``, ``allocate`` and ``release_stale`` reconcile with Docker first.
 
-Container units call: ``allocate`` (then ``confirm`` once the container exists, and
+Container units call: ``allocate`` (then ``confirm(container, container_id=…)`` once the
+container exists -- the Docker id recorded there is what reconcile trusts, never labels -- and
 ``release`` if creating it failed), ``mark_stopped`` on stop, ``clear_stopped`` on
 start/run, ``release`` on removal, and ``release_stale(remove_container=…)`` from cron.
+
+Rows carry their user: ``release``, ``mark_stopped`` and ``clear_stopped`` take ``user`` to act
+only on that user's rows (the commands pass the caller unless an admin), and ``allocate``
+refuses a container name that belongs to another user (``NAME._.UID``, SPEC §5).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,6 +91,44 @@ def reservations_of(config: Config) -> list[ReservationWindow]:
     return [ReservationWindow(r.user, r.start, r.end, tuple(r.slots), r.reason) for r in config.reservations()]
 
 
+def _secure_now() -> bool:
+    """Whether the configuration in force says ``security.mode: secure`` (for the calls that are
+    given no config); an unreadable config counts as secure, so modes are never loosened on a guess."""
+    from ds01 import paths
+
+    path = paths.config_path()
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return True
+    return _secure_at(str(path), mtime)
+
+
+@functools.lru_cache(maxsize=4)
+def _secure_at(path: str, mtime: int) -> bool:
+    from pathlib import Path
+
+    from ds01.errors import Ds01Error
+    from ds01.limits.config import load_config
+
+    try:
+        return load_config(Path(path)).security.secure
+    except Ds01Error:
+        return True
+
+
+def _ledger(config: Config, ledger: Ledger | None) -> Ledger:
+    return ledger or Ledger(secure=config.security.secure)
+
+
+def owner_uid(user: str) -> int | None:
+    """The uid of login ``user`` (None when the host has no such login)."""
+    from ds01.identity import lookup
+
+    ident = lookup(user)
+    return ident.uid if ident is not None else None
+
+
 def inventory(config: Config) -> Inventory:
     from ds01.gpu import inventory as _inventory
 
@@ -128,8 +172,7 @@ def holdings(rows: list[Row], holds: _Holds) -> list[Holding]:
 @dataclass
 class ReconcileReport:
     released: list[dict[str, Any]] = field(default_factory=list)
-    confirmed: list[str] = field(default_factory=list)
-    adopted: list[dict[str, Any]] = field(default_factory=list)
+    recorded: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     marked_stopped: list[str] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
@@ -140,8 +183,7 @@ class ReconcileReport:
         return {
             "dry_run": self.dry_run,
             "released": self.released,
-            "confirmed": self.confirmed,
-            "adopted": self.adopted,
+            "recorded": self.recorded,
             "conflicts": self.conflicts,
             "marked_stopped": self.marked_stopped,
             "restarted": self.restarted,
@@ -149,19 +191,21 @@ class ReconcileReport:
         }
 
     def changed(self) -> bool:
-        return bool(self.released or self.confirmed or self.adopted or self.marked_stopped or self.restarted)
+        return bool(self.released or self.recorded or self.marked_stopped or self.restarted)
 
 
 def _docker_views() -> list[_reconcile.ContainerView]:
     from ds01.base.docker_client import list_containers
 
-    # Every container (one sparse call), so that a ledger row is never released while a container
-    # of that name exists; only ds01-managed ones are considered for adoption.
+    # Every container (one sparse call), with its Docker id: a row counts a container as its own
+    # only by the id recorded at create. Labels are read only from ds01-managed containers, and
+    # only to report what they claim.
     views = []
     for c in list_containers(None):
         labels = c.labels
         managed = labels.get("aime.mlc.DS01_MANAGED") == "true"
-        view = _reconcile.view_from_labels(c.name, c.state, labels if managed else {})
+        view = _reconcile.view_from_labels(c.name, c.state, labels if managed else {}, id=c.id,
+                                           created=float(c.created))
         views.append(view)
     return views
 
@@ -173,7 +217,7 @@ def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
     Docker engine into a warning instead of an error, and reports conflicts as warnings
     rather than logging them again on every command."""
     report = ReconcileReport(dry_run=dry_run)
-    led = ledger or Ledger()
+    led = _ledger(config, ledger)
     listed_at = now()
     try:
         views = _docker_views()
@@ -200,25 +244,14 @@ def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
                 led.release_row(conn, row.id, at=at, reason=why)
                 led.record(conn, at=at, event="release", user=row.user, container=row.container, slot=row.slot,
                            reason=why)
-        for name in p.confirm:
-            report.confirmed.append(name)
+        for row, cid in p.record:
+            report.recorded.append({"container": row.container, "user": row.user, "slot": row.slot,
+                                    "container_id": cid[:12]})
             if conn is not None:
-                led.set_confirmed(conn, name, at)
-        for a in p.adopt:
-            prio = 0
-            try:
-                prio = quota(config, a.user).priority if a.user else 0
-            except UsageError:
-                pass
-            report.adopted.append({"container": a.container, "user": a.user, "slot": a.slot, "uuid": a.uuid})
-            evs.append(_events.Event("adopt", a.user, a.container, a.slot, "labelled container had no ledger row", at))
-            if conn is not None:
-                led.insert(conn, slot=a.slot, uuid=a.uuid or inv_uuid.get(a.slot, ""), container=a.container,
-                           user=a.user, priority=prio, at=at, confirmed=True, stopped_at=at if a.stopped else None,
-                           exclusive=exclusive, reason="adopted")
-                led.record(conn, at=at, event="adopt", user=a.user, container=a.container, slot=a.slot)
+                led.set_container_id(conn, row.id, cid)
         for c in p.conflicts:
-            report.conflicts.append({"container": c.container, "user": c.user, "slot": c.slot, "reason": c.reason})
+            report.conflicts.append({"container": c.container, "user": c.user, "slot": c.slot, "reason": c.reason,
+                                     "kind": c.kind})
             if strict:
                 evs.append(_events.Event("conflict", c.user, c.container, c.slot, c.reason, at))
             else:
@@ -261,7 +294,7 @@ class StatusReport:
 
 def status(config: Config, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
            reconcile_first: bool = True) -> StatusReport:
-    led = ledger or Ledger()
+    led = _ledger(config, ledger)
     warnings: list[str] = []
     inv = inventory(config)
     warnings.extend(inv.warnings)
@@ -338,19 +371,26 @@ def _refusal(decision: Decision, waited: float | None = None) -> Exception:
 def allocate(config: Config, user: str, container: str, count: int, priority: int | None = None, *,
              wait: float | None = None, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
              sleep: Callable[[float], None] = time.sleep, reconcile_first: bool = True,
-             on_wait: Callable[[str], None] | None = None) -> AllocationResult:
+             on_wait: Callable[[str], None] | None = None, uid: int | None = None) -> AllocationResult:
     """Give ``container`` ``count`` slots for ``user`` or raise the refusal (exit 3 or 4).
 
     The choice and its recording happen in one ``BEGIN IMMEDIATE`` transaction. ``wait``:
     seconds to keep polling while the refusal is "no capacity"; ``on_wait(reason)`` is called
     once when the waiting starts (the caller tells the user why nothing happens yet).
+    ``priority`` overrides the configured one (the command allows that to admins only).
+    ``uid``: the user's uid (default: their login's); the container must be named for it.
     """
+    from ds01.policy import ownership
+
     check_user_name(user)
     if not container or "|" in container or "," in container:
         raise UsageError(f"{container!r} is not a container name ds01 can record.")
     if priority is not None and not 1 <= priority <= 100:
         raise UsageError(f"Priority must be between 1 and 100 (got {priority}).")
-    led = ledger or Ledger()
+    refusal = ownership.row_refusal(user, uid if uid is not None else owner_uid(user), container)
+    if refusal:
+        raise PolicyRefused(refusal)
+    led = _ledger(config, ledger)
     warnings: list[str] = []
     # Inventory warnings (MIG without instances, pending modes) belong to `gpu status`, not every allocation.
     inv = inventory(config)
@@ -401,7 +441,7 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
 
 def _change(container: str, event: str, reason: str, op: Callable[[Any, Ledger, float], list[Row]],
             ledger: Ledger | None, now: Callable[[], float]) -> list[Row]:
-    led = ledger or Ledger()
+    led = ledger or Ledger(secure=_secure_now())
     with led.write() as conn:
         t = now()
         rows = op(conn, led, t)
@@ -412,10 +452,11 @@ def _change(container: str, event: str, reason: str, op: Callable[[Any, Ledger, 
 
 
 def release(container: str, *, reason: str = "released", ledger: Ledger | None = None,
-            now: Callable[[], float] = time.time) -> list[Row]:
-    """Release every slot ``container`` holds (idempotent: nothing held -> empty list)."""
+            now: Callable[[], float] = time.time, user: str | None = None) -> list[Row]:
+    """Release every slot ``container`` holds -- only ``user``'s rows when given (idempotent:
+    nothing held -> empty list)."""
     def op(conn: Any, led: Ledger, t: float) -> list[Row]:
-        rows = led.rows_for(container, conn)
+        rows = led.rows_for(container, conn, user=user)
         for r in rows:
             led.release_row(conn, r.id, at=t, reason=reason)
         return rows
@@ -423,31 +464,37 @@ def release(container: str, *, reason: str = "released", ledger: Ledger | None =
     return _change(container, "release", reason, op, ledger, now)
 
 
-def mark_stopped(container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> list[Row]:
+def mark_stopped(container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
+                 user: str | None = None) -> list[Row]:
     """Start the hold-after-stop clock (idempotent: an earlier stop time is kept)."""
     def op(conn: Any, led: Ledger, t: float) -> list[Row]:
-        rows = [r for r in led.rows_for(container, conn) if r.stopped_at is None]
-        led.set_stopped(conn, container, t)
+        rows = [r for r in led.rows_for(container, conn, user=user) if r.stopped_at is None]
+        led.set_stopped(conn, container, t, user=user)
         return rows
 
     return _change(container, "mark-stopped", "container stopped", op, ledger, now)
 
 
-def clear_stopped(container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> list[Row]:
+def clear_stopped(container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
+                  user: str | None = None) -> list[Row]:
     """The container runs again inside its hold: keep the slot, stop the clock."""
     def op(conn: Any, led: Ledger, t: float) -> list[Row]:
-        rows = [r for r in led.rows_for(container, conn) if r.stopped_at is not None]
-        led.set_stopped(conn, container, None)
+        rows = [r for r in led.rows_for(container, conn, user=user) if r.stopped_at is not None]
+        led.set_stopped(conn, container, None, user=user)
         return rows
 
     return _change(container, "restart", "container started again", op, ledger, now)
 
 
-def confirm(container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> int:
-    """Mark the container's pending rows as having their container (call right after create)."""
-    led = ledger or Ledger()
+def confirm(container: str, *, container_id: str | None = None, user: str | None = None,
+            ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> int:
+    """Mark the container's pending rows as having their container (call right after create)
+    and record ``container_id``, the Docker id of the container just created, on its rows:
+    reconcile counts a container as holding its slots only through that id. Returns how many
+    pending rows were confirmed."""
+    led = ledger or Ledger(secure=_secure_now())
     with led.write() as conn:
-        return led.set_confirmed(conn, container, now())
+        return led.set_confirmed(conn, container, now(), container_id=container_id, user=user)
 
 
 def holder_of(container: str, *, ledger: Ledger | None = None) -> str | None:
@@ -456,12 +503,17 @@ def holder_of(container: str, *, ledger: Ledger | None = None) -> str | None:
     return rows[0].user if rows else None
 
 
+def holders_of(container: str, *, ledger: Ledger | None = None) -> list[str]:
+    """Every user with an active row for ``container`` (normally one)."""
+    return sorted({r.user for r in (ledger or Ledger()).rows_for(container)})
+
+
 # -- user status ------------------------------------------------------------------------------
 
 def user_status(config: Config, user: str, *, ledger: Ledger | None = None,
                 now: Callable[[], float] = time.time) -> dict[str, Any]:
     check_user_name(user)
-    led = ledger or Ledger()
+    led = _ledger(config, ledger)
     q = quota(config, user)
     holds = _Holds(config)
     rows = [r for r in led.active() if r.user == user]
@@ -501,7 +553,7 @@ def release_stale(config: Config, *, dry_run: bool = False,
     definition saved by the container unit — before the slot goes to someone else). If it
     raises a ds01 error, that hold is kept and reported under ``failed``. Idempotent.
     """
-    led = ledger or Ledger()
+    led = _ledger(config, ledger)
     rec = reconcile(config, dry_run=dry_run, strict=False, ledger=led, now=now)
     holds = _Holds(config)
     t = now()

@@ -12,6 +12,27 @@ def require_self_or_admin(app: App, user: str, what: str) -> None:
         raise PolicyRefused(f"Only an admin can {what} for another user ({user}).")
 
 
+def row_owner_filter(app: App, container: str, what: str) -> str | None:
+    """The user whose rows of ``container`` the caller may act on: None (all) for an admin,
+    otherwise the caller -- and only for a container named for the caller's uid.
+
+    Refuses (exit 3) when the container holds rows none of which are the caller's to touch
+    (another user's GPU); a container holding nothing is left to the command to report.
+    """
+    from ds01.gpu import service
+    from ds01.policy import ownership
+
+    if app.is_admin():
+        return None
+    me = app.identity
+    holders = service.holders_of(container)
+    mine = [h for h in holders if ownership.may_act_on_row(row_user=h, container=container, caller=me.name,
+                                                           caller_uid=me.uid, admin=False)]
+    if holders and not mine:
+        raise PolicyRefused(f"Only an admin can {what} for a container that is not yours ({container}).")
+    return me.name
+
+
 def require_admin(app: App, what: str) -> None:
     if not app.is_admin():
         raise PolicyRefused(f"Only an admin can {what}; ask one of: {', '.join(sorted(app.config.admins)) or 'root'}.")

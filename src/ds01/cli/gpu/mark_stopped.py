@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.gpu._common import require_self_or_admin
+from ds01.cli.gpu._common import row_owner_filter
 from ds01.cli.options import json_option
 
 
@@ -25,8 +25,8 @@ def command(app: App, container: str, as_json: bool) -> None:
         from ds01.errors import NotFound
 
         raise NotFound(f"{container} holds no GPU slot; there is nothing to mark as stopped.")
-    require_self_or_admin(app, holder, "mark containers stopped")
-    rows = service.mark_stopped(container)
+    user = row_owner_filter(app, container, "mark containers stopped")
+    rows = service.mark_stopped(container, user=user)
     if as_json:
         app.terminal.json({"container": container, "slots": [r.slot for r in rows]})
     elif rows:

@@ -14,12 +14,13 @@ from ds01.cli.options import json_option
 @json_option
 @pass_app
 def command(app: App, dry_run: bool, as_json: bool) -> None:
-    """Release rows of containers that no longer exist, adopt labelled containers holding a
-    slot without a row, record stops/restarts done outside ds01, and report conflicts.
+    """Release rows of containers that no longer exist, record stops/restarts done outside
+    ds01, and report conflicts. A container is a row's only by the Docker id ds01 recorded when
+    it created it: labelled containers ds01 did not create are reported, never adopted.
 
-    JSON keys: dry_run, released[] {container, user, slot, reason}, confirmed[],
-    adopted[] {container, user, slot, uuid}, conflicts[] {container, user, slot, reason},
-    marked_stopped[], restarted[], warnings[].
+    JSON keys: dry_run, released[] {container, user, slot, reason},
+    recorded[] {container, user, slot, container_id}, conflicts[] {container, user, slot,
+    reason, kind: mismatch|unrecorded}, marked_stopped[], restarted[], warnings[].
     """
     from ds01.gpu import service
 
@@ -29,12 +30,12 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
     if as_json:
         term.json(report.to_json())
         return
-    verbs = ("would release", "would adopt", "would mark", "would clear the stop of") if dry_run else \
-        ("released", "adopted", "marked", "cleared the stop of")
+    verbs = ("would release", "would record", "would mark", "would clear the stop of") if dry_run else \
+        ("released", "recorded", "marked", "cleared the stop of")
     for e in report.released:
         term.info(f"{verbs[0]} {e['slot']} from {e['container']} ({e['user']}): {e['reason']}")
-    for e in report.adopted:
-        term.info(f"{verbs[1]} {e['container']} ({e['user']}) on slot {e['slot']}")
+    for e in report.recorded:
+        term.info(f"{verbs[1]} container id {e['container_id']} of {e['container']} ({e['user']}) on slot {e['slot']}")
     for name in report.marked_stopped:
         term.info(f"{verbs[2]} {name} stopped (found stopped)")
     for name in report.restarted:
@@ -44,8 +45,8 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
     if not (report.changed() or report.conflicts):
         term.success("The ledger agrees with Docker; nothing to fix.")
     elif dry_run:
-        term.success(f"dry run: {len(report.released)} to release, {len(report.adopted)} to adopt, "
+        term.success(f"dry run: {len(report.released)} to release, "
                      f"{len(report.conflicts)} conflict(s); nothing was changed.")
     else:
         term.success(f"ledger reconciled: {len(report.released)} released, "
-                     f"{len(report.adopted)} adopted, {len(report.conflicts)} conflict(s).")
+                     f"{len(report.conflicts)} conflict(s).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.gpu._common import require_self_or_admin
+from ds01.cli.gpu._common import row_owner_filter
 from ds01.cli.options import json_option
 
 
@@ -16,14 +16,15 @@ from ds01.cli.options import json_option
 def command(app: App, container: str, as_json: bool) -> None:
     """Release every GPU slot CONTAINER holds. Releasing nothing is not an error.
 
+    Users release only their own rows of their own containers (NAME._.UID with their uid);
+    admins release anyone's.
+
     JSON keys: container, released (slot ids).
     """
     from ds01.gpu import service
 
-    holder = service.holder_of(container)
-    if holder is not None:
-        require_self_or_admin(app, holder, "release GPUs")
-    rows = service.release(container, reason="released by command")
+    user = row_owner_filter(app, container, "release GPUs")
+    rows = service.release(container, reason="released by command", user=user)
     slots = [r.slot for r in rows]
     if as_json:
         app.terminal.json({"container": container, "released": slots})
