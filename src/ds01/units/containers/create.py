@@ -401,7 +401,7 @@ def allocate_and_create(config: Config, spec: ContainerSpec, dname: str, gpus: i
             progress(f"Creating container {spec.name}…")
         info = engine.create_container(full, progress=progress)
         if allocated:
-            service.confirm(dname)
+            service.confirm(dname, container_id=info.id, user=spec.owner.name)
         defn = engine.container_definition(dname, spec.owner)
         path = definitions.save(spec.owner.name, spec.name, defn, gpu_count=gpus, project=project)
     except BaseException:
