@@ -62,3 +62,27 @@ def is_admin(app: App) -> bool:
     if app.identity.is_root:
         return True
     return _config(app) is not None and app.is_admin()
+
+
+DEFAULT_GPUS = "1"
+
+
+def gpu_count(value: str) -> int:
+    """AIME's ``-g`` value as a number of GPU slots for the allocator; ``all`` is refused.
+
+    ds01 assigns slots itself (by UUID, under the caller's quotas), so ``-g`` is a count only.
+    """
+    from ds01.errors import UsageError
+
+    text = value.strip().lower()
+    if text == "all":
+        raise UsageError(
+            "-g all would claim every GPU on this shared server; ask for a number of GPU slots instead "
+            "(-g 1, or -g 0 for a CPU-only container; `ds01 limits show` says how many you may have)."
+        )
+    if not text.isdigit():
+        raise UsageError(
+            f"-g takes a number of GPU slots (got {value!r}); ds01 picks the GPUs itself, "
+            "so ask for a count such as -g 1, or -g 0 for a CPU-only container."
+        )
+    return int(text)

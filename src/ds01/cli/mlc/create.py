@@ -1,4 +1,10 @@
-"""``ds01 mlc create NAME [FRAMEWORK VERSION]``: AIME's create, on the Docker SDK, with ds01's patch set."""
+"""``ds01 mlc create NAME [FRAMEWORK VERSION]``: AIME's create, through ds01's ledger and quotas.
+
+The container is made by ``container create``'s path (``ds01.units.containers.create``): the
+caller's limits, ``max_containers_per_user`` and ``max_gpus_per_container``, GPU slots from
+the allocator by UUID and recorded in the ledger, the network and restart policy from the
+config. ``-g`` is a number of slots (default 1); ``-g all`` is refused.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from pathlib import Path
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.mlc._common import settings
+from ds01.cli.mlc._common import DEFAULT_GPUS, gpu_count
 from ds01.cli.options import json_option, script_option
 
 
@@ -19,7 +25,8 @@ from ds01.cli.options import json_option, script_option
 @click.option("-w", "--workspace", type=click.Path(path_type=Path), help="Workspace directory (default ~/workspace).")
 @click.option("-d", "--data", type=click.Path(path_type=Path), help="Data directory, mounted at /data.")
 @click.option("-m", "--models", type=click.Path(path_type=Path), help="Models directory, mounted at /models.")
-@click.option("-g", "--gpus", default="all", show_default=True, help="GPUs to use (AIME's -g value).")
+@click.option("-g", "--gpus", default=DEFAULT_GPUS, show_default=True,
+              help="Number of GPU slots (0: CPU only); `all` is refused on a shared server.")
 @click.option("--arch", help="GPU architecture for the catalog (default: detected, or MLC_ARCH).")
 @script_option
 @json_option
@@ -39,59 +46,49 @@ def command(
 ) -> None:
     """Create a container NAME from a catalog FRAMEWORK VERSION or a local --image.
 
-    The container runs as you, with your workspace at /workspace; open it with
-    `ds01 mlc open NAME`.
+    The container runs as you, with your workspace at /workspace, your limits and the GPU
+    slots the allocator gives you (exit 3 when a limit refuses, 4 when none is free); open it
+    with `ds01 mlc open NAME`.
     """
     from ds01.base import catalog, engine
-    from ds01.base.names import validate_name
+    from ds01.base.names import docker_name, validate_name
     from ds01.errors import UsageError
+    from ds01.units.containers import create as unit
 
     term, me = app.terminal, app.identity
-    conf = settings(app, with_limits=True)
+    count = gpu_count(gpus)
+    config = app.config
     name = validate_name(name or term.ask("Container name:", what="a container name (NAME)"))
     if image and (framework or version):
         raise UsageError("Give either FRAMEWORK VERSION or --image, not both.")
-    entry = None
+    if engine.container_exists(docker_name(name, me.uid)):
+        raise UsageError(
+            f"A container named {name!r} already exists for you; choose another name "
+            f"or remove it first (ds01 mlc remove {name})."
+        )
+    arch_value: str | None = None
     if image:
         try:
-            arch_value: str | None = catalog.resolve_arch(arch)
+            arch_value = catalog.resolve_arch(arch)
         except UsageError:
             arch_value = None  # a custom image needs no catalog architecture
-    else:
+    else:  # AIME's questions, in AIME's order, before anything is allocated
         arch_value = catalog.resolve_arch(arch)
-        cat = catalog.load_catalog(aime_catalog=conf.aime_catalog)
+        cat = catalog.load_catalog(aime_catalog=Path(config.images.aime_catalog))
         framework = framework or term.choose("Framework:", cat.frameworks(arch_value), what="a FRAMEWORK")
         framework = cat.canonical_framework(framework)
         version = version or term.choose("Version:", cat.versions(framework, arch_value), what="a VERSION")
-        entry = cat.lookup(framework, version, arch_value)
+        cat.lookup(framework, version, arch_value)
     ws = workspace if workspace is not None else engine.default_workspace(me)
-    wants_gpu = engine.nvidia_runtime_available()
-    if not wants_gpu and gpus != "all":
-        term.warning("This Docker engine has no NVIDIA runtime; the container will get no GPU.")
-    labels = {"ds01.group": conf.group} if conf.group else {}
-    spec = engine.ContainerSpec(
-        name=name,
-        owner=me,
-        image=image or entry.image,  # type: ignore[union-attr]
-        workspace=ws,
-        framework=entry.framework if entry else None,
-        version=entry.version if entry else None,
-        arch=arch_value,
-        data=data,
-        models=models,
-        gpus_label=gpus,
-        resources=conf.resources,
-        device_requests=wants_gpu,
-        gpu_count=int(gpus) if gpus.isdigit() else -1,
-        extra_labels=labels,
-        network_mode=conf.network_mode,
-        restart_policy=conf.restart_policy,
-        custom_image=bool(image),
-    )
+    req = unit.CreateRequest(name=name, owner=me, image=image, framework=framework, version=version, gpus=count,
+                             workspace=ws, data=data, models=models, arch=arch_value)
+    unit.check_request(req)
     with term.progress(f"Creating container {name}…") as status:
-        info = engine.create_container(spec, progress=status.update)
+        result = unit.create(config, req, terminal=term, progress=status.update)
+    info = result.info
     if as_json:
-        term.json(info.to_json())
+        term.json({**info.to_json(), "slots": result.plan.slots, "uuids": result.plan.uuids})
         return
-    term.success(f"Container {name} created ({spec.image}, workspace {ws}).")
+    slots = ", ".join(result.plan.slots) or "none (CPU only)"
+    term.success(f"Container {name} created ({result.plan.spec.image}, workspace {ws}, GPU slots {slots}).")
     term.next_step(f"ds01 mlc open {name}", "open a shell in it")

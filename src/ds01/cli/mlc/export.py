@@ -20,15 +20,15 @@ from ds01.cli.options import json_option, script_option
 def command(app: App, name: str, file: Path, as_json: bool) -> None:
     """Export container NAME to FILE (recreate it with `ds01 mlc import FILE`).
 
-    FILE is written with your rights and is readable only by you.
+    FILE is written with your rights (only where you may write) and is readable only by you.
     """
     from ds01.base import engine, transfer
 
     term = app.terminal
     info = engine.find_container(name, app.identity, any_user=is_admin(app))
     with term.progress(f"Exporting {info.name}…") as status:
-        defn = transfer.export_container(info, file, owner=app.identity, progress=status.update)
+        defn, size = transfer.export_container(info, file, owner=app.identity, progress=status.update)
     if as_json:
         term.json({"file": str(file), "definition": defn})
         return
-    term.success(f"Exported {info.name} to {file} ({file.stat().st_size / 1e6:.1f} MB).")
+    term.success(f"Exported {info.name} to {file} ({size / 1e6:.1f} MB).")

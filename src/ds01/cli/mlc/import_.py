@@ -1,46 +1,91 @@
-"""``ds01 mlc import FILE [NAME]``: recreate an exported container as yours."""
+"""``ds01 mlc import FILE [NAME]``: recreate an exported container as yours, on ds01's terms.
+
+The archive supplies the image and user-level settings only (``ds01.policy.archives``): the
+name, the workspace relative to your home, and environment variables other than
+``NVIDIA_*``/``DS01_*``. The container is made through ``container create``'s path: your
+limits, your quotas, a fresh GPU allocation, the server's network and restart policy, and
+labels written by ds01.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from ds01.cli.app import App, pass_app
+from ds01.cli.mlc._common import DEFAULT_GPUS, gpu_count
 from ds01.cli.options import json_option, script_option
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.argument("name", required=False)
 @click.option("-w", "--workspace", type=click.Path(path_type=Path), help="Workspace directory to mount instead.")
+@click.option("-g", "--gpus", default=DEFAULT_GPUS, show_default=True,
+              help="Number of GPU slots (0: CPU only); GPU assignments are never carried over.")
 @script_option
 @json_option
 @pass_app
-def command(app: App, file: Path, name: str | None, workspace: Path | None, as_json: bool) -> None:
+def command(app: App, file: Path, name: str | None, workspace: Path | None, gpus: str, as_json: bool) -> None:
     """Import FILE (from `ds01 mlc export`) as container NAME (default: the exported name).
 
-    Mounts are kept when they are yours; otherwise your ~/workspace is used and data/models
-    are left out. GPU assignments are not carried over.
+    The workspace is the exported one relative to your home when it is yours (else
+    ~/workspace); data/models mounts, limits, network, devices and labels in FILE are ignored.
     """
     from ds01.base import engine, transfer
+    from ds01.base.names import docker_name, validate_name
     from ds01.errors import UsageError
+    from ds01.policy import archives
+    from ds01.units.containers import create as unit
 
     term, me = app.terminal, app.identity
-    overrides = {"workspace": workspace} if workspace else {}
-    if not workspace:
-        header = transfer.read_export(file, me)
-        ws = (header["definition"].get("mounts") or {}).get("workspace")
-        try:
-            if not ws:
-                raise UsageError("no workspace in the export")
-            engine.validate_mount(Path(ws), me, "workspace", writable=True)
-        except UsageError:  # not the importer's (or gone): use their own workspace
-            overrides = {"workspace": engine.default_workspace(me)}
-    with term.progress(f"Importing {file}…") as status:
-        info = transfer.import_container(file, me, name=name, overrides=overrides, progress=status.update)
+    count = gpu_count(gpus)
+    config = app.config
+    with transfer.open_archive(file, me) as archive:
+        taken = archives.allowed_settings(archive.definition)
+        if not (name or taken.name):
+            raise UsageError(f"{file} names no container; give one: ds01 mlc import {file} NAME.")
+        new_name = validate_name(name or taken.name or "")
+        if engine.container_exists(docker_name(new_name, me.uid)):
+            raise UsageError(
+                f"A container named {new_name!r} already exists for you; import under another name "
+                f"(ds01 mlc import {file} NEW_NAME)."
+            )
+        ws = workspace if workspace is not None else _workspace(me, taken.workspace)
+        req = unit.CreateRequest(name=new_name, owner=me, gpus=count, workspace=ws)
+        unit.check_request(req)
+        with term.progress(f"Importing {file}…") as status:
+            ref = transfer.load_image(archive, me, new_name, progress=status.update)
+            try:
+                status.update(f"Creating container {new_name}…")
+                result = unit.create(config, replace(req, image=ref), progress=status.update)
+            except BaseException:
+                transfer.remove_image(ref)
+                raise
+    info = result.info
     if as_json:
-        term.json(info.to_json())
+        term.json({**info.to_json(), "slots": result.plan.slots, "uuids": result.plan.uuids,
+                   "ignored": list(taken.ignored)})
         return
-    term.success(f"Imported container {info.name} from {file}.")
+    if taken.ignored:
+        term.info("Not taken from the file (ds01 applies its own): " + ", ".join(taken.ignored) + ".")
+    slots = ", ".join(result.plan.slots) or "none (CPU only)"
+    term.success(f"Imported container {info.name} from {file} (image {ref}, workspace {ws}, GPU slots {slots}).")
     term.next_step(f"ds01 mlc open {info.name}", "open a shell in it")
+
+
+def _workspace(me, relative):  # type: ignore[no-untyped-def]
+    """The exported workspace below the caller's home when it is theirs; else ~/workspace."""
+    from ds01.base import engine
+    from ds01.errors import UsageError
+
+    if relative is not None:
+        candidate = me.home / relative
+        try:
+            engine.validate_mount(candidate, me, "workspace", writable=True)
+            return candidate
+        except UsageError:
+            pass
+    return engine.default_workspace(me)

@@ -15,11 +15,22 @@ from ds01.cli.options import script_option
 @script_option
 @pass_app
 def command(app: App, name: str, force: bool) -> None:
-    """Remove container NAME; your workspace, data and models directories are kept."""
+    """Remove container NAME; your workspace, data and models directories are kept.
+
+    A ds01 container's GPU slots go back to the pool at once and its saved definition is dropped.
+    """
     from ds01.base import engine
 
     info = engine.find_container(name, app.identity, any_user=is_admin(app))
-    if engine.remove_container(info, force=force):
+    removed = engine.remove_container(info, force=force)
+    if info.ds01_managed:
+        from ds01.gpu import service
+        from ds01.units.containers import definitions
+        from ds01.units.containers.common import owner_of
+
+        service.release(info.docker_name, reason="container removed")
+        definitions.delete(owner_of(info, app.identity), info.name)
+    if removed:
         app.terminal.success(f"Container {info.name} removed (its mounted directories are untouched).")
     else:
         app.terminal.info(f"Container {info.name} was already removed.")
