@@ -9,7 +9,7 @@ import pytest
 
 from ds01.base import docker_client as dc
 from ds01.base import engine
-from ds01.errors import DockerUnavailable, ExitCode, NotFound, OperationFailed, UsageError
+from ds01.errors import DockerUnavailable, ExitCode, NotFound, OperationFailed, PolicyRefused, UsageError
 
 
 def _spec(owner, ws, name, image, **kw):
@@ -68,7 +68,8 @@ def test_every_create_failure_leaves_nothing_behind(docker_env, base_image, sess
         (_spec(owner, ws, "bad#name", base_image), UsageError, "not valid"),
         (_spec(owner, ws, f"{session_tag}-img", f"ds01-missing-{session_tag}:none"), UsageError, "local images only"),
         (_spec(owner, tmp_path / "nope", f"{session_tag}-nows", base_image), UsageError, "cannot be used"),
-        (_spec(owner, owned_dir("theirs", uid=4343), f"{session_tag}-theirs", base_image), UsageError, "not yours"),
+        (_spec(owner, owned_dir("theirs", uid=4343), f"{session_tag}-theirs", base_image), PolicyRefused,
+         "not yours"),
         (_spec(owner, ws, f"{session_tag}-lbl", base_image, extra_labels={"ds01.user": "root"}), UsageError,
          "set by ds01"),
         (_spec(owner, ws, f"{session_tag}-pull", f"localhost:1/{session_tag}:x", custom_image=False),

@@ -13,17 +13,20 @@ Tier 2 units build on these functions; ``ds01 mlc`` is their thin command-line s
   ``recreate_from_definition(defn, owner=..., overrides=...)``: what is needed to make the
   container again (SPEC §4: a released GPU removes the container, ``container run`` remakes it).
 
-Containers run as the caller's ``uid:gid`` with a matching passwd entry and home
-(``ds01.base.users``), ``/workspace`` bound from a directory the caller owns, never privileged,
-no host IPC, no devices beyond the requested GPUs, under ``docker-init`` with ``sleep infinity``
-so that shells can be opened into them and ``stop`` is immediate.
+Containers run as the caller with a matching passwd entry and home (``ds01.base.users``),
+``/workspace`` bound from a directory the caller owns, never privileged, no host namespaces,
+no devices beyond the requested GPUs, under ``docker-init`` with ``sleep infinity`` so that
+shells can be opened into them and ``stop`` is immediate. The security rules come from
+``ds01.policy``: ``policy.containers`` decides the hardening per ``security.mode`` (secure:
+``uid:gid``, every capability dropped, ``no-new-privileges``, no sudo rule; every exec as the
+caller), ``policy.mounts`` checks bind sources at create and again right before every start,
+and every ``ds01.*``/``aime.mlc.*`` label on a container is one ds01 wrote (``policy.containers``).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import stat as _stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,8 +36,10 @@ from ds01.base import docker_client as dc
 from ds01.base import labels as lbl
 from ds01.base.names import SEPARATOR, docker_name, split_docker_name, validate_name
 from ds01.base.users import UserEntry, build_archive, choose_shell, read_single_file, sudoers_line, with_user
-from ds01.errors import NotFound, OperationFailed, UsageError
+from ds01.errors import NotFound, OperationFailed, PolicyRefused, UsageError
 from ds01.identity import Identity, sanitize
+from ds01.policy import containers as hardening_policy
+from ds01.policy import mounts as mount_policy
 
 KEEPALIVE = ["sleep", "infinity"]
 WORKSPACE, DATA, MODELS = "/workspace", "/data", "/models"
@@ -68,6 +73,7 @@ class ContainerSpec:
     network_mode: str = "bridge"
     restart_policy: str = "no"
     custom_image: bool = False  # --image: local only, never pulled
+    security_mode: str | None = None  # "group" | "secure"; None: the configuration's security.mode
 
 
 @dataclass(frozen=True)
@@ -142,29 +148,22 @@ def info_from_summary(s: dc.ContainerSummary) -> ContainerInfo:
 
 
 def validate_mount(path: Path, owner: Identity, what: str, *, writable: bool = False) -> Path:
-    """The resolved directory ``path`` when ``owner`` owns it (symlinks followed); else UsageError.
+    """The resolved directory ``path`` when ``owner`` owns it (``policy.mounts``); else refused.
 
     The check is against the caller, not the process: ds01 may run as root through sudo, and
-    root would otherwise mount anyone's files into a student's container.
+    root would otherwise mount anyone's files into a student's container. A folder that is not
+    the caller's is PolicyRefused (exit 3); a missing or unusable one UsageError (exit 2).
     """
-    try:
-        real = Path(os.path.realpath(path.expanduser()))
-        st = real.stat()
-    except OSError as exc:
-        raise UsageError(f"The {what} directory {path} cannot be used: {exc.strerror or exc}.") from exc
-    if not _stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"The {what} path {path} is not a directory.")
-    if st.st_uid != owner.uid:
-        raise UsageError(
-            f"The {what} directory {real} is not yours (it belongs to uid {st.st_uid}); mount only directories you own."
-        )
-    need = _stat.S_IRUSR | _stat.S_IXUSR | (_stat.S_IWUSR if writable else 0)
-    if st.st_mode & need != need:
-        raise UsageError(
-            f"The {what} directory {real} is not {'writable' if writable else 'readable'} by you "
-            f"(mode {_stat.filemode(st.st_mode)}); fix it with chmod u+rwx {real}."
-        )
-    return real
+    return mount_policy.resolve_for_create(path, owner.uid, what, writable=writable)
+
+
+def security_mode(explicit: str | None = None) -> str:
+    """``explicit``, else the configuration's ``security.mode`` (read now: changes apply at once)."""
+    if explicit:
+        return hardening_policy.check_mode(explicit)
+    from ds01.limits.config import load_config
+
+    return hardening_policy.check_mode(load_config().security.mode)
 
 
 def restart_policy(value: str) -> dict[str, Any]:
@@ -184,12 +183,16 @@ class _Plan:
     env: dict[str, str]
     restart: dict[str, Any]
     spec: ContainerSpec
+    hardening: hardening_policy.Hardening
+    network_mode: str
 
 
 def plan_create(spec: ContainerSpec) -> _Plan:
     """Validate a spec and compute names, labels, binds and env; raises before any Docker call."""
     validate_name(spec.name)
     owner = spec.owner
+    harden = hardening_policy.hardening(security_mode(spec.security_mode), uid=owner.uid, gid=owner.gid)
+    network = hardening_policy.check_network_mode(spec.network_mode)
     ws = validate_mount(spec.workspace, owner, "workspace", writable=True)
     data = validate_mount(spec.data, owner, "data") if spec.data else None
     models = validate_mount(spec.models, owner, "models") if spec.models else None
@@ -228,22 +231,28 @@ def plan_create(spec: ContainerSpec) -> _Plan:
         binds[str(data)] = {"bind": DATA, "mode": "rw"}
     if models:
         binds[str(models)] = {"bind": MODELS, "mode": "rw"}
-    return _Plan(docker_name(spec.name, owner.uid), labels, binds, env, restart_policy(spec.restart_policy), spec)
+    return _Plan(docker_name(spec.name, owner.uid), labels, binds, env, restart_policy(spec.restart_policy), spec,
+                 harden, network)
 
 
 # -- create ---------------------------------------------------------------------------------
 
 
 def image_present(image: str) -> bool:
+    return image_labels(image) is not None
+
+
+def image_labels(image: str) -> dict[str, str] | None:
+    """The labels of a local image (``{}`` when it has none), or None when it is not here."""
     import docker.errors
 
     try:
         with dc.engine_errors(f"look up image {image}"):
-            dc.api().inspect_image(image)
-        return True
+            attrs = dc.api().inspect_image(image)
+        return dict((attrs.get("Config") or {}).get("Labels") or {})
     except OperationFailed as exc:
         if isinstance(exc.__cause__, docker.errors.NotFound):
-            return False
+            return None
         raise
 
 
@@ -301,18 +310,21 @@ def _path_exists(cid: str, path: str) -> bool:
     return True
 
 
-def install_user(cid: str, owner: Identity) -> None:
-    """Write the caller's passwd/group entries, sudoers rule and home into a created container."""
+def install_user(cid: str, owner: Identity, harden: hardening_policy.Hardening | None = None) -> None:
+    """Write the caller's passwd/group entries, home and (group mode only) sudoers rule into a
+    created container."""
     if owner.uid == 0:
         return
+    if harden is None:
+        harden = hardening_policy.hardening("group", uid=owner.uid, gid=owner.gid)
     with dc.engine_errors("set up your user in the container"):
         passwd = (_read_container_file(cid, "/etc/passwd") or b"").decode()
         group = (_read_container_file(cid, "/etc/group") or b"").decode()
         home = str(owner.home)
         entry = UserEntry(owner.name, owner.uid, owner.gid, home, choose_shell(passwd))
-        new_passwd, new_group = with_user(passwd, group, entry)
+        new_passwd, new_group = with_user(passwd, group, entry, harden.groups)
         files = {"/etc/passwd": (new_passwd.encode(), 0o644), "/etc/group": (new_group.encode(), 0o644)}
-        if _path_exists(cid, "/etc/sudoers.d"):
+        if harden.sudo_rule and _path_exists(cid, "/etc/sudoers.d"):
             files[f"/etc/sudoers.d/ds01-{sanitize(owner.name)}"] = (sudoers_line(owner.name).encode(), 0o440)
         dirs = {home: (owner.uid, owner.gid, 0o755)}
         dc.api().put_archive(cid, "/", build_archive(files, dirs))
@@ -328,7 +340,8 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
             f"or remove it first (ds01 mlc remove {spec.name})."
         )
     pulled = False
-    if not image_present(spec.image):
+    found_labels = image_labels(spec.image)
+    if found_labels is None:
         if spec.custom_image:
             raise UsageError(
                 f"Image {spec.image!r} is not on this server; --image uses local images only "
@@ -338,16 +351,23 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
             progress(f"Pulling {spec.image} (first use on this server)…")
         pull_image(spec.image, progress)
         pulled = True
+        found_labels = image_labels(spec.image) or {}
+    # Every ds01.*/aime.mlc.* key on the container is written here: an image's own label in
+    # those namespaces (a Dockerfile's ``LABEL ds01.gpu.slots=0``) is overridden, never inherited.
+    labels = hardening_policy.container_labels(plan.labels, found_labels)
+    harden = plan.hardening
     res = dict(spec.resources)
     cid: str | None = None
     try:
         with dc.engine_errors(f"create container {spec.name}"):
             host_config = api.create_host_config(
                 binds=plan.binds,
-                privileged=False,
-                ipc_mode="private",
+                privileged=harden.privileged,
+                ipc_mode=harden.ipc_mode,
+                cap_drop=list(harden.cap_drop) or None,
+                security_opt=list(harden.security_opt) or None,
                 init=True,
-                network_mode=spec.network_mode,
+                network_mode=plan.network_mode,
                 restart_policy=plan.restart,
                 device_requests=_device_requests(spec),
                 **res,
@@ -356,16 +376,16 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
                 spec.image,
                 command=KEEPALIVE,
                 name=plan.docker_name,
-                user=_user_spec(spec.owner),
+                user=harden.user,
                 working_dir=WORKSPACE,
-                labels=plan.labels,
+                labels=labels,
                 environment=plan.env,
                 host_config=host_config,
                 hostname=spec.name.lower().replace("_", "-")[:63],
                 detach=True,
             )
             cid = created["Id"]
-        install_user(cid, spec.owner)
+        install_user(cid, spec.owner, harden)
         state = "created"
         if start:
             with dc.engine_errors(f"start container {spec.name}"):
@@ -375,7 +395,7 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
         _discard(cid, spec.image if pulled else None)
         raise
     return ContainerInfo(
-        cid, plan.docker_name, spec.name, spec.owner.name, spec.owner.uid, spec.image, state, state, 0, plan.labels
+        cid, plan.docker_name, spec.name, spec.owner.name, spec.owner.uid, spec.image, state, state, 0, labels
     )
 
 
@@ -457,10 +477,51 @@ def _gone_ok(action: str, call: Callable[[], Any]) -> bool:
     return True
 
 
-def start_container(info: ContainerInfo) -> bool:
-    """Start it; False when it was already running."""
+def bind_sources(attrs: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    """``(host path, read-write)`` of every bind mount Docker will resolve when it starts the container."""
+    host = attrs.get("HostConfig") or {}
+    found: list[tuple[str, bool]] = []
+    for bind in host.get("Binds") or []:
+        parts = str(bind).split(":")
+        if parts and parts[0].startswith("/"):
+            found.append((parts[0], not (len(parts) > 2 and "ro" in parts[2].split(","))))
+    for mount in host.get("Mounts") or []:
+        if mount.get("Type") == "bind" and mount.get("Source"):
+            found.append((str(mount["Source"]), not mount.get("ReadOnly")))
+    return found
+
+
+def _owner_ids(info: ContainerInfo, owner: Identity | None) -> tuple[int, int]:
+    if owner is not None:
+        return owner.uid, owner.gid
+    if info.uid is None:
+        raise PolicyRefused(f"Container {info.name!r} has no owner ds01 can tell; it is not started by ds01.")
+    return info.uid, info.uid
+
+
+def check_before_start(info: ContainerInfo, owner: Identity | None = None, *, mode: str | None = None,
+                       attrs: Mapping[str, Any] | None = None) -> None:
+    """Refuse (exit 3) to start a container whose bind sources are not the owner's real folders
+    now, or (secure mode) that lacks the hardening; ``policy.mounts``/``policy.containers`` decide."""
+    uid, gid = _owner_ids(info, owner)
+    if attrs is None:
+        with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
+            attrs = dc.api().inspect_container(info.id)
+    hardening_policy.check_container(security_mode(mode), uid=uid, gid=gid, attrs=attrs, name=info.name)
+    for source, rw in bind_sources(attrs):
+        mount_policy.check_bind_source(source, uid, "mounted", writable=rw)
+
+
+def start_container(info: ContainerInfo, owner: Identity | None = None, *, mode: str | None = None) -> bool:
+    """Start it after ``check_before_start``; False when it was already running.
+
+    Docker resolves bind sources at start, following symlinks as root, so the mounts are
+    checked here, right before the start, and not only at create. The window left is the
+    time between this check and Docker's own resolution (see ``ds01.policy.mounts``).
+    """
     if info.running:
         return False
+    check_before_start(info, owner, mode=mode)
     with dc.engine_errors(f"start container {info.name}"):
         dc.api().start(info.id)
     return True
@@ -493,12 +554,14 @@ def run_command(
     detach: bool = False,
     out: Callable[[bytes], None] | None = None,
     err: Callable[[bytes], None] | None = None,
+    mode: str | None = None,
 ) -> int:
     """Run ``argv`` (kept intact: no shell) in the running container as the owner; its exit code."""
     api = dc.api()
+    user = exec_user(info, owner, mode=mode)
     with dc.engine_errors(f"run a command in {info.name}"):
         exec_id = api.exec_create(
-            info.id, argv, user=_user_spec(owner), workdir=WORKSPACE, stdout=not detach, stderr=not detach
+            info.id, argv, user=user, workdir=WORKSPACE, stdout=not detach, stderr=not detach
         )["Id"]
         if detach:
             api.exec_start(exec_id, detach=True)
@@ -624,7 +687,7 @@ def definition_from_inspect(attrs: Mapping[str, Any]) -> dict[str, Any]:
         "uid": uid,
         "image": config.get("Image", ""),
         "image_id": attrs.get("Image", ""),
-        "custom_image": f"{lbl.AIME}.CUSTOM_IMAGE" in labels,
+        "custom_image": bool(labels.get(f"{lbl.AIME}.CUSTOM_IMAGE")),
         "framework": framework or None,
         "version": version or None,
         "arch": get(f"{lbl.AIME}.ARCH"),
@@ -708,10 +771,23 @@ def refresh(info: ContainerInfo) -> ContainerInfo:
     raise NotFound(f"Container {info.name!r} has gone.")
 
 
-def _user_spec(owner: Identity) -> str:
-    # The uid alone: Docker then takes the primary gid from the passwd entry ds01 wrote and
-    # the supplementary groups (sudo, video) from /etc/group; "uid:gid" would drop the latter.
-    return str(owner.uid)
+def _user_spec(owner: Identity, mode: str = "group") -> str:
+    return hardening_policy.hardening(mode, uid=owner.uid, gid=owner.gid).exec_user
+
+
+def exec_user(info: ContainerInfo, owner: Identity, *, mode: str | None = None) -> str:
+    """The ``user`` of an exec (shell or command) in ``info`` for ``owner``: never root for a user.
+
+    Secure mode checks the container first (``policy.containers``) and runs the exec as the
+    identity the container itself runs as, ``uid:gid``; a root exec is never requested.
+    """
+    mode = security_mode(mode)
+    if mode == "secure" and owner.uid != 0:
+        with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
+            attrs = dc.api().inspect_container(info.id)
+        hardening_policy.check_container(mode, uid=owner.uid, gid=owner.gid, attrs=attrs, name=info.name)
+        return str((attrs.get("Config") or {}).get("User") or _user_spec(owner, mode))
+    return _user_spec(owner, mode)
 
 
 def default_workspace(owner: Identity) -> Path:

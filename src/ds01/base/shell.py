@@ -48,7 +48,7 @@ def open_shell(
     in_fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
     out_fd = sys.stdout.fileno() if stdout_fd is None else stdout_fd
     if not info.running:
-        engine.start_container(info)
+        engine.start_container(info, owner)
     shell = engine.user_shell(info, owner)
     api = dc.api()
     # Without a terminal (``echo cmd | ds01 mlc open x``) the shell gets no pty: it reads the
@@ -59,7 +59,7 @@ def open_shell(
         exec_id = api.exec_create(
             info.id,
             [shell, "-l"],
-            user=engine._user_spec(owner),
+            user=engine.exec_user(info, owner),
             workdir=engine.WORKSPACE,
             tty=interactive,
             stdin=True,

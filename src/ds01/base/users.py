@@ -43,8 +43,9 @@ def choose_shell(passwd_text: str) -> str:
     return "/bin/sh"
 
 
-def with_user(passwd_text: str, group_text: str, user: UserEntry) -> tuple[str, str]:
-    """``(passwd, group)`` with ``user`` present exactly once and in sudo/video when they exist.
+def with_user(passwd_text: str, group_text: str, user: UserEntry,
+              member_of: tuple[str, ...] = SUPPLEMENTARY_GROUPS) -> tuple[str, str]:
+    """``(passwd, group)`` with ``user`` present exactly once and in ``member_of`` (sudo, video) when they exist.
 
     An image entry with the same name or uid (``ubuntu`` at 1000 in many images) is replaced,
     so ``id`` and ``whoami`` inside the container say what they say on the host. uid 0 is
@@ -62,7 +63,7 @@ def with_user(passwd_text: str, group_text: str, user: UserEntry) -> tuple[str, 
     for row in groups:
         if len(row) < 4:
             row.extend([""] * (4 - len(row)))
-        if row[0] in SUPPLEMENTARY_GROUPS:
+        if row[0] in member_of:
             members = [m for m in row[3].split(",") if m]
             if user.name not in members:
                 members.append(user.name)

@@ -299,6 +299,7 @@ def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None
         network_mode=str(config.advanced.network_mode),
         restart_policy=str(config.advanced.restart_policy),
         custom_image=image.custom,
+        security_mode=config.security.mode,
     )
     engine.plan_create(spec)  # names, mounts (owned by the caller), labels, restart policy
     plan = CreatePlan(req, spec, dname, limits, docker_run_args(limits), resources, spec.device_requests,

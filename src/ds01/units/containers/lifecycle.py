@@ -134,11 +134,14 @@ def ensure_running(config: Config, target: Target, *, progress: Progress | None 
             target.definition = engine.container_definition(target.docker_name, target.owner)
             definitions.save(target.owner.name, target.name, target.definition,
                              gpu_count=len(gpu_slots_label(info.labels)), project=info.labels.get("ds01.project"))
+        _check_saved_mounts(target.definition, target.owner)  # refuse before removing anything
         engine.remove_container(info, force=True)
         info = target.info = None
     if info is None:
         return _recreate(config, target, progress=progress, wait=wait)
-    started = engine.start_container(info)
+    # Mounts are checked again right here (the engine's start does it): a workspace swapped for
+    # a symlink since create is refused, exit 3, and the container stays stopped.
+    started = engine.start_container(info, target.owner, mode=config.security.mode)
     service.clear_stopped(target.docker_name)
     return Started(target, engine.refresh(info), started, False, gpu_slots_label(info.labels))
 
@@ -153,6 +156,7 @@ def _recreate(config: Config, target: Target, *, progress: Progress | None, wait
     if defn is None:
         raise not_found(target.name)
     owner = target.owner
+    _check_saved_mounts(defn, owner)
     gpus = definitions.gpu_count(defn)
     limits = resolve(config, owner.name)  # today's limits, not the ones saved with the definition
     with user_lock(owner.name):
@@ -179,6 +183,7 @@ def _recreate(config: Config, target: Target, *, progress: Progress | None, wait
             "device_uuids": (),
             "network_mode": str(config.advanced.network_mode),
             "restart_policy": str(config.advanced.restart_policy),
+            "security_mode": config.security.mode,
         })
         if progress:
             progress(f"Recreating {target.name} from its saved definition (its GPU was released)…")
@@ -186,7 +191,7 @@ def _recreate(config: Config, target: Target, *, progress: Progress | None, wait
         info, _path = allocate_and_create(config, spec, target.docker_name, gpus, wait=wait,
                                           project=extra.get("project"), progress=progress)
     try:
-        engine.start_container(info)
+        engine.start_container(info, owner, mode=config.security.mode)
     except BaseException:
         # A container that cannot start must not hold a GPU: undo the recreation.
         from ds01.gpu import service
@@ -197,6 +202,17 @@ def _recreate(config: Config, target: Target, *, progress: Progress | None, wait
     target.info = engine.refresh(info)
     target.definition = definitions.load(owner.name, target.name)
     return Started(target, target.info, True, True, gpu_slots_label(info.labels))
+
+
+def _check_saved_mounts(defn: dict[str, Any], owner: Identity) -> None:
+    """The saved (real) mount paths, checked as they are now without following links, before
+    anything is allocated: a recreate must not mount what a swapped symlink points at."""
+    from ds01.policy.mounts import check_bind_source
+
+    mounts = defn.get("mounts") or {}
+    for what in ("workspace", "data", "models"):
+        if mounts.get(what):
+            check_bind_source(mounts[what], owner.uid, what, writable=what == "workspace")
 
 
 @dataclass
