@@ -175,31 +175,32 @@ def test_a_malformed_base_image_name_is_bad_input_and_writes_nothing(cli, docker
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root (sudo)")
-def test_under_sudo_the_new_dockerfile_folders_belong_to_the_caller(cli, docker_env, base_image, session_tag,
-                                                                    tmp_path, monkeypatch):
-    uid = 4712
-    config = yaml.safe_load(PACKAGED_CONFIG.read_text())
-    config.setdefault("images", {})["dockerfiles_dir"] = str(tmp_path / "df")
-    config_file = tmp_path / "limits.yaml"
-    config_file.write_text(yaml.safe_dump(config))
-    monkeypatch.setenv("DS01_CONFIG", str(config_file))
-    env = {"SUDO_USER": "imgowner", "SUDO_UID": str(uid), "SUDO_GID": str(uid)}
+def test_under_sudo_the_new_dockerfile_folders_belong_to_the_caller(cli, docker_env, base_image, session_tag):
+    """Under sudo the Dockerfile, its folders and the build log are made by the caller (privsep), so they
+    are theirs; and ds01 records the image as theirs."""
+    from support.users import make_user, sudo_env
 
-    project = f"{session_tag}-own"
-    r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
-            "--no-data-science", env=env)
-    assert r.exit_code == 0, r
-    folder = tmp_path / "df" / project
-    for path in (tmp_path / "df", folder, folder / "Dockerfile", folder / "build.log"):
-        assert path.stat().st_uid == uid, path
+    with make_user() as user:
+        env = sudo_env(user)
+        project = f"{session_tag}-own"
+        r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
+                "--no-data-science", env=env)
+        assert r.exit_code == 0, r
+        folder = user.home / "dockerfiles" / project
+        for path in (user.home / "dockerfiles", folder, folder / "Dockerfile", folder / "build.log"):
+            assert path.stat().st_uid == user.uid, path
+        mine = json.loads(cli("image", "list", "--json", env=env).stdout)
+        assert [i["name"] for i in mine] == [f"{project}-image:latest"]
+        assert all(i["project"] != project for i in json.loads(cli("image", "list", "--json").stdout))
 
-    (tmp_path / "work").mkdir()
-    os.chown(tmp_path / "work", uid, uid)  # a folder of the caller's; ds01 makes p2 inside it
-    r = cli("image", "create", f"{project}2", "--base-image", base_image, "--no-build",
-            "--project-dockerfile", str(tmp_path / "work" / "p2"), env=env)
-    assert r.exit_code == 0, r
-    for path in (tmp_path / "work", tmp_path / "work" / "p2", tmp_path / "work" / "p2" / "Dockerfile"):
-        assert path.stat().st_uid == uid, path
+        work = user.home / "work"
+        work.mkdir()
+        os.chown(work, user.uid, user.gid)  # a folder of the caller's; ds01 makes p2 inside it
+        r = cli("image", "create", f"{project}2", "--base-image", base_image, "--no-build",
+                "--project-dockerfile", str(work / "p2"), env=env)
+        assert r.exit_code == 0, r
+        for path in (work, work / "p2", work / "p2" / "Dockerfile"):
+            assert path.stat().st_uid == user.uid, path
 
 
 def test_an_old_build_listed_as_untagged_can_be_deleted_by_its_listed_name(cli, docker_env, base_image,
@@ -218,34 +219,32 @@ def test_an_old_build_listed_as_untagged_can_be_deleted_by_its_listed_name(cli, 
     assert left == [f"{project}-image:latest"]
 
 
-def test_a_project_name_whose_image_belongs_to_someone_else_is_refused(cli, docker_env, base_image, session_tag,
-                                                                       tmp_path, monkeypatch):
+@pytest.mark.skipif(os.geteuid() != 0, reason="acting for other users needs root (sudo)")
+def test_a_project_name_whose_image_belongs_to_someone_else_is_refused(cli, docker_env, base_image, session_tag):
     """``{project}-image`` is one name per server: bob must not move alice's tag onto his build."""
-    config = yaml.safe_load(PACKAGED_CONFIG.read_text())
-    config.setdefault("images", {})["dockerfiles_dir"] = str(tmp_path / "df")
-    monkeypatch.setenv("DS01_CONFIG", str(tmp_path / "limits.yaml"))
-    (tmp_path / "limits.yaml").write_text(yaml.safe_dump(config))
-    alice = {"SUDO_USER": "alice", "SUDO_UID": "4801", "SUDO_GID": "4801"}
-    bob = {"SUDO_USER": "bob", "SUDO_UID": "4802", "SUDO_GID": "4802"}
-    project = f"{session_tag}-shared-name"
-    args = ("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
-            "--no-data-science", "--yes")
-    assert cli(*args, env=alice).exit_code == 0
-    alices = docker_env.images.get(f"{project}-image:latest").id
+    from support.users import make_user, sudo_env
 
-    r = cli(*args, env=bob)
-    assert r.exit_code == 3, r
-    assert "already taken by another user's image" in r.stderr and "alice" not in r.stderr
-    assert docker_env.images.get(f"{project}-image:latest").id == alices
-    r = cli("image", "update", project, "--add", "rich", "--yes", env=bob)
-    assert r.exit_code == 3 and "already taken" in r.stderr, r
-    assert docker_env.images.get(f"{project}-image:latest").id == alices
+    with make_user() as alice_user, make_user() as bob_user:
+        alice, bob = sudo_env(alice_user), sudo_env(bob_user)
+        project = f"{session_tag}-shared-name"
+        args = ("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
+                "--no-data-science", "--yes")
+        assert cli(*args, env=alice).exit_code == 0
+        alices = docker_env.images.get(f"{project}-image:latest").id
 
-    # A local image ds01 did not build (an admin's) is not built over either.
-    plain = f"{session_tag}-plain"
-    docker_env.images.get(base_image).tag(f"{plain}-image", "latest")
-    r = cli("image", "create", plain, "--base-image", base_image, "--yes", "--no-build", env=alice)
-    assert r.exit_code == 3 and "did not build for you" in r.stderr
+        r = cli(*args, env=bob)
+        assert r.exit_code == 3, r
+        assert "already taken by another user's image" in r.stderr and alice_user.name not in r.stderr
+        assert docker_env.images.get(f"{project}-image:latest").id == alices
+        r = cli("image", "update", project, "--add", "rich", "--yes", env=bob)
+        assert r.exit_code == 3 and "already taken" in r.stderr, r
+        assert docker_env.images.get(f"{project}-image:latest").id == alices
+
+        # A local image ds01 did not build (an admin's) is not built over either.
+        plain = f"{session_tag}-plain"
+        docker_env.images.get(base_image).tag(f"{plain}-image", "latest")
+        r = cli("image", "create", plain, "--base-image", base_image, "--yes", "--no-build", env=alice)
+        assert r.exit_code == 3 and "did not build for you" in r.stderr
 
 
 def test_a_second_build_of_a_project_waits_for_the_first(cli, docker_env, base_image, session_tag):

@@ -56,6 +56,11 @@ def test_interactive_create_through_a_pty(docker_env, base_image, session_tag, t
         child.expect("not a valid package specifier")
         child.expect("Extra pip packages")
         child.sendline("polars==1.0")
+        child.expect("System packages for apt")
+        child.sendline("libgl1;id")  # not a Debian name: asked again
+        child.expect("not a Debian package name")
+        child.expect("System packages for apt")
+        child.sendline("")
         child.expect(f"Build {project}-image now")
         child.send(ENTER)
         child.expect("Built")

@@ -4,12 +4,24 @@ containers use an image. The only image code that talks to Docker.
 Builds go through the low-level SDK ``api.build(..., decode=True)`` so progress streams
 line by line; a build is tagged with a temporary tag and moved to its real tag only on
 success, so a failed build never replaces a working image.
+
+The build context is an in-memory tar that ``context_tar`` makes *as the caller* (it runs in
+``privsep.run_as``): root never walks a folder the caller controls, and the Dockerfile that
+ds01 checks is byte for byte the one Docker builds.
+
+Which user a project image belongs to is ds01's own record, kept in the state folder and keyed
+by image id (``DS01_STATE_DIR/images/<id>.json``), never a label: a Dockerfile can write any
+label it likes. ``facts`` gathers what ``ds01.policy.images`` needs to decide.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import secrets
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +51,7 @@ class BuildResult:
     log: list[str]
     error: str | None = None
     failed_step: str | None = None
+    refused: bool = False  # the build worked but its result broke a rule (``check``); nothing was tagged
 
     @property
     def ok(self) -> bool:
@@ -80,18 +93,21 @@ def inspect_image(ref: str) -> dict[str, Any] | None:
 
 def build(
     *,
-    context_dir: Path,
+    context: bytes,
     dockerfile: str,
     repository: str,
     tag: str = "latest",
     labels: dict[str, str],
     on_line: Callable[[str], None] | None = None,
+    check: Callable[[dict[str, str]], str | None] | None = None,
 ) -> BuildResult:
-    """Build ``context_dir/dockerfile`` and tag it ``repository:tag`` only when it succeeds.
+    """Build ``dockerfile`` of the tar ``context`` and tag it ``repository:tag`` only when it succeeds.
 
     The build runs under a temporary tag; on success the image is tagged for real and the
     temporary tag dropped, so the previous ``repository:tag`` stays intact on failure.
     ``on_line`` receives every progress line as it arrives. Never pulls the base image.
+    ``check`` sees the built image's labels before it is tagged; a sentence it returns refuses
+    the image (it is removed again and ``refused`` is set).
     """
     temp_tag = f"ds01-building-{secrets.token_hex(4)}"
     log: list[str] = []
@@ -109,7 +125,8 @@ def build(
 
     with engine_errors(f"build {repository}:{tag}"):
         stream = api().build(
-            path=str(context_dir),
+            fileobj=io.BytesIO(context),
+            custom_context=True,
             dockerfile=dockerfile,
             tag=f"{repository}:{temp_tag}",
             labels=labels,
@@ -136,8 +153,13 @@ def build(
         _drop_tag(f"{repository}:{temp_tag}")
         return BuildResult(None, log, error, last_step)
     with engine_errors(f"tag the new image as {repository}:{tag}"):
-        if image_id is None:
-            image_id = str(api().inspect_image(f"{repository}:{temp_tag}")["Id"])
+        built = api().inspect_image(f"{repository}:{temp_tag}")
+        image_id = str(built["Id"])
+        refusal = check(dict((built.get("Config") or {}).get("Labels") or {})) if check else None
+        if refusal is not None:
+            _drop_tag(f"{repository}:{temp_tag}")
+            emit("ERROR: " + refusal)
+            return BuildResult(None, log, refusal, None, refused=True)
         api().tag(image_id, repository, tag, force=True)
     _drop_tag(f"{repository}:{temp_tag}")
     return BuildResult(image_id, log)
@@ -169,7 +191,8 @@ def list_images(label_filters: list[str]) -> list[ImageSummary]:
 
 
 def containers_by_image(image_ids: Iterable[str]) -> dict[str, list[dict[str, str]]]:
-    """For each image id, the containers created from it: ``[{"id", "name", "state"}]``.
+    """For each image id, the containers created from it: ``[{"id", "name", "state", "user"}]``
+    (``user``: the ``aime.mlc`` owner label, empty when there is none).
 
     One sparse listing of all containers, grouped by the image id each records.
     """
@@ -184,7 +207,8 @@ def containers_by_image(image_ids: Iterable[str]) -> dict[str, list[dict[str, st
         if image_id in wanted:
             names = item.get("Names") or [""]
             result[image_id].append(
-                {"id": item["Id"], "name": names[0].lstrip("/"), "state": item.get("State", "")}
+                {"id": item["Id"], "name": names[0].lstrip("/"), "state": item.get("State", ""),
+                 "user": str((item.get("Labels") or {}).get("aime.mlc") or "")}
             )
     return result
 
@@ -243,3 +267,191 @@ def pip_freeze(image: str, *, timeout: int = 60) -> list[str]:
             return []
     text = out.decode("utf-8", "replace") if isinstance(out, bytes) else str(out)
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+# --- the build context, made as the caller -------------------------------------------------
+
+CONTEXT_CAP = 256 * 1024 * 1024  # bytes of file content in one build context
+
+
+def context_tar(context_dir: Path, dockerfile: str, cap: int = CONTEXT_CAP) -> bytes:
+    """The build context of ``context_dir`` as an uncompressed tar (``.dockerignore`` honoured).
+
+    Meant to run as the caller (``privsep.run_as``): every path is opened with their rights,
+    symlinks go in as symlinks (Docker resolves them inside the context), FIFOs, sockets and
+    devices are left out, and more than ``cap`` bytes of content is refused.
+    """
+    import stat
+    import tarfile
+
+    from docker.utils.build import exclude_paths
+
+    from ds01.errors import UsageError
+
+    root = os.path.abspath(context_dir)
+    patterns: list[str] = []
+    try:
+        with open(os.path.join(root, ".dockerignore"), encoding="utf-8") as fh:
+            patterns = [line.strip() for line in fh.read().splitlines() if line.strip() and line.strip()[0] != "#"]
+    except FileNotFoundError:
+        pass
+    buffer = io.BytesIO()
+    total = 0
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for rel in sorted(exclude_paths(root, patterns, dockerfile=dockerfile)):
+            full = os.path.join(root, rel)
+            info = tar.gettarinfo(full, arcname=rel)
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            if info.isfile():
+                total += info.size
+                if total > cap:
+                    raise UsageError(
+                        f"The build context {root} holds more than {cap // (1024 * 1024)} MiB; keep large data "
+                        "out of it (a .dockerignore there can exclude folders)."
+                    )
+                fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+                with os.fdopen(fd, "rb") as fh:
+                    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                        continue  # swapped for something else since it was listed
+                    tar.addfile(info, fh)
+            elif info.isdir() or info.issym() or info.islnk():
+                tar.addfile(info)
+    return buffer.getvalue()
+
+
+def dockerfile_from_context(context: bytes, dockerfile: str) -> str:
+    """The text of ``dockerfile`` inside a context tar (a regular file, UTF-8), for checks."""
+    import tarfile
+
+    from ds01.errors import UsageError
+
+    with tarfile.open(fileobj=io.BytesIO(context), mode="r:") as tar:
+        try:
+            member = tar.getmember(dockerfile)
+        except KeyError:
+            raise UsageError(f"There is no {dockerfile} in the build context.") from None
+        if not member.isfile():
+            raise UsageError(f"{dockerfile} must be a regular file, not a link or anything else.")
+        handle = tar.extractfile(member)
+        assert handle is not None
+        try:
+            return handle.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{dockerfile} is not UTF-8 text.") from None
+
+
+# --- who a project image belongs to: ds01's own record ---------------------------------------
+
+
+def _records_dir() -> Path:
+    from ds01 import paths
+
+    return paths.state_dir() / "images"
+
+
+def _record_path(image_id: str) -> Path:
+    digest = image_id.split(":", 1)[-1]
+    if not digest or any(c not in "0123456789abcdef" for c in digest):
+        raise OperationFailed(f"{image_id!r} is not an image id.")
+    return _records_dir() / f"{digest}.json"
+
+
+def record_owner(image_id: str, *, uid: int, user: str, project: str, labels: Mapping[str, str],
+                 dockerfile: str, shared: bool) -> None:
+    """Record that ds01 built ``image_id`` for ``uid`` (with these labels, from that Dockerfile).
+
+    ``shared``: group mode, where each user runs ds01 as themselves, so the folder is made
+    sticky and world-writable (everyone adds records, nobody removes another's); in secure
+    mode only root writes it.
+    """
+    from ds01.fsutil import make_dirs, write_atomic
+
+    folder = _records_dir()
+    make_dirs(folder, mode=0o1777 if shared else 0o755)
+    doc = {"uid": int(uid), "user": user, "project": project, "labels": dict(labels), "dockerfile": dockerfile,
+           "image_id": image_id, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    write_atomic(_record_path(image_id), json.dumps(doc, sort_keys=True) + "\n", mode=0o644)
+
+
+def owner_record(image_id: str) -> dict[str, Any] | None:
+    """ds01's record for ``image_id`` (None: ds01 built it for nobody). Never follows a symlink."""
+    try:
+        fd = os.open(_record_path(image_id), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, OperationFailed):
+        return None
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP: a symlink put in place of a record is no record
+            return None
+        raise OperationFailed(f"Cannot read ds01's record of image {image_id[:19]}: {exc.strerror}.") from exc
+    import stat
+
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 1 << 20:
+            return None
+        try:
+            doc = json.loads(fh.read().decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return None  # never echo what is there
+    if not isinstance(doc, dict) or not isinstance(doc.get("uid"), int) or doc.get("image_id") != image_id:
+        return None
+    if doc["uid"] != st.st_uid and st.st_uid != 0:
+        return None  # only root or the owner themselves (group mode) can have written a true record
+    return doc
+
+
+def forget_owner(image_id: str) -> None:
+    try:
+        _record_path(image_id).unlink()
+    except (FileNotFoundError, OperationFailed, PermissionError):
+        pass
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What the image policy needs to know about one local image."""
+
+    ref: str
+    id: str | None  # None: not present locally
+    tags: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    owner_uid: int | None = None  # from ds01's record, never from a label
+    recorded_labels: dict[str, str] | None = None  # the labels ds01 wrote when it built it
+
+
+def facts(ref: str, *, inspected: Mapping[str, Any] | None = None) -> ImageFacts:
+    """Look ``ref`` up locally (never pulled) and read ds01's record of it."""
+    info = inspected if inspected is not None else _inspect_or_none(ref)
+    if info is None:
+        return ImageFacts(ref, None)
+    image_id = str(info["Id"])
+    record = owner_record(image_id)
+    labels = dict((info.get("Config") or {}).get("Labels") or {})
+    return ImageFacts(
+        ref=ref,
+        id=image_id,
+        tags=tuple(t for t in (info.get("RepoTags") or []) if t != "<none>:<none>"),
+        labels=labels,
+        owner_uid=record["uid"] if record else None,
+        recorded_labels=dict(record.get("labels") or {}) if record else None,
+    )
+
+
+def _inspect_or_none(ref: str) -> dict[str, Any] | None:
+    """Inspect data, or None for an image that is not here or a name no image can have."""
+    if not ref or any(c.isspace() for c in ref):
+        return None
+    if not image_exists(ref):
+        return None
+    return inspect_image(ref)
+
+
+def ids_of(refs: Iterable[str]) -> set[str]:
+    """Image ids of those refs that exist locally (one inspect each; for short lists)."""
+    found = set()
+    for ref in refs:
+        info = _inspect_or_none(ref)
+        if info is not None:
+            found.add(str(info["Id"]))
+    return found

@@ -207,7 +207,7 @@ def project_dir(request: InitRequest) -> Path:
 def image_settings(config: Config | None) -> ImageSettings:
     from ds01.units.images.packages import ImageSettings
 
-    return ImageSettings.from_config(getattr(config, "images", None))
+    return ImageSettings.from_config(getattr(config, "images", None), getattr(config, "security", None))
 
 
 def _image_id(project: str, owner: Identity) -> str | None:
@@ -398,7 +398,7 @@ def _step_readme(request: InitRequest, found: Survey, ask: Ask | None) -> StepOu
 
 
 def _build(request: InitRequest, location: Any, base_image: str, framework: str | None,
-           on_build_line: Notify | None) -> str:
+           on_build_line: Notify | None, settings: ImageSettings | None = None) -> str:
     from ds01.fsutil import make_dirs
     from ds01.units.images import common
 
@@ -407,7 +407,7 @@ def _build(request: InitRequest, location: Any, base_image: str, framework: str 
     labels = common.labels_for(identity=request.owner, project=request.project, framework=framework,
                                base_image=base_image, dockerfile=location.dockerfile)
     return common.build(project=request.project, location=location, labels=labels, identity=request.owner,
-                        on_line=on_build_line)
+                        on_line=on_build_line, settings=settings)
 
 
 def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, settings: ImageSettings,
@@ -425,13 +425,13 @@ def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, s
         if current == wanted and found.image_exists:
             return StepOutcome("image-create", ALREADY, f"{image} is built from the same Dockerfile",
                                plan.to_json(built=False, image_id=found.image_id))
-        state = create.existing_state(plan)
+        state = create.existing_state(plan, request.owner)
         replace = request.force or (state == "edited" and ask is not None
                                     and ask(f"{path} was changed by hand. Replace it?"))
         if state != "edited" or replace:
             if current != wanted:
                 create.write_dockerfile(plan, request.owner, overwrite_edited=True)
-            image_id = _build(request, plan.location, plan.base_image, plan.framework, on_build_line)
+            image_id = _build(request, plan.location, plan.base_image, plan.framework, on_build_line, settings)
             return StepOutcome("image-create", DONE, f"wrote {path} and built {image}",
                                plan.to_json(built=True, image_id=image_id))
         # A Dockerfile the user edited is theirs: build from it as it is (below), and say that the
@@ -464,7 +464,7 @@ def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, s
                            details)
     if not parsed.base_image:
         raise UsageError(f"{location.dockerfile} has no FROM line; fix it or pass --force with a base to replace it.")
-    image_id = _build(request, location, parsed.base_image, parsed.framework, on_build_line)
+    image_id = _build(request, location, parsed.base_image, parsed.framework, on_build_line, settings)
     details.update(built=True, image_id=image_id)
     return StepOutcome("image-create", DONE, f"built {image} from the existing {location.dockerfile}", details)
 

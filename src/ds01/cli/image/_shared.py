@@ -20,7 +20,7 @@ def settings(app: App) -> ImageSettings:
     except ImportError:
         # An installation without the limits package has no image settings to read.
         return ImageSettings()
-    return ImageSettings.from_config(getattr(config, "images", None))
+    return ImageSettings.from_config(getattr(config, "images", None), getattr(config, "security", None))
 
 
 @contextmanager
@@ -41,5 +41,8 @@ def show_categories(term: Terminal, categories: dict[str, list[str]]) -> None:
     """The packages of each category as a table on stdout."""
     from ds01.units.images.packages import PHASE_TITLES
 
-    rows = [(PHASE_TITLES[key], " ".join(specs) or "-") for key, specs in categories.items()]
+    from ds01.units.images.packages import SYSTEM, SYSTEM_TITLE
+
+    titles = {**PHASE_TITLES, SYSTEM: SYSTEM_TITLE}
+    rows = [(titles[key], " ".join(specs) or "-") for key, specs in categories.items()]
     term.table(["CATEGORY", "PACKAGES"], rows)

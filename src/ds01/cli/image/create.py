@@ -9,7 +9,6 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option, yes_option
-from ds01.fsutil import require_writable_for
 
 if TYPE_CHECKING:
     from ds01.terminal import Terminal
@@ -44,8 +43,10 @@ def ask_project(term: Terminal) -> str:
               help="Phase 4: use-case packages (default general-ml).")
 @click.option("--packages", "package_args", multiple=True,
               help='Phase 5: your own pip specifiers, e.g. "pandas==1.5.3 torch-geometric".')
-@click.option("--requirements", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--requirements", type=click.Path(path_type=Path),
               help="Phase 5: read specifiers from a requirements file.")
+@click.option("--system-packages", "system_args", multiple=True,
+              help='Debian packages installed with apt first, e.g. "libgl1 ffmpeg".')
 @click.option("--project-dockerfile", "project_dockerfile", is_flag=False, flag_value="",
               default=None, metavar="[DIR]",
               help="Keep the Dockerfile in the project directory (default ~/workspace/PROJECT).")
@@ -57,14 +58,20 @@ def ask_project(term: Terminal) -> str:
 def command(app: App, project: str | None, framework: str | None, fw_version: str | None,
             arch: str | None, base_image: str | None, jupyter: bool | None, data_science: bool | None,
             use_case: str | None, package_args: tuple[str, ...], requirements: Path | None,
-            project_dockerfile: str | None, build: bool | None, yes: bool, as_json: bool) -> None:
+            system_args: tuple[str, ...], project_dockerfile: str | None, build: bool | None, yes: bool, as_json: bool) -> None:
     """Write a Dockerfile for PROJECT and build the image PROJECT-image.
 
     On a terminal, missing choices are asked phase by phase; every choice also has a flag.
     """
     from ds01.cli.image._shared import build_progress, settings
     from ds01.units.images import common, create, prompts
-    from ds01.units.images.packages import read_requirements, split_packages
+    from ds01 import privsep
+    from ds01.units.images.packages import (
+        read_requirements,
+        split_packages,
+        split_system_packages,
+        validate_system_packages,
+    )
 
     term = app.terminal
     conf = settings(app)
@@ -76,29 +83,31 @@ def command(app: App, project: str | None, framework: str | None, fw_version: st
     term.guide("An image is a recipe's result: a framework base plus the packages you choose. "
                "Containers are started from it.")
 
+    system = validate_system_packages([s for text in system_args for s in split_system_packages(text)])
     items: list[str] = []
     for text in package_args:
         items.extend(split_packages(text))
     if requirements is not None:
-        items.extend(read_requirements(requirements))
+        # Read as the caller: a file they cannot read fails as it would at their own shell.
+        items.extend(privsep.run_as(ident, read_requirements, common.caller_path(requirements, ident)))
 
     request = create.CreateRequest(
         project=project, base_image=base_image, framework=framework, version=fw_version,
         jupyter=True if jupyter is None else jupyter,
         data_science=True if data_science is None else data_science,
-        use_case=use_case or "general-ml", packages=items, arch=arch,
+        use_case=use_case or "general-ml", packages=items, arch=arch, system_packages=system,
     )
     if project_dockerfile is not None:
-        request.project_dockerfile = (Path(project_dockerfile).expanduser() if project_dockerfile
+        request.project_dockerfile = (common.caller_path(project_dockerfile, ident) if project_dockerfile
                                       else common.default_project_dir(project, ident))
-        require_writable_for(ident, request.project_dockerfile, "a Dockerfile")
     if asking:
         prompts.ask_phases(term, request, conf, ask_jupyter=jupyter is None,
                            ask_data_science=data_science is None, ask_use_case=use_case is None,
-                           ask_packages=not package_args and requirements is None)
+                           ask_packages=not package_args and requirements is None,
+                           ask_system=not system_args)
 
     plan = create.plan_create(request, conf, ident)
-    state = create.existing_state(plan)
+    state = create.existing_state(plan, ident)
     overwrite = yes
     if state == "edited" and asking:
         overwrite = term.confirm(f"{plan.location.dockerfile} was changed by hand. Replace it?", default=False)
@@ -117,7 +126,7 @@ def command(app: App, project: str | None, framework: str | None, fw_version: st
                                                              framework=plan.framework,
                                                              base_image=plan.base_image,
                                                              dockerfile=plan.location.dockerfile),
-                                    identity=ident, on_line=on_line)
+                                    identity=ident, on_line=on_line, settings=conf)
         term.success(f"Built {plan.image}:latest ({image_id[7:19]})")
     if as_json:
         term.json(plan.to_json(built=bool(do_build), image_id=image_id))

@@ -8,9 +8,8 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option, yes_option
-from ds01.fsutil import require_writable_for
 
-CATEGORIES = ["jupyter", "data-science", "use-case", "custom"]
+CATEGORIES = ["system", "jupyter", "data-science", "use-case", "custom"]
 
 
 @click.command("update")
@@ -18,7 +17,10 @@ CATEGORIES = ["jupyter", "data-science", "use-case", "custom"]
 @click.option("--add", "add_args", multiple=True, help='Specifiers to add, e.g. "pandas==2.2.0 polars".')
 @click.option("--remove", "remove_args", multiple=True, help='Package names to remove, e.g. "seaborn".')
 @click.option("--category", type=click.Choice(CATEGORIES), default=None,
-              help="Category for --add (default custom) and --remove (default: any category).")
+              help="Category for --add (default custom) and --remove (default: any category); "
+                   "system = Debian packages installed with apt.")
+@click.option("--system-packages", "system_args", multiple=True,
+              help='Debian packages to add to the apt phase, e.g. "libgl1 ffmpeg".')
 @click.option("--jupyter/--no-jupyter", default=None, help="Add or drop the whole Jupyter category.")
 @click.option("--data-science/--no-data-science", default=None, help="Add or drop the Data Science category.")
 @click.option("--use-case", type=click.Choice(["general-ml", "cv", "nlp", "rl", "custom"]), default=None,
@@ -31,18 +33,18 @@ CATEGORIES = ["jupyter", "data-science", "use-case", "custom"]
 @guided_option
 @pass_app
 def command(app: App, project: str | None, add_args: tuple[str, ...], remove_args: tuple[str, ...],
-            category: str | None, jupyter: bool | None, data_science: bool | None, use_case: str | None,
+            category: str | None, system_args: tuple[str, ...], jupyter: bool | None, data_science: bool | None, use_case: str | None,
             project_dockerfile: Path | None, build: bool | None, yes: bool, as_json: bool) -> None:
     """Change the packages of PROJECT-image by category (Jupyter, Data Science, Use Case, Custom)."""
     from ds01.cli.image._shared import build_progress, settings, show_categories
     from ds01.units.images import common, update
-    from ds01.units.images.packages import split_packages
+    from ds01.units.images.packages import SYSTEM, split_packages, split_system_packages
 
     term = app.terminal
     conf = settings(app)
     ident = app.identity
     if project_dockerfile is not None:
-        require_writable_for(ident, project_dockerfile, "a Dockerfile")
+        project_dockerfile = common.caller_path(project_dockerfile, ident)
     asking = term.can_prompt() and not yes
     if not project:
         from ds01.units.images.listing import list_images
@@ -56,17 +58,20 @@ def command(app: App, project: str | None, add_args: tuple[str, ...], remove_arg
     removes = [s for text in remove_args for s in split_packages(text)]
     if adds:
         changes.add[category or "custom"] = adds
+    system_adds = [s for text in system_args for s in split_system_packages(text)]
+    if system_adds:
+        changes.add[SYSTEM] = [*changes.add.get(SYSTEM, []), *system_adds]
     if removes:
         changes.remove[category] = removes
 
     if changes.empty() and asking:
         current = update.plan_update(project, changes, conf, ident, project_dockerfile)
-        show_categories(term, current.categories())
+        show_categories(term, current.categories_with_system())
         cat = term.choose("Category to change:", CATEGORIES, what="--category", default="custom")
         text = term.ask(f"Packages to add to {cat} (space-separated, empty for none):", what="--add")
         if split_packages(text):
             changes.add[cat] = split_packages(text)
-        present = current.categories()[cat]
+        present = current.categories_with_system()[cat]
         if present:
             gone = term.checkbox(f"Packages to remove from {cat}:", present, what="--remove")
             if gone:
@@ -80,7 +85,7 @@ def command(app: App, project: str | None, add_args: tuple[str, ...], remove_arg
     elif not changes.empty():
         term.info("Nothing to change: the Dockerfile already says that.")
     if not as_json:
-        show_categories(term, plan.categories())
+        show_categories(term, plan.categories_with_system())
 
     do_build = build
     if do_build is None:
@@ -92,7 +97,7 @@ def command(app: App, project: str | None, add_args: tuple[str, ...], remove_arg
                                    base_image=doc.base_image or "", dockerfile=plan.location.dockerfile)
         with build_progress(app, plan.image) as on_line:
             image_id = common.build(project=plan.project, location=plan.location, labels=labels,
-                                    identity=ident, on_line=on_line)
+                                    identity=ident, on_line=on_line, settings=conf)
         term.success(f"Built {plan.image}:latest ({image_id[7:19]})")
     if as_json:
         term.json(plan.to_json(built=bool(do_build), image_id=image_id))

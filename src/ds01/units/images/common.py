@@ -9,16 +9,24 @@ The build log of the last build is ``<dockerfiles_dir>/<project>/build.log`` eit
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ds01 import privsep
 from ds01.errors import OperationFailed, PolicyRefused, UsageError
 from ds01.fsutil import locked_dir, make_dirs, write_atomic
 from ds01.identity import Identity
+from ds01.policy import images as image_policy
+from ds01.policy import labels as label_policy
 from ds01.units.images.packages import ImageSettings
+
+if TYPE_CHECKING:
+    from ds01.base.images import ImageFacts as ImageFacts
 
 IMAGE_SUFFIX = "-image"
 # Docker repository names are lowercase; keep to a portable subset.
@@ -80,7 +88,7 @@ def locate(
 ) -> Location:
     root = dockerfiles_root(settings, identity) / project
     if project_dir is not None:
-        return Location(Path(project_dir).expanduser() / "Dockerfile", root / "build.log")
+        return Location(caller_path(project_dir, identity) / "Dockerfile", root / "build.log")
     return Location(root / "Dockerfile", root / "build.log")
 
 
@@ -88,11 +96,40 @@ def default_project_dir(project: str, identity: Identity) -> Path:
     return home_of(identity) / "workspace" / project
 
 
+def _write_as_caller(path: Path, text: str) -> None:
+    make_dirs(path.parent)
+    write_atomic(path, text)
+
+
 def write_file(path: Path, text: str, identity: Identity) -> None:
-    """Write one of the caller's files atomically; folders missing above it are made theirs too
-    (under sudo, ``~/dockerfiles/<project>`` must not end up belonging to root)."""
-    make_dirs(path.parent, uid=identity.uid, gid=identity.gid)
-    write_atomic(path, text, uid=identity.uid, gid=identity.gid)
+    """Write one of the caller's files atomically, folders missing above it too, *as the caller*
+    (``privsep.run_as``): under sudo the kernel checks every path component with their rights, so
+    a ``~/dockerfiles`` symlink to a folder they cannot write fails as it would at their shell."""
+    privsep.run_as(identity, _write_as_caller, Path(path), text)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not UTF-8 text.") from exc
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+
+
+def read_file(path: Path, identity: Identity | None) -> str | None:
+    """One of the caller's files as the caller can read it (None when it does not exist)."""
+    return privsep.run_as(identity, _read_text, Path(path))
+
+
+def caller_path(raw: str | Path, identity: Identity) -> Path:
+    """A path the caller typed, made absolute the way their shell would (``~`` is their home)."""
+    text = str(raw)
+    if text == "~" or text.startswith("~/"):
+        text = str(home_of(identity)) + text[1:]
+    return Path(os.path.abspath(text))
 
 
 def labels_for(
@@ -106,33 +143,87 @@ def labels_for(
         "ds01.base_image": base_image,
         "ds01.dockerfile": str(dockerfile),
         "ds01.created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        # Always set (empty when none), so that a base image's value is never inherited.
+        "ds01.framework": framework or "",
     }
-    if framework:
-        labels["ds01.framework"] = framework
     return labels
 
 
 def check_name_is_ours(project: str, identity: Identity) -> None:
     """``{project}-image`` is one name on the whole server: refuse to build over someone else's.
 
-    An existing tag that another user's ds01 build made, or that ds01 did not make at all (an
-    admin's local image), would silently move to the new build and leave its owner's name pointing
-    at our image. The owner is not named (images, like containers, are private to their user).
+    An existing tag that ds01 did not record as built for this caller (another user's build, or
+    an image ds01 did not build at all, such as an admin's) would silently move to the new build
+    and leave its owner's name pointing at our image. The owner is not named (images, like
+    containers, are private to their user). Labels are not asked: a Dockerfile can write any.
     """
     from ds01.base import images as docker_images
 
     name = image_name(project)
-    info = docker_images.inspect_image(f"{name}:latest")
-    if info is None:
+    found = docker_images.facts(f"{name}:latest")
+    if found.id is None or found.owner_uid == identity.uid:
         return
-    labels = (info.get("Config") or {}).get("Labels") or {}
-    if labels.get("ds01.user") == identity.name:
-        return
-    whose = "another user's image" if labels.get("ds01.user") else "an image ds01 did not build for you"
+    whose = "another user's image" if found.owner_uid is not None else "an image ds01 did not build for you"
     raise PolicyRefused(
         f"The name {name} is already taken by {whose}; choose another project name "
         f"(for example {project}-{identity.name.lower()})."
     )
+
+
+def catalog_refs(settings: ImageSettings) -> list[str]:
+    """Every image the framework catalog names (all architectures)."""
+    from ds01.base import catalog as _catalog
+    from ds01.errors import Ds01Error
+
+    try:
+        cat = _catalog.load_catalog(aime_catalog=settings.aime_catalog or _catalog.DEFAULT_AIME_CATALOG)
+    except Ds01Error:
+        return []
+    return [entry.image for entry in cat.entries]
+
+
+def require_usable_image(ref: str, settings: ImageSettings, identity: Identity, *,
+                         what: str = "base image") -> ImageFacts:
+    """Refuse (exit 3) an image the caller may not build on: another user's project image, or a
+    local image that is neither in the catalog nor in ``security.allowed_base_images``."""
+    from ds01.base import images as docker_images
+
+    found = docker_images.facts(ref)
+    image_policy.require(
+        identity.uid, what=what, ref=ref, image_id=found.id, tags=found.tags, owner_uid=found.owner_uid,
+        catalog_refs=catalog_refs(settings), allowed_refs=settings.allowed_base_images,
+        allowed_ids=docker_images.ids_of(settings.allowed_base_images),
+    )
+    return found
+
+
+def check_dockerfile(text: str, settings: ImageSettings, identity: Identity) -> list[ImageFacts]:
+    """Every image the Dockerfile builds on or copies from must be one the caller may use, and
+    it may set no label in ds01's namespaces. Returns what was found about those images."""
+    reserved = sorted({k for k in image_policy.label_keys(text) if label_policy.is_reserved(k)})
+    if reserved:
+        raise PolicyRefused(
+            f"The Dockerfile sets the label(s) {label_policy.describe(reserved)}; labels in the ds01. and "
+            "aime.mlc. namespaces are set by ds01 only. Remove those LABEL lines."
+        )
+    return [require_usable_image(ref, settings, identity, what="image in the Dockerfile")
+            for ref in image_policy.referenced_images(text)]
+
+
+def build_labels(labels: dict[str, str], bases: list[ImageFacts]) -> dict[str, str]:
+    """ds01's labels for a build, plus an empty value for every reserved label a base image carries
+    that ds01 does not set, so the new image inherits none it did not write."""
+    return label_policy.container_labels(labels, {k: v for base in bases for k, v in base.labels.items()})
+
+
+def _label_check(given: dict[str, str]) -> Callable[[dict[str, str]], str | None]:
+    def check(built: dict[str, str]) -> str | None:
+        foreign = label_policy.foreign_labels(built, given)
+        if not foreign:
+            return None
+        return (f"the image would carry the label(s) {label_policy.describe(foreign)}, which only ds01 sets; "
+                "remove those LABEL lines from the Dockerfile (or build on another base)")
+    return check
 
 
 def build(
@@ -142,25 +233,41 @@ def build(
     labels: dict[str, str],
     identity: Identity,
     on_line: Callable[[str], None] | None = None,
+    settings: ImageSettings | None = None,
 ) -> str:
     """Build ``{project}-image:latest`` from the Dockerfile; returns the image id.
 
-    The log is written to ``location.build_log``; a failure names the failing step and
-    leaves the previous image in place.
+    The build context (the Dockerfile's folder) is packed *as the caller* and sent to Docker
+    from memory; the Dockerfile in it must build only on images the caller may use, and the
+    result may carry no ``ds01.*``/``aime.mlc.*`` label but the ones ds01 gives it. ds01 then
+    records the image as the caller's. The log is written to ``location.build_log``; a failure
+    names the failing step and leaves the previous image in place.
     """
     from ds01.base import images as docker_images
 
+    settings = settings or ImageSettings()
     # One build of a project at a time: a second one waits, then builds the Dockerfile as it is
     # by then, so the tag always ends on the newest recipe (and two builds don't share the CPUs).
-    with locked_dir(location.dockerfile.parent):
+    with _build_lock(location, identity):
+        context = privsep.run_as(identity, docker_images.context_tar, location.context_dir, location.dockerfile.name)
+        text = docker_images.dockerfile_from_context(context, location.dockerfile.name)
+        labels = build_labels(labels, check_dockerfile(text, settings, identity))
         result = docker_images.build(
-            context_dir=location.context_dir,
+            context=context,
             dockerfile=location.dockerfile.name,
             repository=image_name(project),
             labels=labels,
             on_line=on_line,
+            check=_label_check(labels),
         )
+        if result.ok:
+            assert result.image_id is not None
+            docker_images.record_owner(result.image_id, uid=identity.uid, user=identity.name, project=project,
+                                       labels=labels, dockerfile=str(location.dockerfile),
+                                       shared=not settings.secure)
         write_file(location.build_log, "\n".join(result.log) + "\n", identity)
+    if result.refused:
+        raise PolicyRefused(f"{image_name(project)} was not built: {result.error}. The previous image is unchanged.")
     if not result.ok:
         step = f" at {result.failed_step}" if result.failed_step else ""
         raise OperationFailed(
@@ -169,3 +276,25 @@ def build(
         )
     assert result.image_id is not None
     return result.image_id
+
+
+def _build_lock(location: Location, identity: Identity):
+    """The per-project build lock: ``flock`` on the Dockerfile's folder, opened as the caller."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def held():
+        import fcntl
+
+        if not privsep.needed(identity):
+            with locked_dir(location.dockerfile.parent):
+                yield
+            return
+        fd = privsep.open_fd(identity, location.dockerfile.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    return held()

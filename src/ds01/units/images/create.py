@@ -15,7 +15,16 @@ from typing import Any
 from ds01.errors import NotFound, PolicyRefused, UsageError
 from ds01.identity import Identity
 from ds01.units.images import dockerfile as df
-from ds01.units.images.common import Location, check_name_is_ours, image_name, locate, validate_project, write_file
+from ds01.units.images.common import (
+    Location,
+    check_name_is_ours,
+    image_name,
+    locate,
+    read_file,
+    require_usable_image,
+    validate_project,
+    write_file,
+)
 from ds01.units.images.packages import (
     CUSTOM,
     DATA_SCIENCE,
@@ -24,6 +33,7 @@ from ds01.units.images.packages import (
     ImageSettings,
     check_use_case,
     validate_specs,
+    validate_system_packages,
 )
 
 
@@ -41,6 +51,7 @@ class CreateRequest:
     packages: list[str] = field(default_factory=list)
     project_dockerfile: Path | None = None
     arch: str | None = None
+    system_packages: list[str] = field(default_factory=list)  # Debian names for the apt phase
 
 
 @dataclass
@@ -55,6 +66,7 @@ class ImagePlan:
     location: Location
     dockerfile: df.Dockerfile
     packages: dict[str, list[str]]
+    system_packages: list[str] = field(default_factory=list)
 
     def to_json(self, *, built: bool, image_id: str | None = None) -> dict[str, Any]:
         return {
@@ -67,6 +79,7 @@ class ImagePlan:
             "framework": self.framework,
             "use_case": self.use_case,
             "packages": self.packages,
+            "system_packages": self.system_packages,
         }
 
 
@@ -77,6 +90,7 @@ def resolve_base(
     settings: ImageSettings,
     *,
     arch: str | None = None,
+    identity: Identity | None = None,
 ) -> tuple[str, str | None]:
     """(docker image, framework label such as ``Pytorch-2.5.0``) from ``--base-image`` or the catalog."""
     from ds01.base import images as docker_images
@@ -89,6 +103,8 @@ def resolve_base(
                 f"Base image {base_image} is not present locally; ds01 never pulls custom images "
                 "(build or load it first, or choose --framework/--version)."
             )
+        if identity is not None:
+            require_usable_image(base_image, settings, identity)
         return base_image, None
     if not framework:
         raise UsageError("A base is required: pass --framework F --version V, or --base-image IMAGE.")
@@ -129,9 +145,10 @@ def plan_create(
     use_case = check_use_case(request.use_case)
     # Package validation first: it is the most common mistake and the cheapest check.
     custom = validate_specs(request.packages, allow_urls=settings.allow_urls)
+    system = validate_system_packages(request.system_packages)
     if check_base:
         base, framework = resolve_base(request.framework, request.version, request.base_image, settings,
-                                       arch=request.arch)
+                                       arch=request.arch, identity=identity)
     else:
         base, framework = request.base_image or "", request.framework
     packages: dict[str, list[str]] = {
@@ -147,25 +164,28 @@ def plan_create(
         check_name_is_ours(project, identity)
     location = locate(project, settings, identity, request.project_dockerfile)
     recipe = df.generate(project=project, base_image=base, framework=framework, packages=packages,
-                         use_case=use_case)
-    return ImagePlan(project, image_name(project), base, framework, use_case, location, recipe, packages)
+                         use_case=use_case, system_packages=system)
+    return ImagePlan(project, image_name(project), base, framework, use_case, location, recipe, packages, system)
 
 
-def existing_state(plan: ImagePlan) -> str:
-    """``absent``, ``generated`` (ours, unchanged) or ``edited`` (changed by hand or not ours)."""
-    path = plan.location.dockerfile
-    if not path.exists():
-        return "absent"
+def existing_state(plan: ImagePlan, identity: Identity | None = None) -> str:
+    """``absent``, ``generated`` (ours, unchanged) or ``edited`` (changed by hand or not ours).
+
+    Looked at as the caller (``identity``; the process's own rights when None)."""
+    from ds01.errors import Ds01Error
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_file(plan.location.dockerfile, identity)
+    except Ds01Error:
         return "edited"
+    if text is None:
+        return "absent"
     return "edited" if df.is_edited(text) else "generated"
 
 
 def write_dockerfile(plan: ImagePlan, identity: Identity, *, overwrite_edited: bool = False) -> Path:
     """Write the plan's Dockerfile atomically; an edited one is replaced only when allowed."""
-    if existing_state(plan) == "edited" and not overwrite_edited:
+    if existing_state(plan, identity) == "edited" and not overwrite_edited:
         raise PolicyRefused(
             f"{plan.location.dockerfile} was changed by hand; ds01 left it alone. Use `ds01 image update "
             f"{plan.project}` to change packages, or pass --yes to replace it."

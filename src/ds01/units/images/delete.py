@@ -2,7 +2,8 @@
 
 With ``force`` the containers using the image are removed first (through ``ds01.base``)
 and their GPU slots released through the GPU service (reconciliation would free them too,
-later, since their containers no longer exist).
+later, since their containers no longer exist). Only the caller's own containers are ever
+removed: while another user's container uses the image, nothing is deleted (an admin may).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ds01.units.images.listing import ImageInfo, list_images
 class DeletePlan:
     images: list[ImageInfo]
     blocked: dict[str, list[str]] = field(default_factory=dict)  # image name -> container names
+    identity: Identity | None = None
+    admin: bool = False
 
 
 @dataclass
@@ -32,7 +35,7 @@ class DeleteResult:
         return {"deleted": self.deleted, "containers_removed": self.containers_removed}
 
 
-def plan_delete(names: list[str], identity: Identity) -> DeletePlan:
+def plan_delete(names: list[str], identity: Identity, *, admin: bool = False) -> DeletePlan:
     """Resolve NAMEs (``proj``, ``proj-image``, ``proj-image:latest``, or a name as ``image list`` shows
     it, such as ``<untagged>@<id>`` for an image a rebuild replaced) among the caller's images."""
     mine = list_images(identity)
@@ -51,7 +54,17 @@ def plan_delete(names: list[str], identity: Identity) -> DeletePlan:
         raise NotFound(
             f"No image named {', '.join(missing)} for you; `ds01 image list` shows your images. Nothing was deleted."
         )
-    return DeletePlan(chosen, {i.name: list(i.containers) for i in chosen if i.containers})
+    return DeletePlan(chosen, {i.name: list(i.containers) for i in chosen if i.containers}, identity,
+                      admin or identity.is_root)
+
+
+def is_callers_container(container: dict[str, str], identity: Identity) -> bool:
+    """A container is the caller's when its Docker name ends in ``._.<their uid>`` (the name ds01
+    gives it) and its owner label names them; a name or a label alone proves nothing."""
+    from ds01.base.names import split_docker_name
+
+    _, uid = split_docker_name(container.get("name", ""))
+    return uid == identity.uid and container.get("user") == identity.name
 
 
 def delete(plan: DeletePlan, *, force: bool = False) -> DeleteResult:
@@ -67,6 +80,13 @@ def delete(plan: DeletePlan, *, force: bool = False) -> DeleteResult:
     warnings: list[str] = []
     if force:
         users = docker_images.containers_by_image(i.id for i in plan.images)
+        if not plan.admin and plan.identity is not None:
+            others = [c for cs in users.values() for c in cs if not is_callers_container(c, plan.identity)]
+            if others:
+                raise PolicyRefused(
+                    f"Another user's container uses {'this image' if len(plan.images) == 1 else 'these images'}; "
+                    "--force removes only your own containers, so nothing was deleted."
+                )
         for info in plan.images:
             ids = [c["id"] for c in users.get(info.id, [])]
             docker_images.remove_containers(ids)
@@ -76,6 +96,7 @@ def delete(plan: DeletePlan, *, force: bool = False) -> DeleteResult:
     deleted = []
     for info in plan.images:
         docker_images.remove_image(info.id)
+        docker_images.forget_owner(info.id)
         deleted.append(info.name)
     return DeleteResult(deleted, removed_containers, warnings)
 

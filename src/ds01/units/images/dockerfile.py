@@ -7,7 +7,14 @@ non-empty phase, in the order Jupyter, Data Science, Use Case, Custom::
     RUN ["pip", "install", "--no-cache-dir", "jupyter", "jupyterlab"]
 
 RUN uses the exec (JSON) form so that no shell ever sees a package specifier
-(``pandas>=2.0`` would be a redirection in a shell). The parser also reads the shell
+(``pandas>=2.0`` would be a redirection in a shell). System packages (the apt phase, right
+after FROM) need ``apt-get update``, ``install`` and a clean-up in one layer: their RUN is a
+fixed ``/bin/sh -c`` script that receives the package names as positional arguments
+(``"$@"``), so no package name is ever part of a shell string::
+
+    # ds01:phase=system  System packages (apt)
+    RUN ["/bin/sh", "-c", "<fixed script>", "sh", "libgl1", "ffmpeg"]
+ The parser also reads the shell
 form, so hand edits either way survive. Lines the user added that are not phase blocks
 are kept as they are, in place. A phase with no packages is not rendered at all: no
 marker, no empty ``RUN`` line.
@@ -22,9 +29,24 @@ import shlex
 from dataclasses import dataclass, field
 
 from ds01.errors import UsageError
-from ds01.units.images.packages import CUSTOM, PHASE_TITLES, PHASES, USE_CASE, USE_CASE_TITLES, package_name
+from ds01.units.images.packages import (
+    CUSTOM,
+    PHASE_TITLES,
+    PHASES,
+    SYSTEM,
+    SYSTEM_TITLE,
+    USE_CASE,
+    USE_CASE_TITLES,
+    package_name,
+    system_package_name,
+)
 
 PIP_PREFIX: tuple[str, ...] = ("pip", "install", "--no-cache-dir")
+APT_SCRIPT = (
+    "export DEBIAN_FRONTEND=noninteractive && apt-get update && "
+    'apt-get install -y --no-install-recommends "$@" && rm -rf /var/lib/apt/lists/*'
+)
+APT_PREFIX: tuple[str, ...] = ("/bin/sh", "-c", APT_SCRIPT, "sh")
 _MARKER = re.compile(r"^#\s*ds01:phase=(?P<phase>[a-z-]+)(?::(?P<use>[a-z-]+))?(?:\s.*)?$")
 _CHECKSUM = re.compile(r"^#\s*ds01:checksum=(?P<sum>[0-9a-f]{64})\s*$")
 _FRAMEWORK = re.compile(r"^#\s*ds01:framework=(?P<fw>.*)$")
@@ -77,8 +99,42 @@ class Dockerfile:
         return phase.use_case if phase else None
 
     def packages(self) -> dict[str, list[str]]:
-        """Every phase key -> its packages (empty list for phases not present)."""
+        """Every pip phase key -> its packages (empty list for phases not present)."""
         return {key: list(p.packages) if (p := self.phase(key)) else [] for key in PHASES}
+
+    def system_packages(self) -> list[str]:
+        """The apt phase's packages (empty when there is none)."""
+        phase = self.phase(SYSTEM)
+        return list(phase.packages) if phase else []
+
+    def add_system(self, names: list[str]) -> list[str]:
+        """Add (validated) system packages, replacing one of the same name; returns what changed."""
+        phase = self.phase(SYSTEM)
+        if phase is None:
+            phase = Phase(SYSTEM, [])
+            self._insert_phase(phase)
+        changed = []
+        for item in names:
+            for i, existing in enumerate(phase.packages):
+                if system_package_name(existing) == system_package_name(item):
+                    if existing != item:
+                        phase.packages[i] = item
+                        changed.append(item)
+                    break
+            else:
+                phase.packages.append(item)
+                changed.append(item)
+        return changed
+
+    def remove_system(self, names: list[str]) -> list[str]:
+        """Remove system packages by name; the apt RUN disappears with its last package."""
+        wanted = {system_package_name(n) for n in names}
+        phase = self.phase(SYSTEM)
+        if phase is None:
+            return []
+        removed = [p for p in phase.packages if system_package_name(p) in wanted]
+        phase.packages = [p for p in phase.packages if system_package_name(p) not in wanted]
+        return removed
 
     # -- editing ----------------------------------------------------------------------
     def add(self, key: str, specs: list[str], *, use_case: str | None = None) -> list[str]:
@@ -114,7 +170,7 @@ class Dockerfile:
         wanted = {package_name(n) for n in names}
         removed = []
         for seg in self.segments:
-            if isinstance(seg, Phase) and (key is None or seg.key == key):
+            if isinstance(seg, Phase) and seg.key != SYSTEM and (key is None or seg.key == key):
                 keep = []
                 for spec in seg.packages:
                     (removed if package_name(spec) in wanted else keep).append(spec)
@@ -122,11 +178,11 @@ class Dockerfile:
         return removed
 
     def _insert_phase(self, phase: Phase) -> None:
-        order = PHASES.index(phase.key)
+        order = _ORDER.index(phase.key)
         # After the last phase that comes earlier; else right after FROM; else at the end.
         position = None
         for i, seg in enumerate(self.segments):
-            if isinstance(seg, Phase) and PHASES.index(seg.key) < order:
+            if isinstance(seg, Phase) and _ORDER.index(seg.key) < order:
                 position = i + 1
         if position is None:
             for i, seg in enumerate(self.segments):
@@ -147,12 +203,17 @@ class Dockerfile:
         return with_checksum(body) if sign else body
 
 
+_ORDER: tuple[str, ...] = (SYSTEM, *PHASES)
+
+
 def _check_phase(key: str) -> None:
     if key not in PHASES:
         raise UsageError(f"Unknown package category {key!r}; choose one of: {', '.join(PHASES)}.")
 
 
 def marker_line(phase: Phase) -> str:
+    if phase.key == SYSTEM:
+        return f"# ds01:phase={SYSTEM}  {SYSTEM_TITLE}"
     if phase.key == USE_CASE and phase.use_case:
         title = USE_CASE_TITLES.get(phase.use_case, phase.use_case).split(" (")[0]
         return f"# ds01:phase={USE_CASE}:{phase.use_case}  Use Case: {title}"
@@ -160,7 +221,9 @@ def marker_line(phase: Phase) -> str:
     return f"# ds01:phase={phase.key}  {PHASE_TITLES[phase.key]}{extra}"
 
 
-def run_line(packages: list[str]) -> str:
+def run_line(packages: list[str], key: str | None = None) -> str:
+    if key == SYSTEM:
+        return "RUN " + json.dumps([*APT_PREFIX, *packages])
     return "RUN " + json.dumps([*PIP_PREFIX, *packages])
 
 
@@ -173,7 +236,7 @@ def _render_body(segments: list[str | Phase]) -> str:
             if lines and lines[-1].strip():
                 lines.append("")
             lines.append(marker_line(seg))
-            lines.append(run_line(seg.packages))
+            lines.append(run_line(seg.packages, seg.key))
         else:
             if _CHECKSUM.match(seg):
                 continue
@@ -218,8 +281,9 @@ def generate(
     framework: str | None,
     packages: dict[str, list[str]],
     use_case: str | None,
+    system_packages: list[str] | None = None,
 ) -> Dockerfile:
-    """A new Dockerfile: header, FROM, then one block per non-empty phase in phase order."""
+    """A new Dockerfile: header, FROM, the apt phase, then one block per non-empty phase in phase order."""
     header = [
         f"# Image {project}-image for project {project}: generated by `ds01 image create`.",
         "# Change packages with `ds01 image update` (it keeps your own lines); phase blocks",
@@ -227,7 +291,7 @@ def generate(
     ]
     if framework:
         header.append(f"# ds01:framework={framework}")
-    segments: list[str | Phase] = [*header, f"FROM {base_image}"]
+    segments: list[str | Phase] = [*header, f"FROM {base_image}", Phase(SYSTEM, list(system_packages or []))]
     for key in PHASES:
         specs = list(packages.get(key) or [])
         segments.append(Phase(key, specs, use_case if key == USE_CASE else None))
@@ -258,9 +322,9 @@ def parse(text: str) -> Dockerfile:
     while i < len(logical):
         line = logical[i]
         m = _MARKER.match(line.strip())
-        if m and m.group("phase") in PHASES:
+        if m and m.group("phase") in _ORDER:
             nxt = logical[i + 1] if i + 1 < len(logical) else ""
-            packages = pip_packages(nxt)
+            packages = apt_packages(nxt) if m.group("phase") == SYSTEM else pip_packages(nxt)
             if packages is not None:
                 segments.append(Phase(m.group("phase"), packages, m.group("use")))
                 i += 2
@@ -295,3 +359,19 @@ def pip_packages(line: str) -> list[str] | None:
     if len(argv) < 2 or argv[0] not in ("pip", "pip3") or argv[1] != "install":
         return None
     return [a for a in argv[2:] if not a.startswith("-")]
+
+
+def apt_packages(line: str) -> list[str] | None:
+    """The packages of ds01's apt RUN line (exec form, the fixed script), or None if it is not one."""
+    stripped = line.strip()
+    if not stripped.upper().startswith("RUN "):
+        return None
+    try:
+        argv = json.loads(stripped[4:].strip())
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        return None
+    if tuple(argv[: len(APT_PREFIX)]) != APT_PREFIX:
+        return None
+    return argv[len(APT_PREFIX):]

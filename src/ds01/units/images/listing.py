@@ -38,14 +38,16 @@ class ImageInfo:
 
 
 def owner_filters(identity: Identity) -> list[str]:
-    return ["ds01.managed=true", f"ds01.user={identity.name}"]
+    """A first cut by label (cheap); ownership itself is ds01's record (``base.images.owner_record``)."""
+    return ["ds01.managed=true"]
 
 
 def list_images(identity: Identity) -> list[ImageInfo]:
-    """The caller's images, newest first."""
+    """The caller's images (those ds01 recorded as built for them), newest first."""
     from ds01.base import images as docker_images
 
-    images = docker_images.list_images(owner_filters(identity))
+    images = [img for img in docker_images.list_images(owner_filters(identity))
+              if (record := docker_images.owner_record(img.id)) is not None and record["uid"] == identity.uid]
     users = docker_images.containers_by_image(i.id for i in images)
     result = []
     for img in images:

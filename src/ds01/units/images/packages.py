@@ -30,6 +30,10 @@ PHASE_TITLES: dict[str, str] = {
     CUSTOM: "Custom",
 }
 
+# The apt phase (system packages) comes first, right after FROM; it is not a pip category.
+SYSTEM = "system"
+SYSTEM_TITLE = "System packages (apt)"
+
 DEFAULT_JUPYTER: tuple[str, ...] = ("jupyter", "jupyterlab", "ipykernel", "ipywidgets")
 DEFAULT_DATA_SCIENCE: tuple[str, ...] = ("pandas", "scipy", "scikit-learn", "matplotlib", "seaborn")
 
@@ -61,14 +65,21 @@ class ImageSettings:
     use_cases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     allow_urls: bool = False
     aime_catalog: Path | None = None
+    # From ``security:``: secure mode, and the local images every user may build on.
+    secure: bool = False
+    allowed_base_images: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, images: Any) -> ImageSettings:
-        """Build from the config's ``images`` section object (any object with those attributes)."""
+    def from_config(cls, images: Any, security: Any = None) -> ImageSettings:
+        """Build from the config's ``images`` (and ``security``) section objects."""
+        secure = bool(getattr(security, "secure", False))
+        allowed = tuple(str(r) for r in (getattr(security, "allowed_base_images", None) or ()))
         if images is None:
-            return cls()
+            return cls(secure=secure, allowed_base_images=allowed)
         catalog = getattr(images, "aime_catalog", None)
         return cls(
+            secure=secure,
+            allowed_base_images=allowed,
             dockerfiles_dir=str(getattr(images, "dockerfiles_dir", None) or "~/dockerfiles"),
             jupyter=_opt_tuple(getattr(images, "jupyter", None)),
             data_science=_opt_tuple(getattr(images, "data_science", None)),
@@ -200,3 +211,42 @@ def package_name(spec: str) -> str:
         return canonicalize_name(Requirement(spec).name)
     except InvalidRequirement:
         return canonicalize_name(re.split(r"[\s\[<>=!~;@]", spec.strip(), maxsplit=1)[0])
+
+
+# Debian package names (Debian Policy 5.6.1) with an optional =version (5.6.12's characters).
+_DEBIAN_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+_DEBIAN_VERSION = re.compile(r"^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$")
+
+
+def validate_system_package(item: str) -> str:
+    """One ``--system-packages`` item: a Debian package name, optionally ``=version``.
+
+    Raises ``UsageError`` (exit 2) naming the item; nothing else ever reaches apt-get.
+    """
+    shown = item.replace("\n", "\\n").replace("\r", "\\r")
+    name, sep, version = item.partition("=")
+    if not _DEBIAN_NAME.match(name) or (sep and not _DEBIAN_VERSION.match(version)):
+        raise UsageError(
+            f"{shown!r} is not a Debian package name; use names such as libgl1 or ffmpeg, optionally with "
+            "=VERSION (lowercase letters, digits, '+', '-' and '.')."
+        )
+    return item
+
+
+def validate_system_packages(items: Iterable[str]) -> list[str]:
+    """Validate many; duplicates kept once, order preserved."""
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(validate_system_package(item), None)
+    return list(seen)
+
+
+def split_system_packages(text: str) -> list[str]:
+    """``--system-packages "libgl1 ffmpeg"``: whitespace-separated names (validated separately)."""
+    if "\n" in text or "\r" in text:
+        raise UsageError(f"--system-packages {text!r} contains a line break; separate packages with spaces.")
+    return text.split()
+
+
+def system_package_name(item: str) -> str:
+    return item.partition("=")[0]

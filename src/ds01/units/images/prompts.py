@@ -17,7 +17,9 @@ from ds01.units.images.packages import (
     USE_CASES,
     ImageSettings,
     split_packages,
+    split_system_packages,
     validate_specs,
+    validate_system_packages,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ def ask_local_image(term: Terminal) -> str:
 
 
 def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, *, ask_jupyter: bool,
-               ask_data_science: bool, ask_use_case: bool, ask_packages: bool) -> None:
+               ask_data_science: bool, ask_use_case: bool, ask_packages: bool, ask_system: bool = False) -> None:
     from ds01.base import images as docker_images
 
     # Phase 1: the framework base.
@@ -104,4 +106,15 @@ def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, 
                 term.error(exc.message)
                 continue
             request.packages = items
+            break
+    if ask_system:
+        while True:
+            text = term.ask("System packages for apt (Debian names such as libgl1 ffmpeg, empty for none):",
+                            what="--system-packages")
+            try:
+                items = validate_system_packages(split_system_packages(text))
+            except UsageError as exc:
+                term.error(exc.message)
+                continue
+            request.system_packages = items
             break

@@ -1,7 +1,8 @@
 """``image update``: add or remove packages by category in a project's Dockerfile.
 
-The Dockerfile is parsed back into its phase blocks (Jupyter, Data Science, Use Case,
-Custom); lines the user added by hand are kept. A category left empty disappears with its
+The Dockerfile is parsed back into its phase blocks (System packages, Jupyter, Data Science,
+Use Case, Custom); lines the user added by hand are kept. The Dockerfile is read and written
+as the caller. A category left empty disappears with its
 ``RUN`` line. The new file is written atomically only after every specifier validated.
 """
 
@@ -19,6 +20,7 @@ from ds01.units.images.common import (
     check_name_is_ours,
     image_name,
     locate,
+    read_file,
     validate_project,
     write_file,
 )
@@ -27,10 +29,14 @@ from ds01.units.images.packages import (
     JUPYTER,
     PHASE_TITLES,
     PHASES,
+    SYSTEM,
+    SYSTEM_TITLE,
     USE_CASE,
     ImageSettings,
     check_use_case,
+    system_package_name,
     validate_specs,
+    validate_system_packages,
 )
 
 
@@ -39,7 +45,7 @@ class Changes:
     """Requested edits: specs to add per category, package names to remove per category
     (``None`` = from every category), whole default phases on/off, a new use case."""
 
-    add: dict[str, list[str]] = field(default_factory=dict)
+    add: dict[str, list[str]] = field(default_factory=dict)  # "system": Debian names for the apt phase
     remove: dict[str | None, list[str]] = field(default_factory=dict)
     jupyter: bool | None = None
     data_science: bool | None = None
@@ -67,6 +73,9 @@ class UpdatePlan:
     def categories(self) -> dict[str, list[str]]:
         return self.dockerfile.packages()
 
+    def categories_with_system(self) -> dict[str, list[str]]:
+        return {SYSTEM: self.dockerfile.system_packages(), **self.dockerfile.packages()}
+
     def to_json(self, *, built: bool, image_id: str | None = None) -> dict[str, Any]:
         return {
             "project": self.project,
@@ -78,6 +87,7 @@ class UpdatePlan:
             "image_id": image_id,
             "use_case": self.dockerfile.use_case,
             "packages": self.categories(),
+            "system_packages": self.dockerfile.system_packages(),
         }
 
 
@@ -89,11 +99,11 @@ def find_dockerfile(project: str, settings: ImageSettings, identity: Identity,
         location = locate(project, settings, identity, project_dir)
     else:
         location = locate(project, settings, identity)
-        if not location.dockerfile.exists():
+        if read_file(location.dockerfile, identity) is None:
             recorded = _recorded_dockerfile(project, identity)
             if recorded is not None:
                 location = Location(recorded, location.build_log)
-    if not location.dockerfile.exists():
+    if read_file(location.dockerfile, identity) is None:
         raise NotFound(
             f"No Dockerfile for project {project} at {location.dockerfile}; create one with "
             f"`ds01 image create {project}` (or pass --project-dockerfile DIR)."
@@ -104,11 +114,11 @@ def find_dockerfile(project: str, settings: ImageSettings, identity: Identity,
 def _recorded_dockerfile(project: str, identity: Identity) -> Path | None:
     from ds01.base import images as docker_images
 
-    info = docker_images.inspect_image(f"{image_name(project)}:latest")
-    labels = ((info or {}).get("Config") or {}).get("Labels") or {}
-    if labels.get("ds01.user") != identity.name or not labels.get("ds01.dockerfile"):
+    found = docker_images.facts(f"{image_name(project)}:latest")
+    if found.id is None or found.owner_uid != identity.uid:
         return None
-    return Path(labels["ds01.dockerfile"])
+    record = docker_images.owner_record(found.id) or {}
+    return Path(record["dockerfile"]) if record.get("dockerfile") else None
 
 
 def plan_update(project: str, changes: Changes, settings: ImageSettings, identity: Identity,
@@ -116,18 +126,18 @@ def plan_update(project: str, changes: Changes, settings: ImageSettings, identit
     """Read the Dockerfile and apply the changes in memory. Writes nothing."""
     validate_project(project)
     # Validate every new specifier before reading anything else: bad input changes nothing.
-    add = {key: validate_specs(specs, allow_urls=settings.allow_urls) for key, specs in changes.add.items()}
+    add = {key: (validate_system_packages(specs) if key == SYSTEM else
+                 validate_specs(specs, allow_urls=settings.allow_urls)) for key, specs in changes.add.items()}
     for key in [*add, *(k for k in changes.remove if k is not None)]:
-        if key not in PHASES:
+        if key not in PHASES and key != SYSTEM:
             raise UsageError(f"Unknown category {key!r}; choose one of: {', '.join(PHASES)}.")
     if changes.use_case:
         check_use_case(changes.use_case)
     check_name_is_ours(project, identity)
     location = find_dockerfile(project, settings, identity, project_dir)
-    try:
-        text = location.dockerfile.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"Cannot read {location.dockerfile}: {exc}.") from exc
+    text = read_file(location.dockerfile, identity)
+    if text is None:
+        raise NotFound(f"No Dockerfile for project {project} at {location.dockerfile}.")
     plan = UpdatePlan(project, image_name(project), location, df.parse(text), hand_edited=df.is_edited(text))
     apply_changes(plan, changes, add, settings)
     return plan
@@ -138,10 +148,16 @@ def apply_changes(plan: UpdatePlan, changes: Changes, add: dict[str, list[str]],
     doc = plan.dockerfile
     # Named removals first, so `--remove x --no-jupyter` does not miss x already dropped.
     for key, names in changes.remove.items():
-        removed = doc.remove(key, names)
+        if key == SYSTEM:
+            removed = doc.remove_system(names)
+        elif key is None:
+            removed = doc.remove(None, names) + doc.remove_system(names)
+        else:
+            removed = doc.remove(key, names)
         missing = _not_found(names, removed)
         if missing:
-            where = f"the {PHASE_TITLES[key]} category" if key else "the Dockerfile"
+            title = SYSTEM_TITLE if key == SYSTEM else PHASE_TITLES.get(key or "", "")
+            where = f"the {title} category" if key else "the Dockerfile"
             raise NotFound(f"{', '.join(missing)} is not in {where} of {plan.project}; nothing was changed.")
         plan.removed += removed
     for key, flag in ((JUPYTER, changes.jupyter), (DATA_SCIENCE, changes.data_science)):
@@ -159,7 +175,7 @@ def apply_changes(plan: UpdatePlan, changes: Changes, add: dict[str, list[str]],
         if phase is not None:
             phase.use_case = changes.use_case
     for key, specs in add.items():
-        plan.added += doc.add(key, specs)
+        plan.added += doc.add_system(specs) if key == SYSTEM else doc.add(key, specs)
     # A package both removed and re-added is a change of version, reported once as added.
     plan.removed = [r for r in plan.removed if r not in plan.added]
 
@@ -167,8 +183,8 @@ def apply_changes(plan: UpdatePlan, changes: Changes, add: dict[str, list[str]],
 def _not_found(names: list[str], removed: list[str]) -> list[str]:
     from ds01.units.images.packages import package_name
 
-    gone = {package_name(r) for r in removed}
-    return [n for n in names if package_name(n) not in gone]
+    gone = {package_name(r) for r in removed} | {system_package_name(r) for r in removed}
+    return [n for n in names if package_name(n) not in gone and system_package_name(n) not in gone]
 
 
 def write(plan: UpdatePlan, identity: Identity) -> Path:
