@@ -172,12 +172,7 @@ def existing_state(plan: ImagePlan, identity: Identity | None = None) -> str:
     """``absent``, ``generated`` (ours, unchanged) or ``edited`` (changed by hand or not ours).
 
     Looked at as the caller (``identity``; the process's own rights when None)."""
-    from ds01.errors import Ds01Error
-
-    try:
-        text = read_file(plan.location.dockerfile, identity)
-    except Ds01Error:
-        return "edited"
+    text = read_file(plan.location.dockerfile, identity)  # a folder they cannot read fails here
     if text is None:
         return "absent"
     return "edited" if df.is_edited(text) else "generated"
