@@ -276,3 +276,73 @@ def test_a_second_build_of_a_project_waits_for_the_first(cli, docker_env, base_i
     assert proc.returncode == 0, err
     assert docker_env.images.get(f"{project}-image").id != first
     assert pip_calls(docker_env, f"{project}-image", session_tag) == [["install", "--no-cache-dir", "polars", "rich"]]
+
+
+APT_STAND_IN = """#!/bin/sh
+# Stand-in for apt-get inside the offline test image: records its arguments, installs nothing.
+mkdir -p /var/lib/apt-stand-in
+printf '%s\\t' "$@" >> /var/lib/apt-stand-in/calls.log
+echo >> /var/lib/apt-stand-in/calls.log
+"""
+
+
+def _apt_base(client, base_image: str, tag: str) -> str:
+    """``base_image`` plus a stand-in apt-get (and the lists folder the apt phase cleans)."""
+    import io
+    import tarfile
+
+    ref = f"{tag}-aptbase:latest"
+    files = {"Dockerfile": f"FROM {base_image}\nCOPY apt-get /usr/bin/apt-get\nRUN mkdir -p /var/lib/apt/lists\n"
+                           f"LABEL test.session={tag}\n",
+             "apt-get": APT_STAND_IN}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    client.images.build(fileobj=buf, custom_context=True, tag=ref, pull=False, labels={"ds01.test.session": tag})
+    return ref
+
+
+def test_system_packages_are_one_apt_run_in_exec_form(cli, docker_env, base_image, session_tag, tmp_path,
+                                                       monkeypatch):
+    base = _apt_base(docker_env, base_image, session_tag)
+    config = yaml.safe_load(PACKAGED_CONFIG.read_text())
+    config.setdefault("security", {})["allowed_base_images"] = [base_image, base]
+    (tmp_path / "limits.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DS01_CONFIG", str(tmp_path / "limits.yaml"))
+    project = f"{session_tag}-apt"
+
+    # Anything but Debian package names is refused before a file is written.
+    for bad in ("libgl1;id", "$(id)", "-o APT::x", "Libgl1", "ffmpeg=1.0;x"):
+        r = cli("image", "create", project, "--base-image", base, "--system-packages", bad, "--yes")
+        assert r.exit_code == 2 and "not a Debian package name" in r.stderr, (bad, r)
+        assert not _dockerfile(project).parent.exists()
+
+    r = cli("image", "create", project, "--base-image", base, "--use-case", "custom", "--no-jupyter",
+            "--no-data-science", "--packages", "polars", "--system-packages", "libgl1 ffmpeg=7:5.1.6-0+deb12u1",
+            "--json")
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout)["system_packages"] == ["libgl1", "ffmpeg=7:5.1.6-0+deb12u1"]
+    runs = [line for line in _dockerfile(project).read_text().splitlines() if line.startswith("RUN")]
+    assert json.loads(runs[0][4:])[3:] == ["sh", "libgl1", "ffmpeg=7:5.1.6-0+deb12u1"]
+    assert json.loads(runs[0][4:])[:2] == ["/bin/sh", "-c"]
+    out = docker_env.containers.run(f"{project}-image", ["cat", "/var/lib/apt-stand-in/calls.log"], remove=True,
+                                    labels={"ds01.test.session": session_tag}).decode()
+    assert [line.rstrip("\t").split("\t") for line in out.splitlines()] == [
+        ["update"], ["install", "-y", "--no-install-recommends", "libgl1", "ffmpeg=7:5.1.6-0+deb12u1"]]
+
+    # image update adds and removes system packages; the last one removed takes its RUN line along.
+    r = cli("image", "update", project, "--system-packages", "ffmpeg", "--remove", "libgl1", "--category", "system",
+            "--no-build", "--json")
+    assert r.exit_code == 0, r
+    assert json.loads(r.stdout)["system_packages"] == ["ffmpeg"]
+    r = cli("image", "update", project, "--remove", "ffmpeg", "--json")
+    assert r.exit_code == 0, r
+    text = _dockerfile(project).read_text()
+    assert "apt-get" not in text and "ds01:phase=system" not in text
+    assert [line for line in text.splitlines() if line.startswith("RUN")] == [
+        'RUN ["pip", "install", "--no-cache-dir", "polars"]']
