@@ -56,16 +56,16 @@ def test_build_entries_holds_and_released_definitions():
 
 
 def test_definitions_round_trip_atomically(tmp_path):
-    assert definitions.load("alice", "x") is None
-    path = definitions.save("alice", "x", {"format": 1, "name": "x", "labels": {"ds01.gpu.slots": "0:1,0:2"}},
+    # Folders are keyed by uid (containers/<uid>/), never by a sanitised name.
+    assert definitions.load("root", "x") is None
+    path = definitions.save("root", "x", {"format": 1, "name": "x", "labels": {"ds01.gpu.slots": "0:1,0:2"}},
                             gpu_count=2, project="p")
-    assert path.parent.name == "alice" and not list(path.parent.glob(".*.tmp"))
-    doc = definitions.load("alice", "x")
+    assert path.parent.name == "0" and not list(path.parent.glob(".*.tmp"))
+    doc = definitions.load("root", "x")
     assert doc is not None and doc["ds01"]["project"] == "p" and definitions.gpu_count(doc) == 2
     assert definitions.gpu_count({"labels": {"ds01.gpu.slots": "0:1,0:2"}}) == 2
     assert [d["name"] for d in definitions.list_all(None)] == ["x"]
-    assert definitions.delete("alice", "x") is True and definitions.delete("alice", "x") is False
-    assert definitions.path_for("jane.doe@lab.edu", "x").parent.name == "jane-doe-lab-edu"
+    assert definitions.delete("root", "x") is True and definitions.delete("root", "x") is False
 
 
 def test_counts_and_summary():
