@@ -10,6 +10,7 @@ import pytest
 
 from ds01.errors import PolicyRefused, UsageError
 from ds01.policy import containers as pc
+from ds01.policy import labels as pl
 from ds01.policy import mounts as pm
 
 
@@ -62,7 +63,7 @@ def test_an_unhardened_container_is_refused_in_secure_mode_only():
 def test_reserved_image_labels_are_overridden_never_inherited():
     written = {"aime.mlc": "alice", "ds01.user": "alice", "ds01.gpu.slots": "1:0"}
     image = {"ds01.gpu.slots": "0", "ds01.gpu.uuids": "GPU-x", "aime.mlc.GPUS": "0", "org.opencontainers.x": "y"}
-    labels = pc.container_labels(written, image)
+    labels = pl.container_labels(written, image)
     assert labels == {**written, "ds01.gpu.uuids": "", "aime.mlc.GPUS": ""}
 
 

@@ -20,7 +20,7 @@ shells can be opened into them and ``stop`` is immediate. The security rules com
 ``ds01.policy``: ``policy.containers`` decides the hardening per ``security.mode`` (secure:
 ``uid:gid``, every capability dropped, ``no-new-privileges``, no sudo rule; every exec as the
 caller), ``policy.mounts`` checks bind sources at create and again right before every start,
-and every ``ds01.*``/``aime.mlc.*`` label on a container is one ds01 wrote (``policy.containers``).
+and every ``ds01.*``/``aime.mlc.*`` label on a container is one ds01 wrote (``policy.labels``).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from ds01.base.users import UserEntry, build_archive, choose_shell, read_single_
 from ds01.errors import NotFound, OperationFailed, PolicyRefused, UsageError
 from ds01.identity import Identity, sanitize
 from ds01.policy import containers as hardening_policy
+from ds01.policy import labels as label_policy
 from ds01.policy import mounts as mount_policy
 
 KEEPALIVE = ["sleep", "infinity"]
@@ -354,7 +355,7 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
         found_labels = image_labels(spec.image) or {}
     # Every ds01.*/aime.mlc.* key on the container is written here: an image's own label in
     # those namespaces (a Dockerfile's ``LABEL ds01.gpu.slots=0``) is overridden, never inherited.
-    labels = hardening_policy.container_labels(plan.labels, found_labels)
+    labels = label_policy.container_labels(plan.labels, found_labels)
     harden = plan.hardening
     res = dict(spec.resources)
     cid: str | None = None

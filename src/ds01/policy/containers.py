@@ -28,10 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ds01.errors import PolicyRefused
-from ds01.policy.labels import reserved
 
 MODES = ("group", "secure")
-NEUTRALISED = ""  # the value a reserved image label gets on a container ds01 makes
 NO_NEW_PRIVILEGES = "no-new-privileges"
 # Supplementary groups a caller is added to inside the container (AIME's choice) per mode.
 GROUP_MODE_GROUPS = ("sudo", "video")
@@ -145,17 +143,3 @@ def check_container(mode: str, *, uid: int, gid: int, attrs: Mapping[str, Any], 
             f"remove it with `ds01 container cleanup {name}` and create it again (your workspace is kept)."
         )
 
-
-def container_labels(written: Mapping[str, str], image_labels: Mapping[str, str] | None) -> dict[str, str]:
-    """The labels to send with a create: ds01's ``written`` set, plus an empty value for every
-    ``ds01.*``/``aime.mlc.*`` key the image carries that ds01 did not write.
-
-    Docker gives a container each image label the create request does not set and cannot drop
-    one, only override it; so every reserved key on a container ds01 makes is one ds01 wrote
-    (a Dockerfile's ``LABEL ds01.gpu.slots="0"`` arrives as ``ds01.gpu.slots`` = ds01's value).
-    """
-    labels = dict(written)
-    for key in image_labels or {}:
-        if reserved(key):
-            labels.setdefault(key, NEUTRALISED)
-    return labels
