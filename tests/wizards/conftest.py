@@ -58,6 +58,8 @@ def sim_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "  default_use_case: general-ml\n"
         "  default_framework: null\n"
         "  guided: true\n"
+        "security:\n"
+        "  allowed_base_images: [ds01-base:busybox]\n"
     )
     monkeypatch.setenv("DS01_CONFIG", str(config))
     return config
@@ -84,3 +86,16 @@ def caller(session_tag: str, sim_config: Path, monkeypatch: pytest.MonkeyPatch):
         reset_client()
         yield Caller(ident.name, ident.uid, ident.gid, ident.home)
         reset_client()
+        _remove_containers_of(ident.name)
+
+
+def _remove_containers_of(name: str) -> None:
+    """The test's containers go with its user: the next test's user may get the same uid back."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=60)
+        for container in client.containers.list(all=True, filters={"label": f"ds01.user={name}"}):
+            container.remove(force=True)
+    except Exception:  # noqa: BLE001 - no engine, nothing to remove; the session cleanup still runs
+        pass
