@@ -332,3 +332,24 @@ def test_forged_gpu_labels_in_a_dockerfile_give_the_container_nothing(setup, use
     assert labels["aime.mlc.GPUS"] == ",".join(out["slots"]) and labels["aime.mlc.CUSTOM_IMAGE"] == forged_image
     assert labels["ds01.admin"] == "" and labels["ds01.user"] == user.name and labels["aime.mlc"] == user.name
     assert [row[0] for row in _rows()] == out["slots"]
+
+
+# -- another user's project image ------------------------------------------------------------------
+
+
+def test_another_users_project_image_is_refused_for_a_container(setup, user, docker_env, base_image, session_tag):
+    from ds01.base import images
+
+    with make_user("ds01o") as other:
+        ref = _build(docker_env, f"{session_tag}-theirs-image:latest", {}, f"FROM {base_image}\nRUN echo private\n",
+                     session_tag)
+        image_id = docker_env.api.inspect_image(ref)["Id"]
+        images.record_owner(image_id, uid=other.uid, user=other.name, project=f"{session_tag}-theirs", labels={},
+                            dockerfile="/nowhere/Dockerfile", shared=False)
+        ws = _folder(user, "ws")
+        for args in (("--image", ref), ()):  # by flag, and as the default NAME-image of a same-named container
+            name = f"{session_tag}-theirs" if not args else f"{session_tag}-borrow"
+            r = setup.ds01(user, "container", "create", name, *args, "-w", str(ws), "--gpus", "1")
+            assert r.exit_code == 3 and "another user's project image" in r.stderr and other.name not in r.stderr, r
+            assert not docker_env.api.containers(all=True, filters={"name": name}) and _rows() == []
+        images.forget_owner(image_id)

@@ -203,8 +203,28 @@ def _local_images(owner: Identity) -> list[str]:
     return tags
 
 
+def check_not_anothers(ref: str, owner: Identity) -> None:
+    """Refuse (exit 3) another user's project image (``policy.images``; ownership is ds01's record
+    of whom it built the image for, never a label). Which other local images a container may use
+    is left to the image policy of the builds; their reserved labels never reach the container."""
+    from ds01.base import images
+    from ds01.policy import images as image_policy
+
+    found = images.facts(ref)
+    if found.id is not None and found.owner_uid is not None:
+        image_policy.require(owner.uid, what="image", ref=ref, image_id=found.id, tags=found.tags,
+                             owner_uid=found.owner_uid)
+
+
 def resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None = None) -> _Image:
     """``--image`` > FRAMEWORK VERSION > ``NAME-image`` > a picker on a terminal > exit 2."""
+    image = _resolve_image(config, req, terminal)
+    if image.custom:
+        check_not_anothers(image.ref, req.owner)
+    return image
+
+
+def _resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None = None) -> _Image:
     from ds01.base import images
 
     if req.image and (req.framework or req.version):
