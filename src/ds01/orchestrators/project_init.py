@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ds01.errors import Ds01Error, ExitCode, UsageError
 from ds01 import privsep
+from ds01.errors import Ds01Error, ExitCode, UsageError
 
 if TYPE_CHECKING:
     from ds01.identity import Identity
