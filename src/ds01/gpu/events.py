@@ -5,7 +5,7 @@ Each event is appended with one ``write`` on a file opened ``O_APPEND``, so line
 concurrent processes never interleave.
 
 Like the ledger, a log is made group-writable (0664) only in a group-writable folder (the
-group-mode layout); in a folder users cannot write (secure mode) it is 0644, never wider.
+group-mode layout) and never in secure mode; otherwise it is 0644, never wider.
 """
 
 from __future__ import annotations
@@ -82,7 +82,9 @@ def write(events: list[Event]) -> list[str]:
     folder = paths.log_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        shared = bool(os.stat(folder).st_mode & 0o020)
+        from ds01.gpu.service import _secure_now
+
+        shared = bool(os.stat(folder).st_mode & 0o020) and not _secure_now()
         _append(folder / LOG_NAME, "".join(e.line() + "\n" for e in events), shared=shared)
         _append(folder / JSONL_NAME, "".join(json.dumps(e.as_json(), sort_keys=True) + "\n" for e in events),
                 shared=shared)

@@ -43,6 +43,11 @@ def owner_uid(owner: Owner) -> int:
     ident = lookup(owner)
     if ident is not None:
         return ident.uid
+    from ds01.identity import current
+
+    caller = current()
+    if caller.name == owner:
+        return caller.uid  # the caller as sudo named them (SUDO_USER/SUDO_UID)
     anon = _ANON.match(owner)
     if anon:
         return int(anon.group(1))

@@ -55,11 +55,11 @@ def locate(name: str, caller: Identity, *, admin: bool = False) -> Target:
         info = None
     if info is not None:
         owner = owner_of(info, caller)
-        return Target(info.name, info.docker_name, owner, info, definitions.load(owner.name, info.name))
+        return Target(info.name, info.docker_name, owner, info, definitions.load(owner, info.name))
     display, uid = split_docker_name(name)
     candidates: list[tuple[Identity, dict[str, Any]]] = []
     if uid in (None, caller.uid):
-        defn = definitions.load(caller.name, display)
+        defn = definitions.load(caller, display)
         if defn is not None:
             candidates.append((caller, defn))
     if admin and not candidates:
@@ -132,7 +132,7 @@ def ensure_running(config: Config, target: Target, *, progress: Progress | None 
         # Remake it with a fresh allocation rather than start it on a slot it no longer holds.
         if target.definition is None:
             target.definition = engine.container_definition(target.docker_name, target.owner)
-            definitions.save(target.owner.name, target.name, target.definition,
+            definitions.save(target.owner, target.name, target.definition,
                              gpu_count=len(gpu_slots_label(info.labels)), project=info.labels.get("ds01.project"))
         _check_saved_mounts(target.definition, target.owner)  # refuse before removing anything
         engine.remove_container(info, force=True)
@@ -200,7 +200,7 @@ def _recreate(config: Config, target: Target, *, progress: Progress | None, wait
         service.release(target.docker_name, reason="start failed")
         raise
     target.info = engine.refresh(info)
-    target.definition = definitions.load(owner.name, target.name)
+    target.definition = definitions.load(owner, target.name)
     return Started(target, target.info, True, True, gpu_slots_label(info.labels))
 
 
@@ -295,10 +295,10 @@ def stopped_targets(caller: Identity) -> list[Target]:
             seen.add(info.name)
             if not info.running:
                 targets.append(Target(info.name, info.docker_name, caller, info,
-                                      definitions.load(caller.name, info.name)))
+                                      definitions.load(caller, info.name)))
     from ds01.base.names import docker_name
 
-    for defn in definitions.list_all(caller.name):
+    for defn in definitions.list_all(caller):
         name = str(defn["name"])
         if name not in seen:
             targets.append(Target(name, docker_name(name, caller.uid), caller, None, defn))
@@ -323,7 +323,7 @@ def cleanup(target: Target, *, force: bool = False) -> Cleaned:
     check_cleanup([target], force=force)
     removed = engine.remove_container(target.info, force=force) if target.info is not None else False
     rows = service.release(target.docker_name, reason="container removed")
-    dropped = definitions.delete(target.owner.name, target.name)
+    dropped = definitions.delete(target.owner, target.name)
     return Cleaned(target.name, target.docker_name, target.owner.name, removed, [r.slot for r in rows], dropped)
 
 
@@ -347,10 +347,10 @@ def remove_for_release(docker_name: str, user: str) -> None:
         raise OperationFailed(f"Container {docker_name} is running again, so its GPU hold is kept.")
     name, uid = split_docker_name(docker_name)
     owner = owner_identity(user, uid if uid is not None else info.uid)
-    defn = definitions.load(user, name)
+    defn = definitions.load(owner, name)
     if defn is None:
         # A container made before ds01 kept definitions (or by AIME's mlc): save one now.
         defn = engine.container_definition(docker_name, owner)
-        definitions.save(user, name, defn, gpu_count=len(gpu_slots_label(info.labels)),
+        definitions.save(owner, name, defn, gpu_count=len(gpu_slots_label(info.labels)),
                          project=info.labels.get("ds01.project"))
     engine.remove_container(info)
