@@ -158,6 +158,24 @@ class Terminal:
     def can_prompt(self) -> bool:
         return self.interactive and not self.script_mode
 
+    def load_prompts(self) -> None:
+        """Load the prompt library now, for questions a step asks after dropping to the caller.
+
+        Under sudo such a step runs in a child process with the caller's rights (``ds01.privsep``),
+        which may not be able to read the interpreter's own library (a Python installed under
+        root's home); what it imported before the drop it keeps.
+        """
+        if not self.can_prompt():
+            return
+        import ctypes  # noqa: F401
+        import termios  # noqa: F401
+        import tty  # noqa: F401
+
+        import prompt_toolkit.input.posix_utils  # noqa: F401
+        import prompt_toolkit.input.vt100  # noqa: F401
+        import prompt_toolkit.key_binding.bindings.search  # noqa: F401
+        import questionary  # noqa: F401
+
     def _require_prompt(self, what: str) -> None:
         if not self.can_prompt():
             raise UsageError(f"{_sentence(what)} is required (no terminal to ask on; pass it as an argument).")

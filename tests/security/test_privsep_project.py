@@ -247,3 +247,28 @@ def test_a_data_symlink_to_a_root_folder_gets_nothing_written_or_chowned(user, a
     assert r.exit_code == 1, r
     assert "Permission denied" in r.stderr
     _untouched(folder)
+
+
+# -- a question asked by a step that runs as the caller ------------------------------------------
+
+
+def test_the_overwrite_question_works_in_the_step_run_as_the_caller(user):
+    """The dropped child inherits the terminal: it asks, and what it then writes is the caller's."""
+    import pexpect
+
+    from support.cli import ds01_executable
+
+    project = user.home / "thesis"
+    _write(user, project / "README.md", "# Mine\n")
+    env = {**os.environ, **sudo_env(user), "HOME": str(world_dir("ds01-roothome-")), "TERM": "xterm",
+           "NO_COLOR": "1"}
+    child = pexpect.spawn(ds01_executable(), ["readme-create", str(project)], env=env, encoding="utf-8",
+                          timeout=60, dimensions=(40, 160))
+    child.expect("Replace it")
+    child.send("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    readme = project / "README.md"
+    assert "ds01 image create thesis" in readme.read_text()
+    assert readme.stat().st_uid == user.uid

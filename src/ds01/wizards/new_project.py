@@ -108,6 +108,8 @@ def execute(term: Terminal, request: orch.InitRequest, config: Config, *, ask_fi
 
     ask: Callable[[str], bool] | None = None
     if ask_files and term.can_prompt():
+        term.load_prompts()  # asked by the steps, which under sudo run dropped to the caller
+
         def ask(question: str) -> bool:
             return term.confirm(question, default=False, what="permission to replace a file")
 

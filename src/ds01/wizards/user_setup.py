@@ -155,6 +155,8 @@ def run_user_setup(term: Terminal, config: Any, owner: Identity, *, project: str
     if vscode:
         ask = None
         if asking:
+            term.load_prompts()  # asked by the step, which under sudo runs dropped to the caller
+
             def ask(question: str) -> bool:
                 return term.confirm(question, default=False, what="permission to replace a file")
         vs_outcome, vs_result = vscode_step(owner, project, report.directory, server, force=force, ask=ask)

@@ -28,6 +28,7 @@ def asker(term: Terminal) -> Callable[[str], bool] | None:
     """On a terminal: confirm before replacing a file (default no). In scripts: nobody to ask."""
     if not term.can_prompt():
         return None
+    term.load_prompts()  # asked by the unit, which under sudo runs dropped to the caller
     return lambda question: term.confirm(question, default=False, what="permission to replace a file")
 
 
