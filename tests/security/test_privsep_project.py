@@ -78,10 +78,11 @@ def test_git_init_runs_the_callers_git_config_as_the_caller_never_as_root(user, 
     _ran_only_as(user, marker)
 
 
+@pytest.mark.parametrize("verb", [("project", "init"), ("user", "new-project")])
 @pytest.mark.parametrize("how", ["hooksPath", "fsmonitor"])
-def test_project_init_runs_git_as_the_caller(user, how):
+def test_project_init_runs_git_as_the_caller(user, how, verb):
     marker = _arm_git(user, how)
-    r = _as_sudo(user, "project", "init", "proj", "--yes", "--no-image", "--no-container")
+    r = _as_sudo(user, *verb, "proj", "--yes", "--no-image", "--no-container")
     assert r.exit_code == 0, r
     assert (user.home / "workspace" / "proj" / ".git").is_dir()
     _ran_only_as(user, marker)
