@@ -168,6 +168,32 @@ def referenced_images(text: str) -> list[str]:
     return found
 
 
+def label_keys(text: str) -> list[str]:
+    """The keys a Dockerfile's ``LABEL`` instructions set (``LABEL k=v "k 2"=v`` and ``LABEL k v``)."""
+    keys: list[str] = []
+    for line in _logical_lines(text):
+        m = _INSTRUCTION.match(line)
+        if not m:
+            continue
+        cmd, rest = m.group("cmd").upper(), m.group("rest").strip()
+        if cmd == "ONBUILD":
+            inner = _INSTRUCTION.match(rest)
+            if not inner:
+                continue
+            cmd, rest = inner.group("cmd").upper(), inner.group("rest").strip()
+        if cmd != "LABEL":
+            continue
+        try:
+            words = shlex.split(rest, posix=True)
+        except ValueError:
+            words = rest.split()
+        if words and "=" not in words[0]:
+            keys.append(words[0])  # the old form: LABEL key value
+            continue
+        keys.extend(word.split("=", 1)[0] for word in words if "=" in word)
+    return keys
+
+
 def _from_flags(rest: str) -> list[str]:
     """``--from=X`` of COPY/ADD and ``--mount=...,from=X`` of RUN."""
     if rest.startswith("["):
