@@ -54,7 +54,7 @@ def test_an_unhardened_container_is_refused_in_secure_mode_only():
         pc.check_container("secure", uid=1234, gid=2345, attrs=old, name="x")
     good = _attrs(CapDrop=["ALL"], SecurityOpt=["no-new-privileges"], NetworkMode="none", IpcMode="private")
     assert pc.problems("secure", uid=1234, gid=2345, attrs=good) == []
-    for bad in ({"Privileged": True}, {"PidMode": "host"}, {"NetworkMode": "host"}, {"CapAdd": ["SYS_ADMIN"]},
+    for bad in ({"Privileged": True}, {"PidMode": "host"}, {"CgroupnsMode": "host"}, {"NetworkMode": "host"}, {"CapAdd": ["SYS_ADMIN"]},
                 {"Devices": [{"PathOnHost": "/dev/sda"}]}, {"User": "0:0"}, {"User": "1234:0"}):
         attrs = _attrs(**{"CapDrop": ["ALL"], "SecurityOpt": ["no-new-privileges"], **bad})
         assert pc.problems("secure", uid=1234, gid=2345, attrs=attrs), bad

@@ -208,6 +208,7 @@ def test_secure_mode_container_is_the_caller_without_privileges_and_makes_no_set
     assert host["Privileged"] is False and not host["Devices"]
     assert host["NetworkMode"] == "none" and host["IpcMode"] == "private"
     assert host["PidMode"] in ("", None) and host["UTSMode"] in ("", None) and host["UsernsMode"] in ("", None)
+    assert host["CgroupnsMode"] == "private"
     # No sudo rule inside, though the image has /etc/sudoers.d.
     listing = b"".join(docker_env.api.get_archive(attrs["Id"], "/etc/sudoers.d")[0])
     assert b"ds01-" not in listing

@@ -365,6 +365,7 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
                 binds=plan.binds,
                 privileged=harden.privileged,
                 ipc_mode=harden.ipc_mode,
+                cgroupns=harden.cgroupns,
                 cap_drop=list(harden.cap_drop) or None,
                 security_opt=list(harden.security_opt) or None,
                 init=True,

@@ -1,7 +1,7 @@
 """The hardening every container ds01 creates gets, in each security mode (SPEC §9).
 
 Both modes: never privileged, no host namespaces (network ``host`` or ``container:<id>``,
-PID/IPC/UTS of the host), no devices beyond the GPU slot (Docker device requests by UUID,
+PID/IPC/UTS/cgroup of the host), no devices beyond the GPU slot (Docker device requests by UUID,
 decided by the allocator, never ``--device``). ``advanced.network_mode: host`` is refused in
 both modes: a container on the host's network reaches every service bound to localhost
 (the Docker API on TCP, other users' notebooks), which is not a user-level setting.
@@ -49,6 +49,7 @@ class Hardening:
     groups: tuple[str, ...] = GROUP_MODE_GROUPS
     privileged: bool = False  # never True: kept as a field so the engine states it explicitly
     ipc_mode: str = "private"
+    cgroupns: str = "private"  # the daemon's default is "host" on cgroup v1 hosts
 
 
 def check_mode(mode: str) -> str:
@@ -94,7 +95,7 @@ def hardening(mode: str, *, uid: int, gid: int) -> Hardening:
 
 def _host_namespace(host: Mapping[str, Any]) -> str | None:
     for key, what in (("NetworkMode", "network"), ("PidMode", "PID"), ("IpcMode", "IPC"), ("UTSMode", "UTS"),
-                      ("UsernsMode", "user")):
+                      ("UsernsMode", "user"), ("CgroupnsMode", "cgroup")):
         value = str(host.get(key) or "")
         if value == "host":
             return what
