@@ -112,7 +112,8 @@ def test_export_import_round_trip(cli, docker_env, base_image, session_tag, as_c
     assert (archive.stat().st_uid, archive.stat().st_mode & 0o777) == (4242, 0o600)
     assert not docker_env.api.images(name="ds01-export")  # the temporary commit is gone
     assert cli("mlc", "remove", "-f", name).exit_code == 0
-    res = cli("mlc", "import", str(archive), f"{name}-back", "--json")
+    # The archive's host path is never mounted; the workspace is chosen by the importer (-w).
+    res = cli("mlc", "import", str(archive), f"{name}-back", "-w", str(ws), "--json")
     assert res.exit_code == 0, res
     back = json.loads(res.stdout)
     assert back["docker_name"] == f"{name}-back._.4242" and back["workspace"] == str(ws)
@@ -205,7 +206,8 @@ def test_catalog_image_failed_pull_is_exit_1_and_leaves_nothing(cli, docker_env,
     config.write_text(f"images:\n  aime_catalog: {repo}\n")
     monkeypatch.setenv("DS01_CONFIG", str(config))
     name = f"{session_tag}-pull"
-    res = cli("mlc", "create", name, "testfw", "1.0", "-w", str(owned_dir("ws")), "--arch", "CUDA_ADA")
+    # -g 0: this config has no GPU inventory, and mlc create allocates through the ledger.
+    res = cli("mlc", "create", name, "testfw", "1.0", "-w", str(owned_dir("ws")), "--arch", "CUDA_ADA", "-g", "0")
     assert res.exit_code == 1 and "Could not pull image" in res.stderr and "nothing was created" in res.stderr
     assert not docker_env.containers.list(all=True, filters={"name": name})
     res = cli("mlc", "create", name, "Testfw", "2.0", "-w", str(owned_dir("ws")), "--arch", "CUDA_ADA")
@@ -223,7 +225,8 @@ def test_create_asks_for_missing_arguments_on_a_real_terminal(docker_env, base_i
     env = dict(os.environ, SUDO_USER="mlcuser", SUDO_UID="4242", SUDO_GID="4242", TERM="xterm",
                DS01_CONFIG=str(config))
     exe = os.path.join(os.path.dirname(sys.executable), "ds01")
-    child = pexpect.spawn(exe, ["mlc", "create", "--arch", "CUDA_ADA", "-w", str(owned_dir("ws"))], env=env,
+    # -g 0: this config has no GPU inventory, and mlc create allocates through the ledger.
+    child = pexpect.spawn(exe, ["mlc", "create", "--arch", "CUDA_ADA", "-w", str(owned_dir("ws")), "-g", "0"], env=env,
                           encoding="utf-8", timeout=60, dimensions=(30, 120))
     name = f"{session_tag}-asked"
     child.expect("Container name")

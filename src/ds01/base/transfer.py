@@ -77,11 +77,23 @@ def _open_as(owner: Identity | None, path: Path, flags: int, mode: int, verb: st
 
 
 def _destination_state(dest: str) -> str:
-    """Run as the caller: what stands at ``dest`` ("ok", "dir", "no-parent")."""
-    if os.path.isdir(dest):
-        return "dir"
-    if not os.path.isdir(os.path.dirname(dest) or "."):
+    """Run as the caller: what stands at ``dest`` ("ok", "dir", "no-parent" or "error:<why>")."""
+    import stat
+
+    try:
+        if stat.S_ISDIR(os.stat(dest).st_mode):
+            return "dir"
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        return f"error:{exc.strerror or exc}"
+    try:
+        if not stat.S_ISDIR(os.stat(os.path.dirname(dest) or ".").st_mode):
+            return "no-parent"
+    except FileNotFoundError:
         return "no-parent"
+    except OSError as exc:
+        return f"error:{exc.strerror or exc}"
     return "ok"
 
 
@@ -128,7 +140,9 @@ def export_container(
     if state == "dir":
         raise UsageError(f"Cannot write {dest}: it is a directory; give a file name such as {dest / 'export.tar'}.")
     if state == "no-parent":
-        raise UsageError(f"Cannot write {dest}: the directory {dest.parent} does not exist or is not yours to enter.")
+        raise UsageError(f"Cannot write {dest}: the directory {dest.parent} does not exist.")
+    if state.startswith("error:"):
+        raise UsageError(f"Cannot write {dest}: {state.removeprefix('error:')}.")
     tmp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.part"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     fd = _open_as(owner, tmp, flags, 0o600, "write")
