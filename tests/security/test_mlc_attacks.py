@@ -214,7 +214,7 @@ def test_import_of_a_crafted_archive_takes_the_image_and_user_settings_only(setu
     assert host["Privileged"] is False and not host.get("Devices") and not host.get("CapAdd")
     assert not host.get("DeviceRequests")
     rows = _rows()
-    assert [(r[2], r[3]) for r in rows] == [(out["docker_name"], user.name)]
+    assert [(r[2], r[3]) for r in rows] == [(out["docker_name"], user.name)], (out, r.stderr)
     labels = config["Labels"]
     assert labels["ds01.gpu.slots"] == rows[0][0] and labels["ds01.gpu.uuids"] == rows[0][1]
     assert labels["ds01.user"] == user.name and labels["aime.mlc.GPUS"] == rows[0][0]
@@ -230,6 +230,13 @@ def test_import_of_a_crafted_archive_takes_the_image_and_user_settings_only(setu
     assert image_labels["ds01.user"] == user.name
     run = _ds01(user, "mlc", "start", out["name"], "cat", "/planted")
     assert run.exit_code == 0 and run.stdout == "planted\n", run
+    # The imported image is the importer's: another user cannot run (and then export) it.
+    with make_user("ds01o") as other:
+        ws = other.home / "ws"
+        ws.mkdir()
+        _give(other, ws)
+        r = _ds01(other, "mlc", "create", f"{session_tag}-steal", "--image", config["Image"], "-w", str(ws))
+        assert r.exit_code == 3 and not docker_env.api.containers(all=True, filters={"name": f"{session_tag}-steal"})
 
 
 def test_import_refuses_an_archive_whose_layers_are_not_in_it(setup, docker_env, base_image, session_tag):

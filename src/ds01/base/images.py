@@ -368,6 +368,7 @@ def record_owner(image_id: str, *, uid: int, user: str, project: str, labels: Ma
     from ds01.fsutil import make_dirs, write_atomic
 
     folder = _records_dir()
+    make_dirs(folder.parent)  # the state folder itself is never made world-writable
     make_dirs(folder, mode=0o1777 if shared else 0o755)
     doc = {"uid": int(uid), "user": user, "project": project, "labels": dict(labels), "dockerfile": dockerfile,
            "image_id": image_id, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

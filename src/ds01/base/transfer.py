@@ -435,13 +435,16 @@ def _image_exists(ref: str) -> bool:
     return engine.image_present(ref)
 
 
-def load_image(archive: Archive, owner: Identity, name: str, *,
+def load_image(archive: Archive, owner: Identity, name: str, *, shared: bool = True,
                progress: engine.Progress | None = None) -> str:
     """Load the archive's image for ``owner`` and return the fresh tag it got.
 
     Nothing in the archive can name or tag an image; ds01 writes the image's ``ds01.*``
-    labels itself. On failure no image is left behind (unless the same image was there before).
+    labels itself and records ``owner`` as the image's owner (``images.record_owner``; ``shared``
+    as there: group mode), so no other user may run it. On failure no image is left behind
+    (unless the same image was there before).
     """
+    from ds01.base import images
     owner_labels = {
         "ds01.managed": "true",
         "ds01.user": owner.name,
@@ -481,6 +484,8 @@ def load_image(archive: Archive, owner: Identity, name: str, *,
         with dc.engine_errors("tag the imported image"):
             api.tag(image_id, repo, tag=tag)
         tagged = True
+        images.record_owner(image_id, uid=owner.uid, user=owner.name, project=name, labels=owner_labels,
+                            dockerfile="", shared=shared)
     except BaseException:
         if tagged:
             remove_image(ref)

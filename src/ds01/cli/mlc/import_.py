@@ -57,7 +57,8 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, gpus
         req = unit.CreateRequest(name=new_name, owner=me, gpus=count, workspace=ws)
         unit.check_request(req)
         with term.progress(f"Importing {file}…") as status:
-            ref = transfer.load_image(archive, me, new_name, progress=status.update)
+            ref = transfer.load_image(archive, me, new_name, shared=not config.security.secure,
+                                      progress=status.update)
             try:
                 status.update(f"Creating container {new_name}…")
                 result = unit.create(config, replace(req, image=ref), progress=status.update)
