@@ -280,3 +280,29 @@ def test_a_hung_up_terminal_still_stops_the_container_after_the_last_shell(docke
         time.sleep(0.5)
     assert not engine.find_container(name, owner).running
     engine.remove_container(engine.find_container(name, owner), force=True)
+
+
+def test_archive_policy_takes_user_settings_only():
+    import stat
+
+    from ds01.policy import archives
+
+    taken = archives.allowed_settings({
+        "format": 1, "name": "x", "network_mode": "host", "restart_policy": "always", "limits": {"cgroup_parent": "/"},
+        "env": {"NVIDIA_VISIBLE_DEVICES": "all", "DS01_STATE_DIR": "/tmp", "FOO": "bar"},
+        "mounts": {"workspace": "/root", "workspace_in_home": "../other/ws", "data": "/srv"},
+    })
+    assert taken.name == "x" and taken.env == {"FOO": "bar"} and taken.workspace is None
+    assert {"network_mode", "restart_policy", "limits", "env NVIDIA_VISIBLE_DEVICES", "mount data"} <= set(
+        taken.ignored)
+    assert str(archives.allowed_settings({"mounts": {"workspace_in_home": "workspace/p"}}).workspace) == "workspace/p"
+    assert archives.source_refusal(stat.S_IFCHR | 0o666, 0) and archives.source_refusal(stat.S_IFIFO | 0o644, 0)
+    assert archives.source_refusal(stat.S_IFREG | 0o644, 10, cap=5) and not archives.source_refusal(
+        stat.S_IFREG | 0o644, 5, cap=5)
+    cfg = archives.image_config({"config": {"Env": ["NVIDIA_VISIBLE_DEVICES=all", "A=1"],
+                                            "Labels": {"ds01.gpu.slots": "0", "aime.mlc": "u", "k": "v"}}},
+                                {"ds01.user": "me"})
+    assert cfg["config"]["Env"] == ["A=1"] and cfg["config"]["Labels"] == {"k": "v", "ds01.user": "me"}
+    assert archives.manifest_without_tags([{"Config": "c.json", "RepoTags": ["ds01-base:busybox"], "Layers": []}])[
+        0]["RepoTags"] is None
+    assert archives.manifest_refusal([{"Config": "/etc/x", "Layers": []}])
