@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ds01.errors import PolicyRefused, UsageError
@@ -127,6 +127,23 @@ def _logical_lines(text: str) -> list[str]:
     return lines
 
 
+def _instructions(text: str) -> Iterator[tuple[str, str, str, bool]]:
+    """``(INSTRUCTION, arguments, line, under_onbuild)`` for every instruction of a Dockerfile
+    (an ``ONBUILD X ...`` line yields ``X`` with ``under_onbuild`` set)."""
+    for line in _logical_lines(text):
+        m = _INSTRUCTION.match(line)
+        if not m:
+            continue
+        cmd, rest = m.group("cmd").upper(), m.group("rest").strip()
+        onbuild = cmd == "ONBUILD"
+        if onbuild:
+            inner = _INSTRUCTION.match(rest)
+            if not inner:
+                continue
+            cmd, rest = inner.group("cmd").upper(), inner.group("rest").strip()
+        yield cmd, rest, line, onbuild
+
+
 def referenced_images(text: str) -> list[str]:
     """The images a Dockerfile builds on or copies from (``FROM``, ``COPY/ADD --from=``).
 
@@ -135,19 +152,10 @@ def referenced_images(text: str) -> list[str]:
     """
     stages: list[str] = []
     found: list[str] = []
-    for line in _logical_lines(text):
-        m = _INSTRUCTION.match(line)
-        if not m:
-            continue
-        cmd, rest = m.group("cmd").upper(), m.group("rest").strip()
-        if cmd == "ONBUILD":
-            inner = _INSTRUCTION.match(rest)
-            if not inner:
-                continue
-            cmd, rest = inner.group("cmd").upper(), inner.group("rest").strip()
-            if cmd == "FROM":
-                raise UsageError("ONBUILD FROM is not allowed in a Dockerfile ds01 builds.")
+    for cmd, rest, line, onbuild in _instructions(text):
         if cmd == "FROM":
+            if onbuild:
+                raise UsageError("ONBUILD FROM is not allowed in a Dockerfile ds01 builds.")
             words = [w for w in rest.split() if not w.startswith("--")]
             if not words:
                 raise UsageError(f"A FROM line names no image: {line.strip()!r}.")
@@ -171,16 +179,7 @@ def referenced_images(text: str) -> list[str]:
 def label_keys(text: str) -> list[str]:
     """The keys a Dockerfile's ``LABEL`` instructions set (``LABEL k=v "k 2"=v`` and ``LABEL k v``)."""
     keys: list[str] = []
-    for line in _logical_lines(text):
-        m = _INSTRUCTION.match(line)
-        if not m:
-            continue
-        cmd, rest = m.group("cmd").upper(), m.group("rest").strip()
-        if cmd == "ONBUILD":
-            inner = _INSTRUCTION.match(rest)
-            if not inner:
-                continue
-            cmd, rest = inner.group("cmd").upper(), inner.group("rest").strip()
+    for cmd, rest, _line, _onbuild in _instructions(text):
         if cmd != "LABEL":
             continue
         try:
