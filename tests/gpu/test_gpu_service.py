@@ -489,3 +489,24 @@ def test_ledger_and_logs_stay_group_writable_whatever_the_umask(config, monkeypa
     for path in (paths.state_dir() / "ds01.db", paths.log_dir() / "gpu-allocations.log",
                  paths.log_dir() / "events.jsonl"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o664, path
+
+
+def test_simulated_activity_reads_the_topologys_busy_list_and_the_state_file(tmp_path):
+    """Idle detection on simulated servers: slots marked busy by the topology or by a file."""
+    import json
+
+    from ds01.gpu import inventory as inv_mod
+
+    topo = tmp_path / "topo.yaml"
+    topo.write_text("gpus:\n  - name: A\n    memory: 80g\n    mig: [3g.40gb, 1g.10gb]\n"
+                    "  - name: B\n    memory: 80g\nbusy: ['0:1']\n")
+    inv = inv_mod.load("simulated", topo)
+    by_slot = {s.id: s.uuid for s in inv.slots}
+    seen = inv_mod.simulated_activity(inv, topo, tmp_path)
+    assert {sid: seen[u].busy for sid, u in by_slot.items()} == {"0:0": False, "0:1": True, "1": False}
+    (tmp_path / inv_mod.SIMULATED_ACTIVITY_FILE).write_text(json.dumps({"busy": [by_slot["1"]]}))
+    seen = inv_mod.simulated_activity(inv, topo, tmp_path)
+    assert seen[by_slot["1"]].busy is True and seen[by_slot["1"]].evidence == "simulated"
+    (tmp_path / inv_mod.SIMULATED_ACTIVITY_FILE).write_text("{broken")
+    with pytest.raises(ConfigError, match="simulated GPU activity"):
+        inv_mod.simulated_activity(inv, topo, tmp_path)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ds01.errors import ConfigError, GpuLibraryError
-from ds01.gpu.model import Gpu, GpuProcess, Inventory, MigInstance, slots_of
+from ds01.gpu.model import Gpu, GpuProcess, Inventory, MigInstance, SlotActivity, slots_of
 
 T = TypeVar("T")
 
@@ -289,3 +289,46 @@ def load(backend: str = "nvml", topology: Path | None = None, *, enable_mig: boo
         raise ConfigError(f"Unknown gpu_allocation.inventory {backend!r}; use nvml or simulated.")
     slots, warnings = slots_of(tuple(gpus), enable_mig=enable_mig)
     return Inventory(backend=backend, gpus=tuple(gpus), slots=slots, warnings=warnings)
+
+
+# -- activity -----------------------------------------------------------------------------------
+
+SIMULATED_ACTIVITY_FILE = "simulated-gpu-activity.json"
+
+
+def _simulated_busy(topology: Path, state_dir: Path | None) -> set[str]:
+    """Slot ids or UUIDs marked busy: the topology's ``busy:`` list and, when present, the JSON
+    file ``simulated-gpu-activity.json`` (``{"busy": [...]}``) in ds01's state folder."""
+    import json
+
+    import yaml
+
+    busy: set[str] = set()
+    try:
+        data = yaml.safe_load(topology.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"Cannot read the GPU topology {topology}: {exc}.") from exc
+    listed = data.get("busy") if isinstance(data, dict) else None
+    if isinstance(listed, list):
+        busy.update(str(x) for x in listed)
+    if state_dir is not None:
+        path = state_dir / SIMULATED_ACTIVITY_FILE
+        try:
+            doc = json.loads(path.read_text())
+        except FileNotFoundError:
+            doc = {}
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"Cannot read the simulated GPU activity {path}: {exc}.") from exc
+        if isinstance(doc, dict) and isinstance(doc.get("busy"), list):
+            busy.update(str(x) for x in doc["busy"])
+    return busy
+
+
+def simulated_activity(inventory: Inventory, topology: Path, state_dir: Path | None = None) -> dict[str, SlotActivity]:
+    """Per slot UUID of a simulated inventory: busy when its slot id or UUID is marked busy."""
+    busy = _simulated_busy(topology, state_dir)
+    out: dict[str, SlotActivity] = {}
+    for slot in inventory.slots:
+        hot = slot.id in busy or slot.uuid in busy
+        out[slot.uuid] = SlotActivity(slot.uuid, hot, "simulated", "marked busy" if hot else "marked idle")
+    return out

@@ -60,6 +60,23 @@ class GpuProcess:
 
 
 @dataclass(frozen=True)
+class SlotActivity:
+    """Whether a slot's device is doing work now, and how ds01 knows (idle detection, SPEC §8).
+
+    ``busy`` is None when nothing could be measured (never read as idle-by-default: a caller
+    that needs a verdict treats unknown as busy). ``evidence`` names the signal: "utilization"
+    (whole GPUs), "gpm" (MIG slices on GPUs with NVML GPM), "processes" (MIG slices without
+    GPM: the instance's own processes and their memory), "simulated", or "unavailable".
+    ``detail`` is a short human phrase for verdicts ("12% SM", "2 processes, 3.1 GiB").
+    """
+
+    uuid: str
+    busy: bool | None
+    evidence: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Inventory:
     backend: str  # "nvml" | "simulated"
     gpus: tuple[Gpu, ...]
