@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pynvml
 import pytest
-from fake_nvml import FakeGpu, GiB, dgx_a100, install
+from fake_nvml import FakeGpu, GiB, dgx_a100, install, real
 
 from ds01.errors import GpuLibraryError
 from ds01.gpu import inventory
@@ -15,19 +15,20 @@ def test_dgx_inventory_through_the_real_binding(monkeypatch):
     install(monkeypatch)
     inv = inventory.load("nvml")
     ids = [s.id for s in inv.slots]
-    assert ids == ["0", "1", "2:0", "2:1", "2:2", "2:3", *[f"3:{m}" for m in range(7)], "5", "7:0"]
+    # MIG slot ids are N:<GPU instance id> (stable), not enumeration positions
+    assert ids == ["0", "1", "2:2", "2:3", "2:9", "2:10", *[f"3:{gi}" for gi in range(7, 14)], "5", "7:1"]
     g = {x.index: x for x in inv.gpus}
     assert g[0].uuid == "GPU-00000000-0000-0000-0000-000000000000"  # bytes from nvmlDeviceGetUUID decoded
     assert isinstance(g[0].name, str) and g[0].name == "NVIDIA A100-SXM4-80GB"
     assert g[0].memory_bytes == 80 * GiB and g[0].memory_used_bytes == 8 * GiB
     assert g[0].compute_capability == (8, 0)
     assert g[7].compute_capability is None  # NOT_SUPPORTED -> None, not an error
-    # mixed MIG with a gap at position 2: enumeration indices stay dense, ids come from NVML
+    # mixed MIG with a gap at position 2: enumeration indices stay dense, GI/CI ids come from NVML
     mixed = g[2].instances
     assert [(i.index, i.profile, i.gpu_instance_id, i.compute_instance_id) for i in mixed] == [
         (0, "3g.40gb", 2, 0), (1, "2g.20gb", 3, 0), (2, "1g.10gb", 9, 0), (3, "1g.10gb", 10, 0)]
     assert all(i.uuid.startswith("MIG-") for i in mixed)
-    assert inv.slot("2:1").memory_bytes == 20 * GiB and inv.slot("2:1").uuid == mixed[1].uuid
+    assert inv.slot("2:3").memory_bytes == real("2g.20gb") and inv.slot("2:3").uuid == mixed[1].uuid
     assert inv.slot("0").profile is None and inv.slot("0").memory_used_percent == pytest.approx(10.0)
     # profile from memory when the MIG device name is not available
     assert g[7].instances[0].profile == "1g.10gb"
@@ -142,7 +143,7 @@ def test_gpu_commands_on_the_nvml_backend(tmp_path, monkeypatch, cli):
     status = json.loads(cli("gpu", "status", "--json").stdout)
     assert status["backend"] == "nvml" and len(status["slots"]) == 15
     third = status["slots"][2]
-    assert (third["id"], third["profile"], third["gpu_index"]) == ("2:0", "3g.40gb", 2)
+    assert (third["id"], third["profile"], third["gpu_index"]) == ("2:2", "3g.40gb", 2)
     res = cli("gpu", "allocate", "alice", "a._.1000", "1", "10", "--json")
     # GPU 0 has 10% of its memory in use, so the emptier GPU 1 wins the tie (score's memory term)
     assert json.loads(res.stdout)["uuids"] == ["GPU-11111111-1111-1111-1111-111111111111"]

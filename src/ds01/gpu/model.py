@@ -12,12 +12,34 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class MigInstance:
-    index: int  # enumeration index on its GPU (the M of slot N:M)
+    """One MIG device: a compute instance (CI) inside a GPU instance (GI).
+
+    ``memory_bytes`` is the memory of the GPU instance; when a GPU instance holds several
+    compute instances they all see (and share) that one memory: ``shares_memory`` is then
+    the number of compute instances sharing it (1 = the memory is this device's alone).
+    """
+
+    index: int  # enumeration position on its GPU (informational; slot ids use the GI/CI ids)
     gpu_instance_id: int
     compute_instance_id: int
-    profile: str  # e.g. "3g.40gb"
+    profile: str  # e.g. "3g.40gb", "1c.3g.40gb", "1g.10gb+me"
     uuid: str  # "MIG-…"
     memory_bytes: int
+    shares_memory: int = 1
+
+    @property
+    def partial(self) -> bool:
+        """The compute instance is smaller than its GPU instance ("1c.3g.40gb") or shares it."""
+        return self.shares_memory > 1 or bool(re.match(r"^\d+c\.", self.profile))
+
+
+def mig_slot_id(gpu_index: int, inst: MigInstance) -> str:
+    """The stable slot id of a MIG device, from NVML's own ids (not its enumeration position):
+    ``N:G`` for a compute instance that spans its whole GPU instance G, ``N:G.C`` for compute
+    instance C of a GPU instance split into several. Recreating another instance never renames it."""
+    if inst.partial:
+        return f"{gpu_index}:{inst.gpu_instance_id}.{inst.compute_instance_id}"
+    return f"{gpu_index}:{inst.gpu_instance_id}"
 
 
 @dataclass(frozen=True)
@@ -31,7 +53,8 @@ class Gpu:
     instances: tuple[MigInstance, ...] = ()
     compute_capability: tuple[int, int] | None = None
     memory_used_bytes: int = 0
-    lost: bool = False  # NVML reported the GPU lost (or unknown): it offers no slot
+    lost: bool = False  # NVML could not read the GPU (lost, no permission, power, ...): it offers no slot
+    problem: str = ""  # why, in NVML's words, when ``lost``
 
 
 @dataclass(frozen=True)
@@ -44,6 +67,7 @@ class Slot:
     profile: str | None  # None for a whole GPU
     memory_bytes: int
     memory_used_percent: float = 0.0
+    shared_memory_with: tuple[str, ...] = ()  # slot ids of compute instances sharing this memory
 
     @property
     def whole_gpu(self) -> bool:
@@ -89,16 +113,23 @@ class Inventory:
                 return s
         return None
 
+    def by_uuid(self, uuid: str) -> Slot | None:
+        for s in self.slots:
+            if s.uuid == uuid:
+                return s
+        return None
 
-_SLOT_RE = re.compile(r"^(\d+)(?::(\d+))?$")
+
+_SLOT_RE = re.compile(r"^(\d+)(?::(\d+)(?:\.(\d+))?)?$")
 
 
-def slot_sort_key(slot_id: str) -> tuple[int, int]:
-    """Natural order of slot ids: ``2`` < ``10``, and a whole GPU ``1`` before ``1:0``."""
+def slot_sort_key(slot_id: str) -> tuple[int, int, int]:
+    """Natural order of slot ids: ``2`` < ``10``, a whole GPU ``1`` before ``1:0``, ``1:3`` before ``1:3.1``."""
     m = _SLOT_RE.match(slot_id)
     if not m:
-        return (1 << 30, 0)
-    return (int(m.group(1)), -1 if m.group(2) is None else int(m.group(2)))
+        return (1 << 30, 0, 0)
+    return (int(m.group(1)), -1 if m.group(2) is None else int(m.group(2)),
+            -1 if m.group(3) is None else int(m.group(3)))
 
 
 def valid_slot_id(slot_id: str) -> bool:
@@ -111,7 +142,9 @@ def slots_of(gpus: tuple[Gpu, ...], *, enable_mig: bool = True) -> tuple[tuple[S
     warnings: list[str] = []
     for gpu in gpus:
         if gpu.lost:
-            warnings.append(f"GPU {gpu.index} is lost or unreadable (NVML); it offers no slot until it is reset.")
+            why = f" ({gpu.problem})" if gpu.problem else ""
+            warnings.append(f"GPU {gpu.index} is lost or unreadable (NVML{why}); it offers no slot until it is "
+                            "reset or the problem is fixed.")
             continue
         if gpu.mig_current != gpu.mig_pending:
             now, later = ("on" if gpu.mig_current else "off"), ("on" if gpu.mig_pending else "off")
@@ -134,6 +167,10 @@ def slots_of(gpus: tuple[Gpu, ...], *, enable_mig: bool = True) -> tuple[tuple[S
                 "(create instances with `nvidia-smi mig -cgi … -C`)."
             )
             continue
+        ids = {inst.uuid: mig_slot_id(gpu.index, inst) for inst in gpu.instances}
         for inst in gpu.instances:
-            slots.append(Slot(f"{gpu.index}:{inst.index}", inst.uuid, gpu.index, inst.profile, inst.memory_bytes))
+            peers = tuple(ids[o.uuid] for o in gpu.instances
+                          if o.gpu_instance_id == inst.gpu_instance_id and o.uuid != inst.uuid)
+            slots.append(Slot(ids[inst.uuid], inst.uuid, gpu.index, inst.profile, inst.memory_bytes,
+                              shared_memory_with=peers))
     return tuple(slots), tuple(warnings)
