@@ -17,7 +17,9 @@ def command(app: App, as_json: bool) -> None:
 
     JSON keys: user, group, priority, generated_at, containers[] (as `container list --json`),
     gpus {held, max, allocations[]}, limits {field: {value, display, source}},
-    usage {containers {used, max}, gpu_slots {used, max}}, warnings[].
+    usage {containers {used, max}, gpu_slots {used, max}}, warnings[],
+    notices[] {when, container, kind, message} (lifecycle warnings and stops of the last 7 days),
+    lifecycle[] (your running containers as `ds01 monitor idle --json`).
     """
     from ds01.units.containers.listing import status
     from ds01.units.containers.texts import guide
@@ -25,6 +27,7 @@ def command(app: App, as_json: bool) -> None:
     term = app.terminal
     guide(term, "status")
     data = status(app.config, app.identity)
+    data["notices"], data["lifecycle"] = _lifecycle(app, data["warnings"])
     if as_json:
         term.json(data)
         return
@@ -49,3 +52,35 @@ def command(app: App, as_json: bool) -> None:
     shown = ("max_mig_instances", "max_gpus_per_container", "max_containers_per_user", "max_cpus", "memory",
              "shm_size", "pids_limit", "gpu_hold_after_stop", "idle_timeout", "max_runtime")
     term.table(["LIMIT", "VALUE", "FROM"], [[k, limits[k]["display"], limits[k]["source"]] for k in shown])
+    if data["lifecycle"]:
+        from ds01.gpu.idle import human
+
+        def left(x: int | None) -> str:
+            return "-" if x is None else human(x)
+
+        term.out("")
+        term.table(["CONTAINER", "IDLE SINCE", "KEEP-ALIVE UNTIL", "STOP IN", "WHY"],
+                   [[r["name"], r["idle_since"] or "-", r["keep_alive_until"] or "-", left(r["stop_in_seconds"]),
+                     "runtime" if r["stop_at"] and r["stop_at"] == r["runtime_stop_at"] else
+                     ("idle" if r["stop_at"] else "-")] for r in data["lifecycle"]])
+    for n in data["notices"]:
+        term.warning(f"{n['when']}: {n['message']}")
+
+
+def _lifecycle(app: App, warnings: list[str]) -> tuple[list[dict], list[dict]]:
+    """The caller's lifecycle notices (newest last) and, per running container, the time left
+    before each limit and any keep-alive (what `ds01 monitor idle` shows)."""
+    from ds01.errors import Ds01Error
+    from ds01.units.containers import activity
+    from ds01.units.containers.common import iso
+
+    notices = [{"when": iso(float(n["at"])), "container": n.get("container"), "kind": n.get("kind"),
+                "message": n.get("message")} for n in activity.read_notices(app.identity.uid)]
+    try:
+        from ds01.orchestrators.lifecycle import monitor
+
+        rows = monitor(app.config, app.identity, all_users=False)
+    except Ds01Error as exc:
+        warnings.append(f"Idle and runtime limits not shown ({exc.message})")
+        rows = []
+    return notices, rows

@@ -17,6 +17,7 @@ NOUNS: dict[str, str] = {
     "limits": "Show and check the per-user limits in resource-limits.yaml.",
     "mlc": "The AIME-compatible container engine (Tier 1).",
     "monitor": "Idle detection, dashboards and metrics.",
+    "lifecycle": "The scheduled pass: warn, stop idle or over-runtime containers, release, remove.",
     "admin": "Administration: symlinks, slices, users, installation.",
 }
 

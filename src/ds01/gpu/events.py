@@ -19,7 +19,8 @@ from typing import Any
 from ds01 import paths
 from ds01.fsutil import SHARED_FILE_MODE, share_with_group
 
-EVENTS = ("allocate", "release", "release-stale", "mark-stopped", "restart", "adopt", "conflict", "refuse")
+EVENTS = ("allocate", "release", "release-stale", "mark-stopped", "restart", "adopt", "conflict", "refuse",
+          "idle-warning", "stop-idle", "stop-runtime", "remove-stopped", "keep-alive")
 LOG_NAME = "gpu-allocations.log"
 JSONL_NAME = "events.jsonl"
 

@@ -37,7 +37,10 @@ from ds01.fsutil import share_with_group
 DB_NAME = "ds01.db"
 DEFAULT_BUSY_SECONDS = 15.0
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Activity samples older than this are deleted at each write of new ones (the idle state a
+# container carries is in its newest sample, so a long idle window needs no old rows).
+SAMPLE_RETENTION_SECONDS = 7 * 86400
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS allocations (
@@ -61,6 +64,34 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_exclusive_holder
 CREATE UNIQUE INDEX IF NOT EXISTS one_row_per_container_slot
     ON allocations(slot, container) WHERE released_at IS NULL;
 CREATE INDEX IF NOT EXISTS active_rows ON allocations(released_at);
+-- Version 3: activity samples (one per running container per lifecycle pass) and keep-alives.
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    container TEXT NOT NULL,
+    container_id TEXT NOT NULL,
+    user TEXT NOT NULL,
+    at REAL NOT NULL,
+    started_at REAL,              -- when the container last started
+    cpu_ns INTEGER,               -- cumulative CPU time of its cgroup
+    cpu_percent REAL,             -- percent of one core since the previous sample
+    gpu_busy INTEGER,             -- 1 busy, 0 idle, NULL unknown (or no GPU: 0 with detail "no GPU")
+    gpu_detail TEXT,
+    processes INTEGER,            -- beyond its init and interactive shells
+    shells INTEGER NOT NULL DEFAULT 0,
+    idle INTEGER NOT NULL DEFAULT 0,
+    idle_since REAL,              -- start of the idle stretch this sample belongs to
+    idle_cpu_ns INTEGER,          -- cpu_ns at idle_since
+    last_shell_at REAL,
+    warned_for REAL               -- the stop time the user was last warned about
+);
+CREATE INDEX IF NOT EXISTS samples_by_container ON samples(container, id);
+CREATE INDEX IF NOT EXISTS samples_by_time ON samples(at);
+CREATE TABLE IF NOT EXISTS keep_alive (
+    container TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    set_at REAL NOT NULL,
+    until REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -111,6 +142,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
     Version 1 had no ``container_id``: the column is added (NULL for old rows; reconcile
     records the id of a confirmed old row's container the first time it sees it).
+    Version 3 adds the ``samples`` and ``keep_alive`` tables (created by the schema script,
+    which runs first; nothing in the older tables changes).
     """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version >= SCHEMA_VERSION:
@@ -363,3 +396,75 @@ class Ledger:
             "INSERT INTO history (at, event, user, container, slot, reason) VALUES (?, ?, ?, ?, ?, ?)",
             (at, event, user, container, slot, reason),
         )
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    container: str
+    container_id: str
+    user: str
+    at: float
+    started_at: float | None
+    cpu_ns: int | None
+    cpu_percent: float | None
+    gpu_busy: bool | None
+    gpu_detail: str
+    processes: int | None
+    shells: int
+    idle: bool
+    idle_since: float | None
+    idle_cpu_ns: int | None
+    last_shell_at: float | None
+    warned_for: float | None = None
+
+
+_SAMPLE_COLUMNS = ("container, container_id, user, at, started_at, cpu_ns, cpu_percent, gpu_busy, gpu_detail, "
+                   "processes, shells, idle, idle_since, idle_cpu_ns, last_shell_at, warned_for")
+
+
+def _sample(t: tuple) -> SampleRow:
+    return SampleRow(t[0], t[1], t[2], t[3], t[4], t[5], t[6], None if t[7] is None else bool(t[7]), t[8] or "",
+                     t[9], t[10], bool(t[11]), t[12], t[13], t[14], t[15])
+
+
+def latest_samples(led: Ledger, conn: sqlite3.Connection | None = None) -> dict[str, SampleRow]:
+    """The newest sample of every container sampled within the retention time."""
+    c = conn or led._connect()
+    cur = c.execute(f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE id IN "
+                    "(SELECT MAX(id) FROM samples GROUP BY container)")
+    return {r.container: r for r in (_sample(t) for t in cur.fetchall())}
+
+
+def samples_of(led: Ledger, container: str) -> list[SampleRow]:
+    cur = led._connect().execute(f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE container = ? ORDER BY id",
+                                 (container,))
+    return [_sample(t) for t in cur.fetchall()]
+
+
+def add_sample(conn: sqlite3.Connection, s: SampleRow, *, retention: float = SAMPLE_RETENTION_SECONDS) -> None:
+    conn.execute(
+        f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (s.container, s.container_id, s.user, s.at, s.started_at, s.cpu_ns, s.cpu_percent,
+         None if s.gpu_busy is None else int(s.gpu_busy), s.gpu_detail, s.processes, s.shells, int(s.idle),
+         s.idle_since, s.idle_cpu_ns, s.last_shell_at, s.warned_for),
+    )
+    conn.execute("DELETE FROM samples WHERE at < ?", (s.at - retention,))
+
+
+def set_warned(conn: sqlite3.Connection, container: str, stop_at: float) -> None:
+    conn.execute("UPDATE samples SET warned_for = ? WHERE id = (SELECT MAX(id) FROM samples WHERE container = ?)",
+                 (stop_at, container))
+
+
+def keep_alives(led: Ledger, conn: sqlite3.Connection | None = None) -> dict[str, tuple[str, float, float]]:
+    """container -> (user, set_at, until)."""
+    c = conn or led._connect()
+    return {t[0]: (t[1], t[2], t[3]) for t in c.execute("SELECT container, user, set_at, until FROM keep_alive")}
+
+
+def set_keep_alive(conn: sqlite3.Connection, container: str, user: str, set_at: float, until: float | None) -> None:
+    """Record (``until`` None: cancel) the keep-alive of a container."""
+    conn.execute("DELETE FROM keep_alive WHERE container = ?", (container,))
+    if until is not None:
+        conn.execute("INSERT INTO keep_alive (container, user, set_at, until) VALUES (?, ?, ?, ?)",
+                     (container, user, set_at, until))

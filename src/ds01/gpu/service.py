@@ -29,7 +29,7 @@ from ds01.gpu import events as _events
 from ds01.gpu import reconcile as _reconcile
 from ds01.gpu.allocator import RETRY_HINT, Decision, Holding, Policy, Request, ReservationWindow, decide
 from ds01.gpu.ledger import Ledger, Row
-from ds01.gpu.model import GpuProcess, Inventory, slot_sort_key
+from ds01.gpu.model import GpuProcess, Inventory, SlotActivity, slot_sort_key
 
 if TYPE_CHECKING:
     from ds01.limits.config import Config
@@ -162,7 +162,7 @@ def holdings(rows: list[Row], holds: _Holds) -> list[Holding]:
     return [
         Holding(slot=r.slot, container=r.container, user=r.user, priority=r.priority,
                 allocated_at=datetime.fromtimestamp(r.allocated_at, UTC), stopped_at=_dt(r.stopped_at),
-                hold_until=_dt(holds.until(r)))
+                hold_until=_dt(holds.until(r)), uuid=r.uuid or "")
         for r in rows
     ]
 
@@ -178,6 +178,8 @@ class ReconcileReport:
     restarted: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    # rows holding a device the inventory no longer has (MIG re-partitioned, GPU gone or unreadable)
+    vanished: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -187,6 +189,7 @@ class ReconcileReport:
             "conflicts": self.conflicts,
             "marked_stopped": self.marked_stopped,
             "restarted": self.restarted,
+            "vanished": self.vanished,
             "warnings": self.warnings,
         }
 
@@ -277,7 +280,24 @@ def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
         with led.write() as conn:
             apply(conn)
         report.warnings.extend(_events.write(evs))
+    for row in vanished_rows(inv, led.active()):
+        report.vanished.append({"container": row.container, "user": row.user, "slot": row.slot, "uuid": row.uuid})
+        if strict:
+            report.warnings.append(vanished_sentence(row))
     return report
+
+
+def vanished_rows(inv: Inventory, rows: list[Row]) -> list[Row]:
+    """Active rows whose device (by UUID) is not in the inventory: its MIG instance was destroyed or
+    recreated, or its GPU is gone or unreadable. They keep holding nothing usable until released."""
+    present = {s.uuid for s in inv.slots}
+    return [r for r in rows if r.uuid and r.uuid not in present]
+
+
+def vanished_sentence(row: Row) -> str:
+    return (f"{row.container} ({row.user}) holds slot {row.slot}, device {row.uuid}, which this server no "
+            f"longer offers (MIG re-partitioned, or the GPU is gone or unreadable); release it with "
+            f"`ds01 gpu release {row.container}` and allocate again.")
 
 
 # -- status -----------------------------------------------------------------------------------
@@ -307,13 +327,14 @@ def status(config: Config, *, ledger: Ledger | None = None, now: Callable[[], fl
     active_res = [r for r in reservations_of(config) if r.active(now_dt)] \
         if config.gpu_allocation.respect_reservations else []
     reserved_for = {sid: r for r in active_res for sid in r.slots}
-    by_slot: dict[str, list[Row]] = {}
+    # Rows belong to the device they hold (UUID), shown under its current slot id.
+    uuid_of_id = {s.id: s.uuid for s in inv.slots}
+    by_device: dict[str, list[Row]] = {}
     for r in rows:
-        by_slot.setdefault(r.slot, []).append(r)
-    known = {s.id for s in inv.slots}
+        by_device.setdefault(r.uuid or uuid_of_id.get(r.slot, f"slot:{r.slot}"), []).append(r)
     out = []
     for s in inv.slots:
-        own = by_slot.get(s.id, [])
+        own = by_device.get(s.uuid, [])
         held_until = None
         if not own:
             state = "reserved" if s.id in reserved_for else "free"
@@ -330,15 +351,20 @@ def status(config: Config, *, ledger: Ledger | None = None, now: Callable[[], fl
             "gpu_index": s.gpu_index,
             "profile": s.profile,
             "memory_bytes": s.memory_bytes,
+            "shared_memory_with": list(s.shared_memory_with),
             "state": state,
             "containers": [r.container for r in own],
             "users": sorted({r.user for r in own}),
             "held_until": held_until,
             "reserved_for": res.user if res else None,
         })
-    for sid in sorted({r.slot for r in rows} - known, key=slot_sort_key):
-        warnings.append(f"The ledger holds slot {sid}, which the inventory no longer offers "
-                        f"(containers: {', '.join(r.container for r in by_slot[sid])}).")
+    present = {s.uuid for s in inv.slots}
+    for r in sorted(rows, key=lambda r: (slot_sort_key(r.slot), r.container)):
+        if r.uuid and r.uuid not in present:
+            warnings.append(vanished_sentence(r))
+        elif not r.uuid and r.slot not in uuid_of_id:
+            warnings.append(f"The ledger holds slot {r.slot}, which the inventory no longer offers "
+                            f"(container {r.container}).")
     return StatusReport(inv.backend, out, warnings)
 
 
@@ -392,8 +418,11 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
         raise PolicyRefused(refusal)
     led = _ledger(config, ledger)
     warnings: list[str] = []
-    # Inventory warnings (MIG without instances, pending modes) belong to `gpu status`, not every allocation.
+    # Inventory warnings (MIG without instances, pending modes) belong to `gpu status`, not every allocation;
+    # a GPU NVML cannot read is named, since the choice is made without it.
     inv = inventory(config)
+    warnings.extend(f"GPU {g.index} is unreadable ({g.problem or 'lost'}); its slots are not offered."
+                    for g in inv.gpus if g.lost)
     if reconcile_first:
         warnings.extend(reconcile(config, strict=False, ledger=led, now=now, inv=inv).warnings)
     q = quota(config, user)
@@ -644,3 +673,27 @@ def preview_allocation(config: Config, user: str, container: str, count: int,
     decision = decide(inv.slots, holdings(rows, _Holds(config)), request, policy=policy_of(config),
                       reservations=reservations_of(config), now=datetime.now(UTC), last_slot=last)
     return decision, inv
+
+
+# -- activity (lifecycle) ---------------------------------------------------------------------
+
+def slot_activity(config: Config, inv: Inventory) -> dict[str, SlotActivity]:
+    """Whether each slot's device is busy now, keyed by device UUID (``SlotActivity``).
+
+    Simulated inventories read the topology's ``busy`` list and the activity file in the state
+    folder; NVML inventories ask the driver (utilisation for whole GPUs, GPM or the instance's
+    processes for MIG). A backend that cannot say gives ``busy=None``: callers never read that
+    as idle.
+    """
+    from ds01 import paths
+    from ds01.gpu import inventory as _inventory
+
+    if config.gpu_allocation.inventory == "simulated":
+        topology = config.gpu_allocation.topology
+        if topology is None:
+            return {s.uuid: SlotActivity(s.uuid, None, "unavailable", "no topology") for s in inv.slots}
+        return _inventory.simulated_activity(inv, topology, paths.state_dir())
+    nvml_activity = getattr(_inventory, "nvml_activity", None)
+    if nvml_activity is None:
+        return {s.uuid: SlotActivity(s.uuid, None, "unavailable", "no activity reader") for s in inv.slots}
+    return nvml_activity(inv)

@@ -63,6 +63,9 @@ class GpuAllocation:
 class Policies:
     pending_allocation_timeout: int = 600
     last_shell_stops_container: bool = True
+    idle_cpu_percent: float = 2
+    idle_warning: int = 3600
+    max_keep_alive: int = 86400
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,9 @@ def _effective(r: ResolvedLimits, host_cpus: int | None) -> dict[str, Any]:
     host = os.cpu_count() if host_cpus is None else host_cpus
     if cpus is not None and host and cpus > host:
         values["max_cpus"] = host
+    tasks, pids = values.get("max_tasks"), values.get("pids_limit")
+    if tasks is not None and (pids is None or tasks < pids):
+        values["pids_limit"] = tasks  # no container may run more tasks than its user is allowed
     return values
 
 

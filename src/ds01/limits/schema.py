@@ -114,7 +114,8 @@ PER_USER_SPECS: tuple[FieldSpec, ...] = (
        "then the slot is released.", "1h", nullable=True, null_means="held until the container is removed"),
     _f("container_hold_after_stop", "duration", None, "A stopped container is removed after this long "
        "(its workspace is a bind mount and stays).", "7d", nullable=True, null_means="never removed"),
-    _f("max_tasks", "int", None, "Task (thread and process) limit of the user's systemd slice.", "8192",
+    _f("max_tasks", "int", None, "Task (thread and process) limit: applied as each container's pids "
+       "limit when it is lower than pids_limit.", "8192",
        nullable=True, null_means="no task limit", minimum=1),
     _f("priority", "int", 10, "Allocation priority, higher wins. Built-in: 100 for a user listed in "
        "user_overrides, else the group's, else defaults, else 10.", "50", minimum=1, maximum=100),
@@ -175,6 +176,14 @@ POLICIES_SPECS: tuple[FieldSpec, ...] = (
        "released after this long.", "10m"),
     _f("last_shell_stops_container", "bool", True, "The last shell to exit (`mlc open`, `container run`) "
        "stops the container.", "true"),
+    _f("idle_cpu_percent", "number", 2, "A container counts as idle only while its CPU use stays under "
+       "this (percent of one core) over the whole idle window, with no busy GPU slot and no shell open "
+       "(see docs/lifecycle.md).", "2", minimum=0),
+    _f("idle_warning", "duration", 3600, "Users are warned this long before an idle or runtime stop "
+       "(terminal, notices, events).", "1h"),
+    _f("max_keep_alive", "duration", 86400, "The longest a keep-alive (`ds01 container keep-alive`, a "
+       "`.keep-alive` file in the workspace) may postpone an idle stop; it never extends max_runtime.",
+       "24h"),
 )
 
 ADVANCED_SPECS: tuple[FieldSpec, ...] = (

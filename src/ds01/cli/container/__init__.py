@@ -20,6 +20,7 @@ VERBS: LazySpec = {
     "exit": ("ds01.cli.container.exit:command", "How to leave a container shell, and what happens then."),
     "deploy": ("ds01.cli.container.deploy:command", "Create a container and open a shell in it."),
     "retire": ("ds01.cli.container.retire:command", "Stop a container and clean it up."),
+    "keep-alive": ("ds01.cli.container.keep_alive:command", "Postpone a container's idle stop (within policy)."),
 }
 
 group = LazyGroup(name="container", help=NOUNS["container"], lazy=VERBS, no_args_is_help=True)

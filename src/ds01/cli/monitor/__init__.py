@@ -9,6 +9,8 @@ from __future__ import annotations
 from ds01.cli.lazy import LazyGroup, LazySpec
 from ds01.cli.tree import NOUNS
 
-VERBS: LazySpec = {}
+VERBS: LazySpec = {
+    "idle": ("ds01.cli.monitor.idle:command", "Running containers: idle since, evidence, time to warning and stop."),
+}
 
 group = LazyGroup(name="monitor", help=NOUNS["monitor"], lazy=VERBS, no_args_is_help=True)
