@@ -49,6 +49,8 @@ policies:
 advanced:
   network_mode: none
   restart_policy: "no"
+security:
+  allowed_base_images: [ds01-base:busybox]
 """
 
 USERS = {"alice": 4301, "bob": 4302, "boss": 4303}

@@ -64,7 +64,10 @@ def test_create_asks_for_the_image_before_the_spinner_starts(cenv, docker_env, b
     child = pexpect.spawn(ds01_executable(), ["container", "create", name, "-w", str(cenv.workspace("alice"))],
                           env=env, encoding="utf-8", timeout=60)
     child.expect("Image for the container")
-    child.send("\r")  # the only choice: a framework from the catalog
+    # The picker lists the images alice may use (here the offline base, allowed and in the catalog)
+    # and last a framework from the catalog: up from the first entry wraps to it.
+    child.send("\x1b[A")
+    child.send("\r")
     child.expect("Framework:")
     child.send("\x1b[A")  # up from the first entry wraps to the last: Busybox
     child.send("\r")

@@ -354,3 +354,63 @@ def test_another_users_project_image_is_refused_for_a_container(setup, user, doc
             assert r.exit_code == 3 and "another user's project image" in r.stderr and other.name not in r.stderr, r
             assert not docker_env.api.containers(all=True, filters={"name": name}) and _rows() == []
         images.forget_owner(image_id)
+
+
+# -- which images a container may use: the rule builds use -----------------------------------------
+
+
+def _picker_list(setup, user, ws: Path, name: str) -> str:
+    """What `container create NAME` (no image, no NAME-image) offers on a real terminal, ANSI removed."""
+    import re
+
+    import pexpect
+    from support.cli import ds01_executable
+
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(sudo_env(user), HOME=str(world_dir("ds01-roothome-")), TERM="xterm")
+    child = pexpect.spawn(ds01_executable(), ["container", "create", name, "-w", str(ws), "--gpus", "1"],
+                          env=env, encoding="utf-8", timeout=60)
+    try:
+        child.expect("Image for the container")
+        child.expect("A framework from the catalog")  # always the last entry: everything above it is shown
+        shown = child.before
+    finally:
+        child.sendcontrol("c")
+        child.close(force=True)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
+
+
+@pytest.mark.parametrize("mode", ["secure", "group"])
+def test_a_container_uses_only_images_the_caller_may_build_on(setup, user, docker_env, base_image, session_tag,
+                                                             mode):
+    """`--image` of (a) a plain local image nobody listed and (b) one whose Dockerfile claims the
+    caller's ds01 labels is refused before anything is allocated; (b) is not offered by the picker
+    either. (c) Once an admin lists it in security.allowed_base_images the same image is allowed."""
+    setup.write(mode)
+    plain = _build(docker_env, f"{session_tag}-plain-{mode}:1", {}, f"FROM {base_image}\nRUN echo plain\n",
+                   session_tag)
+    claimed = _build(docker_env, f"{session_tag}-claimed-{mode}:1", {},
+                     f"FROM {base_image}\nLABEL ds01.user={user.name} ds01.managed=true\n", session_tag)
+    ws = _folder(user, "ws")
+    for ref in (plain, claimed):
+        name = f"{session_tag}-img-{mode}"
+        r = setup.ds01(user, "container", "create", name, "--image", ref, "-w", str(ws), "--gpus", "1")
+        assert r.exit_code == 3 and "not one you may use" in r.stderr, r
+        assert [line for line in r.stderr.splitlines() if line.startswith("error:")] == \
+            [r.stderr.strip().splitlines()[-1]], r.stderr  # one sentence
+        assert not docker_env.api.containers(all=True, filters={"name": name}) and _rows() == []
+
+    shown = _picker_list(setup, user, ws, f"{session_tag}-pick-{mode}")
+    assert base_image in shown and claimed not in shown and plain not in shown, shown
+    assert not docker_env.api.containers(all=True, filters={"name": f"{session_tag}-pick-{mode}"})
+    assert _rows() == []
+
+    setup.images.append(claimed)  # (c) the admin lists it
+    setup.write(mode)
+    assert claimed in _picker_list(setup, user, ws, f"{session_tag}-pick-{mode}")
+    name = f"{session_tag}-listed-{mode}"
+    r = setup.ds01(user, "container", "create", name, "--image", claimed, "-w", str(ws), "--gpus", "1", "--json")
+    assert r.exit_code == 0, r
+    out = json.loads(r.stdout)
+    labels = docker_env.api.inspect_container(out["docker_name"])["Config"]["Labels"]
+    assert labels["ds01.user"] == user.name and [row[0] for row in _rows()] == out["slots"]

@@ -194,33 +194,67 @@ def _catalog_image(config: Config, req: CreateRequest, terminal: Terminal | None
     return _Image(entry.image, False, entry.framework, entry.version, arch, "catalog")
 
 
-def _local_images(owner: Identity) -> list[str]:
+def _catalog_refs(config: Config) -> list[str]:
+    """Every image the framework catalog names (all architectures); none when it cannot be read."""
+    from ds01.base import catalog
+    from ds01.errors import Ds01Error
+
+    try:
+        cat = catalog.load_catalog(aime_catalog=Path(config.images.aime_catalog))
+    except Ds01Error:
+        return []
+    return [entry.image for entry in cat.entries]
+
+
+def _policy_context(config: Config) -> dict[str, Any]:
+    """What ``policy.images`` weighs besides the image itself: the catalog and the admin's list."""
     from ds01.base import images
 
-    tags: list[str] = []
-    for img in images.list_images(["ds01.managed=true", f"ds01.user={owner.name}"]):
-        tags.extend(t for t in img.tags if t not in tags)
-    return tags
+    allowed = config.security.allowed_base_images
+    return {"catalog_refs": _catalog_refs(config), "allowed_refs": allowed, "allowed_ids": images.ids_of(allowed)}
 
 
-def check_not_anothers(ref: str, owner: Identity) -> None:
-    """Refuse (exit 3) another user's project image (``policy.images``; ownership is ds01's record
-    of whom it built the image for, never a label). Which other local images a container may use
-    is left to the image policy of the builds; their reserved labels never reach the container."""
+def _local_images(config: Config, owner: Identity) -> list[str]:
+    """The picker's list: local images the caller may use (``policy.images``), by ds01's records of
+    whom it built or imported each image for and the config, never by an image's labels."""
+    from ds01.base import images
+    from ds01.policy import images as image_policy
+
+    context = _policy_context(config)
+    own: list[str] = []
+    shared: list[str] = []
+    for img in images.list_images([]):
+        if not img.tags:
+            continue
+        record = images.owner_record(img.id)
+        verdict = image_policy.judge(owner.uid, ref=img.tags[0], image_id=img.id, tags=img.tags,
+                                     owner_uid=record["uid"] if record else None, **context)
+        if not verdict.allowed or verdict.why == "root":
+            continue  # root may use any image, but is offered the same kinds as everyone
+        (own if verdict.why == "own" else shared).extend(sorted(img.tags))
+    return list(dict.fromkeys([*own, *shared]))
+
+
+def check_image(config: Config, ref: str, owner: Identity) -> None:
+    """Refuse (exit 3) an image the caller may not run, by the rule builds use (``policy.images``):
+    their own project images (ds01's record of whom it built or imported an image for, never a
+    label), catalog images and ``security.allowed_base_images``; root may use any. The refusal
+    never names an image's owner."""
     from ds01.base import images
     from ds01.policy import images as image_policy
 
     found = images.facts(ref)
-    if found.id is not None and found.owner_uid is not None:
-        image_policy.require(owner.uid, what="image", ref=ref, image_id=found.id, tags=found.tags,
-                             owner_uid=found.owner_uid)
+    if found.id is None:
+        raise UsageError(f"Image {ref!r} is not on this server; ds01 never pulls one for a container.")
+    image_policy.require(owner.uid, what="image", ref=ref, image_id=found.id, tags=found.tags,
+                         owner_uid=found.owner_uid, **_policy_context(config))
 
 
 def resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None = None) -> _Image:
     """``--image`` > FRAMEWORK VERSION > ``NAME-image`` > a picker on a terminal > exit 2."""
     image = _resolve_image(config, req, terminal)
     if image.custom:
-        check_not_anothers(image.ref, req.owner)
+        check_image(config, image.ref, req.owner)
     return image
 
 
@@ -247,7 +281,7 @@ def _resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None
             f"No image given and {default} does not exist; pass --image IMG or FRAMEWORK VERSION, "
             f"or build it first with `{build}`."
         )
-    choices = [*_local_images(req.owner), CATALOG_CHOICE]
+    choices = [*_local_images(config, req.owner), CATALOG_CHOICE]
     terminal.info(f"There is no {default} yet (build one with `{build}`); pick an image instead.")
     picked = terminal.choose("Image for the container:", choices, what="an image (--image)")
     if picked == CATALOG_CHOICE:
