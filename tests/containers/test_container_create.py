@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 from conftest import tagged
@@ -148,6 +149,32 @@ def test_image_choice_default_project_image_and_script_mode(cli, cenv, as_user, 
         assert cli("container", "cleanup", name).exit_code == 0
     finally:
         docker_env.images.remove(f"{name}-image:latest")
+
+
+def test_a_catalog_image_by_its_aimehub_ref_is_usable_without_being_listed(cli, cenv, as_user, docker_env,
+                                                                         base_image, tmp_path):
+    """`--image` of a catalog row's image is allowed (it is not in allowed_base_images), while an
+    image of the same registry that no catalog row names is refused: the rule is the catalog's."""
+    ref = f"aimehub/{cenv.tag}-pytorch:2.5.1-aime-cuda12.1.1"
+    other = f"aimehub/{cenv.tag}-uncatalogued:1"
+    for tag in (ref, other):
+        docker_env.images.build(fileobj=io.BytesIO(f"FROM {base_image}\nRUN echo {tag}\n".encode()), tag=tag,
+                                rm=True, labels={"ds01.test.session": cenv.tag})
+    repo = tmp_path / "ml_images.repo"
+    repo.write_text(f"Pytorch, 2.5.1, [CUDA_AMPERE], {ref}\n")
+    cenv.rewrite(extra=f"images:\n  aime_catalog: {repo}\n")
+    as_user("alice")
+    ws = str(cenv.workspace("alice"))
+    try:
+        r = cli("container", "create", cenv.name("cr-cat-no"), "--image", other, "-w", ws)
+        assert r.exit_code == 3 and "not one you may use" in r.stderr and cenv.active_rows() == []
+        r = cli("container", "create", cenv.name("cr-cat"), "--image", ref, "-w", ws, "--json")
+        assert r.exit_code == 0, r
+        assert json.loads(r.stdout)["image"] == ref
+    finally:
+        cli("container", "cleanup", cenv.name("cr-cat"), "--force")
+        for tag in (other, ref):
+            docker_env.images.remove(tag, force=True)
 
 
 def test_device_requests_always_carries_the_slot_uuids(cli, cenv, as_user, docker_env, base_image):
