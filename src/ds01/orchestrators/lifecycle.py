@@ -146,11 +146,12 @@ def _event(name: str, user: str, container: str, slots: list[str], reason: str, 
 
 
 def _message(v: Verdict, name: str, now: float) -> str:
-    from ds01.gpu.idle import human
-
     if v.action == "warn":
-        return (f"Your container {name} will be stopped in {human((v.stop_at or now) - now)}: {v.reason}. "
-                f"Keep it with `ds01 container keep-alive {name}` (idle stops only).")
+        if v.stop_at is not None and v.stop_at == v.runtime_stop_at:
+            return (f"Your container {name} {v.reason}. Save your work: max_runtime cannot be extended; "
+                    f"`ds01 container run {name}` starts it again afterwards.")
+        return (f"Your container {name} {v.reason}. Use it, or keep it with "
+                f"`ds01 container keep-alive {name}`.")
     return f"Your container {name} was stopped: {v.reason}. `ds01 container run {name}` starts it again."
 
 
