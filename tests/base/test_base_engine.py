@@ -9,7 +9,8 @@ import pytest
 
 from ds01.base import docker_client as dc
 from ds01.base import engine
-from ds01.errors import DockerUnavailable, ExitCode, NotFound, OperationFailed, PolicyRefused, UsageError
+from ds01.errors import (DockerUnavailable, ExitCode, GpuLibraryError, NotFound, OperationFailed, PolicyRefused,
+                         UsageError)
 
 
 def _spec(owner, ws, name, image, **kw):
@@ -74,9 +75,10 @@ def test_every_create_failure_leaves_nothing_behind(docker_env, base_image, sess
          "set by ds01"),
         (_spec(owner, ws, f"{session_tag}-pull", f"localhost:1/{session_tag}:x", custom_image=False),
          OperationFailed, "nothing was created"),
-        # No NVIDIA runtime here: Docker accepts the create and fails the start.
+        # No NVIDIA runtime here: Docker accepts the create and fails the start ("could not select
+        # device driver"), which ds01 names as the GPU stack's problem (exit 6).
         (_spec(owner, ws, f"{session_tag}-gpu", base_image, device_requests=True, device_uuids=("GPU-x",)),
-         OperationFailed, "start container"),
+         GpuLibraryError, "no NVIDIA device driver"),
     ]
     for spec, exc, text in cases:
         with pytest.raises(exc) as err:

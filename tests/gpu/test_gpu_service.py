@@ -318,8 +318,8 @@ def test_commands_exit_codes_and_json(config, cli, monkeypatch):
     assert res.exit_code == 2  # a bare number is not a duration
     status = json.loads(cli("gpu", "status", "--json").stdout)
     assert set(status) == {"backend", "slots", "warnings"}
-    assert set(status["slots"][0]) == {"id", "uuid", "gpu_index", "profile", "memory_bytes", "state",
-                                       "containers", "users", "held_until", "reserved_for"}
+    assert set(status["slots"][0]) == {"id", "uuid", "gpu_index", "profile", "memory_bytes", "shared_memory_with",
+                                       "state", "containers", "users", "held_until", "reserved_for"}
     assert [s["state"] for s in status["slots"]] == ["allocated"] * 7
     assert cli("gpu", "mark-stopped", "a._.1").exit_code == 0
     status = json.loads(cli("gpu", "status", "--json").stdout)

@@ -25,9 +25,10 @@ and every ``ds01.*``/``aime.mlc.*`` label on a container is one ds01 wrote (``po
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from ds01.base import docker_client as dc
 from ds01.base import labels as lbl
 from ds01.base.names import SEPARATOR, docker_name, split_docker_name, validate_name
 from ds01.base.users import UserEntry, build_archive, choose_shell, read_single_file, sudoers_line, with_user
-from ds01.errors import NotFound, OperationFailed, PolicyRefused, UsageError
+from ds01.errors import GpuLibraryError, NotFound, OperationFailed, PolicyRefused, UsageError
 from ds01.identity import Identity, sanitize
 from ds01.policy import containers as hardening_policy
 from ds01.policy import labels as label_policy
@@ -207,13 +208,7 @@ def plan_create(spec: ContainerSpec) -> _Plan:
         if not _ENV_KEY.fullmatch(key):
             raise UsageError(f"Environment variable name {key!r} is not valid.")
         env[key] = str(value)
-    if spec.device_uuids and not spec.device_requests:
-        # Simulated inventories and CDI hosts: the allocation is visible without a device request.
-        env["NVIDIA_VISIBLE_DEVICES"] = ",".join(spec.device_uuids)
-    elif not spec.device_requests:
-        # Framework images set NVIDIA_VISIBLE_DEVICES=all; on a host whose default runtime is
-        # nvidia that would expose every GPU to a container that was given none.
-        env.setdefault("NVIDIA_VISIBLE_DEVICES", "void")
+    env.update(gpu_visibility_env(spec))
     labels = lbl.aime_labels(
         user=owner.name,
         name=spec.name,
@@ -277,6 +272,33 @@ def pull_image(image: str, progress: Progress | None = None) -> None:
             exc.message.rstrip(".") + "; nothing was created.",
             hint="Check the image name and this server's network access.",
         ) from exc
+
+
+# Variables the NVIDIA container toolkit reads to decide which devices a container sees. ds01
+# always sets them itself: a value from the image (every NGC image says NVIDIA_VISIBLE_DEVICES=all),
+# from an imported archive or from a recreated container's saved environment is never kept.
+GPU_VISIBILITY_KEYS = ("NVIDIA_VISIBLE_DEVICES", "NVIDIA_MIG_MONITOR_DEVICES", "NVIDIA_MIG_CONFIG_DEVICES")
+
+
+def gpu_visibility_env(spec: ContainerSpec) -> dict[str, str]:
+    """The toolkit variables of a container: its slots' UUIDs joined by ',' (what the toolkit expects;
+    MIG UUIDs included), ``void`` for a CPU-only container (the toolkit then mounts no GPU even where
+    nvidia is Docker's default runtime), and ``all`` only for a device request for every GPU.
+    The MIG monitor/config variables are cleared (``""``): they grant views of every MIG device.
+
+    With a Docker device request the request decides which devices are mounted; the variable is
+    still set so that an image's ``all`` cannot widen it under a legacy nvidia runtime. CDI
+    (``--device nvidia.com/gpu=…``) does not read this variable at all: it needs a device request."""
+    if spec.device_uuids:
+        visible = ",".join(spec.device_uuids)
+    elif spec.device_requests and spec.gpu_count != 0:
+        visible = "all" if spec.gpu_count < 0 else ""
+    else:
+        visible = "void"
+    out = {"NVIDIA_MIG_MONITOR_DEVICES": "", "NVIDIA_MIG_CONFIG_DEVICES": ""}
+    if visible:
+        out["NVIDIA_VISIBLE_DEVICES"] = visible
+    return out
 
 
 def _device_requests(spec: ContainerSpec) -> list[Any] | None:
@@ -390,7 +412,7 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
         install_user(cid, spec.owner, harden)
         state = "created"
         if start:
-            with dc.engine_errors(f"start container {spec.name}"):
+            with _no_gpu_driver(spec.name), dc.engine_errors(f"start container {spec.name}"):
                 api.start(cid)
             state = "running"
     except BaseException:
@@ -399,6 +421,22 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
     return ContainerInfo(
         cid, plan.docker_name, spec.name, spec.owner.name, spec.owner.uid, spec.image, state, state, 0, labels
     )
+
+
+@contextlib.contextmanager
+def _no_gpu_driver(name: str) -> Iterator[None]:
+    """Docker's "could not select device driver" (no nvidia device driver registered) as what it means."""
+    try:
+        yield
+    except OperationFailed as exc:
+        if "could not select device driver" not in exc.message:
+            raise
+        raise GpuLibraryError(
+            f"Could not start container {name}: the Docker engine has no NVIDIA device driver registered, so "
+            "it cannot give the container its GPU slot (nothing was left behind).",
+            hint="Install the NVIDIA container toolkit, run `nvidia-ctk runtime configure --runtime=docker`, "
+            "then restart Docker (`systemctl restart docker`); check with `docker info | grep -i runtimes`.",
+        ) from exc
 
 
 def container_exists(name: str) -> bool:
@@ -726,11 +764,9 @@ def spec_from_definition(
     extra = {
         k: v for k, v in (defn.get("labels") or {}).items() if k.startswith("ds01.") and k not in lbl.ENGINE_DS01_KEYS
     }
-    env = dict(defn.get("env") or {})
-    if not defn.get("device_requests") and env.get("NVIDIA_VISIBLE_DEVICES") == ",".join(
-        defn.get("device_uuids") or []
-    ):
-        env.pop("NVIDIA_VISIBLE_DEVICES", None)
+    # The GPU visibility variables are ds01's to set on every create (gpu_visibility_env): a saved
+    # value (the image's "all", or the old slots' UUIDs) is never carried over.
+    env = {k: v for k, v in (defn.get("env") or {}).items() if k not in GPU_VISIBILITY_KEYS}
     spec = ContainerSpec(
         name=str(defn.get("name")),
         owner=owner,

@@ -29,6 +29,7 @@ class Holding:
     allocated_at: datetime
     stopped_at: datetime | None = None
     hold_until: datetime | None = None  # when a stopped container's hold ends (None: running or forever)
+    uuid: str = ""  # the device the row holds: exclusivity is keyed on it (slot ids are only names)
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,20 @@ def decide(
             reason=f"The ledger holds GPU slot(s) for {request.container} for {', '.join(others_here)}, not for "
             f"{request.user}; an admin must release them first (`ds01 gpu release {request.container}`).",
         )
+    # Holdings count against the DEVICE they hold (its UUID), whatever slot id it has now: a MIG
+    # device recreated under another id stays taken, and a new device that took a vanished
+    # device's id is free. Rows without a UUID (older ledgers) count by their slot id.
+    id_of_uuid = {s.uuid: s.id for s in slots}
+    uuid_of_id = {s.id: s.uuid for s in slots}
+
+    def device(h: Holding) -> str:
+        return h.uuid or uuid_of_id.get(h.slot, f"slot:{h.slot}")
+
+    def current_id(h: Holding) -> str:
+        return id_of_uuid.get(h.uuid, h.slot) if h.uuid else h.slot
+
     # An allocate repeated for the same container (a retry) gets what it already holds.
-    mine_here = sorted({h.slot for h in holdings if h.container == request.container}, key=slot_sort_key)
+    mine_here = sorted({current_id(h) for h in holdings if h.container == request.container}, key=slot_sort_key)
     if mine_here:
         return Decision(slots=tuple(mine_here), existing=True, reason="already allocated")
 
@@ -148,11 +161,11 @@ def decide(
         )
 
     # Step 3 (capacity): which slots could take one more container at all.
-    by_slot: dict[str, list[Holding]] = {}
+    by_device: dict[str, list[Holding]] = {}
     for h in holdings:
-        by_slot.setdefault(h.slot, []).append(h)
+        by_device.setdefault(device(h), []).append(h)
     limit = 1 if policy.sharing == "exclusive" else max(1, policy.max_containers_per_gpu)
-    open_slots = [s for s in slots if len(by_slot.get(s.id, [])) < limit]
+    open_slots = [s for s in slots if len(by_device.get(s.uuid, [])) < limit]
 
     # allow_full_gpu: whole GPUs are not for this user.
     usable = open_slots if request.allow_full_gpu else [s for s in open_slots if not s.whole_gpu]
@@ -210,7 +223,7 @@ def decide(
     mem = memory_used or {}
 
     def score(s: Slot) -> tuple:
-        on_slot = by_slot.get(s.id, [])
+        on_slot = by_device.get(s.uuid, [])
         diff = (max(h.priority for h in on_slot) - request.priority) if on_slot else 0
         if policy.strategy != "priority_aware":
             # Only priority_aware prefers sharing with lower-priority users over an emptier slot.

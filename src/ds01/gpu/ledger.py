@@ -58,11 +58,15 @@ CREATE TABLE IF NOT EXISTS allocations (
     exclusive INTEGER NOT NULL DEFAULT 1,
     container_id TEXT             -- the Docker id of the container ds01 created for the row
 );
--- A second guard beside the transaction: one active exclusive row per slot.
-CREATE UNIQUE INDEX IF NOT EXISTS one_exclusive_holder
-    ON allocations(slot) WHERE released_at IS NULL AND exclusive = 1;
-CREATE UNIQUE INDEX IF NOT EXISTS one_row_per_container_slot
-    ON allocations(slot, container) WHERE released_at IS NULL;
+-- A second guard beside the transaction: one active exclusive row per DEVICE (its UUID; a slot id
+-- is only a name, and a re-partitioned MIG device may take a vanished one's). The slot-keyed
+-- indexes of earlier versions are dropped.
+DROP INDEX IF EXISTS one_exclusive_holder;
+DROP INDEX IF EXISTS one_row_per_container_slot;
+CREATE UNIQUE INDEX IF NOT EXISTS one_exclusive_device
+    ON allocations(uuid) WHERE released_at IS NULL AND exclusive = 1 AND uuid != '';
+CREATE UNIQUE INDEX IF NOT EXISTS one_row_per_container_device
+    ON allocations(uuid, container) WHERE released_at IS NULL AND uuid != '';
 CREATE INDEX IF NOT EXISTS active_rows ON allocations(released_at);
 -- Version 3: activity samples (one per running container per lifecycle pass) and keep-alives.
 CREATE TABLE IF NOT EXISTS samples (

@@ -17,7 +17,8 @@ from typing import Any
 
 from ds01.limits.units import DURATION_FORMS, SIZE_FORMS, LimitsValueError, parse_duration, parse_size
 
-SLOT_FORMS = "slot ids such as 0 (a whole GPU) or '1:2' (MIG instance 2 of GPU 1)"
+SLOT_FORMS = ("slot ids such as 0 (a whole GPU), '1:2' (GPU instance 2 of GPU 1) or '1:2.1' "
+              "(compute instance 1 of that GPU instance)")
 DATETIME_FORMS = "an ISO 8601 date-time such as 2027-03-01T09:00:00 or 2027-03-01T09:00:00+01:00"
 NAME_FORMS = "a login name (letters, digits, '.', '_', '-', '@'; no spaces)"
 GROUP_FORMS = "a group name of lower-case letters, digits and '_' starting with a letter"
@@ -26,7 +27,7 @@ GROUP_FORMS = "a group name of lower-case letters, digits and '_' starting with 
 # so they are held to a stricter pattern than login names (which may contain '.' or '@').
 GROUP_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@-]*\$?$")
-SLOT_RE = re.compile(r"^\d+(?::\d+)?$")
+SLOT_RE = re.compile(r"^\d+(?::\d+(?:\.\d+)?)?$")
 
 
 @dataclass(frozen=True)

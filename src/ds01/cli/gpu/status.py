@@ -18,8 +18,9 @@ def _gib(n: int) -> str:
 def command(app: App, as_json: bool) -> None:
     """Show every GPU slot: id, profile, memory, state (free/allocated/held/reserved), holders.
 
-    JSON keys (--json): backend, slots[] {id, uuid, gpu_index, profile, memory_bytes, state,
-    containers, users, held_until, reserved_for}, warnings[].
+    JSON keys (--json): backend, slots[] {id, uuid, gpu_index, profile, memory_bytes,
+    shared_memory_with (slot ids of compute instances sharing that memory), state, containers,
+    users, held_until, reserved_for}, warnings[].
     """
     from ds01.gpu import service
 
@@ -29,7 +30,9 @@ def command(app: App, as_json: bool) -> None:
         term.json(report.to_json())
         return
     rows = [
-        [s["id"], s["profile"] or "whole GPU", _gib(s["memory_bytes"]), s["state"],
+        [s["id"], s["profile"] or "whole GPU",
+         _gib(s["memory_bytes"]) + (f" shared with {', '.join(s['shared_memory_with'])}"
+                                    if s.get("shared_memory_with") else ""), s["state"],
          ", ".join(s["users"]) or (f"(for {s['reserved_for']})" if s["reserved_for"] else ""),
          ", ".join(s["containers"]), s["held_until"] or ("forever" if s["state"] == "held" else "")]
         for s in report.slots
