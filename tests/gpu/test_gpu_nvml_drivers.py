@@ -246,3 +246,25 @@ def test_activity_of_a_gpu_that_became_unreadable(monkeypatch):
     act = inventory.nvml_activity(inv, interval=0)
     assert act["GPU-a"].busy is False
     assert act["GPU-b"].busy is None and "GPU 1" in act["GPU-b"].detail
+
+
+# -- container stats keeps working when one GPU misbehaves -------------------------------------------
+
+
+def test_container_stats_processes_degrade_per_gpu_with_a_warning(monkeypatch, tmp_path):
+    from ds01.units.containers.listing import gpu_processes_by_container
+
+    cid = "c" * 64
+    gpus = [FakeGpu(uuid="GPU-ok", processes=[(7001, GiB)]),
+            FakeGpu(uuid="GPU-bad", handle_error=pynvml.NVML_ERROR_INSUFFICIENT_POWER),
+            *h100_shared()]
+    for m in gpus[2].migs.values():
+        m.processes_denied = True  # and the aggregate is refused too
+    install(monkeypatch, gpus)
+    (tmp_path / "7001").mkdir()
+    (tmp_path / "7001" / "cgroup").write_text(f"0::/system.slice/docker-{cid}.scope\n")
+    warnings: list[str] = []
+    grouped = gpu_processes_by_container([cid], proc=tmp_path, warnings=warnings)
+    assert grouped == {cid: [{"pid": 7001, "gpu_memory": GiB, "device_uuid": "GPU-ok"}]}
+    text = "\n".join(warnings)
+    assert "GPU 1" in text and "Insufficient External Power" in text and "GPU 2" in text

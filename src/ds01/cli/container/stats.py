@@ -29,7 +29,10 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
     guide(term, "stats")
     if show_all and not app.is_admin():
         raise PolicyRefused("Only admins can see every user's containers; drop --all to see yours.")
-    rows = stats(app.config, app.identity, all_users=show_all)
+    warnings: list[str] = []
+    rows = stats(app.config, app.identity, all_users=show_all, warnings=warnings)
+    for w in warnings:  # a GPU NVML could not read is named; the other rows are complete
+        term.warning(w)
     if as_json:
         term.json(rows)
         return

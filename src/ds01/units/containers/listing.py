@@ -158,15 +158,23 @@ def container_of_cgroup(cgroup_text: str, ids: Iterable[str]) -> str | None:
     return None
 
 
-def gpu_processes_by_container(ids: Iterable[str], *, proc: Path = Path("/proc")) -> dict[str, list[dict[str, Any]]]:
-    """NVML's GPU processes grouped by container id; {} where NVML gives nothing (no GPU here)."""
+def gpu_processes_by_container(ids: Iterable[str], *, proc: Path = Path("/proc"),
+                               warnings: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """NVML's GPU processes grouped by container id; {} where NVML gives nothing (no GPU here).
+    ``warnings`` receives a sentence naming each GPU whose processes could not be read."""
     from ds01.errors import GpuLibraryError
     from ds01.gpu import inventory
 
     try:
-        procs = inventory.nvml_processes()
-    except (GpuLibraryError, ImportError):
+        procs, problems = inventory.nvml_process_scan()
+    except GpuLibraryError as exc:
+        if warnings is not None:
+            warnings.append(f"GPU processes are not shown: {exc.message}")
         return {}
+    except ImportError:
+        return {}
+    if warnings is not None:
+        warnings.extend(problems)
     ids = list(ids)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for p in procs:
@@ -181,7 +189,8 @@ def gpu_processes_by_container(ids: Iterable[str], *, proc: Path = Path("/proc")
     return grouped
 
 
-def stats(config: Config, caller: Identity, *, all_users: bool = False) -> list[dict[str, Any]]:
+def stats(config: Config, caller: Identity, *, all_users: bool = False,
+          warnings: list[str] | None = None) -> list[dict[str, Any]]:
     """One row per running container: CPU %, memory, PIDs, GPU slots and GPU processes.
 
     Stable keys: name, docker_name, user, cpu_percent, memory_usage, memory_limit,
@@ -193,7 +202,7 @@ def stats(config: Config, caller: Identity, *, all_users: bool = False) -> list[
              if all_users or i.uid in (caller.uid, None)]
     rows = engine.container_stats(infos)
     nvml = config.gpu_allocation.inventory == "nvml"
-    gpu = gpu_processes_by_container([i.id for i in infos]) if nvml and infos else {}
+    gpu = gpu_processes_by_container([i.id for i in infos], warnings=warnings) if nvml and infos else {}
     by_docker = {i.docker_name: i for i in infos}
     for row in rows:
         info = by_docker.get(row["docker_name"])
