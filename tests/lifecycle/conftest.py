@@ -103,6 +103,7 @@ def lenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_env, base_image
     env = Env(tmp_path, tmp_path / "resource-limits.yaml", session_tag, world_dir("ds01-lifecycle-"))
     env.rewrite()
     monkeypatch.setenv("DS01_CONFIG", str(env.config))
+    monkeypatch.setenv("DS01_TEST_SESSION_TAG", session_tag)
     yield env
     docker_client.reset_client()
     ids = [c["Id"] for c in docker_env.api.containers(all=True)

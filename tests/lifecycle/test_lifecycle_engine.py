@@ -22,7 +22,10 @@ def _config():
 def _pass(at: float, **kw):
     from ds01.orchestrators.lifecycle import run_pass
 
-    return run_pass(_config(), now=lambda: at, stop_timeout=1, **kw)
+    # Only this session's containers: the engine is shared, and a pass with a clock hours ahead
+    # would stop or remove whatever else runs on it.
+    tag = os.environ["DS01_TEST_SESSION_TAG"]
+    return run_pass(_config(), now=lambda: at, stop_timeout=1, only=lambda name: tag in name, **kw)
 
 
 def _owner(lenv, user: str) -> Identity:
@@ -100,6 +103,12 @@ def test_idle_container_is_stopped_busy_ones_are_not(cli, lenv, as_user, docker_
     status = json.loads(cli("status", "--json").stdout)
     assert any(n["kind"] == "stopped" and n["container"] == lenv.name("lc-sleep") for n in status["notices"])
     assert {r["container"] for r in status["lifecycle"]} == {cpu}
+    # ... and at the next `container run`.
+    from support.cli import run_process
+
+    r = run_process("container", "run", lenv.name("lc-sleep"), env=lenv.caller("alice"), input="exit 0\n")
+    assert r.exit_code == 0, r
+    assert f"Your container {lenv.name('lc-sleep')} was stopped: idle longer than" in r.stderr
     as_user("bob")
     assert json.loads(cli("status", "--json").stdout)["notices"] == []  # notices are per user
     # The GPU evidence names the busy slot.
@@ -216,7 +225,8 @@ def test_dry_run_changes_nothing(cli, lenv, as_user, docker_env):
         finally:
             conn.close()
         files = {p.name: p.read_bytes() for p in logs.iterdir()}
-        return db, files, sorted(p.name for p in state.rglob("*"))
+        # SQLite's -wal/-shm files come and go with connections; the rows above are the content.
+        return db, files, sorted(p.name for p in state.rglob("*") if not p.name.endswith(("-wal", "-shm")))
 
     before = snapshot()
     report = _pass(t0 + 200, dry_run=True)

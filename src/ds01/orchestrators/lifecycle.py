@@ -156,28 +156,32 @@ def _message(v: Verdict, name: str, now: float) -> str:
 
 
 def run_pass(config: Config, *, dry_run: bool = False, now: Callable[[], float] = time.time,
-             stop_timeout: int = 10, progress: Callable[[str], None] | None = None) -> PassReport:
+             stop_timeout: int = 10, only: Callable[[str], bool] | None = None) -> PassReport:
+    """One pass. ``only(docker_name)``: limit sampling, stops and removals to the containers it
+    accepts (expired GPU holds are released for everyone, as by ``gpu release-stale``)."""
     report = PassReport(dry_run=dry_run)
     fd = None if dry_run else _lock(config)
     if fd is None and not dry_run:
         report.skipped = True
         return report
     try:
-        _run(config, report, dry_run=dry_run, now=now, stop_timeout=stop_timeout)
+        _run(config, report, dry_run=dry_run, now=now, stop_timeout=stop_timeout, only=only)
     finally:
         if fd is not None:
             os.close(fd)
     return report
 
 
-def _run(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[], float], stop_timeout: int) -> None:
+def _run(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[], float], stop_timeout: int,
+         only: Callable[[str], bool] | None) -> None:
     from ds01.errors import Ds01Error
     from ds01.gpu import service
     from ds01.gpu.ledger import Ledger, add_sample
 
     t = now()
     secure = config.security.secure
-    observed = activity.observe(config, activity.running_containers(), now=t)
+    running = [i for i in activity.running_containers() if only is None or only(i.docker_name)]
+    observed = activity.observe(config, running, now=t)
     assessed = _assess(config, observed, t, record_warnings=not dry_run)
     if not dry_run and assessed:
         led = Ledger(secure=secure)
@@ -227,10 +231,11 @@ def _run(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[],
     for e in stale.failed:
         report.failed.append({"user": e["user"], "container": e["container"], "reason": e["reason"]})
     report.warnings.extend(stale.reconcile.warnings)
-    _remove_stopped(config, report, dry_run=dry_run, now=now)
+    _remove_stopped(config, report, dry_run=dry_run, now=now, only=only)
 
 
-def _remove_stopped(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[], float]) -> None:
+def _remove_stopped(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[], float],
+                    only: Callable[[str], bool] | None) -> None:
     from ds01.errors import Ds01Error
     from ds01.gpu import service
     from ds01.gpu.idle import human
@@ -238,6 +243,8 @@ def _remove_stopped(config: Config, report: PassReport, *, dry_run: bool, now: C
     limits = _LimitsOf(config)
     t = now()
     for info in activity.stopped_containers():
+        if only is not None and not only(info.docker_name):
+            continue
         _lim, hold = limits.get(info.user)
         if hold is None:
             continue
@@ -263,11 +270,11 @@ def _remove_stopped(config: Config, report: PassReport, *, dry_run: bool, now: C
 # -- monitor idle -------------------------------------------------------------------------------------
 
 
-def monitor(config: Config, caller: Identity, *, all_users: bool, now: Callable[[], float] = time.time
-            ) -> list[dict[str, Any]]:
+def monitor(config: Config, caller: Identity, *, all_users: bool, now: Callable[[], float] = time.time,
+            only: Callable[[str], bool] | None = None) -> list[dict[str, Any]]:
     """Each running container (the caller's, or everyone's) with what the next pass would do."""
     t = now()
-    infos = activity.running_containers()
+    infos = [i for i in activity.running_containers() if only is None or only(i.docker_name)]
     if not all_users:
         infos = [i for i in infos if i.uid == caller.uid and i.user == caller.name]
     rows = []

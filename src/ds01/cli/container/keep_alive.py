@@ -5,13 +5,21 @@ from __future__ import annotations
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.options import json_option
+from ds01.cli.options import guided_option, json_option
+
+
+_GUIDE = (
+    "A container nobody uses (no CPU work, no GPU work, no shell open) is stopped after idle_timeout, "
+    "so that its GPU goes back to others. A keep-alive postpones that stop, for at most "
+    "policies.max_keep_alive; it never extends max_runtime. See `ds01 monitor idle`.",
+)
 
 
 @click.command("keep-alive")
 @click.argument("name", required=False)
 @click.argument("duration", required=False)
 @click.option("--off", is_flag=True, help="Cancel the keep-alive.")
+@guided_option
 @json_option
 @pass_app
 def command(app: App, name: str | None, duration: str | None, off: bool, as_json: bool) -> None:
@@ -26,6 +34,9 @@ def command(app: App, name: str | None, duration: str | None, off: bool, as_json
     from ds01.limits.units import LimitsValueError, format_duration, parse_duration
     from ds01.units.containers import activity
 
+    term = app.terminal
+    for line in _GUIDE:
+        term.guide(line)
     seconds = None
     if off:
         if duration:
@@ -43,7 +54,6 @@ def command(app: App, name: str | None, duration: str | None, off: bool, as_json
         raise UsageError(f"Container {target.name!r} is not running: its GPU was released; "
                          f"`ds01 container run {target.name}` recreates it.")
     result = activity.keep_alive(app.config, target.docker_name, target.name, target.owner.name, seconds)
-    term = app.terminal
     if as_json:
         term.json(result.to_json())
         return

@@ -34,6 +34,7 @@ def command(app: App, name: str | None, wait: str | None) -> int:
     with term.progress(f"Preparing {target.name}…") as status:
         started = lifecycle.ensure_running(app.config, target, progress=status.update, wait=parse_wait(wait))
     _say_started(app, started)
+    _lifecycle_notices(app, target.name, target.owner.uid)
     result = lifecycle.run(app.config, target)
     if result.stopped and result.hold is not None:
         term.info(f"Container {target.name} stopped (last shell closed).")
@@ -54,3 +55,15 @@ def _say_started(app: App, started) -> None:  # type: ignore[no-untyped-def]
         term.info(f"Opening a shell in {started.target.name}; `exit` or Ctrl-D leaves it.")
     else:
         term.info(f"Running the commands from standard input in {started.target.name}.")
+
+
+def _lifecycle_notices(app: App, name: str, uid: int) -> None:
+    """What the lifecycle pass told the owner about this container in the last day (why it was
+    stopped, or that it will be)."""
+    import time
+
+    from ds01.units.containers.activity import read_notices
+    from ds01.units.containers.common import iso
+
+    for n in read_notices(uid, container=name, newer_than=time.time() - 86400):
+        app.terminal.warning(f"{iso(float(n['at']))}: {n.get('message')}")
