@@ -268,3 +268,9 @@ def test_container_stats_processes_degrade_per_gpu_with_a_warning(monkeypatch, t
     assert grouped == {cid: [{"pid": 7001, "gpu_memory": GiB, "device_uuid": "GPU-ok"}]}
     text = "\n".join(warnings)
     assert "GPU 1" in text and "Insufficient External Power" in text and "GPU 2" in text
+
+
+def test_gpm_support_per_gpu(monkeypatch):
+    install(monkeypatch, [FakeGpu(uuid="GPU-a100"), *h100_shared(),
+                          FakeGpu(uuid="GPU-bad", handle_error=pynvml.NVML_ERROR_NO_PERMISSION)])
+    assert inventory.nvml_gpm_support() == {"GPU-a100": False, "GPU-hhhhhhhh-0000-0000-0000-000000000000": True}

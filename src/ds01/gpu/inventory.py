@@ -450,6 +450,26 @@ def _gpm_percent(first: Any, second: Any) -> float | None:
     return float(request.metrics[0].value)
 
 
+def nvml_gpm_support() -> dict[str, bool]:
+    """Per GPU UUID: whether NVML GPM (per-MIG activity) is supported; GPUs that cannot be read are left out."""
+    import pynvml
+
+    _init()
+    out: dict[str, bool] = {}
+    try:
+        for index in range(_call(pynvml.nvmlDeviceGetCount)):
+            try:
+                handle = _call(pynvml.nvmlDeviceGetHandleByIndex, index)
+                out[_text(_call(pynvml.nvmlDeviceGetUUID, handle))] = _gpm_supported(handle)
+            except _DeviceError:
+                continue
+        return out
+    except _DeviceError as exc:
+        raise GpuLibraryError(f"NVML could not count the GPUs: {exc}.", hint=_UNKNOWN_ADVICE) from exc
+    finally:
+        _shutdown()
+
+
 def nvml_activity(inventory: Inventory, *, interval: float | None = None) -> dict[str, SlotActivity]:
     """Per slot UUID of an NVML inventory: is the device doing work now, and the evidence.
 
