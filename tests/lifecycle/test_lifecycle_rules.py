@@ -225,3 +225,24 @@ def test_mig_slot_idle_without_processes_busy_with_one_utilisation_never_read(mo
     assert s.idle is False
     assert "nvmlDeviceGetUtilizationRates" not in lib.calls  # utilisation is never read on MIG
     assert by_id  # the inventory offered slots
+
+
+def test_notices_are_never_written_through_a_planted_link(tmp_path, monkeypatch):
+    # In group mode the state folder is group-writable: a user could put a link where the
+    # notices folder goes, to make the root-run pass write files elsewhere.
+    import os
+
+    from ds01.units.containers import activity
+
+    state = tmp_path / "state"
+    state.mkdir()
+    monkeypatch.setenv("DS01_STATE_DIR", str(state))
+    elsewhere = tmp_path / "etc"
+    elsewhere.mkdir()
+    (state / "notices").symlink_to(elsewhere)
+    activity.add_notice(4351, {"at": 1e9, "container": "x", "kind": "warning", "message": "m"}, secure=False)
+    assert os.listdir(elsewhere) == []
+    (state / "notices").unlink()
+    activity.add_notice(4351, {"at": 1e9, "container": "x", "kind": "warning", "message": "m"}, secure=True)
+    assert [n["message"] for n in activity.read_notices(4351, now=1e9)] == ["m"]
+    assert (state / "notices" / "4351.json").stat().st_mode & 0o777 == 0o600

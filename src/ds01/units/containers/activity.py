@@ -183,6 +183,11 @@ def add_notice(uid: int, notice: dict[str, Any], *, secure: bool) -> None:
 
     path = notices_path(uid)
     make_dirs(path.parent, mode=0o755)
+    st = os.lstat(path.parent)
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        return  # not ds01's own folder (a planted link or a writable folder): write nothing there
     items = read_notices(uid, now=float(notice["at"]))
     items.append(notice)
     # Root-owned, in a root folder: users read their notices through ds01 (secure mode: as root).
