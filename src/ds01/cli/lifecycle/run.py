@@ -44,6 +44,7 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
         term.warning(f"kept {e['container']} ({e['user']}): {e['reason']}")
     for w in report.warnings:
         term.warning(w)
-    term.success(f"{'dry run: ' if dry_run else ''}{report.sampled} container(s) sampled, "
-                 f"{len(report.warned)} warned, {len(report.stopped_idle) + len(report.stopped_runtime)} "
-                 f"{would}stopped, {len(report.released)} {would}released, {len(report.removed)} {would}removed.")
+    be = "would be " if dry_run else ""
+    term.success(f"{'dry run: ' if dry_run else ''}{report.sampled} container(s) sampled; "
+                 f"{len(report.warned)} {be}warned, {len(report.stopped_idle) + len(report.stopped_runtime)} "
+                 f"{be}stopped, {len(report.released)} {be}released, {len(report.removed)} {be}removed.")
