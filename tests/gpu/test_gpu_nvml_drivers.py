@@ -10,7 +10,6 @@ from fake_nvml import FakeGpu, FakeMig, GiB, dgx_a100, h100_shared, install, rea
 
 from ds01.errors import GpuLibraryError
 from ds01.gpu import inventory
-from ds01.gpu.model import mig_slot_id
 
 # -- 1. processes on MIG slices --------------------------------------------------------------------
 
@@ -173,7 +172,7 @@ def test_slot_ids_come_from_gpu_instance_ids_and_survive_recreation(monkeypatch)
 
 
 def test_mig_slot_id_forms():
-    from ds01.gpu.model import MigInstance
+    from ds01.gpu.model import MigInstance, mig_slot_id
 
     whole = MigInstance(0, 3, 0, "3g.40gb", "MIG-x", 1)
     part = MigInstance(1, 3, 1, "1c.3g.40gb", "MIG-y", 1, shares_memory=2)
