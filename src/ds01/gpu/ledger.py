@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,23 +141,72 @@ def _row(t: tuple) -> Row:
                container_id=t[12])
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring an older database up to ``SCHEMA_VERSION``, keeping every row.
+def _to_2(conn: sqlite3.Connection) -> None:
+    """2: the Docker id of the container ds01 created for a row (NULL for older rows; reconcile
+    records a confirmed old row's id the first time it sees its container)."""
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(allocations)")}
+    if "container_id" not in cols:
+        conn.execute("ALTER TABLE allocations ADD COLUMN container_id TEXT")
 
-    Version 1 had no ``container_id``: the column is added (NULL for old rows; reconcile
-    records the id of a confirmed old row's container the first time it sees it).
-    Version 3 adds the ``samples`` and ``keep_alive`` tables (created by the schema script,
-    which runs first; nothing in the older tables changes).
+
+def _to_3(conn: sqlite3.Connection) -> None:
+    """3: one active exclusive row per device UUID instead of per slot id (the slot-keyed
+    indexes go; the schema script makes the device-keyed ones), activity ``samples`` and
+    ``keep_alive`` (new tables, made by the schema script; nothing in older tables changes)."""
+    conn.execute("DROP INDEX IF EXISTS one_exclusive_holder")
+    conn.execute("DROP INDEX IF EXISTS one_row_per_container_slot")
+
+
+# Numbered steps: MIGRATIONS[n] brings a database at version n-1 to version n. The last one's
+# number is SCHEMA_VERSION. A database made before versions were recorded (user_version 0 with
+# an allocations table) is version 1. Add a step (and raise SCHEMA_VERSION) for every change.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _to_2, 3: _to_3}
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of ``script`` one by one (``executescript`` would commit first)."""
+    out: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                out.append(pending.strip())
+            pending = ""
+    return out
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Create the schema, or bring an older database up to ``SCHEMA_VERSION``, keeping every row.
+
+    Every pending step, the schema script (``CREATE … IF NOT EXISTS``) and the new version
+    number are applied in ONE transaction: a failure leaves the database as it was, and two
+    processes opening an old database migrate it once (the second finds it current under the
+    write lock). A database from a newer ds01 is refused rather than written to.
     """
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version >= SCHEMA_VERSION:
+    if schema_version(conn) == SCHEMA_VERSION:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        cols = {r[1] for r in conn.execute("PRAGMA table_info(allocations)")}
-        if "container_id" not in cols:
-            conn.execute("ALTER TABLE allocations ADD COLUMN container_id TEXT")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise OperationFailed(
+                f"The allocation database has schema version {version}, newer than this ds01 knows "
+                f"({SCHEMA_VERSION}); upgrade ds01 instead of running an older one against it."
+            )
+        if version < SCHEMA_VERSION:
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'allocations'").fetchone()
+            if exists:
+                for step in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+                    MIGRATIONS[step](conn)
+            for statement in _statements(_SCHEMA):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -225,9 +274,7 @@ class Ledger:
             if str(mode).lower() != "wal":
                 raise OperationFailed(f"The allocation database {self.path} could not switch to WAL mode.")
             conn.execute("PRAGMA synchronous = NORMAL")
-            # CREATE … IF NOT EXISTS writes nothing once the schema exists, so this is cheap and safe
-            # to run from every process.
-            conn.executescript(_SCHEMA)
+            # One PRAGMA read when the schema is current; otherwise the numbered steps, in one transaction.
             _migrate(conn)
         except sqlite3.OperationalError as exc:
             raise self._busy_or_broken(exc) from exc
