@@ -64,6 +64,7 @@ def test_lower_tiers_never_reach_up():
         "gpu/": ("ds01.units", "ds01.orchestrators", "ds01.wizards", "ds01.cli"),
         "limits/": ("ds01.base", "ds01.gpu", "ds01.units", "ds01.orchestrators", "ds01.wizards", "ds01.cli"),
         "units/": ("ds01.orchestrators", "ds01.wizards", "ds01.cli"),
+        "ops/": ("ds01.units", "ds01.orchestrators", "ds01.wizards", "ds01.cli"),
         "orchestrators/": ("ds01.wizards", "ds01.cli"),
         "wizards/": ("ds01.cli",),
     }

@@ -135,8 +135,10 @@ GROUP_EXTRA_SPECS: tuple[FieldSpec, ...] = (
        null_means="no slice CPU limit", minimum=0),
     _f("slice_memory", "size", None, "Memory for the whole group's systemd slice.", "256g",
        nullable=True, null_means="no slice memory limit"),
+    _f("slice_tasks", "int", None, "Tasks (threads and processes) for the whole group's slice.", "32768",
+       nullable=True, null_means="no slice task limit", minimum=1),
 )
-SLICE_FIELDS: tuple[str, ...] = ("slice_cpus", "slice_memory")
+SLICE_FIELDS: tuple[str, ...] = ("slice_cpus", "slice_memory", "slice_tasks")
 
 OVERRIDE_EXTRA_SPECS: tuple[FieldSpec, ...] = (
     _f("reservation_start", "datetime", None, "Start of the user's GPU reservation (UTC when no zone "
