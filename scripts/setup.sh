@@ -13,6 +13,7 @@ command -v git-lfs >/dev/null 2>&1 || need_pkgs+=(git-lfs)
 command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 command -v sudo >/dev/null 2>&1 || need_pkgs+=(sudo)  # secure mode: its end-to-end test installs a sudoers rule
 command -v systemd-analyze >/dev/null 2>&1 || need_pkgs+=(systemd)  # verifies etc-mirrors/systemd units (no running systemd needed)
+command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)  # `promtool check metrics` verifies `monitor metrics`
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -462,7 +462,8 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
             if reconcile_first:
                 reconcile(config, strict=False, ledger=led, now=now, inv=inv)
             continue
-        _events.write([_events.Event("refuse", user, container, "", decision.reason, now())])
+        _events.write([_events.Event("refuse", user, container, "", decision.reason, now(),
+                                     extra={"refused": decision.refused})])
         raise _refusal(decision, wait)
 
 

@@ -12,6 +12,7 @@ from ds01.cli.tree import NOUNS
 VERBS: LazySpec = {
     "symlinks": ("ds01.cli.admin.symlinks:command", "Install container-create, image-list, … as symlinks."),
     "sudoers": ("ds01.cli.admin.sudoers:command", "Secure mode: install the root entry point and its sudoers rule."),
+    "report": ("ds01.cli.admin.report:command", "Usage per user or group: GPU-hours, container-hours, refusals."),
 }
 
 group = LazyGroup(name="admin", help=NOUNS["admin"], lazy=VERBS, no_args_is_help=True)

@@ -15,11 +15,14 @@ from ds01.cli.options import guided_option, json_option
 @json_option
 @pass_app
 def command(app: App, show_all: bool, as_json: bool) -> None:
-    """List containers: name, status, image, GPU slots, held until, created, project.
+    """List containers: name, status, image, GPU slots, held until, keep-alive, time left
+    before the next stop (idle_timeout or max_runtime, as `ds01 monitor idle` says), created,
+    project.
 
     JSON: a list of objects with keys name, docker_name, user, status (running, stopped,
     created, paused, released), state, image, gpu_slots, held_until, held_indefinitely,
-    created, project, ds01_managed.
+    created, project, ds01_managed, keep_alive_until, idle_stop_at, runtime_stop_at,
+    stop_in_seconds (the last four null unless the container runs under such a limit).
     """
     from ds01.units.containers.listing import list_entries
     from ds01.units.containers.texts import guide
@@ -31,16 +34,19 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
     released = [e for e in entries if e.status == "released"]
     if not show_all:
         entries = [e for e in entries if e.status != "released"]
+    limits = _limits(app, everyone, entries)
     if as_json:
-        term.json([e.to_json() for e in entries])
+        term.json([{**e.to_json(), **limits.get(e.docker_name, _NO_LIMITS)} for e in entries])
         return
-    columns = ["NAME", "STATUS", "IMAGE", "GPU", "HELD UNTIL", "CREATED", "PROJECT"]
+    columns = ["NAME", "STATUS", "IMAGE", "GPU", "HELD UNTIL", "KEEP-ALIVE", "STOP IN", "CREATED", "PROJECT"]
     if everyone:
         columns.insert(0, "USER")
     rows = []
     for e in entries:
         held = e.held_until or ("indefinitely" if e.held_indefinitely else "-")
-        row = [e.name, e.status, e.image, ",".join(e.gpu_slots) or "-", held, e.created or "-", e.project or "-"]
+        lim = limits.get(e.docker_name, _NO_LIMITS)
+        row = [e.name, e.status, e.image, ",".join(e.gpu_slots) or "-", held, lim["keep_alive_until"] or "-",
+               _stop_in(lim), e.created or "-", e.project or "-"]
         if everyone:
             row.insert(0, e.user)
         rows.append(row)
@@ -53,3 +59,33 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
     term.table(columns, rows, empty="No containers; create one with `ds01 container create NAME`.")
     if hidden:
         term.info(f"+ {hidden} released (GPU given back, definition kept): `ds01 container list --all`.")
+
+
+_NO_LIMITS = {"keep_alive_until": None, "idle_stop_at": None, "runtime_stop_at": None, "stop_in_seconds": None}
+
+
+def _limits(app: App, everyone: bool, entries: list) -> dict[str, dict]:
+    """Running containers' keep-alive and time left before each limit, from the idle monitor
+    (what `ds01 status` and `ds01 monitor idle` show), by Docker name."""
+    if not any(e.status == "running" for e in entries):
+        return {}
+    from ds01.errors import Ds01Error
+    from ds01.orchestrators.lifecycle import monitor
+
+    try:
+        rows = monitor(app.config, app.identity, all_users=everyone)
+    except Ds01Error as exc:
+        app.terminal.warning(f"Idle and runtime limits not shown ({exc.message})")
+        return {}
+    return {r["container"]: {k: r[k] for k in _NO_LIMITS} for r in rows}
+
+
+def _stop_in(lim: dict) -> str:
+    from ds01.gpu.idle import human
+
+    left = lim["stop_in_seconds"]
+    if left is None:
+        return "-"
+    why = "runtime" if lim["runtime_stop_at"] and lim["runtime_stop_at"] == min(
+        t for t in (lim["idle_stop_at"], lim["runtime_stop_at"]) if t) else "idle"
+    return f"{'now' if left == 0 else human(left)} ({why})"

@@ -11,6 +11,8 @@ from ds01.cli.tree import NOUNS
 
 VERBS: LazySpec = {
     "idle": ("ds01.cli.monitor.idle:command", "Running containers: idle since, evidence, time to warning and stop."),
+    "dashboard": ("ds01.cli.monitor.dashboard:command", "A live view of slots, containers, users and events."),
+    "metrics": ("ds01.cli.monitor.metrics:command", "Prometheus metrics over HTTP or as a node_exporter textfile."),
 }
 
 group = LazyGroup(name="monitor", help=NOUNS["monitor"], lazy=VERBS, no_args_is_help=True)
