@@ -67,6 +67,8 @@ def translate_argv0(prog: str, args: list[str]) -> list[str]:
     noun, sep, verb = prog.partition("-")
     if sep and noun in NOUNS and verb:
         return [noun, verb, *args]
+    if noun == "ds01" and verb in TOP_LEVEL:
+        return [verb, *args]
     return args
 
 
@@ -78,8 +80,11 @@ def verbs_of(noun: str) -> dict[str, tuple[str, str]]:
 
 
 def symlink_names() -> list[str]:
-    """Every command name ``ds01 admin symlinks`` installs."""
+    """Every command name ``ds01 admin symlinks`` installs: ``<noun>-<verb>`` for every verb of
+    every noun (``mlc-create``, ``gpu-status``, ``limits-show``, ``admin-doctor``), ``ds01-<cmd>``
+    for the top-level commands (``ds01-status``), the dispatcher nouns and the aliases."""
     names: set[str] = set(DISPATCHER_NOUNS) | set(ALIASES)
-    for noun in DISPATCHER_NOUNS:
+    for noun in NOUNS:
         names.update(f"{noun}-{verb}" for verb in verbs_of(noun))
+    names.update(f"ds01-{name}" for name in TOP_LEVEL)
     return sorted(names)

@@ -62,47 +62,13 @@ def _untrusted(paths: dict[str, Path]) -> list[str]:
     return [f"{what}: {path}" for what, path in paths.items() if not root_controlled(path)]
 
 
-@click.command("sudoers")
-@click.option("--output", "output", metavar="FILE", default=None,
-              help="Where to install the rule (default /etc/sudoers.d/ds01; - prints it).")
-@click.option("--entry", "entry", metavar="PATH", default=None,
-              help="The root entry point to write and allow (default /usr/local/libexec/ds01/ds01-secure).")
-@click.option("--group", "group", metavar="GROUP", default=None,
-              help="Allow only members of this group (default: every user).")
-@click.option("--dry-run", is_flag=True, help="Show the rule and the entry point; change nothing.")
-@json_option
-@pass_app
-def command(app: App, output: str | None, entry: str | None, group: str | None, dry_run: bool,
-            as_json: bool) -> None:
-    """Let users run ds01 in secure mode: write its root entry point and the sudoers rule for it.
+def install_rule(entry: str, target: Path | None, group: str | None, *, dry_run: bool = False) -> dict:
+    """Write the entry point and the rule (checked by ``visudo -cf`` first); what was done.
 
-    The entry point runs this installation's Python isolated (-I), with the DS01_CONFIG,
-    DS01_STATE_DIR and DS01_LOG_DIR this command runs with fixed inside it. The rule lets
-    every user (or --group) run exactly that entry point as root without a password, keeps
-    no DS01_* variable, and is checked with `visudo -cf` before it is installed (mode 0440).
-    Idempotent: unchanged files are left alone.
+    Used by ``ds01 admin sudoers`` and ``ds01 admin install --mode secure`` alike. Keys:
+    script, text, problems, entry_state and rule_state (create, replace, unchanged, printed).
     """
     from ds01 import sudoers
-    from ds01.secure_entry import DEFAULT_ENTRY
-
-    term = app.terminal
-    entry = sudoers.check_path(entry or DEFAULT_ENTRY, "entry point")
-    target = None if output == "-" else Path(output or sudoers.DEFAULT_RULE_FILE)
-    if group is not None:
-        import grp
-
-        sudoers.check_group(group)
-        try:
-            grp.getgrnam(group)
-        except KeyError as exc:
-            raise UsageError(f"There is no group {group!r} on this host.") from exc
-    if target is not None and target.parent == Path("/etc/sudoers.d") and ("." in target.name
-                                                                           or target.name.endswith("~")):
-        raise UsageError(f"sudo skips files in /etc/sudoers.d whose name has a dot or ends in ~: "
-                         f"choose another name than {target.name!r}.")
-    if not dry_run and os.geteuid() != 0:
-        raise PolicyRefused("`ds01 admin sudoers` installs a sudoers rule and must run as root "
-                            "(--dry-run shows it).")
 
     python = sys.executable
     fixed = {name: str(Path(os.environ[name]).absolute()) for name in sudoers.FIXED_ENV if os.environ.get(name)}
@@ -153,6 +119,55 @@ def command(app: App, output: str | None, entry: str | None, group: str | None, 
         finally:
             if candidate is not None:
                 candidate.unlink(missing_ok=True)
+    return {"script": script, "text": text, "problems": problems, "entry_state": entry_state,
+            "rule_state": rule_state}
+
+
+@click.command("sudoers")
+@click.option("--output", "output", metavar="FILE", default=None,
+              help="Where to install the rule (default /etc/sudoers.d/ds01; - prints it).")
+@click.option("--entry", "entry", metavar="PATH", default=None,
+              help="The root entry point to write and allow (default /usr/local/libexec/ds01/ds01-secure).")
+@click.option("--group", "group", metavar="GROUP", default=None,
+              help="Allow only members of this group (default: every user).")
+@click.option("--dry-run", is_flag=True, help="Show the rule and the entry point; change nothing.")
+@json_option
+@pass_app
+def command(app: App, output: str | None, entry: str | None, group: str | None, dry_run: bool,
+            as_json: bool) -> None:
+    """Let users run ds01 in secure mode: write its root entry point and the sudoers rule for it.
+
+    The entry point runs this installation's Python isolated (-I), with the DS01_CONFIG,
+    DS01_STATE_DIR and DS01_LOG_DIR this command runs with fixed inside it. The rule lets
+    every user (or --group) run exactly that entry point as root without a password, keeps
+    no DS01_* variable, and is checked with `visudo -cf` before it is installed (mode 0440).
+    Idempotent: unchanged files are left alone.
+    """
+    from ds01 import sudoers
+    from ds01.secure_entry import DEFAULT_ENTRY
+
+    term = app.terminal
+    entry = sudoers.check_path(entry or DEFAULT_ENTRY, "entry point")
+    target = None if output == "-" else Path(output or sudoers.DEFAULT_RULE_FILE)
+    if group is not None:
+        import grp
+
+        sudoers.check_group(group)
+        try:
+            grp.getgrnam(group)
+        except KeyError as exc:
+            raise UsageError(f"There is no group {group!r} on this host.") from exc
+    if target is not None and target.parent == Path("/etc/sudoers.d") and ("." in target.name
+                                                                           or target.name.endswith("~")):
+        raise UsageError(f"sudo skips files in /etc/sudoers.d whose name has a dot or ends in ~: "
+                         f"choose another name than {target.name!r}.")
+    if not dry_run and os.geteuid() != 0:
+        raise PolicyRefused("`ds01 admin sudoers` installs a sudoers rule and must run as root "
+                            "(--dry-run shows it).")
+
+    r = install_rule(entry, target, group, dry_run=dry_run)
+    script, text, problems, entry_state, rule_state = (r["script"], r["text"], r["problems"], r["entry_state"],
+                                                       r["rule_state"])
 
     if as_json:
         term.out(json.dumps({

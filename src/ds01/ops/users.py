@@ -1,0 +1,165 @@
+"""Users: ``ds01 admin add-user`` and ``ds01 admin users`` (SPEC §8).
+
+Group membership lives in the config (``groups.<g>.members``). ``add-user`` edits that list
+with a round-trip YAML editor (ruamel.yaml) that keeps the file's comments, order and quoting;
+the edited text is validated before it replaces the file. Where the file cannot be edited
+that way, the lines to add are printed instead and the file is left alone.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ds01.errors import ConfigError, OperationFailed, UsageError
+
+
+def _round_trip() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round-trip: comments, order and quotes are kept
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _replace_checked(path: Path, text: str) -> None:
+    """Write ``text`` over the config only if it is a valid config (then atomically)."""
+    from ds01.fsutil import write_atomic
+    from ds01.limits.config import check_file
+
+    probe = path.with_name(f".{path.name}.check")
+    try:
+        probe.write_text(text)
+        _config, problems, _warn = check_file(probe)
+    finally:
+        probe.unlink(missing_ok=True)
+    if problems:
+        raise ConfigError(f"The edited config would not be valid; {path} was left alone.",
+                          details=[str(p) for p in problems[:5]])
+    mode = os.stat(path).st_mode & 0o777
+    write_atomic(path, text, mode=mode)
+
+
+@dataclass
+class AddResult:
+    edited: bool  # the config was changed in place
+    already: bool  # the user was already a member
+    lines: str  # what to add by hand when not edited
+    reason: str  # why the file could not be edited
+    docker_group: str  # "added", "already", "not in group mode", or why not
+
+
+def add_to_group(path: Path, user: str, group: str) -> AddResult:
+    """Record ``user`` in ``groups.<group>.members`` keeping comments; or say what to add."""
+    from ds01.limits.config import load_config
+
+    config = load_config(path)
+    if group not in config.groups:
+        raise UsageError(f"There is no group {group!r} in {path}; groups: {', '.join(config.groups) or 'none'}.")
+    current, _source = config.group_of(user)
+    if current == group and _source == "member":
+        return AddResult(False, True, "", "", "")
+    if current is not None and _source == "member":
+        raise UsageError(f"{user} is already a member of group {current!r}; a user may be in one group only "
+                         f"(remove them from groups.{current}.members first).")
+    lines = f"groups:\n  {group}:\n    members: [..., {user}]\n"
+    try:
+        yaml = _round_trip()
+        doc = yaml.load(path.read_text())
+        body = doc["groups"][group]
+        members = body.get("members")
+        if members is None:
+            from ruamel.yaml.comments import CommentedSeq
+
+            members = CommentedSeq()
+            members.fa.set_flow_style()
+            body["members"] = members
+        members.append(user)
+        out = io.StringIO()
+        yaml.dump(doc, out)
+    except ImportError:
+        return AddResult(False, False, lines, "ruamel.yaml is not installed", "")
+    except Exception as exc:  # an unusual document shape: say what to add instead
+        return AddResult(False, False, lines, f"the file could not be edited safely ({exc})", "")
+    _replace_checked(path, out.getvalue())
+    return AddResult(True, False, "", "", "")
+
+
+def set_security_mode(path: Path, mode: str) -> None:
+    yaml = _round_trip()
+    doc = yaml.load(path.read_text())
+    if doc.get("security") is None:
+        doc["security"] = {"mode": mode}
+    else:
+        doc["security"]["mode"] = mode
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    _replace_checked(path, out.getvalue())
+
+
+def add_to_docker_group(user: str) -> str:
+    import grp
+
+    try:
+        members = grp.getgrnam("docker").gr_mem
+    except KeyError:
+        return "no docker group on this host"
+    if user in members:
+        return "already"
+    proc = subprocess.run(["gpasswd", "-a", user, "docker"], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise OperationFailed(f"Could not add {user} to the docker group: {proc.stderr.strip() or proc.returncode}.")
+    return "added"
+
+
+# -- listing -----------------------------------------------------------------------------------
+
+
+def known_users(config: Any) -> set[str]:
+    users = {m for g in config.groups.values() for m in g.members} | set(config.user_overrides)
+    return users
+
+
+def users_table(config: Any, *, containers: list[Any] | None, ledger: Any | None) -> list[dict[str, Any]]:
+    """One row per known user (config members and overrides, container owners, ledger holders)."""
+    from ds01.limits.resolver import resolve
+
+    rows_by_user: dict[str, list[Any]] = {}
+    last: dict[str, float] = {}
+    if ledger is not None:
+        for r in ledger.active():
+            rows_by_user.setdefault(r.user, []).append(r)
+        for at, _event, user, *_rest in ledger.history():
+            last[user] = max(last.get(user, 0.0), float(at))
+        try:
+            for (user, at) in ledger._connect().execute("SELECT user, max(at) FROM samples GROUP BY user"):
+                last[user] = max(last.get(user, 0.0), float(at))
+        except Exception:
+            pass
+    by_owner: dict[str, list[Any]] = {}
+    for c in containers or []:
+        if getattr(c, "user", None):
+            by_owner.setdefault(c.user, []).append(c)
+    names = known_users(config) | set(rows_by_user) | set(by_owner)
+    out = []
+    for user in sorted(names):
+        r = resolve(config, user)
+        mine = by_owner.get(user, [])
+        out.append({
+            "user": user,
+            "group": r.group,
+            "priority": r.values.get("priority"),
+            "containers": None if containers is None else len(mine),
+            "running": None if containers is None else sum(1 for c in mine if c.state == "running"),
+            "slots": sorted(x.slot for x in rows_by_user.get(user, [])),
+            "last_activity": (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last[user]))
+                              if user in last else None),
+        })
+    return out
