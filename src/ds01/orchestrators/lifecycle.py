@@ -180,6 +180,14 @@ def _run(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[],
 
     t = now()
     secure = config.security.secure
+    if not dry_run and os.geteuid() == 0:
+        # cgroupfs group caps live in /sys/fs/cgroup, which a reboot empties: write them again.
+        from ds01.ops import slices
+
+        try:
+            slices.reapply(config)
+        except (Ds01Error, OSError) as exc:
+            report.warnings.append(f"group caps not re-applied: {exc}")
     running = [i for i in activity.running_containers() if only is None or only(i.docker_name)]
     observed = activity.observe(config, running, now=t)
     assessed = _assess(config, observed, t, record_warnings=not dry_run)
