@@ -32,6 +32,9 @@ Owner = str | Identity
 _ANON = re.compile(r"^uid(\d+)$")  # identity.current's name for a uid without a passwd entry
 
 
+DEFINITION_VERSION = 1
+
+
 def _root() -> Path:
     return paths.state_dir() / "containers"
 
@@ -137,7 +140,9 @@ def path_for(owner: Owner, name: str) -> Path:
 def save(user: Owner, name: str, definition: dict[str, Any], *, gpu_count: int, project: str | None) -> Path:
     """Write the definition of ``name`` (replacing an older one) and return its path."""
     doc = dict(definition)
-    doc["ds01"] = {"gpu_count": int(gpu_count), "project": project, "saved_at": time.time()}
+    # ``version``: the format of this file (files without one are version 1 and read the same).
+    doc["ds01"] = {"gpu_count": int(gpu_count), "project": project, "saved_at": time.time(),
+                   "version": DEFINITION_VERSION}
     path = path_for(user, name)
     write_atomic(path, json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n", mode=0o640)
     return path
