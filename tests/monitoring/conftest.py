@@ -4,7 +4,6 @@ session tag, so the session's cleanup removes whatever a test leaves."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,11 +82,3 @@ def tagged(docker_env, session_tag):
     for c in docker_env.api.containers(all=True):
         if any(session_tag in n for n in c.get("Names") or []):
             docker_env.api.remove_container(c["Id"], force=True, v=True)
-
-
-def ds01_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a ds01 subprocess: this test's folders and config, no colour."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SUDO_USER", "SUDO_UID", "SUDO_GID")}
-    env["NO_COLOR"] = "1"
-    env.update(extra or {})
-    return env

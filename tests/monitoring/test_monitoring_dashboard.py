@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import ds01_env
+from monitoring_support import ds01_env
 from support.cli import ds01_executable, run_process
 
 
@@ -75,14 +75,14 @@ def test_json_frame_and_what_a_user_sees(cli, menv, tagged, monkeypatch):
     assert all(e["user"] == "bob" for e in bob["events"])
 
 
-def test_live_view_in_a_real_terminal_quits_on_q_and_restores_it(cli, menv):
+def test_live_view_in_a_real_terminal_quits_on_q_and_restores_it(cli, menv, tmp_path):
     import pexpect
 
     assert cli("gpu", "allocate", "carol", "c1", "1", "10").exit_code == 0
     env = ds01_env({"TERM": "xterm", "PS1": "READY> "})
     env.pop("COLUMNS", None)
     shell = pexpect.spawn("/bin/bash", ["--norc", "--noprofile"], env=env, encoding="utf-8", timeout=30,
-                          dimensions=(40, 80))
+                          dimensions=(40, 80), cwd=str(tmp_path))
     try:
         shell.expect("READY> ")
         shell.sendline("stty -a > before.txt")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ds01_env
+from monitoring_support import ds01_env
 from support.cli import ds01_executable
 
 needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None,
@@ -189,3 +189,18 @@ def test_a_busy_port_is_one_sentence(cli, menv):
         r = cli("monitor", "metrics", "--listen", f"127.0.0.1:{port}")
     assert r.exit_code == 1 and "Cannot listen" in r.stderr, r
     assert os.environ.get("NO_COLOR") == "1"
+
+
+@needs_promtool
+def test_grafana_dashboard_queries_only_exported_series(cli, menv, tmp_path):
+    import re
+
+    _allocate(cli, "alice", "a1")
+    exported = {s.name for f in _parse(_textfile(cli, tmp_path)).values() for s in f.samples}
+    exported |= {"ds01_container_cpu_seconds_total", "ds01_container_memory_bytes", "ds01_container_idle_seconds"}
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "etc-mirrors/grafana/ds01.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(exprs) >= 6
+    used = {m for e in exprs for m in re.findall(r"\b(ds01_[a-z_]+|DCGM_FI_[A-Z_]+)\b", e)}
+    assert {m for m in used if m.startswith("ds01_")} <= exported
+    assert any("on (UUID, GPU_I_ID)" in e for e in exprs)  # the dcgm-exporter join
