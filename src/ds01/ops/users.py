@@ -26,6 +26,9 @@ def _round_trip() -> Any:
     yaml.preserve_quotes = True
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
+    # ruamel writes a loaded null as an empty value; keep the spelling the config uses.
+    yaml.representer.add_representer(type(None), lambda rep, _data: rep.represent_scalar(
+        "tag:yaml.org,2002:null", "null"))
     return yaml
 
 
@@ -36,7 +39,10 @@ def _replace_checked(path: Path, text: str) -> None:
 
     probe = path.with_name(f".{path.name}.check")
     try:
-        probe.write_text(text)
+        try:
+            probe.write_text(text)
+        except OSError as exc:
+            raise OperationFailed(f"Cannot write beside {path}: {exc.strerror or exc}.") from exc
         _config, problems, _warn = check_file(probe)
     finally:
         probe.unlink(missing_ok=True)
@@ -71,8 +77,11 @@ def add_to_group(path: Path, user: str, group: str) -> AddResult:
                          f"(remove them from groups.{current}.members first).")
     lines = f"groups:\n  {group}:\n    members: [..., {user}]\n"
     try:
+        import yaml as plain
+
+        text = path.read_text()
         yaml = _round_trip()
-        doc = yaml.load(path.read_text())
+        doc = yaml.load(text)
         body = doc["groups"][group]
         members = body.get("members")
         if members is None:
@@ -84,11 +93,21 @@ def add_to_group(path: Path, user: str, group: str) -> AddResult:
         members.append(user)
         out = io.StringIO()
         yaml.dump(doc, out)
+        # The edit must change exactly one thing: this group's members gain the user. A list
+        # shared through a YAML anchor, say, would add the user to every group that uses it.
+        expected = plain.safe_load(text)
+        expected["groups"][group]["members"] = [*(expected["groups"][group].get("members") or []), user]
+        if plain.safe_load(out.getvalue()) != expected:
+            return AddResult(False, False, lines, "the edit would change more than groups."
+                             f"{group}.members (is the list shared through a YAML anchor?)", "")
     except ImportError:
         return AddResult(False, False, lines, "ruamel.yaml is not installed", "")
     except Exception as exc:  # an unusual document shape: say what to add instead
         return AddResult(False, False, lines, f"the file could not be edited safely ({exc})", "")
-    _replace_checked(path, out.getvalue())
+    try:
+        _replace_checked(path, out.getvalue())
+    except OperationFailed as exc:  # read-only file or folder: nothing was written
+        return AddResult(False, False, lines, f"it cannot be written ({exc.message.rstrip('.')})", "")
     return AddResult(True, False, "", "", "")
 
 

@@ -8,7 +8,7 @@ import click
 
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import json_option
-from ds01.errors import PolicyRefused
+from ds01.errors import OperationFailed, PolicyRefused
 
 
 @click.command("add-user")
@@ -20,7 +20,8 @@ def add_user(app: App, user: str, group: str | None) -> None:
     """Add USER: record them in groups.<G>.members and, in group mode, the docker group.
 
     The config is edited in place keeping its comments (and checked before it is replaced);
-    when that cannot be done safely, the lines to add are printed and the file is left alone.
+    when that cannot be done safely (a read-only file, a members list shared through a YAML
+    anchor), the lines to add are printed, the file is left alone and the exit status is 1.
     """
     import pwd
 
@@ -36,6 +37,11 @@ def add_user(app: App, user: str, group: str | None) -> None:
         from ds01.errors import UsageError
 
         raise UsageError("Say which group with --group G (the config has no default_group).")
+    import os
+
+    if not config.security.secure and os.geteuid() != 0:
+        raise PolicyRefused("In group mode `ds01 admin add-user` also adds the user to the docker group, "
+                            "which needs root; nothing was changed.")
     try:
         pwd.getpwnam(user)
     except KeyError:
@@ -51,13 +57,11 @@ def add_user(app: App, user: str, group: str | None) -> None:
         term.out(result.lines.rstrip("\n"))
     if config.security.secure:
         term.info("secure mode: users stay out of the docker group; ds01 runs for them through sudo")
-        return
-    import os
-
-    if os.geteuid() != 0:
-        raise PolicyRefused("Adding a user to the docker group needs root (the config part is done).")
-    state = users.add_to_docker_group(user)
-    term.success(f"docker group: {user} {'added' if state == 'added' else state}")
+    else:
+        state = users.add_to_docker_group(user)
+        term.success(f"docker group: {user} {'added' if state == 'added' else state}")
+    if not (result.edited or result.already):
+        raise OperationFailed(f"groups.{group}.members in {path} does not list {user} yet: add the lines above.")
 
 
 @click.command("users")
