@@ -104,6 +104,7 @@ class Manifest:
     mode: str = "group"
     installed_at: float = 0.0
     created: list[dict[str, str]] = field(default_factory=list)  # {"kind": file|dir|link|cgroup, "path": ...}
+    written: dict[str, str] = field(default_factory=dict)  # created file -> sha256 of what install left in it
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -114,7 +115,7 @@ class Manifest:
         except (OSError, ValueError) as exc:
             raise OperationFailed(f"Cannot read the install manifest {path}: {exc}.") from exc
         return cls(mode=data.get("mode", "group"), installed_at=float(data.get("installed_at") or 0),
-                   created=list(data.get("created") or []))
+                   created=list(data.get("created") or []), written=dict(data.get("written") or {}))
 
     def add(self, kind: str, path: Path) -> None:
         entry = {"kind": kind, "path": str(path)}
@@ -125,7 +126,8 @@ class Manifest:
         from ds01.fsutil import write_atomic
 
         write_atomic(path, json.dumps({"mode": self.mode, "installed_at": self.installed_at,
-                                       "created": self.created}, indent=2) + "\n", mode=0o644)
+                                       "created": self.created, "written": self.written}, indent=2) + "\n",
+                     mode=0o644)
 
 
 # -- steps -------------------------------------------------------------------------------------
@@ -190,7 +192,21 @@ def ensure_config(plan: Plan) -> None:
     if problems:
         raise ConfigError(f"The config {path} is not valid; fix it and install again.",
                           details=[str(p) for p in problems[:5]])
+    made = {"kind": "file", "path": str(path)} in plan.manifest.created
+    example = (paths.packaged_config_dir() / "resource-limits.yaml").read_bytes()
+    pristine = made and path.exists() and (path.read_bytes() == example
+                                           or plan.manifest.written.get(str(path)) == _sha256(path))
     _set_mode(plan, check, plan.mode)
+    if pristine and not plan.dry_run:
+        # What install left in the config it made (the example, perhaps with security.mode set):
+        # uninstall removes the file only while it still holds exactly this; an admin's edit keeps it.
+        plan.manifest.written[str(path)] = _sha256(path)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _set_mode(plan: Plan, config: Path, mode: str) -> None:
@@ -332,7 +348,8 @@ def uninstall(targets: Targets, *, purge: bool = False, dry_run: bool = False) -
         elif kind == "file":
             if not path.exists():
                 continue
-            if path == targets.config and path.read_bytes() != example:
+            if path == targets.config and path.read_bytes() != example and \
+                    manifest.written.get(str(path)) != _sha256(path):
                 kept.append(f"{path} (edited since install; remove it yourself)")
                 continue
             changes.append(f"{prefix}remove {path}")
