@@ -121,3 +121,23 @@ def test_install_dry_run_changes_nothing(staged, cli):
     r = cli("admin", "install", "--root", str(staged), "--dry-run")
     assert r.exit_code == 0 and "would create" in r.output
     assert _tree(staged) == before
+
+
+def test_readme_lists_exactly_the_installed_symlinks():
+    from ds01.cli.tree import symlinks_markdown
+
+    text = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()
+    block = text.split("<!-- symlinks:begin -->\n", 1)[1].split("<!-- symlinks:end -->", 1)[0]
+    assert block == symlinks_markdown(), (
+        "README.md's symlink list is stale: replace the block with `python -m ds01.cli.tree --markdown`")
+
+
+def test_help_lists_exactly_the_installed_symlinks():
+    from ds01.cli.fasthelp import alias_rows
+    from ds01.cli.tree import NOUNS, symlink_names, verb_names, verbs_of
+
+    for noun in NOUNS:
+        assert verb_names(noun) == sorted(verbs_of(noun)), noun
+    listed = {n for label, text in alias_rows() if label != "symlinks" and "= ds01" not in text
+              for n in text.split(", ")}
+    assert listed == set(symlink_names())

@@ -69,11 +69,13 @@ def _dl(rows: list[tuple[str, str]], width: int, indent: int = 2) -> list[str]:
 
 
 def alias_rows() -> list[tuple[str, str]]:
-    """The "Also available as" section: top-level aliases and the symlinked spellings."""
-    from ds01.cli.tree import ALIASES, TOP_LEVEL_ALIASES
+    """The "Also available as" section: top-level aliases, then exactly the commands
+    ``ds01 admin symlinks`` installs (the same list it uses, ``tree.symlink_groups``)."""
+    from ds01.cli.tree import ALIASES, TOP_LEVEL_ALIASES, symlink_groups
 
     rows = [(name, "= ds01 " + " ".join(ALIASES[name])) for name in TOP_LEVEL_ALIASES]
-    rows.append(("container-create …", "every noun-verb pair, via `ds01 admin symlinks`"))
+    rows.append(("symlinks", "`ds01 admin symlinks` installs these commands (links to ds01):"))
+    rows += [(label, ", ".join(names)) for label, names in symlink_groups()]
     return rows
 
 

@@ -79,12 +79,49 @@ def verbs_of(noun: str) -> dict[str, tuple[str, str]]:
     return dict(importlib.import_module(f"ds01.cli.{noun}").VERBS)
 
 
+def verb_names(noun: str) -> list[str]:
+    """The verbs of one noun, read from the keys of its package's ``VERBS`` without importing
+    it (``ds01 --help`` lists the symlinks and must not pay for click)."""
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parent / noun / "__init__.py"
+    for node in ast.parse(source.read_text()).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+        if isinstance(target, ast.Name) and target.id == "VERBS" and isinstance(node.value, ast.Dict):
+            return sorted(k.value for k in node.value.keys if isinstance(k, ast.Constant))
+    return sorted(verbs_of(noun))
+
+
+def symlink_groups() -> list[tuple[str, list[str]]]:
+    """What ``ds01 admin symlinks`` installs, by kind: (label, names)."""
+    groups = [(f"{noun}-VERB", [f"{noun}-{verb}" for verb in verb_names(noun)]) for noun in NOUNS]
+    groups.append(("ds01-COMMAND", [f"ds01-{name}" for name in sorted(TOP_LEVEL)]))
+    groups.append(("NOUN", sorted(DISPATCHER_NOUNS)))
+    groups.append(("aliases", sorted(ALIASES)))
+    return groups
+
+
 def symlink_names() -> list[str]:
     """Every command name ``ds01 admin symlinks`` installs: ``<noun>-<verb>`` for every verb of
     every noun (``mlc-create``, ``gpu-status``, ``limits-show``, ``admin-doctor``), ``ds01-<cmd>``
     for the top-level commands (``ds01-status``), the dispatcher nouns and the aliases."""
-    names: set[str] = set(DISPATCHER_NOUNS) | set(ALIASES)
-    for noun in NOUNS:
-        names.update(f"{noun}-{verb}" for verb in verbs_of(noun))
-    names.update(f"ds01-{name}" for name in TOP_LEVEL)
-    return sorted(names)
+    return sorted({name for _label, names in symlink_groups() for name in names})
+
+
+def symlinks_markdown() -> str:
+    """The README's list of the installed commands (``python -m ds01.cli.tree --markdown``)."""
+    lines = ["| kind | commands (each a symlink to `ds01`) |", "|---|---|"]
+    for label, names in symlink_groups():
+        lines.append(f"| `{label}` | {', '.join(f'`{n}`' for n in names)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--markdown"]:
+        sys.stdout.write(symlinks_markdown())
+    else:
+        sys.stdout.write("\n".join(symlink_names()) + "\n")
