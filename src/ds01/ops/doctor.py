@@ -224,12 +224,30 @@ def _schedule(ctx: _Context) -> list[Check]:
 
 
 def _last_pass(ctx: _Context) -> Check:
+    """When the last pass ran: the cron job's log (lifecycle.log, appended to on every pass) and
+    the ledger's newest activity sample (each pass samples every running container; nothing
+    else writes samples), so a pass run by the systemd timer, whose output goes to the journal,
+    counts too. A pass under the timer with no container running leaves neither."""
+    from ds01.gpu import ledger
+
     candidates = []
     for p in (ctx.targets.logs / "lifecycle.log",):
         try:
             candidates.append(p.stat().st_mtime)
         except OSError:
             pass
+    db = ctx.targets.state / ledger.DB_NAME
+    if db.exists():
+        try:
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+            try:
+                (newest,) = conn.execute("SELECT max(at) FROM samples").fetchone()
+            finally:
+                conn.close()
+            if newest is not None:
+                candidates.append(float(newest))
+        except sqlite3.Error:
+            pass  # the ledger check names a ledger it cannot read
     now = time.time()
     if candidates and now - max(candidates) <= LIFECYCLE_STALE:
         return Check("lifecycle pass", "ok", f"last pass {int(now - max(candidates))}s ago")
