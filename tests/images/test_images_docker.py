@@ -303,7 +303,8 @@ def _apt_base(client, base_image: str, tag: str) -> str:
             info.size, info.mode = len(data), 0o755
             tar.addfile(info, io.BytesIO(data))
     buf.seek(0)
-    client.images.build(fileobj=buf, custom_context=True, tag=ref, pull=False, labels={"ds01.test.session": tag})
+    client.images.build(fileobj=buf, custom_context=True, tag=ref, pull=False, rm=True, forcerm=True,
+                        labels={"ds01.test.session": tag})
     return ref
 
 

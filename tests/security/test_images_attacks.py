@@ -156,7 +156,8 @@ def test_a_label_does_not_make_an_image_someones(cli, docker_env, base_image, se
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     context.seek(0)
-    docker_env.images.build(fileobj=context, custom_context=True, tag=f"{squat}-image:latest", pull=False)
+    docker_env.images.build(fileobj=context, custom_context=True, tag=f"{squat}-image:latest", pull=False, rm=True,
+                            forcerm=True)
 
     env = sudo_env(victim)
     listed = json.loads(cli("image", "list", "--json", env=env).stdout)

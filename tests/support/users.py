@@ -7,6 +7,7 @@ and ``userdel -r`` removes it again. Tests that need it skip, saying why, when n
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
@@ -48,8 +49,11 @@ def make_user(prefix: str = "ds01t", groups: tuple[str, ...] = ()) -> Iterator[I
 
 
 def world_dir(prefix: str = "ds01-world-") -> Path:
-    """A root-owned folder every user can traverse (0755), for files a test hands to a user."""
+    """A root-owned folder every user can traverse (0755), for files a test hands to a user.
+
+    Removed when the test process ends."""
     _BASE.mkdir(mode=0o755, exist_ok=True)
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=_BASE))
     os.chmod(path, 0o755)
+    atexit.register(shutil.rmtree, path, True)
     return path
