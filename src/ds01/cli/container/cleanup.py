@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ds01.cli.app import App, pass_app
+from ds01.cli.app import App, pass_app, read_only
 from ds01.cli.options import guided_option, json_option, script_option
 
 
 @click.command("cleanup")
+@read_only
 @click.argument("names", nargs=-1)
 @click.option("--all-stopped", is_flag=True, help="Every stopped (or released) container of yours.")
 @click.option("-f", "--force", is_flag=True, help="Also remove running containers.")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ds01.cli.app import App, pass_app
+from ds01.cli.app import App, pass_app, read_only
 from ds01.cli.options import guided_option
 
 
 @click.command("exit")
+@read_only
 @guided_option
 @pass_app
 def command(app: App) -> None:

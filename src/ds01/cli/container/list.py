@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ds01.cli.app import App, pass_app
+from ds01.cli.app import App, pass_app, read_only
 from ds01.cli.options import guided_option, json_option
 
 
 @click.command("list")
+@read_only
 @click.option("-a", "--all", "show_all", is_flag=True,
               help="Also containers whose GPU was released (kept as definitions); admins: every user's.")
 @guided_option

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ds01.cli.app import App, pass_app
+from ds01.cli.app import App, pass_app, read_only
 from ds01.cli.container._common import stop_options
 from ds01.cli.options import guided_option, json_option, script_option
 
 
 @click.command("stop")
+@read_only
 @click.argument("name", required=False)
 @stop_options
 @guided_option

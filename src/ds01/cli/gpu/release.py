@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ds01.cli.app import App, pass_app
+from ds01.cli.app import App, pass_app, read_only
 from ds01.cli.gpu._common import row_owner_filter
 from ds01.cli.options import json_option
 
 
 @click.command("release")
+@read_only
 @click.argument("container")
 @json_option
 @pass_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ds01.cli.app import App, pass_app
+from ds01.cli.app import App, pass_app, read_only
 from ds01.cli.options import json_option
 
 
@@ -13,6 +13,7 @@ def _gib(n: int) -> str:
 
 
 @click.command("status")
+@read_only
 @json_option
 @pass_app
 def command(app: App, as_json: bool) -> None:

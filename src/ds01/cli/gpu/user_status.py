@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ds01.cli.app import App, pass_app
+from ds01.cli.app import App, pass_app, read_only
 from ds01.cli.options import json_option
 
 
 @click.command("user-status")
+@read_only
 @click.argument("user")
 @json_option
 @pass_app

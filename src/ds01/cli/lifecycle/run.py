@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ds01.cli.app import App, pass_app
+from ds01.cli.app import App, pass_app, read_only
 from ds01.cli.gpu._common import require_admin
 from ds01.cli.options import json_option
 
 
 @click.command("run")
+@read_only
 @click.option("--dry-run", is_flag=True, help="Show what the pass would do; change nothing.")
 @json_option
 @pass_app

@@ -1,0 +1,201 @@
+"""The last known good configuration: what ds01 runs on when the file on disk is invalid.
+
+Every successful validation stores the validated ``Config`` in the state folder
+(``config-last-good.json``, written atomically; root's file in secure mode, where only root
+writes the state folder). When ``resource-limits.yaml`` later fails validation, commands that
+only read or give back (stop, cleanup, retire, list, status, gpu release, the lifecycle pass)
+run on that copy with one warning line; commands that take new resources refuse (exit 2) and
+tell a user who is not an admin to ask one. A config never validated stays an error for
+every command. The copy is plain tagged JSON (no code runs when it is read), rebuilt through
+the config's own dataclasses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import stat
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from ds01 import paths
+from ds01.errors import ConfigError, Ds01Error
+from ds01.limits import config as _config
+
+FILE_NAME = "config-last-good.json"
+FORMAT = 1
+
+
+def store_path(state_dir: Path | None = None) -> Path:
+    return (paths.state_dir() if state_dir is None else state_dir) / FILE_NAME
+
+
+# -- tagged JSON --------------------------------------------------------------------------
+
+
+def _encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"$dc": type(value).__name__,
+                "f": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, Path):
+        return {"$path": str(value)}
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, frozenset):
+        return {"$fs": [_encode(v) for v in sorted(value, key=repr)]}
+    if isinstance(value, set):
+        return {"$set": [_encode(v) for v in sorted(value, key=repr)]}
+    if isinstance(value, tuple):
+        return {"$t": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"$kv": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "$dc" in value:
+        cls = getattr(_config, str(value["$dc"]), None)
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == _config.__name__):
+            raise ValueError(f"unknown config type {value['$dc']!r}")
+        known = {f.name for f in dataclasses.fields(cls) if f.init}
+        return cls(**{k: _decode(v) for k, v in value["f"].items() if k in known})
+    if "$path" in value:
+        return Path(value["$path"])
+    if "$dt" in value:
+        return datetime.fromisoformat(value["$dt"])
+    if "$date" in value:
+        return date.fromisoformat(value["$date"])
+    if "$fs" in value:
+        return frozenset(_decode(v) for v in value["$fs"])
+    if "$set" in value:
+        return {_decode(v) for v in value["$set"]}
+    if "$t" in value:
+        return tuple(_decode(v) for v in value["$t"])
+    if "$kv" in value:
+        return {_decode(k): _decode(v) for k, v in value["$kv"]}
+    raise ValueError("unknown tagged value")
+
+
+# -- store and read back -------------------------------------------------------------------
+
+
+def remember(config: _config.Config, *, state_dir: Path | None = None) -> bool:
+    """Store ``config`` as the last good one (only when it changed). False when it cannot be stored."""
+    from ds01.fsutil import write_atomic
+
+    target = store_path(state_dir)
+    try:
+        body = _encode(config)
+    except TypeError:
+        return False
+    try:
+        old = json.loads(target.read_text(encoding="utf-8"))
+        if old.get("source") == str(config.path) and old.get("config") == body:
+            return True
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(target.parent, os.W_OK):
+        return False
+    record = {"format": FORMAT, "source": str(config.path),
+              "validated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "config": body}
+    try:
+        write_atomic(target, json.dumps(record, sort_keys=True), mode=0o644)
+    except Ds01Error:
+        return False
+    return True
+
+
+@dataclasses.dataclass(frozen=True)
+class LastGood:
+    config: _config.Config
+    validated_at: str
+
+
+def recall(source: Path, *, state_dir: Path | None = None) -> LastGood | None:
+    """The last good config stored for ``source``, or None (never stored, unreadable, untrusted)."""
+    target = store_path(state_dir)
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            record = json.loads(fh.read().decode("utf-8"))
+        if record.get("format") != FORMAT or record.get("source") != str(source):
+            return None
+        config = _decode(record["config"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    finally:
+        os.close(fd)
+    if not isinstance(config, _config.Config):
+        return None
+    # In secure mode only root writes the state folder: a copy someone else wrote is not used.
+    # In group mode every user writes it (and every user may run Docker anyway).
+    if st.st_uid not in (0, os.geteuid()) and config.security.mode != "group":
+        return None
+    return LastGood(config, str(record.get("validated_at") or "?"))
+
+
+# -- the policy ---------------------------------------------------------------------------
+
+READ = "read"  # the command only reads or gives back
+TAKE = "take"  # the command takes new resources (the default)
+
+
+def invalid_since(path: Path) -> str:
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return "now"
+    return datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def load(path: Path, *, use: str, is_admin: Any = None, warn: Any = None) -> _config.Config:
+    """The config for a command that ``use``s it (READ or TAKE).
+
+    Valid file: that config, stored as the last good one. Invalid file: for READ the last good
+    config with one ``warn`` line; for TAKE (or when none was ever stored) ConfigError, exit 2.
+    ``is_admin(config_or_None)`` tells whether the caller may fix the file (decides the advice).
+    """
+    try:
+        config = _config.load_config(path)
+    except ConfigError as error:
+        good = recall(path)
+        since = invalid_since(path)
+        if good is None:
+            raise
+        if use == READ:
+            if warn is not None:
+                warn(f"The config {path} is invalid since {since}; using the last valid one "
+                     f"(validated {good.validated_at}); admins: `ds01 limits check {path}`.")
+            return good.config
+        admin = bool(is_admin(good.config)) if is_admin is not None else False
+        if admin:
+            raise ConfigError(f"{error.message} New resources are refused until it is valid again "
+                              "(stopping, cleanup and listing use the last valid config).",
+                              details=error.details) from None
+        raise ConfigError(f"The server's configuration is invalid since {since}, so ds01 gives out no new "
+                          "resources until it is fixed; ask your admin to fix it. Stopping, cleaning up "
+                          "and listing your containers still work.") from None
+    remember(config)
+    return config
