@@ -42,6 +42,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "vscode-setup": ("project", "vscode-setup"),
 }
 
+# Other spellings of a verb, the ones Docker users type (``container ls``). They are words
+# of the noun's group only: no symlink is installed for them and ``--help`` lists them apart.
+VERB_ALIASES: dict[str, dict[str, str]] = {
+    "container": {"ls": "list", "ps": "list", "rm": "cleanup"},
+    "image": {"ls": "list", "rm": "delete"},
+}
+
 # Aliases that are also top-level commands of ``ds01`` (``ds01 dir-create``).
 TOP_LEVEL_ALIASES: tuple[str, ...] = (
     "new-user",
@@ -69,7 +76,17 @@ def translate_argv0(prog: str, args: list[str]) -> list[str]:
         return [noun, verb, *args]
     if noun == "ds01" and verb in TOP_LEVEL:
         return [verb, *args]
+    if sep and verb and _near_noun(noun):
+        # A link named like a command but misspelt (``contianer-list``): dispatch it as
+        # ``NOUN VERB`` so that the answer is a suggestion rather than the root's usage.
+        return [noun, verb, *args]
     return args
+
+
+def _near_noun(word: str) -> bool:
+    import difflib
+
+    return bool(difflib.get_close_matches(word, list(NOUNS), n=1, cutoff=0.75))
 
 
 def verbs_of(noun: str) -> dict[str, tuple[str, str]]:

@@ -31,14 +31,22 @@ def pick_name(app: App, name: str | None, *, what: str = "a container NAME", inc
     term._require_prompt(what)
     from ds01.units.containers.listing import list_entries
 
-    entries = list_entries(app.config, app.identity, include_released=include_released)
+    every = list_entries(app.config, app.identity, include_released=True)
+    entries = every if include_released else [e for e in every if e.status != "released"]
     if running is not None:
         entries = [e for e in entries if (e.status == "running") == running]
     if not entries:
         from ds01.errors import UsageError
 
         kind = {True: "running ", False: "stopped "}.get(running, "")  # type: ignore[call-overload]
-        raise UsageError(f"You have no {kind}containers to choose from; see `ds01 container list --all`.")
+        # Advice that works in this state: nothing at all -> create; only released ones -> --all.
+        if not every:
+            advice = "create one with `ds01 container create NAME`"
+        elif all(e.status == "released" for e in every):
+            advice = "`ds01 container list --all` shows the released ones"
+        else:
+            advice = "`ds01 container list` shows yours"
+        raise UsageError(f"You have no {kind}containers to choose from; {advice}.")
     labels = {f"{e.name}  ({e.status}{', GPU ' + ','.join(e.gpu_slots) if e.gpu_slots else ''})": e.name
               for e in entries}
     picked = term.choose("Which container?", list(labels), what=what)

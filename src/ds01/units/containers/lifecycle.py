@@ -40,8 +40,33 @@ class Target:
         return self.info is not None
 
 
-def not_found(name: str) -> NotFound:
-    return NotFound(f"No container named {name!r} for you; see `ds01 container list --all`.")
+def not_found(name: str, caller: Identity | None = None) -> NotFound:
+    """"No container NAME", with advice that works in the caller's state: the name they probably
+    meant, else how to make it (a removed container's image is still there for ``create``)."""
+    import difflib
+
+    from ds01.base.names import split_docker_name, validate_name
+
+    display = split_docker_name(name)[0]
+    theirs: list[str] = []
+    if caller is not None:
+        try:
+            from ds01.base import engine
+
+            theirs = [i.name for i in engine.list_containers(caller.name) if i.uid in (caller.uid, None)]
+        except Exception:  # noqa: BLE001 - advice only; the answer is "not found" anyway
+            theirs = []
+        theirs += [str(d.get("name")) for d in definitions.list_all(caller) if d.get("name")]
+    close = difflib.get_close_matches(display, sorted(set(theirs)), n=1, cutoff=0.6)
+    if close:
+        return NotFound(f"No container named {name!r} for you; did you mean {close[0]!r}? "
+                        "`ds01 container list --all` lists yours.")
+    try:
+        validate_name(display)
+    except UsageError:
+        return NotFound(f"No container named {name!r} for you.")
+    also = "; `ds01 container list --all` lists yours" if theirs else ""
+    return NotFound(f"No container named {name!r} for you; make it with `ds01 container create {display}`{also}.")
 
 
 def locate(name: str, caller: Identity, *, admin: bool = False) -> Target:
@@ -69,7 +94,7 @@ def locate(name: str, caller: Identity, *, admin: bool = False) -> Target:
     if len(candidates) > 1:
         raise UsageError(f"Several users have a container named {display!r}; give the full name NAME._.UID.")
     if not candidates:
-        raise not_found(name)
+        raise not_found(name, caller)
     owner, defn = candidates[0]
     return Target(display, docker_name(display, owner.uid), owner, None, defn)
 
@@ -154,7 +179,7 @@ def _recreate(config: Config, target: Target, *, progress: Progress | None, wait
 
     defn = target.definition
     if defn is None:
-        raise not_found(target.name)
+        raise not_found(target.name, target.owner)
     owner = target.owner
     _check_saved_mounts(defn, owner)
     gpus = definitions.gpu_count(defn)
