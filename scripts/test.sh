@@ -11,7 +11,7 @@ if [ -z "${DS01_TEST_AIME_CATALOG:-}" ] && [ -f ../shared/data/aime-ml_images.re
   export DS01_TEST_AIME_CATALOG
 fi
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=15 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

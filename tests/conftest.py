@@ -76,6 +76,14 @@ def docker_env(docker_engine, base_image):
     return docker_engine
 
 
+@pytest.fixture(autouse=True)
+def _engine_for_docker_tests(request):
+    """A test marked ``docker`` (one that reaches the engine through ds01 itself, a subprocess or the
+    CLI, not through the fixtures) gets the engine started and this session's cleanup all the same."""
+    if request.node.get_closest_marker("docker") is not None:
+        request.getfixturevalue("docker_engine")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "docker_engine" in getattr(item, "fixturenames", ()):

@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+import pytest
+
 from ds01.base import docker_client as dc
 from ds01.base import engine
 from ds01.base.catalog import ARCHITECTURES
@@ -150,6 +152,7 @@ def test_export_and_import_use_the_callers_rights_not_roots(cli, docker_env, bas
     assert cli("mlc", "remove", name).exit_code == 0
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 def test_script_mode_turns_prompts_into_errors(cli, as_caller):
     res = cli("mlc", "create", "-s")
     assert res.exit_code == 2 and "NAME" in res.stderr
@@ -157,6 +160,7 @@ def test_script_mode_turns_prompts_into_errors(cli, as_caller):
     assert res.exit_code == 2 and "FRAMEWORK" in res.stderr
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 def test_missing_arch_lists_the_choices(cli, as_caller, owned_dir):
     res = cli("mlc", "create", "x1", "Pytorch", "2.8.0", "-w", str(owned_dir("ws")))
     assert res.exit_code == 2 and all(a in res.stderr for a in ARCHITECTURES)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.docker  # reaches the engine through ds01 itself
 def test_framework_resolves_through_the_catalog(cli, monkeypatch):
     monkeypatch.setenv("MLC_ARCH", "CUDA_ADA")
     r = cli("image", "create", "fwproj", "--framework", "pytorch", "--version", "2.8.0", "--no-build", "--json")
@@ -24,6 +27,7 @@ def test_unknown_version_names_the_choices_and_writes_nothing(cli, monkeypatch):
     assert not (Path.home() / "dockerfiles" / "fwproj").exists()
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 def test_project_dockerfile_and_bad_name(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("MLC_ARCH", "CUDA_ADA")
     r = cli("image", "create", "fwproj", "--framework", "Pytorch", "--project-dockerfile", str(tmp_path / "p"),

@@ -254,6 +254,7 @@ def test_a_second_build_of_a_project_waits_for_the_first(cli, docker_env, base_i
     import time
 
     from ds01.fsutil import locked_dir
+    from support.locks import wait_until_blocked
 
     project = f"{session_tag}-lock"
     r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
@@ -269,8 +270,8 @@ def test_a_second_build_of_a_project_waits_for_the_first(cli, docker_env, base_i
         while "rich" not in dockerfile.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert "rich" in dockerfile.read_text()  # the update wrote its recipe and reached the build
-        time.sleep(2)
-        assert proc.poll() is None  # ... where it waits for the lock
+        wait_until_blocked(dockerfile.parent)  # ... where the kernel has it waiting for the lock
+        assert proc.poll() is None
         assert docker_env.images.get(f"{project}-image").id == first
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err

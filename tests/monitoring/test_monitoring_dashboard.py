@@ -75,6 +75,7 @@ def test_json_frame_and_what_a_user_sees(cli, menv, tagged, monkeypatch):
     assert all(e["user"] == "bob" for e in bob["events"])
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 def test_live_view_in_a_real_terminal_quits_on_q_and_restores_it(cli, menv, tmp_path):
     import pexpect
 
@@ -134,6 +135,7 @@ def test_columns_drop_by_priority():
     assert fit(columns, rows, 5) == [0]  # priority 1 is never dropped
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 @pytest.mark.parametrize("width", [80, 200])
 def test_empty_server_frame(cli, menv, width):
     out = _once(width)

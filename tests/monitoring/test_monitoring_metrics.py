@@ -44,6 +44,7 @@ def _textfile(cli, folder: Path) -> str:
     return (folder / "ds01.prom").read_text()
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 @needs_promtool
 def test_exposition_passes_promtool_and_parses_back(cli, menv, tmp_path):
     _allocate(cli, "alice", "a1")  # the whole GPU 0 (lowest score first)
@@ -86,6 +87,7 @@ def test_exposition_passes_promtool_and_parses_back(cli, menv, tmp_path):
     assert set(gpu_seconds) == {"alice", "bob"}
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 @needs_promtool
 def test_gpu_seconds_weigh_mig_slots(cli, menv, tmp_path):
     from ds01.gpu.ledger import Ledger
@@ -139,6 +141,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 def test_http_endpoint_is_scraped_over_a_real_socket(cli, menv):
     _allocate(cli, "carol", "c1")
     port = _free_port()
@@ -191,6 +194,7 @@ def test_a_busy_port_is_one_sentence(cli, menv):
     assert os.environ.get("NO_COLOR") == "1"
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 @needs_promtool
 def test_grafana_dashboard_queries_only_exported_series(cli, menv, tmp_path):
     import re

@@ -10,12 +10,14 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from monitoring_support import ds01_env
 from support.cli import ds01_executable
 
 MIRRORS = Path(__file__).resolve().parents[2] / "etc-mirrors"
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 def test_monthly_report_job_writes_last_months_csv(cli, menv, tmp_path):
     assert cli("gpu", "allocate", "alice", "a1", "1", "10").exit_code == 0
     lines = [x for x in (MIRRORS / "cron.d" / "ds01").read_text().splitlines() if "admin report" in x

@@ -85,8 +85,8 @@ def test_git_init_under_sudo_commits_with_the_callers_own_identity(cli, user):
         ("project", "git-init", "{root}"),
         ("project", "readme-create", "{root}"),
         ("project", "vscode-setup", "proj", "--dir", "{root}"),
-        ("project", "init", "proj", "--dir", "{root}/proj", "--base-image", "ds01-base:busybox", "--yes",
-         "--no-image", "--no-container"),
+        pytest.param(("project", "init", "proj", "--dir", "{root}/proj", "--base-image", "ds01-base:busybox",
+                      "--yes", "--no-image", "--no-container"), marks=pytest.mark.docker),
     ],
 )
 def test_under_sudo_nothing_is_written_where_the_caller_cannot_write(cli, user, argv):

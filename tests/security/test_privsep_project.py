@@ -78,6 +78,7 @@ def test_git_init_runs_the_callers_git_config_as_the_caller_never_as_root(user, 
     _ran_only_as(user, marker)
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 @pytest.mark.parametrize("verb", [("project", "init"), ("user", "new-project")])
 @pytest.mark.parametrize("how", ["hooksPath", "fsmonitor"])
 def test_project_init_runs_git_as_the_caller(user, how, verb):
@@ -88,6 +89,7 @@ def test_project_init_runs_git_as_the_caller(user, how, verb):
     _ran_only_as(user, marker)
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 def test_user_setup_runs_git_as_the_caller(user):
     marker = _arm_git(user, "hooksPath")
     r = _as_sudo(user, "user", "setup", "proj", "--yes", "--no-ssh", "--no-image", "--no-container")
@@ -235,6 +237,7 @@ def test_user_setup_vscode_step_through_a_symlink_gets_nothing_written(user):
     _untouched(folder)
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 @pytest.mark.parametrize("argv", [("project", "dir-create", "proj"),
                                   ("project", "init", "proj", "--yes", "--no-git", "--no-image", "--no-container")])
 def test_a_data_symlink_to_a_root_folder_gets_nothing_written_or_chowned(user, argv):

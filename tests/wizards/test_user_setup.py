@@ -7,6 +7,7 @@ import json
 import os
 
 import pexpect
+import pytest
 from wizard_support import not_owned_by, snapshot
 
 from support.cli import ds01_executable
@@ -144,6 +145,7 @@ def test_user_setup_with_flags_only_then_rerun(cli, docker_env, base_image, call
     assert docker_env.containers.get(f"{project}._.{caller.uid}").id == container_id
 
 
+@pytest.mark.docker  # reaches the engine through ds01 itself
 def test_user_setup_skips_ssh_and_vscode_on_request(cli, caller):
     project = caller.project("nossh")
     r = cli("user", "setup", project, "--yes", "--json", "--no-ssh", "--no-vscode", "--no-image",
