@@ -631,6 +631,54 @@ def live_execs(container_id: str) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class Program:
+    """A program running in a container: its host PID, seconds since it started, its command line."""
+
+    pid: int
+    seconds: int
+    command: str
+
+
+def other_programs(info: ContainerInfo) -> list[Program]:
+    """What runs in the container besides its init and keep-alive command (``docker top``).
+
+    A job left behind by a shell (``nohup train.py &``) is here; ``sleep infinity`` under the
+    container's init is not. Oldest first.
+    """
+    import docker.errors
+
+    api = dc.api()
+    with dc.engine_errors(f"list the programs in {info.name}"):
+        try:
+            attrs = api.inspect_container(info.id)
+            top = api.top(info.id, ps_args="-eo pid,ppid,etimes,args")
+        except docker.errors.NotFound:
+            return []
+        except docker.errors.APIError:  # not running
+            return []
+    state = attrs.get("State") or {}
+    conf = attrs.get("Config") or {}
+    main_argv = " ".join([*(conf.get("Entrypoint") or []), *(conf.get("Cmd") or [])])
+    init = int(state.get("Pid") or 0)
+    titles = [t.upper() for t in top.get("Titles") or []]
+    try:
+        col = {name: titles.index(name) for name in ("PID", "PPID", "ELAPSED", "COMMAND")}
+    except ValueError:
+        return []
+    out: list[Program] = []
+    for row in top.get("Processes") or []:
+        try:
+            pid, ppid, secs = int(row[col["PID"]]), int(row[col["PPID"]]), int(row[col["ELAPSED"]])
+        except (ValueError, IndexError):
+            continue
+        command = " ".join(row[col["COMMAND"]:])
+        if pid == init or (ppid == init and command == main_argv):
+            continue
+        out.append(Program(pid, secs, command))
+    return sorted(out, key=lambda p: -p.seconds)
+
+
 def user_shell(info: ContainerInfo, owner: Identity) -> str:
     """The owner's login shell inside the container (from its passwd), /bin/sh when unknown."""
     with dc.engine_errors("read the container's users"):

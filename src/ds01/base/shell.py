@@ -3,7 +3,9 @@
 The shell is an exec session (``exec_create(tty=True, stdin=True)``) run as the owner in
 ``/workspace`` with the owner's login shell from the container's passwd. The local terminal
 is put in raw mode and bytes are pumped both ways until the shell ends. Like AIME, when the
-last shell leaves, the container is stopped (``policies.last_shell_stops_container``).
+last shell leaves, the container is stopped (``policies.last_shell_stops_container``) -- but
+only when nothing else runs in it: a job left running (``nohup train.py &``) is shown to
+``on_others``, which decides; without one the container keeps running.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import select
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
+from ds01.base import cgroups
 from ds01.base import docker_client as dc
 from ds01.base import engine
 from ds01.identity import Identity
@@ -40,10 +44,13 @@ def open_shell(
     stdin_fd: int | None = None,
     stdout_fd: int | None = None,
     last_shell_stops: bool = True,
+    on_others: Callable[[list[engine.Program]], bool] | None = None,
 ) -> tuple[int, bool]:
     """Start the container if needed, run an interactive login shell in it as ``owner``.
 
-    Returns ``(exit code of the shell, whether the container was stopped afterwards)``.
+    Returns ``(exit code of the shell, whether the container was stopped afterwards)``. When
+    the last shell left but other programs still run, ``on_others(programs)`` says whether to
+    stop it anyway (None: keep it running).
     """
     in_fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
     out_fd = sys.stdout.fileno() if stdout_fd is None else stdout_fd
@@ -110,8 +117,10 @@ def open_shell(
     with dc.engine_errors("read the shell's exit status"):
         code = api.exec_inspect(exec_id).get("ExitCode")
     stopped = False
-    if last_shell_stops and engine.live_execs(info.id) == 0:
-        stopped = engine.stop_container(engine.refresh(info))
+    if last_shell_stops and cgroups.open_shells(info.id) == 0:
+        others = engine.other_programs(info)
+        if not others or (on_others is not None and on_others(others)):
+            stopped = engine.stop_container(engine.refresh(info))
     return (int(code) if code is not None else 0), stopped
 
 

@@ -21,7 +21,6 @@ def command(app: App, name: str | None, framework: str | None, version: str | No
             gpus: int, workspace: Path | None, data: Path | None, models: Path | None, project_dockerfile: bool,
             arch: str | None, wait: str | None, no_shell: bool) -> int:
     """Create container NAME (same options as `container create`) and open a shell in it."""
-    from ds01.cli.container._common import show_hold
     from ds01.orchestrators.containers import deploy
     from ds01.units.containers.texts import guide
 
@@ -44,8 +43,8 @@ def command(app: App, name: str | None, framework: str | None, version: str | No
     guide(term, "run")
     term.info(f"Opening a shell in {req.name}; `exit` or Ctrl-D leaves it.")
     target = lifecycle.locate(done.created.plan.docker_name, app.identity)
-    result = lifecycle.run(app.config, target)
-    if result.stopped and result.hold is not None:
-        term.info(f"Container {req.name} stopped (last shell closed).")
-        show_hold(app, req.name, result.hold)
+    from ds01.cli.container.run import after_shell, on_leaving
+
+    result = lifecycle.run(app.config, target, on_others=on_leaving(app, req.name, target.owner.name))
+    after_shell(app, req.name, result)
     return result.exit_code

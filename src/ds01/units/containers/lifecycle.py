@@ -18,7 +18,7 @@ from ds01.units.containers import definitions
 from ds01.units.containers.common import gpu_slots_label, hold_seconds, iso, owner_identity, owner_of
 
 if TYPE_CHECKING:
-    from ds01.base.engine import ContainerInfo
+    from ds01.base.engine import ContainerInfo, Program
     from ds01.identity import Identity
     from ds01.limits.config import Config
 
@@ -246,22 +246,36 @@ class RunResult:
     exit_code: int
     stopped: bool  # the last shell left and the container was stopped
     hold: Hold | None
+    kept: list[Program] = field(default_factory=list)  # it kept running for these programs
 
 
 def run(config: Config, target: Target, *, progress: Progress | None = None, wait: float | None = None,
-        stdin_fd: int | None = None, stdout_fd: int | None = None) -> RunResult:
-    """Start (or recreate) the container and open an interactive shell in it as its owner."""
+        stdin_fd: int | None = None, stdout_fd: int | None = None,
+        on_others: Callable[[list[Program]], bool] | None = None) -> RunResult:
+    """Start (or recreate) the container and open an interactive shell in it as its owner.
+
+    When the last shell leaves and ``policies.last_shell_stops_container`` is on, the container
+    stops -- unless other programs still run in it: then ``on_others(programs)`` decides (None:
+    it keeps running). ``RunResult.kept`` lists the programs it kept running for.
+    """
     from ds01.base.shell import open_shell
     from ds01.gpu import service
 
     started = ensure_running(config, target, progress=progress, wait=wait)
+    seen: list[Program] = []
+
+    def decide(programs: list[Program]) -> bool:
+        seen[:] = programs
+        return bool(on_others(programs)) if on_others is not None else False
+
     code, stopped = open_shell(started.info, target.owner, stdin_fd=stdin_fd, stdout_fd=stdout_fd,
-                               last_shell_stops=bool(config.policies.last_shell_stops_container))
+                               last_shell_stops=bool(config.policies.last_shell_stops_container),
+                               on_others=decide)
     hold = None
     if stopped:
         service.mark_stopped(target.docker_name)
         hold = hold_of(config, target)
-    return RunResult(started, code, stopped, hold)
+    return RunResult(started, code, stopped, hold, kept=[] if stopped else list(seen))
 
 
 # -- stop ---------------------------------------------------------------------------------------------
