@@ -394,6 +394,21 @@ def _refusal(decision: Decision, waited: float | None = None) -> Exception:
     return cls(reason, details=list(decision.details))
 
 
+def _waiting_helps(decision: Decision, slots: Any, held: list[Holding], request: Request, pol: Policy,
+                   t: float) -> bool:
+    """Whether a refusal is one that waiting can cure: no free slot (capacity), or free slots the
+    user may not take now (whole GPUs for a MIG-only user, reserved slots) while the request
+    would fit once other users' containers, or the reservations, are gone. A refusal over the
+    user's own quota or a wrong request is not."""
+    if decision.refused == "capacity":
+        return True
+    if decision.refused != "policy":
+        return False
+    own = [h for h in held if h.user == request.user or h.container == request.container]
+    relaxed = decide(slots, own, request, policy=pol, reservations=(), now=datetime.fromtimestamp(t, UTC))
+    return relaxed.ok
+
+
 def allocate(config: Config, user: str, container: str, count: int, priority: int | None = None, *,
              wait: float | None = None, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
              sleep: Callable[[float], None] = time.sleep, reconcile_first: bool = True,
@@ -454,7 +469,8 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
                 ]))
             uuids = [slot.uuid if (slot := inv.slot(s)) else "" for s in decision.slots]
             return AllocationResult(user, container, list(decision.slots), uuids, decision.existing, warnings)
-        if decision.refused == "capacity" and deadline is not None and now() < deadline:
+        if deadline is not None and now() < deadline and _waiting_helps(
+                decision, inv.slots, holdings(rows, holds), request, pol, t):
             if on_wait is not None:
                 on_wait(decision.reason.removesuffix(RETRY_HINT))
                 on_wait = None
