@@ -119,10 +119,10 @@ def _groups(user: str, gid: int) -> frozenset[int]:
 def _is_admin(user: str) -> bool:
     """Whether the installed config (never an override) lists ``user`` in ``admins``."""
     try:
-        import yaml
+        from ds01 import yaml12
 
         with open(installed_config_path(), encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml12.load(fh.read())
     except (OSError, ValueError, ImportError):
         return False
     except Exception:  # noqa: BLE001 - a broken installed config grants nothing

@@ -98,9 +98,9 @@ def security_mode(config: str) -> str | None:
     if mode is not _UNSURE:
         return str(mode)
     try:
-        import yaml
+        from ds01 import yaml12
 
-        data = yaml.safe_load(text)
+        data = yaml12.load(text)
     except Exception:  # noqa: BLE001 - an unreadable config is reported by the command itself
         return None
     section = data.get("security") if isinstance(data, dict) else None

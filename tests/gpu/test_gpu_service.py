@@ -115,7 +115,8 @@ def test_quota_and_capacity_refusals(tmp_path, monkeypatch):
     with pytest.raises(NoCapacity) as err:
         service.allocate(config, "zoe", "z._.9", 1, 10)
     assert "all 7 slot(s) are taken" in err.value.message
-    assert any("slot 0:0: alice (a._.1, running)" in d for d in err.value.details)
+    # Nothing confirmed these rows (no container was created): they are not called running.
+    assert any("slot 0:0: alice (a._.1, allocated, container not created yet)" in d for d in err.value.details)
     refuse = [x for x in (paths.log_dir() / "gpu-allocations.log").read_text().splitlines() if "|refuse|" in x]
     assert len(refuse) == 3 and "zoe|z._.9" in refuse[-1]
 

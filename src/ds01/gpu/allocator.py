@@ -30,6 +30,7 @@ class Holding:
     stopped_at: datetime | None = None
     hold_until: datetime | None = None  # when a stopped container's hold ends (None: running or forever)
     uuid: str = ""  # the device the row holds: exclusivity is keyed on it (slot ids are only names)
+    pending: bool = False  # allocated, but its container has not been created yet
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ def holders_summary(holdings: Iterable[Holding], now: datetime) -> tuple[list[st
     lines = []
     expiring: list[tuple[datetime, Holding]] = []
     for h in sorted(holdings, key=lambda h: (slot_sort_key(h.slot), h.container)):
-        if h.stopped_at is None:
+        if h.stopped_at is None and h.pending:
+            state = "allocated, container not created yet"
+        elif h.stopped_at is None:
             state = "running"
         elif h.hold_until is None:
             state = f"stopped since {_fmt(h.stopped_at)}, held indefinitely"
@@ -151,12 +154,27 @@ def decide(
             f"(asked for {request.count}); ask for fewer.",
         )
     user_held = [h for h in holdings if h.user == request.user]
+    if request.max_mig_instances == 0:
+        return Decision(
+            refused="policy",
+            reason=f"GPU use is not allowed for {request.user} (max_mig_instances: 0); ask an admin if you "
+            "need a GPU, or create the container without one.",
+        )
     if request.max_mig_instances is not None and len(user_held) + request.count > request.max_mig_instances:
+        if request.count > request.max_mig_instances:
+            # Releasing would not help: the request alone is over the quota.
+            return Decision(
+                refused="policy",
+                reason=f"{request.user} may hold at most {request.max_mig_instances} GPU slot(s) at once "
+                f"(asked for {request.count}); ask for fewer.",
+            )
         lines, _ = holders_summary(user_held, now)
+        need = len(user_held) + request.count - request.max_mig_instances
         return Decision(
             refused="policy",
             reason=f"{request.user} already holds {len(user_held)} of {request.max_mig_instances} allowed GPU "
-            f"slot(s); release one (`container retire NAME` or `gpu release CONTAINER`) first.",
+            f"slot(s); release {'one' if need == 1 else need} (`container retire NAME` or `gpu release "
+            "CONTAINER`) first.",
             details=tuple(lines),
         )
 

@@ -563,15 +563,14 @@ def _stable_uuid(prefix: str, *parts: object) -> str:
 
 def simulated_gpus(path: Path) -> list[Gpu]:
     """GPUs described by a topology YAML file (SPEC §4); UUIDs derived stably from the file's name."""
-    import yaml
-
+    from ds01 import yaml12
     from ds01.limits.units import LimitsValueError, parse_size
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml12.load(path.read_text())
     except OSError as exc:
         raise ConfigError(f"Cannot read the GPU topology {path}: {exc.strerror}.") from exc
-    except yaml.YAMLError as exc:
+    except yaml12.YAMLError as exc:
         raise ConfigError(f"The GPU topology {path} is not valid YAML: {exc}.") from exc
     if not isinstance(data, dict) or not isinstance(data.get("gpus"), list):
         raise ConfigError(f"The GPU topology {path} must have a `gpus:` list.")
@@ -657,12 +656,12 @@ def _simulated_busy(topology: Path, state_dir: Path | None) -> set[str]:
     file ``simulated-gpu-activity.json`` (``{"busy": [...]}``) in ds01's state folder."""
     import json
 
-    import yaml
+    from ds01 import yaml12
 
     busy: set[str] = set()
     try:
-        data = yaml.safe_load(topology.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml12.load(topology.read_text())
+    except (OSError, yaml12.YAMLError) as exc:
         raise ConfigError(f"Cannot read the GPU topology {topology}: {exc}.") from exc
     listed = data.get("busy") if isinstance(data, dict) else None
     if isinstance(listed, list):

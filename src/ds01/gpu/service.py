@@ -162,7 +162,7 @@ def holdings(rows: list[Row], holds: _Holds) -> list[Holding]:
     return [
         Holding(slot=r.slot, container=r.container, user=r.user, priority=r.priority,
                 allocated_at=datetime.fromtimestamp(r.allocated_at, UTC), stopped_at=_dt(r.stopped_at),
-                hold_until=_dt(holds.until(r)), uuid=r.uuid or "")
+                hold_until=_dt(holds.until(r)), uuid=r.uuid or "", pending=r.pending)
         for r in rows
     ]
 

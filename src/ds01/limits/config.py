@@ -156,33 +156,12 @@ class Config:
         return len({m for g in self.groups.values() for m in g.members} | set(self.user_overrides))
 
 
-# -- YAML with duplicate-key detection -------------------------------------------------------
+# -- YAML (1.2 core-schema scalars) with duplicate-key detection -------------------------------
 def _yaml_load(text: str) -> tuple[Any, list[tuple[str, int]]]:
-    """Parse YAML safely; also report keys given twice in one mapping (PyYAML keeps the last)."""
-    import yaml
+    """Parse YAML with ds01's one loader; also report keys given twice in one mapping."""
+    from ds01 import yaml12
 
-    duplicates: list[tuple[str, int]] = []
-
-    # libyaml's parser when present: the pure-Python one costs tens of ms per command.
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class Loader(base):  # type: ignore[misc, valid-type]
-        pass
-
-    def construct_mapping(loader: Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set[Any] = set()
-        for key_node, _value in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            try:
-                if key in seen:
-                    duplicates.append((str(key), key_node.start_mark.line + 1))
-                seen.add(key)
-            except TypeError:
-                pass
-        return base.construct_mapping(loader, node, deep=deep)
-
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return yaml.load(text, Loader=Loader), duplicates  # noqa: S506 - a SafeLoader subclass
+    return yaml12.load_with_duplicates(text)
 
 
 class _Collector:
@@ -215,14 +194,34 @@ def _mapping(raw: Any, key_path: str, col: _Collector) -> dict:
 
 def _fields(raw: dict, specs: tuple[FieldSpec, ...], key_path: str, col: _Collector) -> dict[str, Any]:
     """The typed values present in ``raw``; absent keys stay absent (they fall through)."""
+    from ds01.limits import legacy
+
     by_name = {s.name: s for s in specs}
+    per_user = "max_mig_instances" in by_name
     out: dict[str, Any] = {}
     for key, value in raw.items():
         path = f"{key_path}.{key}"
         spec = by_name.get(key) if isinstance(key, str) else None
         if spec is None:
-            col.add(path, key, "is not a known key" + did_you_mean(str(key), list(by_name))
-                    + "; accepted keys: " + ", ".join(by_name))
+            rewrite = legacy.translate(key, value) if per_user else None
+            if rewrite is not None:
+                col.add(path, value, legacy.message(rewrite))
+            elif per_user and key == "policies" and key_path.startswith("groups.") and isinstance(value, dict):
+                for inner, inner_value, rw in legacy.policies_items(key_path, value):
+                    if isinstance(rw, legacy.Refusal):
+                        col.add(f"{path}.{inner}", inner_value, f"is in an original DS01 per-group policies: "
+                                f"mapping and {rw.reason}")
+                    else:
+                        col.add(f"{path}.{inner}", inner_value, f"is in an original DS01 per-group policies: "
+                                f"mapping; write {key_path}.{rw.text} instead ({legacy.MIGRATE_HINT})")
+            else:
+                col.add(path, key, "is not a known key" + did_you_mean(str(key), list(by_name))
+                        + "; accepted keys: " + ", ".join(by_name))
+            continue
+        no_limit = legacy.no_limit_rewrite(key, value) if per_user else None
+        if no_limit is not None:
+            col.add(path, value, f"is the original DS01 spelling of no limit; write {no_limit.text} instead "
+                    f"({legacy.MIGRATE_HINT})")
             continue
         try:
             out[key] = schema.convert(spec, value, path)

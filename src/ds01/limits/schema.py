@@ -8,6 +8,7 @@ documentation cannot drift from what the code accepts.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 
 from ds01.limits.units import DURATION_FORMS, SIZE_FORMS, LimitsValueError, parse_duration, parse_size
 
-SLOT_FORMS = ("slot ids such as 0 (a whole GPU), '1:2' (GPU instance 2 of GPU 1) or '1:2.1' "
+SLOT_FORMS = ("quoted slot ids such as '0' (a whole GPU), '1:2' (GPU instance 2 of GPU 1) or '1:2.1' "
               "(compute instance 1 of that GPU instance)")
 DATETIME_FORMS = "an ISO 8601 date-time such as 2027-03-01T09:00:00 or 2027-03-01T09:00:00+01:00"
 NAME_FORMS = "a login name (letters, digits, '.', '_', '-', '@'; no spaces)"
@@ -145,8 +146,8 @@ OVERRIDE_EXTRA_SPECS: tuple[FieldSpec, ...] = (
        "is given).", "2027-03-01T09:00:00", nullable=True, null_means="no reservation"),
     _f("reservation_end", "datetime", None, "End of the reservation; must be after its start.",
        "2027-03-05T18:00:00", nullable=True, null_means="no reservation"),
-    _f("reserved_gpus", "slot_list", (), "Slots reserved for the user during the window; with a "
-       "simulated inventory they must exist in the topology.", "['0', '1:0']", nullable=True,
+    _f("reserved_gpus", "slot_list", (), "Slots reserved for the user during the window, as quoted "
+       "strings; with a simulated inventory they must exist in the topology.", "['0', '1:0']", nullable=True,
        null_means="no slots"),
     _f("reason", "str", None, "Why the reservation exists (shown to users who are refused).",
        "Thesis deadline", nullable=True, null_means="no reason given"),
@@ -192,8 +193,8 @@ POLICIES_SPECS: tuple[FieldSpec, ...] = (
 ADVANCED_SPECS: tuple[FieldSpec, ...] = (
     _f("network_mode", "str", "bridge", "Docker network mode or network name for containers.",
        "bridge"),
-    _f("restart_policy", "enum", "no", "Docker restart policy for containers. Quote \"no\": a bare no "
-       "is YAML for false.", '"no"',
+    _f("restart_policy", "enum", "no", "Docker restart policy for containers. A bare no is the string "
+       "no here (YAML 1.2); quoting it keeps the file right for YAML 1.1 tools too.", '"no"',
        choices=("no", "on-failure", "always", "unless-stopped")),
 )
 
@@ -311,6 +312,8 @@ def _c_int(spec: FieldSpec, value: Any, key: str) -> int:
 def _c_number(spec: FieldSpec, value: Any, key: str) -> float | int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _bad(spec, value, key, "is not a number")
+    if not math.isfinite(value):
+        raise _bad(spec, value, key, "is not a finite number")
     _range(spec, value, key)
     return value
 
@@ -364,10 +367,14 @@ def _c_slot_list(spec: FieldSpec, value: Any, key: str) -> tuple[str, ...]:
         raise _bad(spec, value, key, "is not a list")
     slots = []
     for item in value:
-        text = str(item) if isinstance(item, int) and not isinstance(item, bool) else item
-        if not isinstance(text, str) or not SLOT_RE.match(text):
+        if not isinstance(item, str):
+            # Slot ids are strings: an unquoted 0 is the number 0, and YAML 1.1 tools read an
+            # unquoted 1:0 as the number 60. Say which quoting fixes it.
+            example = str(item) if isinstance(item, int) and not isinstance(item, bool) and item >= 0 else "1:0"
+            raise LimitsValueError(key, item, SLOT_FORMS, f"is not a slot id string; quote it: '{example}'")
+        if not SLOT_RE.match(item):
             raise LimitsValueError(key, item, SLOT_FORMS, "is not a slot id")
-        slots.append(text)
+        slots.append(item)
     return tuple(slots)
 
 
@@ -471,7 +478,15 @@ def render_markdown() -> str:
         "- **Absent and `null` differ.** An absent key falls through to the next level; `null` is a "
         "real value (unlimited / never / disabled, as listed per key) and stops there.",
         "- An empty section (`gpu_allocation:` with nothing under it) means all its defaults.",
-        "- Unknown keys are errors, with a suggestion for likely misspellings.",
+        "- **Scalars are read as YAML 1.2** (core schema), not YAML 1.1: `1:0` is the string `1:0` "
+        "(not the base-60 number 60), `no`, `yes`, `on` and `off` are strings (only `true` and "
+        "`false` are booleans), `017` is 17, `0o17`, `0x1f` and `1_000` are strings, and dates are "
+        "strings read by the key that expects one. Slot ids must be strings: write "
+        "`reserved_gpus: ['0', '1:0']`. Topology files are read the same way.",
+        "- Unknown keys are errors, with a suggestion for likely misspellings. Keys and forms of the "
+        "original DS01 scripts (`max_gpus_per_user`, `idle_timeout_h: 48`, `never`, a per-group "
+        "`policies:` mapping) are errors that name their replacement; `ds01 limits migrate FILE` "
+        "rewrites them (see docs/migrating.md).",
         "- Validation collects every problem in the file, each with its key path "
         "(`groups.student.memory`), the bad value and the accepted forms. `max_cpus` above the "
         "host's core count is a warning.",

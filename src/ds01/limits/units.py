@@ -45,7 +45,10 @@ def _text(value: Any, *, key: str, accepted: str, what: str) -> str:
         raise LimitsValueError(key, value, accepted, f"is not a {what}")
     text = value.strip()
     if text.startswith("-"):
-        raise LimitsValueError(key, value, accepted, "is negative")
+        # Only a number after the sign is negative: "--" or "-h" is no number at all.
+        if re.match(r"-\s*\d", text):
+            raise LimitsValueError(key, value, accepted, "is negative")
+        raise LimitsValueError(key, value, accepted, f"is not a {what}")
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
         raise LimitsValueError(key, value, accepted, "is a bare number without a unit")
     return text
