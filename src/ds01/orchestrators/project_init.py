@@ -347,6 +347,8 @@ def prepare(request: InitRequest, config: Config | None) -> tuple[Survey, _Image
     root = found.directory
     if not found.dir_exists and privsep.run_as(request.owner, os.path.lexists, root):
         raise UsageError(f"{root} exists and is not a directory; move it away or choose another --dir.")
+    if request.container and not found.container_exists and config is not None:
+        check_container_room(request, config)
     decision = _plan_image(request, settings, found, config)
     if request.container and not found.container_exists and decision.mode == "skip" and not found.image_exists:
         raise UsageError(
@@ -354,6 +356,37 @@ def prepare(request: InitRequest, config: Config | None) -> tuple[Survey, _Image
             "or pass --no-container."
         )
     return found, decision
+
+
+def check_container_room(request: InitRequest, config: Config) -> None:
+    """Whether the container the last steps make can be had now -- the user's container limit,
+    their GPU quota, a free slot they may take -- checked before any folder or image is made,
+    so a refusal never comes after a build of many minutes."""
+    from ds01.base import engine
+    from ds01.base.names import docker_name
+    from ds01.errors import NoCapacity, PolicyRefused
+    from ds01.gpu import service
+    from ds01.limits.resolver import resolve
+    from ds01.units.containers.create import count_ds01_containers
+
+    owner = request.owner
+    cap = resolve(config, owner.name).values.get("max_containers_per_user")
+    count = count_ds01_containers(engine.list_containers(owner.name))
+    if cap is not None and count >= cap:
+        raise PolicyRefused(
+            f"You have {count} container(s) and your limit is {cap}, so the project's container could not be "
+            "made; nothing was created. Remove one first (`ds01 container list`, then `ds01 container cleanup "
+            "NAME`), or set the project up without it (`ds01 project init --no-container`)."
+        )
+    if request.gpus <= 0:
+        return
+    decision, _inv = service.preview_allocation(config, owner.name, docker_name(request.project, owner.uid),
+                                                request.gpus)
+    if decision.ok:
+        return
+    cls = {"policy": PolicyRefused, "capacity": NoCapacity}.get(decision.refused or "", UsageError)
+    raise cls(f"{decision.reason} Nothing was created (checked before the image build); "
+              "`ds01 project init --no-container` sets the project up without its container.", details=list(decision.details))
 
 
 # -- the steps ----------------------------------------------------------------------------------
