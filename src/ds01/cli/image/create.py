@@ -100,6 +100,9 @@ def command(app: App, project: str | None, framework: str | None, fw_version: st
     if project_dockerfile is not None:
         request.project_dockerfile = (common.caller_path(project_dockerfile, ident) if project_dockerfile
                                       else common.default_project_dir(project, ident))
+    # Preflight: a base given as flags (framework/version/architecture, or a local image) and the
+    # image name are checked before the first question, not after the fifth.
+    create.preflight(request, conf, ident)
     if asking:
         prompts.ask_phases(term, request, conf, ask_jupyter=jupyter is None,
                            ask_data_science=data_science is None, ask_use_case=use_case is None,

@@ -133,6 +133,17 @@ def catalog_entry(framework: str, version: str | None, settings: ImageSettings, 
     return cat.lookup(framework, version, resolved_arch)
 
 
+def preflight(request: CreateRequest, settings: ImageSettings, identity: Identity) -> None:
+    """What can be refused before any question: the project name, the image name being the
+    caller's to (re)build, and a base given up front (framework, version and architecture in the
+    catalog, or a local image the caller may use). Raises; changes nothing."""
+    validate_project(request.project)
+    if request.base_image or request.framework or request.version:
+        resolve_base(request.framework, request.version, request.base_image, settings, arch=request.arch,
+                     identity=identity)
+    check_name_is_ours(request.project, identity)
+
+
 def plan_create(
     request: CreateRequest,
     settings: ImageSettings,
