@@ -392,6 +392,9 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
                 security_opt=list(harden.security_opt) or None,
                 init=True,
                 network_mode=plan.network_mode,
+                # The notebook port, published on the server's localhost only, on a port the
+                # engine picks free at each start (``published_port`` reads it back).
+                port_bindings={NOTEBOOK_PORT: ("127.0.0.1",)} if notebook_publishable(plan.network_mode) else None,
                 restart_policy=plan.restart,
                 device_requests=_device_requests(spec),
                 **res,
@@ -399,6 +402,7 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
             created = api.create_container(
                 spec.image,
                 command=KEEPALIVE,
+                ports=[NOTEBOOK_PORT] if notebook_publishable(plan.network_mode) else None,
                 name=plan.docker_name,
                 user=harden.user,
                 working_dir=WORKSPACE,
@@ -629,6 +633,65 @@ def live_execs(container_id: str) -> int:
             except docker.errors.NotFound:
                 continue
     return count
+
+
+# -- notebooks: a port inside the container, published on the server's localhost ---------------
+
+NOTEBOOK_PORT = 8888
+
+
+def notebook_publishable(network_mode: str) -> bool:
+    """Whether containers on ``network_mode`` get the notebook port published (not ``none``)."""
+    return str(network_mode or "bridge") != "none"
+
+
+def published_port(info: ContainerInfo, port: int = NOTEBOOK_PORT) -> int | None:
+    """The server-localhost port Docker publishes the container's ``port`` on now (None: not published)."""
+    with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
+        attrs = dc.api().inspect_container(info.id)
+    bound = ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(f"{port}/tcp") or []
+    for b in bound:
+        if b.get("HostIp") in ("127.0.0.1", "") and str(b.get("HostPort") or "").isdigit():
+            return int(b["HostPort"])
+    return None
+
+
+def container_address(info: ContainerInfo) -> str | None:
+    """The container's address on its (bridge) network, which the server itself can reach."""
+    with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
+        attrs = dc.api().inspect_container(info.id)
+    nets = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    for net in nets.values():
+        if net.get("IPAddress"):
+            return str(net["IPAddress"])
+    return None
+
+
+def start_program(info: ContainerInfo, owner: Identity, argv: list[str], env: Mapping[str, str], *,
+                  mode: str | None = None) -> None:
+    """Start ``argv`` in the background in the container as its owner (the same user as a shell:
+    ``exec_user``, never root for a user), in /workspace, with ``env`` added."""
+    api = dc.api()
+    user = exec_user(info, owner, mode=mode)
+    with dc.engine_errors(f"start a program in {info.name}"):
+        exec_id = api.exec_create(info.id, argv, user=user, workdir=WORKSPACE, stdout=False, stderr=False,
+                                  environment=dict(env))["Id"]
+        api.exec_start(exec_id, detach=True)
+
+
+def program_environment(pid: int) -> dict[str, str]:
+    """The environment of a container program by its host PID ({} when it cannot be read: only
+    its own user and root may)."""
+    try:
+        raw = Path(f"/proc/{int(pid)}/environ").read_bytes()
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, str] = {}
+    for item in raw.split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep:
+            out[key.decode(errors="replace")] = value.decode(errors="replace")
+    return out
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ VERBS: LazySpec = {
     "exit": ("ds01.cli.container.exit:command", "How to leave a container shell, and what happens then."),
     "deploy": ("ds01.cli.container.deploy:command", "Create a container and open a shell in it."),
     "retire": ("ds01.cli.container.retire:command", "Stop a container and clean it up."),
+    "jupyter": ("ds01.cli.container.jupyter:command", "Start JupyterLab in a container; print the ssh line and URL."),
     "keep-alive": ("ds01.cli.container.keep_alive:command", "Postpone a container's idle stop (within policy)."),
 }
 
