@@ -49,7 +49,8 @@ def ask_local_image(term: Terminal) -> str:
     while True:
         name = term.ask("Local base image (name:tag):", what="--base-image").strip()
         if not name:
-            term.error("A base image is needed; name one that is on this server (`docker images` lists them).")
+            term.error("A base image is needed; name one that is on this server (`ds01 image list` lists "
+                       "your own images; ask your admin which other base images the server offers).")
         elif not docker_images.image_exists(name):
             term.error(f"Base image {name} is not present locally and ds01 never pulls one; name another.")
         else:
@@ -81,6 +82,7 @@ def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, 
     if ask_jupyter:
         term.info(term.style("Phase 2: Jupyter", "bold"))
         pkgs = " ".join(settings.phase_defaults(JUPYTER))
+        term.info("  (then `ds01 container jupyter NAME` opens it from your laptop)")
         request.jupyter = term.confirm(f"Install Jupyter ({pkgs})?", default=True)
     if ask_data_science:
         term.info(term.style("Phase 3: data science", "bold"))
