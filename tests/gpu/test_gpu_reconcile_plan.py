@@ -57,6 +57,32 @@ def test_pending_row_past_its_timeout_is_released_even_with_a_container_of_that_
     assert [(c.container, c.kind) for c in p.conflicts] == [("a", "unrecorded")]
 
 
+def _sealed(name: str, seal_value: str) -> ContainerView:
+    from dataclasses import replace
+
+    return replace(view(name, "0", "GPU-a"), seal=seal_value)
+
+
+def test_pending_row_whose_container_carries_its_seal_is_confirmed_with_that_container():
+    """ds01 died between Docker's create and its confirmation: the seal it wrote vouches for it."""
+    pending = row(1, "0", "a", confirmed=None, allocated=T - 700)  # past the timeout, too
+    seals = {1: "s3cret-seal"}
+    p = run([pending], [_sealed("a", "s3cret-seal")], seal=lambda r: seals.get(r.id))
+    assert [(r.id, cid) for r, cid in p.confirm] == [(1, "id-a")]
+    assert p.release == [] and p.conflicts == []
+
+
+def test_a_wrong_or_missing_seal_confirms_nothing():
+    pending = row(1, "0", "a", confirmed=None, allocated=T - 700)
+    for label in ("forged", ""):
+        p = run([pending], [_sealed("a", label)], seal=lambda r: "s3cret-seal")
+        assert p.confirm == [] and [r.id for r, _ in p.release] == [1]
+        assert [(c.container, c.kind) for c in p.conflicts] == [("a", "unrecorded")]
+    # No key to compute seals with: nothing is vouched for either.
+    p = run([pending], [_sealed("a", "s3cret-seal")], seal=lambda r: None)
+    assert p.confirm == [] and [r.id for r, _ in p.release] == [1]
+
+
 def test_labelled_containers_without_a_row_are_reported_never_adopted():
     p = run([], [view("x", "1:1", "MIG-c"), view("w", "0")])
     assert p.release == [] and p.record == []

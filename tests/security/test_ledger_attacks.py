@@ -351,3 +351,36 @@ def test_secure_mode_never_leaves_the_ledger_or_logs_writable_by_a_user(tmp_path
             probe = subprocess.run(["sh", "-c", f": >> '{path}'"], user=user.uid, group=user.gid,
                                    extra_groups=[], capture_output=True)
             assert probe.returncode != 0, f"{user.name} could write {path}"
+
+
+def test_an_interrupted_create_is_confirmed_by_its_seal_and_a_forged_seal_confirms_nothing(
+        tmp_path, monkeypatch, docker_env, base_image, session_tag):
+    """ds01 dies between Docker's create and its confirmation: the ``ds01.allocation`` seal it
+    wrote makes reconcile confirm that container. A user's own container under a pending row's
+    name, with a guessed seal, is reported and gets nothing."""
+    from ds01.gpu import service
+    from ds01.gpu.ledger import Ledger
+    from ds01.limits.config import load_config
+
+    cfg = load_config(_config(tmp_path, pending="1s"))
+    key = Path(os.environ["DS01_STATE_DIR"]) / Ledger.KEY_NAME
+    made = []
+    with make_user("ds01s") as user, make_user("ds01g") as guesser:
+        try:
+            good, bad = f"sealed-{session_tag}._.{user.uid}", f"guess-{session_tag}._.{guesser.uid}"
+            ok = service.allocate(cfg, user.name, good, 1, uid=user.uid)
+            assert ok.seal and len(ok.seal) == 64
+            assert key.stat().st_mode & 0o077 == 0  # the state folder is not group-writable here: 0600
+            forged = service.allocate(cfg, guesser.name, bad, 1, uid=guesser.uid)
+            for who, name, seal in ((user, good, ok.seal), (guesser, bad, "0" * 64)):
+                labels = {**_forged_labels(who, session_tag, "", ""), "ds01.allocation": seal}
+                made.append(docker_env.containers.create(base_image, ["sleep", "300"], name=name, labels=labels))
+            time.sleep(1.1)  # both rows are now past the pending timeout
+            report = service.reconcile(cfg)
+            assert [(r["container"], r.get("confirmed")) for r in report.recorded] == [(good, True)]
+            assert [r["container"] for r in report.released] == [bad]
+            assert [r[1] for r in _rows()] == [good]
+            assert forged.slots != ok.slots
+        finally:
+            for c in made:
+                c.remove(force=True)

@@ -255,6 +255,67 @@ class Ledger:
         self.secure = secure
         self._conn: sqlite3.Connection | None = None
         self._file: tuple[int, int] | None = None  # (st_dev, st_ino) of the database opened
+        self._key: bytes | None = None
+
+    # -- allocation seals ---------------------------------------------------------------
+    KEY_NAME = "allocation.key"
+
+    def _seal_key(self) -> bytes | None:
+        """The server's secret for allocation seals (made on first use beside the database).
+
+        Root-only (0600) in secure mode; in group mode readable by the group, since every
+        user runs ds01 as themselves there (and the docker group is root-equivalent anyway).
+        None when it cannot be read: nothing is then vouched for by a seal (fail closed).
+        """
+        if self._key is not None:
+            return self._key
+        import secrets
+
+        path = self.path.parent / self.KEY_NAME
+        shared = not self.secure and _group_writable(self.path.parent)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                try:
+                    os.fchmod(fd, 0o640 if shared else 0o600)
+                    os.write(fd, secrets.token_hex(32).encode())
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                st = os.fstat(fd)
+                key = os.read(fd, 4096).strip()
+            finally:
+                os.close(fd)
+        except OSError:
+            return None
+        if len(key) < 32 or (st.st_uid != os.geteuid() and st.st_uid != 0):
+            return None  # a short key, or one planted by someone other than root or this user
+        self._key = key
+        return key
+
+    def seal(self, container: str, user: str, allocated_at: float) -> str | None:
+        """The label value that vouches for a container ds01 created for this allocation.
+
+        ds01 writes it (``ds01.allocation``) on the container it creates for the rows of
+        ``container``; reconcile confirms a pending row whose container carries the right seal,
+        so a create interrupted between Docker's create and the confirmation loses nothing. A
+        user cannot compute it without the key, and ds01 overwrites the label on every
+        container it creates, so an image or an archive cannot carry one in.
+        """
+        import hashlib
+        import hmac
+
+        key = self._seal_key()
+        if key is None:
+            return None
+        message = f"{container}\n{user}\n{allocated_at!r}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
 
     # -- connection -------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

@@ -16,14 +16,17 @@ for a container that already existed when the row was confirmed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import hmac
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ds01.gpu.ledger import Row
+from ds01.policy.labels import split_list
 
 LABEL_USER = "ds01.user"
 LABEL_SLOTS = "ds01.gpu.slots"
 LABEL_UUIDS = "ds01.gpu.uuids"
+LABEL_SEAL = "ds01.allocation"
 MANAGED_FILTER = "aime.mlc.DS01_MANAGED=true"
 
 
@@ -36,6 +39,7 @@ class ContainerView:
     state: str
     id: str = ""  # the Docker container id
     created: float = 0.0  # when Docker created it (unix time)
+    seal: str = ""  # its ds01.allocation label (Ledger.seal of the rows it was created for)
 
     @property
     def running(self) -> bool:
@@ -48,11 +52,8 @@ class ContainerView:
 
 def view_from_labels(name: str, state: str, labels: dict[str, str], *, id: str = "",
                      created: float = 0.0) -> ContainerView:
-    def split(v: str | None) -> tuple[str, ...]:
-        return tuple(p.strip() for p in (v or "").split(",") if p.strip())
-
-    return ContainerView(name, labels.get(LABEL_USER, ""), split(labels.get(LABEL_SLOTS)),
-                         split(labels.get(LABEL_UUIDS)), state, id, created)
+    return ContainerView(name, labels.get(LABEL_USER, ""), split_list(labels.get(LABEL_SLOTS)),
+                         split_list(labels.get(LABEL_UUIDS)), state, id, created)
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,14 @@ UNRECORDED = ("carries ds01 GPU labels (slot {slots}) but ds01 has no record of 
 class Plan:
     release: list[tuple[Row, str]] = field(default_factory=list)
     record: list[tuple[Row, str]] = field(default_factory=list)  # (row from before ids were kept, container id)
+    confirm: list[tuple[Row, str]] = field(default_factory=list)  # (pending row, id of its sealed container)
     conflicts: list[Conflict] = field(default_factory=list)
     mark_stopped: list[str] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.release or self.record or self.conflicts or self.mark_stopped or self.restarted)
+        return not (self.release or self.record or self.confirm or self.conflicts or self.mark_stopped
+                    or self.restarted)
 
 
 def _recorded_here(r: Row, c: ContainerView) -> bool:
@@ -90,12 +93,16 @@ def _recorded_here(r: Row, c: ContainerView) -> bool:
 
 
 def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at: float,
-         pending_timeout: float, exclusive: bool = True, slot_uuids: Mapping[str, str] | None = None) -> Plan:
+         pending_timeout: float, exclusive: bool = True, slot_uuids: Mapping[str, str] | None = None,
+         seal: Callable[[Row], str | None] | None = None) -> Plan:
     """What to change so the ledger agrees with Docker as listed at ``listed_at``.
 
     ``slot_uuids`` (slot id -> device UUID of the current inventory) names the device of each
     slot in the reasons given; ``exclusive`` is kept for callers and has no effect on the plan
-    (nothing is adopted, so no slot is ever given to a container here).
+    (nothing is adopted, so no slot is ever given to a container here). ``seal(row)`` gives the
+    ``ds01.allocation`` label ds01 wrote on the container it created for a row: a pending row
+    whose container carries it is confirmed (ds01 was interrupted between Docker's create and
+    its own confirmation); a label without the right seal confirms nothing.
     """
     del exclusive, slot_uuids
     result = Plan()
@@ -111,6 +118,11 @@ def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at:
         mine: list[Row] = []
         for r in own:
             if r.pending:
+                expected = seal(r) if (seal is not None and c is not None and c.seal and c.id) else None
+                if expected and hmac.compare_digest(expected, c.seal):
+                    result.confirm.append((r, c.id))
+                    mine.append(r)
+                    continue
                 # A pending row belongs to a container ds01 is creating right now; ds01 records the
                 # container's id when it confirms. Past the timeout it is released, container or not.
                 if r.allocated_at + pending_timeout <= listed_at:

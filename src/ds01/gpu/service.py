@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +209,8 @@ def _docker_views() -> list[_reconcile.ContainerView]:
         managed = labels.get("aime.mlc.DS01_MANAGED") == "true"
         view = _reconcile.view_from_labels(c.name, c.state, labels if managed else {}, id=c.id,
                                            created=float(c.created))
+        if managed:
+            view = replace(view, seal=labels.get(_reconcile.LABEL_SEAL, ""))
         views.append(view)
     return views
 
@@ -238,7 +240,8 @@ def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
     def apply(conn: Any | None) -> None:
         rows = led.active(conn)
         p = _reconcile.plan(rows, views, listed_at=listed_at, pending_timeout=timeout, exclusive=exclusive,
-                            slot_uuids=inv_uuid)
+                            slot_uuids=inv_uuid,
+                            seal=lambda r: led.seal(r.container, r.user, r.allocated_at))
         at = now()
         for row, why in p.release:
             report.released.append({"container": row.container, "user": row.user, "slot": row.slot, "reason": why})
@@ -252,6 +255,13 @@ def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
                                     "container_id": cid[:12]})
             if conn is not None:
                 led.set_container_id(conn, row.id, cid)
+        for row, cid in p.confirm:
+            # ds01 created this container for the row (its seal says so) but was interrupted
+            # before confirming: confirm it now, with the container's id.
+            report.recorded.append({"container": row.container, "user": row.user, "slot": row.slot,
+                                    "container_id": cid[:12], "confirmed": True})
+            if conn is not None:
+                led.set_confirmed(conn, row.container, at, container_id=cid, user=row.user)
         for c in p.conflicts:
             report.conflicts.append({"container": c.container, "user": c.user, "slot": c.slot, "reason": c.reason,
                                      "kind": c.kind})
@@ -378,6 +388,9 @@ class AllocationResult:
     uuids: list[str]
     existing: bool
     warnings: list[str]
+    # The value of the ds01.allocation label the container must carry (Ledger.seal): reconcile
+    # confirms a pending allocation whose container carries it. None when no key is readable.
+    seal: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"user": self.user, "container": self.container, "slots": self.slots, "uuids": self.uuids,
@@ -468,7 +481,10 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
                     _events.Event("allocate", user, container, sid, f"priority {prio}", t) for sid in decision.slots
                 ]))
             uuids = [slot.uuid if (slot := inv.slot(s)) else "" for s in decision.slots]
-            return AllocationResult(user, container, list(decision.slots), uuids, decision.existing, warnings)
+            granted = t if not decision.existing else min(
+                (r.allocated_at for r in rows if r.container == container and r.user == user), default=t)
+            return AllocationResult(user, container, list(decision.slots), uuids, decision.existing, warnings,
+                                    seal=led.seal(container, user, granted))
         if deadline is not None and now() < deadline and _waiting_helps(
                 decision, inv.slots, holdings(rows, holds), request, pol, t):
             if on_wait is not None:
