@@ -63,7 +63,8 @@ def test_definitions_round_trip_atomically(tmp_path):
     assert path.parent.name == "0" and not list(path.parent.glob(".*.tmp"))
     doc = definitions.load("root", "x")
     assert doc is not None and doc["ds01"]["project"] == "p" and definitions.gpu_count(doc) == 2
-    assert definitions.gpu_count({"labels": {"ds01.gpu.slots": "0:1,0:2"}}) == 2
+    assert definitions.gpu_count({"labels": {"ds01.gpu.slots": "0:1,0:2"}}) == 2  # as written before "0:1;0:2"
+    assert definitions.gpu_count({"labels": {"ds01.gpu.slots": "0:1;0:2"}}) == 2
     assert [d["name"] for d in definitions.list_all(None)] == ["x"]
     assert definitions.delete("root", "x") is True and definitions.delete("root", "x") is False
 

@@ -329,8 +329,8 @@ def test_forged_gpu_labels_in_a_dockerfile_give_the_container_nothing(setup, use
     assert r.exit_code == 0, r
     out = json.loads(r.stdout)
     labels = docker_env.api.inspect_container(out["docker_name"])["Config"]["Labels"]
-    assert labels["ds01.gpu.slots"] == ",".join(out["slots"]) and labels["ds01.gpu.uuids"] == ",".join(out["uuids"])
-    assert labels["aime.mlc.GPUS"] == ",".join(out["slots"]) and labels["aime.mlc.CUSTOM_IMAGE"] == forged_image
+    assert labels["ds01.gpu.slots"] == ";".join(out["slots"]) and labels["ds01.gpu.uuids"] == ";".join(out["uuids"])
+    assert labels["aime.mlc.GPUS"] == ";".join(out["slots"]) and labels["aime.mlc.CUSTOM_IMAGE"] == forged_image
     assert labels["ds01.admin"] == "" and labels["ds01.user"] == user.name and labels["aime.mlc"] == user.name
     assert [row[0] for row in _rows()] == out["slots"]
 

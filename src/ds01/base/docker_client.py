@@ -12,13 +12,13 @@ import http.client
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ds01.errors import DockerUnavailable, NotFound, OperationFailed
+from ds01.errors import DockerUnavailable, Ds01Error, NotFound, OperationFailed
 
 if TYPE_CHECKING:
     import docker
@@ -62,35 +62,89 @@ def api() -> Any:
     return client().api
 
 
+# -- engine errors, typed once ---------------------------------------------------------------
+#
+# Every failure of a Docker call becomes one of these, decided by the HTTP status the engine
+# answered and the exception's class, never by searching its message text.
+
+
+class EngineNotFound(OperationFailed):
+    """404: the container or image is not there (exit 1, or 2 when the caller named it)."""
+
+
+class _NamedNotFound(NotFound, EngineNotFound):
+    """404 for an object the user named: the sentence the caller gave, exit 2."""
+
+
+class Conflict(OperationFailed):
+    """409: the object is in a state that forbids the request (running, being removed, in use)."""
+
+
+class BadRequest(OperationFailed):
+    """400: the request itself is malformed (an invalid image reference, a bad parameter)."""
+
+
+class Timeout(OperationFailed):
+    """The engine did not answer in time."""
+
+
+EngineDown = DockerUnavailable  # the engine cannot be reached at all (exit 5)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from (``__cause__``/``__context__``)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        yield cur
+        cur = cur.__cause__ or cur.__context__
+
+
+def translate(exc: BaseException, action: str, *, missing: str | None = None) -> Ds01Error:
+    """The ds01 error for an exception raised by the SDK (or the socket) while doing ``action``."""
+    import docker.errors
+    import requests.exceptions
+
+    if isinstance(exc, Ds01Error):
+        return exc
+    if isinstance(exc, docker.errors.APIError):
+        status = exc.status_code
+        if isinstance(exc, docker.errors.NotFound) or status == 404:
+            if missing:
+                return _NamedNotFound(missing)
+            return EngineNotFound(f"Could not {action}: {_explain(exc)}.")
+        if status == 409:
+            return Conflict(f"Could not {action}: {_explain(exc)}.")
+        if status == 400:
+            return BadRequest(f"Could not {action}: {_explain(exc)}.")
+        if status in (408, 504):
+            return Timeout(f"Could not {action}: the Docker engine did not answer in time.")
+        return OperationFailed(f"Could not {action}: {_explain(exc)}.")
+    timeouts = (requests.exceptions.Timeout, TimeoutError, socket.timeout)
+    unreachable = (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError, PermissionError)
+    for link in _chain(exc):
+        if isinstance(link, timeouts) and not isinstance(link, requests.exceptions.ConnectTimeout):
+            return Timeout(f"Could not {action}: the Docker engine did not answer in time.")
+        if isinstance(link, unreachable):
+            return _unreachable(exc if isinstance(exc, docker.errors.DockerException) else None)
+    return OperationFailed(f"Could not {action}: {exc}.")
+
+
 @contextmanager
 def engine_errors(action: str, *, missing: str | None = None) -> Iterator[None]:
-    """Translate SDK exceptions raised while doing ``action`` into ds01 errors.
+    """Translate SDK exceptions raised while doing ``action`` into ds01 errors (``translate``).
 
-    ``missing``: the sentence to use when the object is not found (404); without it a
-    404 is an operation failure naming ``action``.
+    ``missing``: the sentence to use when the object is not found (404, then exit 2); without
+    it a 404 is ``EngineNotFound`` naming ``action``.
     """
     import docker.errors
     import requests.exceptions
 
     try:
         yield
-    except docker.errors.NotFound as exc:
-        if missing:
-            raise NotFound(missing) from exc
-        raise OperationFailed(f"Could not {action}: {_explain(exc)}.") from exc
-    except docker.errors.APIError as exc:
-        raise OperationFailed(f"Could not {action}: {_explain(exc)}.") from exc
-    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
-        if (
-            isinstance(exc, docker.errors.DockerException)
-            and "Connection" not in str(exc)
-            and "FileNotFound" not in str(exc)
-            and "No such file" not in str(exc)
-        ):
-            raise OperationFailed(f"Could not {action}: {exc}.") from exc
-        raise _unreachable() from exc
-    except requests.exceptions.ReadTimeout as exc:
-        raise OperationFailed(f"Could not {action}: the Docker engine did not answer in time.") from exc
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise translate(exc, action, missing=missing) from exc
 
 
 def _explain(exc: Any) -> str:
@@ -98,16 +152,23 @@ def _explain(exc: Any) -> str:
     return str(text).rstrip(".")
 
 
-def is_gone(exc: BaseException) -> bool:
-    """404/409 on stop/remove mean "already done" (idempotent destructive calls)."""
-    import docker.errors
+def gone_ok(action: str, call: Callable[[], Any], *, still_there: Callable[[], bool]) -> bool:
+    """Run a destructive call (stop, kill, remove); False when someone already did it.
 
-    if isinstance(exc, docker.errors.NotFound):
-        return True
-    if isinstance(exc, docker.errors.APIError) and exc.status_code == 409:
-        text = str(getattr(exc, "explanation", "") or exc).lower()
-        return "already in progress" in text or "is not running" in text or "removal" in text
-    return False
+    A 404 means gone. A 409 means it is being done already (a removal in progress, a kill of a
+    stopped container) or it is refused; ``still_there()`` asks the engine which, instead of
+    reading the message: when the object is still there as it was, the 409 is raised.
+    """
+    try:
+        with engine_errors(action):
+            call()
+    except EngineNotFound:
+        return False
+    except Conflict:
+        if still_there():
+            raise
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -187,7 +248,7 @@ def _get_json(socket_path: str, path: str, query: dict[str, str], *, action: str
     except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
         raise _unreachable(exc) from exc
     except TimeoutError as exc:
-        raise OperationFailed(f"Could not {action}: the Docker engine did not answer in time.") from exc
+        raise Timeout(f"Could not {action}: the Docker engine did not answer in time.") from exc
     except (OSError, http.client.HTTPException) as exc:
         raise OperationFailed(f"Could not {action}: {exc}.") from exc
     finally:
@@ -198,7 +259,9 @@ def _get_json(socket_path: str, path: str, query: dict[str, str], *, action: str
         raise OperationFailed(f"Could not {action}: the Docker engine sent a reply that is not JSON.") from exc
     if response.status != 200:
         message = data.get("message") if isinstance(data, dict) else None
-        raise OperationFailed(f"Could not {action}: {message or f'HTTP {response.status}'}.")
+        kind = {400: BadRequest, 404: EngineNotFound, 409: Conflict, 408: Timeout, 504: Timeout}.get(
+            response.status, OperationFailed)
+        raise kind(f"Could not {action}: {message or f'HTTP {response.status}'}.")
     return data
 
 

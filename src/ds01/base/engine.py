@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ds01 import rollback
 from ds01.base import docker_client as dc
 from ds01.base import labels as lbl
 from ds01.base.names import SEPARATOR, docker_name, split_docker_name, validate_name
@@ -240,16 +241,12 @@ def image_present(image: str) -> bool:
 
 def image_labels(image: str) -> dict[str, str] | None:
     """The labels of a local image (``{}`` when it has none), or None when it is not here."""
-    import docker.errors
-
     try:
         with dc.engine_errors(f"look up image {image}"):
             attrs = dc.api().inspect_image(image)
-        return dict((attrs.get("Config") or {}).get("Labels") or {})
-    except OperationFailed as exc:
-        if isinstance(exc.__cause__, docker.errors.NotFound):
-            return None
-        raise
+    except dc.EngineNotFound:
+        return None
+    return dict((attrs.get("Config") or {}).get("Labels") or {})
 
 
 def pull_image(image: str, progress: Progress | None = None) -> None:
@@ -419,8 +416,8 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
             with _no_gpu_driver(spec.name), dc.engine_errors(f"start container {spec.name}"):
                 api.start(cid)
             state = "running"
-    except BaseException:
-        _discard(cid, spec.image if pulled else None)
+    except BaseException as exc:
+        _discard(exc, cid, spec.image if pulled else None)
         raise
     return ContainerInfo(
         cid, plan.docker_name, spec.name, spec.owner.name, spec.owner.uid, spec.image, state, state, 0, labels
@@ -445,33 +442,34 @@ def _no_gpu_driver(name: str) -> Iterator[None]:
 
 def container_exists(name: str) -> bool:
     """Whether a container with exactly this Docker name exists (anyone's)."""
-    import docker.errors
-
     try:
         with dc.engine_errors("look up containers"):
             dc.api().inspect_container(name)
-        return True
-    except OperationFailed as exc:
-        if isinstance(exc.__cause__, docker.errors.NotFound):
-            return False
-        raise
+    except dc.EngineNotFound:
+        return False
+    return True
 
 
-def _discard(cid: str | None, image: str | None) -> None:
-    """Best-effort removal of what a failed create made; the original error is what matters."""
-    import docker.errors
-
-    api = dc.api()
+def _discard(error: BaseException, cid: str | None, image: str | None) -> None:
+    """Remove what a failed create made. ``error`` (the create's) stays the one raised; what could
+    not be removed is added to its details (``ds01.rollback``)."""
+    steps = []
     if cid:
-        try:
-            api.remove_container(cid, force=True, v=True)
-        except docker.errors.DockerException:
-            pass
+        steps.append((f"remove the half-made container {cid[:12]}", lambda: _remove_quietly_if_gone(
+            f"remove container {cid[:12]}", lambda: dc.api().remove_container(cid, force=True, v=True))))
     if image:
-        try:
-            api.remove_image(image)
-        except docker.errors.DockerException:
-            pass
+        steps.append((f"remove the image {image} pulled for it", lambda: _remove_quietly_if_gone(
+            f"remove image {image}", lambda: dc.api().remove_image(image))))
+    rollback.run(error, steps)
+
+
+def _remove_quietly_if_gone(action: str, call: Callable[[], Any]) -> None:
+    """A removal for an undo: done when it succeeds or the object is already gone (404)."""
+    try:
+        with dc.engine_errors(action):
+            call()
+    except dc.EngineNotFound:
+        pass
 
 
 # -- find, list, lifecycle ------------------------------------------------------------------
@@ -507,18 +505,21 @@ def find_container(name: str, owner: Identity, *, any_user: bool = False) -> Con
     raise NotFound(f"No container named {name!r} for you; see `ds01 mlc list`.")
 
 
-def _gone_ok(action: str, call: Callable[[], Any]) -> bool:
-    """Run a destructive call; 404/409 mean someone already did it (False)."""
-    import docker.errors
+def _still_there(cid: str, *, running: bool | None = None) -> Callable[[], bool]:
+    """For ``dc.gone_ok``: whether the container is still there (and, when ``running`` is given,
+    in that run state), so a 409 was a refusal rather than the same change already under way."""
 
-    with dc.engine_errors(action):
+    def check() -> bool:
         try:
-            call()
-        except docker.errors.APIError as exc:
-            if dc.is_gone(exc):
-                return False
-            raise
-    return True
+            with dc.engine_errors("look up the container"):
+                state = (dc.api().inspect_container(cid).get("State") or {})
+        except dc.EngineNotFound:
+            return False
+        if state.get("Status") in ("removing", "dead"):
+            return False
+        return running is None or bool(state.get("Running")) == running
+
+    return check
 
 
 def bind_sources(attrs: Mapping[str, Any]) -> list[tuple[str, bool]]:
@@ -577,8 +578,10 @@ def stop_container(info: ContainerInfo, *, timeout: int = 10, force: bool = Fals
         return False
     api = dc.api()
     if force:
-        return _gone_ok(f"kill container {info.name}", lambda: api.kill(info.id))
-    return _gone_ok(f"stop container {info.name}", lambda: api.stop(info.id, timeout=timeout))
+        return dc.gone_ok(f"kill container {info.name}", lambda: api.kill(info.id),
+                          still_there=_still_there(info.id, running=True))
+    return dc.gone_ok(f"stop container {info.name}", lambda: api.stop(info.id, timeout=timeout),
+                      still_there=_still_there(info.id, running=True))
 
 
 def remove_container(info: ContainerInfo, *, force: bool = False) -> bool:
@@ -587,7 +590,38 @@ def remove_container(info: ContainerInfo, *, force: bool = False) -> bool:
         raise UsageError(
             f"Container {info.name!r} is running; stop it first (ds01 mlc stop {info.name}) or remove it with -f."
         )
-    return _gone_ok(f"remove container {info.name}", lambda: dc.api().remove_container(info.id, force=force))
+    return dc.gone_ok(f"remove container {info.name}", lambda: dc.api().remove_container(info.id, force=force),
+                      still_there=_still_there(info.id))
+
+
+def aime_committed_image(info: ContainerInfo) -> str | None:
+    """The image AIME's own create committed for this container, or None.
+
+    AIME makes each container from an image it commits for it, ``<catalog image>:<name>._.<uid>``
+    (the container's Docker name as the tag), and its remove deletes that image. ds01's
+    containers have no such image.
+    """
+    if info.ds01_managed:
+        return None
+    repo, sep, tag = info.image.rpartition(":")
+    if not sep or not repo or "/" in tag or tag != info.docker_name:
+        return None
+    return info.image
+
+
+def remove_image_unless_used(ref: str) -> bool:
+    """Remove the tag ``ref``, and its image when that was its last tag and no container uses it.
+
+    Never forced: Docker itself refuses (409) to delete an image that a container (anyone's,
+    running or not) was made from, and then it is kept. True when the tag is gone; False when it
+    was kept or already gone.
+    """
+    try:
+        with dc.engine_errors(f"remove image {ref}"):
+            dc.api().remove_image(ref)
+    except (dc.EngineNotFound, dc.Conflict):
+        return False
+    return True
 
 
 def run_command(
@@ -875,6 +909,10 @@ def spec_from_definition(
     extra = {
         k: v for k, v in (defn.get("labels") or {}).items() if k.startswith("ds01.") and k not in lbl.ENGINE_DS01_KEYS
     }
+    # A definition saved (or exported) before list values were joined with ";" carries "0,1".
+    for key in lbl.LIST_KEYS:
+        if isinstance(extra.get(key), str):
+            extra[key] = label_policy.join_list(label_policy.split_list(extra[key]))
     # The GPU visibility variables are ds01's to set on every create (gpu_visibility_env): a saved
     # value (the image's "all", or the old slots' UUIDs) is never carried over.
     env = {k: v for k, v in (defn.get("env") or {}).items() if k not in GPU_VISIBILITY_KEYS}
@@ -888,7 +926,7 @@ def spec_from_definition(
         arch=defn.get("arch"),
         data=Path(mounts["data"]) if mounts.get("data") else None,
         models=Path(mounts["models"]) if mounts.get("models") else None,
-        gpus_label=str(defn.get("gpus") or "all"),
+        gpus_label=label_policy.join_list(label_policy.split_list(str(defn.get("gpus") or "all"))),
         resources=dict(defn.get("limits") or {}),
         device_uuids=tuple(defn.get("device_uuids") or ()),
         device_requests=bool(defn.get("device_requests")),

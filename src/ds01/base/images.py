@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ds01.base.docker_client import api, client, engine_errors, is_gone
+from ds01.base.docker_client import BadRequest, EngineNotFound, api, client, engine_errors, gone_ok
 from ds01.errors import NotFound, OperationFailed
 
 MANAGED_LABEL = "ds01.managed"
@@ -60,35 +60,21 @@ class BuildResult:
 
 def image_exists(ref: str) -> bool:
     """True when ``ref`` (name:tag or id) is present locally. Never pulls."""
-    import docker.errors
-
     try:
         with engine_errors(f"inspect image {ref}"):
             api().inspect_image(ref)
-        return True
-    except NotFound:
+    except (EngineNotFound, BadRequest):  # 400: "invalid reference format", no image has such a name
         return False
-    except OperationFailed as exc:
-        cause = exc.__cause__
-        if isinstance(cause, docker.errors.NotFound | docker.errors.ImageNotFound):
-            return False
-        if isinstance(cause, docker.errors.APIError) and cause.status_code == 400:
-            # "invalid reference format": no image can have such a name, so none is here.
-            return False
-        raise
+    return True
 
 
 def inspect_image(ref: str) -> dict[str, Any] | None:
     """The engine's inspect data for ``ref``, or None when it does not exist locally."""
-    import docker.errors
-
     try:
-        return api().inspect_image(ref)
-    except docker.errors.NotFound:
-        return None
-    except Exception:  # noqa: BLE001 - anything else is an engine problem, translated below
         with engine_errors(f"inspect image {ref}"):
             return api().inspect_image(ref)
+    except EngineNotFound:
+        return None
 
 
 def build(
@@ -166,11 +152,10 @@ def build(
 
 
 def _drop_tag(ref: str) -> None:
-    import docker.errors
-
     try:
-        api().remove_image(ref, noprune=True)
-    except docker.errors.APIError:
+        with engine_errors(f"remove the temporary tag {ref}"):
+            api().remove_image(ref, noprune=True)
+    except EngineNotFound:
         pass  # the temporary tag may not exist (a build that failed early)
 
 
@@ -215,32 +200,31 @@ def containers_by_image(image_ids: Iterable[str]) -> dict[str, list[dict[str, st
 
 def remove_containers(container_ids: Iterable[str]) -> list[str]:
     """Force-remove containers (stopping running ones); already-gone ones count as removed."""
-    import docker.errors
-
     removed = []
     for cid in container_ids:
-        try:
-            with engine_errors(f"remove container {cid[:12]}"):
-                try:
-                    api().remove_container(cid, force=True, v=False)
-                except docker.errors.APIError as exc:
-                    if not is_gone(exc):
-                        raise
-        except NotFound:
-            pass
+        gone_ok(f"remove container {cid[:12]}", lambda cid=cid: api().remove_container(cid, force=True, v=False),
+                still_there=lambda cid=cid: _container_left(cid))
         removed.append(cid)
     return removed
 
 
+def _container_left(cid: str) -> bool:
+    """After a 409 on a forced removal: whether the container is still there and not being removed."""
+    try:
+        with engine_errors(f"look up container {cid[:12]}"):
+            state = api().inspect_container(cid).get("State") or {}
+    except EngineNotFound:
+        return False
+    return state.get("Status") not in ("removing", "dead")
+
+
 def remove_image(image_id: str) -> None:
     """Remove an image and all its tags (``force`` untags it from every repository)."""
-    import docker.errors
-
-    with engine_errors(f"remove image {image_id[:19]}"):
-        try:
+    try:
+        with engine_errors(f"remove image {image_id[:19]}"):
             api().remove_image(image_id, force=True, noprune=False)
-        except docker.errors.NotFound:
-            return
+    except EngineNotFound:
+        return
 
 
 def pip_freeze(image: str, *, timeout: int = 60) -> list[str]:

@@ -22,6 +22,8 @@ NONE_MOUNT = "-"  # AIME v2 writes "-" for an absent data/models mount (v1: empt
 ENGINE_DS01_KEYS = frozenset({"ds01.user", "ds01.uid", "ds01.created_at"})
 # Keys a caller (the container unit) is expected to pass.
 CALLER_DS01_KEYS = ("ds01.group", "ds01.gpu.slots", "ds01.gpu.uuids", "ds01.project")
+# Keys whose value is a list (``policy.labels.join_list``: items joined with ";", never ",").
+LIST_KEYS = ("ds01.gpu.slots", "ds01.gpu.uuids", f"{AIME}.GPUS")
 
 
 def aime_labels(

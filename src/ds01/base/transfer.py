@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ds01 import privsep
+from ds01 import privsep, rollback
 from ds01.base import docker_client as dc
 from ds01.base import engine
 from ds01.errors import Ds01Error, OperationFailed, UsageError
@@ -150,6 +150,7 @@ def export_container(
     ref_repo, ref_tag = "ds01-export", secrets.token_hex(6)
     ref = f"{ref_repo}:{ref_tag}"
     renamed = False
+    failure: BaseException | None = None
     try:
         with os.fdopen(fd, "wb") as out:
             with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
@@ -187,23 +188,27 @@ def export_container(
         except (OSError, OperationFailed) as exc:
             raise UsageError(f"Cannot write {dest}: {_detail(exc)}") from exc
         renamed = True
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
+        steps = [(f"remove the temporary image {ref}", lambda: remove_image(ref))]
         if not renamed:
-            try:
-                privsep.run_as(owner, _unlink_quiet, str(tmp))
-            except Ds01Error:
-                pass
-        remove_image(ref)
+            steps.insert(0, (f"remove the partial file {tmp}", lambda: privsep.run_as(owner, _unlink_quiet, str(tmp))))
+        if failure is not None:
+            rollback.run(failure, steps)  # the export's error is raised, with what was left behind
+        else:
+            for _what, call in steps:
+                call()
     return defn, end
 
 
 def remove_image(ref: str) -> None:
     """Remove the tag ``ref`` (and the image when it was its last); quiet when already gone."""
-    import docker.errors
-
     try:
-        dc.api().remove_image(ref)
-    except docker.errors.DockerException:
+        with dc.engine_errors(f"remove image {ref}"):
+            dc.api().remove_image(ref)
+    except dc.EngineNotFound:
         pass  # already gone, or never made: nothing to clean
 
 
@@ -486,11 +491,13 @@ def load_image(archive: Archive, owner: Identity, name: str, *, shared: bool = T
         tagged = True
         images.record_owner(image_id, uid=owner.uid, user=owner.name, project=name, labels=owner_labels,
                             dockerfile="", shared=shared)
-    except BaseException:
+    except BaseException as exc:
+        steps = []
         if tagged:
-            remove_image(ref)
+            steps.append((f"remove the tag {ref}", lambda: remove_image(ref)))
         if not existed:
-            remove_image(image_id)
+            steps.append((f"remove the loaded image {image_id[:19]}", lambda: remove_image(image_id)))
+        rollback.run(exc, steps)
         raise
     return ref
 

@@ -17,7 +17,7 @@ Dockerfile can say ``LABEL ds01.gpu.slots="0"``. So:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 DS01 = "ds01"
 AIME = "aime.mlc"
@@ -63,3 +63,32 @@ def container_labels(written: Mapping[str, str], image_labels: Mapping[str, str]
     for key in ds01_label_keys(image_labels or {}):
         labels.setdefault(key, NEUTRALISED)
     return labels
+
+
+# -- list values (GPU slots, device UUIDs) -------------------------------------------------------
+#
+# AIME's ``mlc list`` reads ``docker ps --format {{.Labels}}`` (``k=v,k=v``) by splitting on
+# ``,`` and then on ``=``: one comma inside a value breaks its listing for every user. So ds01
+# joins the items of a list value with ``;`` (the separator AIME's own catalog uses inside
+# ``[ARCH1;ARCH2]``), and reads both ``;`` and the ``,`` that earlier versions wrote.
+
+LIST_SEPARATOR = ";"
+_READ_SEPARATORS = (";", ",")
+
+
+def join_list(items: Iterable[str]) -> str:
+    """``["0", "1.2"]`` -> ``"0;1.2"``: a list label value without a comma."""
+    return LIST_SEPARATOR.join(items)
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    """A list label value as its items; reads ``0;1`` and the older ``0,1`` alike."""
+    text = value or ""
+    for sep in _READ_SEPARATORS[1:]:
+        text = text.replace(sep, LIST_SEPARATOR)
+    return tuple(p.strip() for p in text.split(LIST_SEPARATOR) if p.strip())
+
+
+def aime_safe(value: str) -> bool:
+    """Whether AIME's ``mlc list`` can read a label with this value (no ``,`` and no ``=``)."""
+    return "," not in value and "=" not in value

@@ -18,6 +18,8 @@ def command(app: App, name: str, force: bool) -> None:
     """Remove container NAME; your workspace, data and models directories are kept.
 
     A ds01 container's GPU slots go back to the pool at once and its saved definition is dropped.
+    For a container made by AIME's own mlc, the image AIME committed for it is removed too,
+    unless another container uses it.
     """
     from ds01.base import engine
 
@@ -30,7 +32,15 @@ def command(app: App, name: str, force: bool) -> None:
 
         service.release(info.docker_name, reason="container removed")
         definitions.delete(owner_of(info, app.identity), info.name)
+    # AIME's own create commits an image for each container (<catalog image>:<name>._.<uid>) and
+    # its remove deletes it; so does this one, unless another container still uses that image.
+    committed = engine.aime_committed_image(info)
     if removed:
         app.terminal.success(f"Container {info.name} removed (its mounted directories are untouched).")
     else:
         app.terminal.info(f"Container {info.name} was already removed.")
+    if committed is not None:
+        if engine.remove_image_unless_used(committed):
+            app.terminal.info(f"Removed the image {committed} that AIME's mlc made for it.")
+        elif engine.image_present(committed):
+            app.terminal.info(f"Kept the image {committed}: another container uses it.")

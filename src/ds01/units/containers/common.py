@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ds01 import identity as _identity
 from ds01.errors import NotFound
+from ds01.policy.labels import split_list
 
 if TYPE_CHECKING:
     from ds01.base.engine import ContainerInfo
@@ -50,4 +51,4 @@ def human_duration(seconds: int | None) -> str:
 
 
 def gpu_slots_label(labels: dict[str, Any]) -> list[str]:
-    return [s for s in str(labels.get("ds01.gpu.slots") or "").split(",") if s]
+    return list(split_list(str(labels.get("ds01.gpu.slots") or "")))

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ds01.errors import PolicyRefused, UsageError
 from ds01.fsutil import locked_dir
+from ds01.policy import labels as label_policy
+from ds01.rollback import Rollback
 from ds01.units.containers import definitions
 
 if TYPE_CHECKING:
@@ -409,13 +411,17 @@ def user_lock(user: str) -> Iterator[None]:
         yield
 
 
-def gpu_spec(spec: ContainerSpec, slots: list[str], uuids: list[str]) -> ContainerSpec:
-    """The spec with its allocation: labels, the AIME GPUS label and the devices by UUID."""
+def gpu_spec(spec: ContainerSpec, slots: list[str], uuids: list[str], seal: str | None = None) -> ContainerSpec:
+    """The spec with its allocation: labels, the AIME GPUS label and the devices by UUID.
+
+    ``seal`` (the ledger's ``ds01.allocation`` value for this allocation) lets reconcile confirm
+    the container if this process dies between Docker's create and the ledger's confirmation."""
     labels = dict(spec.extra_labels)
-    labels["ds01.gpu.slots"] = ",".join(slots)
-    labels["ds01.gpu.uuids"] = ",".join(uuids)
+    labels["ds01.gpu.slots"] = label_policy.join_list(slots)
+    labels["ds01.gpu.uuids"] = label_policy.join_list(uuids)
+    labels["ds01.allocation"] = seal or ""
     return replace(spec, extra_labels=labels, device_uuids=tuple(uuids),
-                   gpus_label=",".join(slots) if slots else "none")
+                   gpus_label=label_policy.join_list(slots) if slots else "none")
 
 
 def create(config: Config, req: CreateRequest, *, terminal: Terminal | None = None,
@@ -440,39 +446,25 @@ def allocate_and_create(config: Config, spec: ContainerSpec, dname: str, gpus: i
 
     slots: list[str] = []
     uuids: list[str] = []
-    allocated = False
-    info = None
-    try:
+    seal: str | None = None
+    # On failure every step done is undone (last first); the first error is the one raised,
+    # with what could not be undone in its details.
+    with Rollback() as undo:
         if gpus > 0:
             if progress:
                 progress(f"Allocating {gpus} GPU slot(s)…")
             result = service.allocate(config, spec.owner.name, dname, gpus, wait=wait)
-            allocated = True
-            slots, uuids = list(result.slots), list(result.uuids)
+            undo.add(f"release the GPU slots of {dname}", lambda: service.release(dname, reason="create failed"))
+            slots, uuids, seal = list(result.slots), list(result.uuids), result.seal
         if plan is not None:
             plan.slots, plan.uuids = slots, uuids
-        full = gpu_spec(spec, slots, uuids)
+        full = gpu_spec(spec, slots, uuids, seal)
         if progress:
             progress(f"Creating container {spec.name}…")
         info = engine.create_container(full, progress=progress)
-        if allocated:
+        undo.add(f"remove container {dname}", lambda: engine.remove_container(info, force=True))
+        if gpus > 0:
             service.confirm(dname, container_id=info.id, user=spec.owner.name)
         defn = engine.container_definition(dname, spec.owner)
         path = definitions.save(spec.owner.name, spec.name, defn, gpu_count=gpus, project=project)
-    except BaseException:
-        # Undo in reverse order; the original error is what the user needs to see.
-        if info is not None:
-            _quiet(lambda: engine.remove_container(info, force=True))
-        if allocated:
-            _quiet(lambda: service.release(dname, reason="create failed"))
-        raise
     return info, path
-
-
-def _quiet(call: Callable[[], Any]) -> None:
-    from ds01.errors import Ds01Error
-
-    try:
-        call()
-    except (Ds01Error, OSError):
-        pass

@@ -27,6 +27,7 @@ from ds01 import paths
 from ds01.errors import OperationFailed
 from ds01.fsutil import write_atomic
 from ds01.identity import Identity, lookup, sanitize
+from ds01.policy.labels import split_list
 
 Owner = str | Identity
 _ANON = re.compile(r"^uid(\d+)$")  # identity.current's name for a uid without a passwd entry
@@ -211,4 +212,4 @@ def gpu_count(definition: dict[str, Any]) -> int:
     if "gpu_count" in extra:
         return int(extra["gpu_count"])
     slots = (definition.get("labels") or {}).get("ds01.gpu.slots", "")
-    return len([s for s in slots.split(",") if s])
+    return len(split_list(slots))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import NotFound, OperationFailed, PolicyRefused, UsageError
+from ds01.rollback import Rollback
 from ds01.units.containers import definitions
 from ds01.units.containers.common import gpu_slots_label, hold_seconds, iso, owner_identity, owner_of
 
@@ -215,15 +216,15 @@ def _recreate(config: Config, target: Target, *, progress: Progress | None, wait
         extra = defn.get("ds01") or {}
         info, _path = allocate_and_create(config, spec, target.docker_name, gpus, wait=wait,
                                           project=extra.get("project"), progress=progress)
-    try:
-        engine.start_container(info, owner, mode=config.security.mode)
-    except BaseException:
-        # A container that cannot start must not hold a GPU: undo the recreation.
-        from ds01.gpu import service
+    # A container that cannot start must not hold a GPU: undo the recreation (every step runs;
+    # the start's error is raised, with what could not be undone in its details).
+    from ds01.gpu import service
 
-        engine.remove_container(info, force=True)
-        service.release(target.docker_name, reason="start failed")
-        raise
+    with Rollback() as undo:
+        undo.add(f"release the GPU slots of {target.docker_name}",
+                 lambda: service.release(target.docker_name, reason="start failed"))
+        undo.add(f"remove container {target.docker_name}", lambda: engine.remove_container(info, force=True))
+        engine.start_container(info, owner, mode=config.security.mode)
     target.info = engine.refresh(info)
     target.definition = definitions.load(owner, target.name)
     return Started(target, target.info, True, True, gpu_slots_label(info.labels))
