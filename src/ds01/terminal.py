@@ -11,8 +11,10 @@ from __future__ import annotations
 import json as _json
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO, Any
 
 from ds01.errors import UsageError
@@ -38,6 +40,156 @@ def colour_allowed(stream: IO[str], environ: dict[str, str] | os._Environ[str] |
         return False
 
 
+MAX_CELL = 28  # a cell other than a name is cut to this before a column is dropped
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column. ``priority`` 1 is never dropped; higher numbers drop first when the
+    table is wider than the terminal. A ``name`` column (container, user, image names) is cut
+    only when no other column can give way."""
+
+    header: str
+    priority: int = 1
+    name: bool = False
+
+
+def fit_columns(priorities: Sequence[int], widths: Sequence[int], width: int, gap: int = 2) -> list[int]:
+    """Indexes of the columns kept: the least important (highest priority number; the rightmost
+    among equals) drop until the widths, ``gap`` spaces apart, fit in ``width``."""
+    keep = list(range(len(widths)))
+    while sum(widths[i] for i in keep) + gap * (len(keep) - 1) > width:
+        droppable = [i for i in keep if priorities[i] > 1]
+        if not droppable:
+            break
+        keep.remove(max(droppable, key=lambda i: (priorities[i], i)))
+    return keep
+
+
+def _shrink(widths: list[int], names: list[bool], floors: list[int], over: int) -> list[int]:
+    """Take ``over`` characters from the widest columns, other columns before names."""
+    widths = list(widths)
+    for allow_names in (False, True):
+        while over > 0:
+            candidates = [i for i, w in enumerate(widths) if w > floors[i] and (allow_names or not names[i])]
+            if not candidates:
+                break
+            widest = max(candidates, key=lambda i: (widths[i], -i))
+            widths[widest] -= 1
+            over -= 1
+    return widths
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, ``…`` marking a cut."""
+    if len(text) <= width:
+        return text
+    return text[: max(width - 1, 0)] + "…" if width > 0 else ""
+
+
+def columns_of(stream: IO[str] | None = None, environ: dict[str, str] | os._Environ[str] | None = None) -> int | None:
+    """The terminal's width: ``COLUMNS`` when set, else the size of ``stream`` when it is a
+    terminal; None when neither (a pipe: lines are not fitted)."""
+    env = os.environ if environ is None else environ
+    try:
+        columns = int(env.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        if stream is not None and stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns or None
+    except (AttributeError, ValueError, OSError):
+        pass
+    return None
+
+
+def relative(value: str | float | None, now: float | None = None, *, none: str = "-") -> str:
+    """A moment for people: ``in 59m``, ``5m ago``, ``now``; ``--json`` keeps ISO 8601.
+
+    ``value`` is an ISO 8601 UTC time (``2026-12-01T15:50:11Z``) or a Unix time."""
+    if value is None or value == "":
+        return none
+    if isinstance(value, str):
+        from datetime import datetime
+
+        try:
+            ts = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return value
+    else:
+        ts = float(value)
+    from ds01.limits.units import format_duration
+
+    delta = int(round(ts - (time.time() if now is None else now)))
+    if abs(delta) < 30:
+        return "now"
+    if abs(delta) >= 60:
+        delta = delta // 60 * 60 if delta > 0 else -((-delta) // 60 * 60)  # whole minutes
+    if abs(delta) > 86400 * 2:
+        delta = int(delta / 3600) * 3600  # days and hours
+    return f"in {format_duration(delta)}" if delta > 0 else f"{format_duration(-delta)} ago"
+
+
+def wrap(text: str, width: int, indent: str = "") -> str:
+    """Prose re-flowed at word boundaries to ``width``. Blank lines separate paragraphs; a
+    list item (``  * text``, ``- text``) is wrapped under its own text, its deeper-indented
+    lines joined to it; other indented lines (commands, tables) and underlines keep their shape."""
+    import re
+    import textwrap
+
+    width = max(width, 20)
+    out: list[str] = []
+    words: list[str] = []
+    first = rest = indent
+
+    def flush() -> None:
+        if words:
+            # A `command in backticks` stays on one line: its spaces are not break points.
+            joined = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", "\0"), " ".join(words))
+            out.extend(line.replace("\0", " ") for line in textwrap.wrap(
+                joined, width, initial_indent=first, subsequent_indent=rest, break_long_words=False,
+                break_on_hyphens=False))
+            words.clear()
+
+    item_indent: int | None = None
+    for line in text.split("\n"):
+        bullet = re.match(r"^(\s*)([*•-]) (\S.*)$", line)
+        lead = len(line) - len(line.lstrip(" "))
+        if not line.strip():
+            flush()
+            item_indent = None
+            out.append("")
+        elif bullet:
+            flush()
+            first = indent + bullet.group(1) + bullet.group(2) + " "
+            rest = " " * len(first)
+            item_indent = len(bullet.group(1)) + 2
+            words.append(bullet.group(3).strip())
+        elif item_indent is not None and lead >= item_indent:
+            words.append(line.strip())
+        elif lead or set(line.strip()) <= set("-=_"):
+            flush()
+            item_indent = None
+            column = re.match(r"^(\s*\S.*?\s{2,})(\S.*)$", indent + line.rstrip())
+            if column and len(indent + line.rstrip()) > width and len(column.group(1)) <= width - 16:
+                # ``  command      what it does``: the description wraps under itself.
+                out.extend(textwrap.wrap(column.group(2), width, initial_indent=column.group(1),
+                                         subsequent_indent=" " * len(column.group(1)), break_long_words=False))
+            else:
+                out.append(indent + line.rstrip())
+        else:
+            if item_indent is not None:
+                flush()
+                item_indent = None
+            if not words:
+                first = rest = indent
+            words.append(line.strip())
+    flush()
+    return "\n".join(out)
+
+
 class Terminal:
     def __init__(
         self,
@@ -60,6 +212,16 @@ class Terminal:
         self.guided = False
         self.script_mode = False
 
+    @property
+    def width(self) -> int | None:
+        """Columns for data on stdout; None when stdout is not a terminal (nothing is fitted)."""
+        return columns_of(self.stdout)
+
+    @property
+    def err_width(self) -> int:
+        """Columns for messages and prose on stderr (80 when unknown)."""
+        return columns_of(self.stderr) or 80
+
     # -- styling --------------------------------------------------------------------
     def style(self, text: str, *styles: str, err: bool = True) -> str:
         if not (self.color_err if err else self.color_out) or not styles:
@@ -78,36 +240,62 @@ class Terminal:
 
     def table(
         self,
-        columns: Sequence[str],
+        columns: Sequence[str | Column],
         rows: Sequence[Sequence[Any]],
         *,
         title: str | None = None,
         empty: str = "(nothing to show)",
+        width: int | None = None,
     ) -> None:
-        """A table on stdout: rich when colours are on, aligned plain text otherwise."""
+        """A table on stdout, fitted to the terminal: the least important columns drop first,
+        then the widest cells other than names are cut (``…``), names last. Off a terminal
+        (a pipe, no ``COLUMNS``) every column is printed whole."""
         if not rows:
             self.info(empty)
             return
+        cols = [c if isinstance(c, Column) else Column(str(c)) for c in columns]
         cells = [["" if c is None else str(c) for c in row] for row in rows]
-        if self.color_out:
-            from rich.console import Console
-            from rich.table import Table
-
-            table = Table(title=title, header_style="bold")
-            for col in columns:
-                table.add_column(col)
-            for row in cells:
-                table.add_row(*row)
-            Console(file=self.stdout, force_terminal=True).print(table)
-            return
-        widths = [len(c) for c in columns]
+        widths = [len(c.header) for c in cols]
         for row in cells:
             widths = [max(w, len(v)) for w, v in zip(widths, row, strict=False)]
+        limit = width if width is not None else self.width
+        keep = list(range(len(cols)))
+        if limit and sum(widths) + 2 * (len(widths) - 1) > limit:
+            # Too wide: long cells other than names are cut to MAX_CELL first, then the least
+            # important columns drop, then what is still too wide is cut, names last.
+            widths = [w if c.name else min(w, MAX_CELL) for c, w in zip(cols, widths, strict=True)]
+            keep = fit_columns([c.priority for c in cols], widths, limit)
+            kept = [widths[i] for i in keep]
+            over = sum(kept) + 2 * (len(keep) - 1) - limit
+            if over > 0:
+                floors = [min(widths[i], max(4, min(len(cols[i].header), 8))) for i in keep]
+                kept = _shrink(kept, [cols[i].name for i in keep], floors, over)
+            widths = [0] * len(cols)
+            for i, w in zip(keep, kept, strict=True):
+                widths[i] = w
         if title:
-            self.out(title)
-        self.out("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip())
+            self.out(cut(title, limit) if limit else title)
+        header = "  ".join(cut(cols[i].header, widths[i]).ljust(widths[i]) for i in keep).rstrip()
+        self.out(self.style(header, "bold", err=False))
         for row in cells:
-            self.out("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip())
+            self.out("  ".join(cut(row[i], widths[i]).ljust(widths[i]) for i in keep).rstrip())
+
+    def warnings(self, messages: Sequence[str], *, full: str, first: int = 3, most: int = 5) -> None:
+        """Warnings, summarised when there are many: the count, the first few, and the
+        command that shows them all (``full``)."""
+        if len(messages) <= most:
+            for m in messages:
+                self.warning(m)
+            return
+        self.warning(f"{len(messages)} warnings; the first {first}:")
+        for m in messages[:first]:
+            self.info("  " + cut(m, max(self.err_width - 2, 20)))
+        self.info(f"  … {len(messages) - first} more: `{full}` shows them all.")
+
+    def prose(self, text: str, *, indent: str = "", err: bool = True) -> None:
+        """A paragraph (or several) wrapped at word boundaries to the terminal's width."""
+        width = (self.err_width if err else (self.width or 80)) - 1
+        (self._err if err else self.out)(wrap(text, width, indent))
 
     # -- messages: stderr -----------------------------------------------------------
     def _err(self, text: str) -> None:
@@ -137,17 +325,23 @@ class Terminal:
     def guide(self, message: str) -> None:
         """An explanation shown only with ``--guided``."""
         if self.guided:
-            self._err(self.style("ℹ ", "blue", "bold") + self.style(message, "blue"))
+            known = columns_of(self.stderr)
+            text = wrap(message, known - 1, indent="  ")[2:] if known else message
+            self._err(self.style("ℹ ", "blue", "bold") + self.style(text, "blue"))
 
     @contextmanager
     def progress(self, message: str) -> Iterator[Any]:
-        """A spinner on a terminal; one line otherwise. Yields an object with ``update(text)``."""
+        """A spinner on a terminal; one line otherwise. Yields an object with ``update(text)``.
+
+        The spinner's line is one row, whatever a tool prints into it (its first line, cut to
+        the width), and ends with the time since it started (``Building x: … 1m05s``)."""
         if self.color_err and self.interactive:
             from rich.console import Console
 
             console = Console(file=self.stderr)
-            with console.status(message) as status:
-                yield _StatusUpdater(status)
+            line = _ProgressLine(message, console)
+            with console.status(line):
+                yield line
             return
         self._err(message)
         yield _StatusUpdater(None)
@@ -179,6 +373,7 @@ class Terminal:
     def _require_prompt(self, what: str) -> None:
         if not self.can_prompt():
             raise UsageError(f"{_sentence(what)} is required (no terminal to ask on; pass it as an argument).")
+        discard_typeahead()
 
     def choose(self, message: str, choices: Sequence[str], *, what: str, default: str | None = None) -> str:
         self._require_prompt(what)
@@ -212,6 +407,31 @@ class Terminal:
         return [str(a) for a in answer]
 
 
+def discard_typeahead(stream: IO[str] | None = None) -> None:
+    """Throw away keys typed before a question was shown (``termios.tcflush``, TCIFLUSH): the
+    Enter after a ``y`` that already answered one question must not answer the next."""
+    stream = stream or sys.stdin
+    try:
+        import termios
+
+        fd = stream.fileno()
+        if not os.isatty(fd):
+            return
+        termios.tcflush(fd, termios.TCIFLUSH)
+    except (ImportError, OSError, ValueError, AttributeError):
+        return
+    if "prompt_toolkit.input.typeahead" in sys.modules:
+        # Keys the previous question read but did not use are kept by the prompt library
+        # for the next question: they were typed ahead too.
+        from prompt_toolkit.input.defaults import create_input
+        from prompt_toolkit.input.typeahead import clear_typeahead
+
+        try:
+            clear_typeahead(create_input(stream))
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
 def human_size(n: int | None) -> str:
     """A byte count for people: ``1.5GB`` (decimal units, as Docker shows them); ``-`` when unknown."""
     if n is None:
@@ -227,6 +447,32 @@ def human_size(n: int | None) -> str:
 def _sentence(text: str) -> str:
     """Start an error sentence with a capital: ``a VERSION`` -> ``A VERSION``."""
     return text[:1].upper() + text[1:]
+
+
+class _ProgressLine:
+    """The spinner's text: the latest update, cut to one row, and the elapsed time."""
+
+    def __init__(self, text: str, console: Any, clock: Any = time.monotonic):
+        self.text = text
+        self._console = console
+        self._clock = clock
+        self._start = clock()
+
+    def update(self, text: str) -> None:
+        self.text = text
+
+    def plain(self, width: int) -> str:
+        from ds01.limits.units import format_duration
+
+        elapsed = int(self._clock() - self._start)
+        suffix = f"  {format_duration(elapsed) if elapsed else '0s'}"
+        first = " ".join((self.text.strip().splitlines() or [""])[0].split())
+        return cut(first, max(width - len(suffix), 10)) + suffix
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        return Text(self.plain(self._console.width - 3))  # the spinner and its space
 
 
 class _StatusUpdater:

@@ -15,6 +15,7 @@ from ds01.cli.options import guided_option, json_option
 @pass_app
 def command(app: App, as_json: bool) -> None:
     """Your containers, the GPU slots you hold (and until when), and your usage of each limit.
+    Times are relative (`in 59m`, `5m ago`); --json gives them in ISO 8601.
 
     JSON keys: user, group, priority, generated_at, containers[] (as `container list --json`),
     gpus {held, max, allocations[]}, limits {field: {value, display, source}},
@@ -32,8 +33,9 @@ def command(app: App, as_json: bool) -> None:
     if as_json:
         term.json(data)
         return
-    for w in data["warnings"]:
-        term.warning(w)
+    from ds01.terminal import Column, relative
+
+    term.warnings(data["warnings"], full="ds01 status --json")
     use = data["usage"]
 
     def of(u: dict) -> str:
@@ -44,15 +46,17 @@ def command(app: App, as_json: bool) -> None:
     term.out("")
     rows = []
     for c in data["containers"]:
-        held = c["held_until"] or ("indefinitely" if c["held_indefinitely"] else "-")
+        held = relative(c["held_until"]) if c["held_until"] else ("indefinitely" if c["held_indefinitely"] else "-")
         rows.append([c["name"], c["status"], ",".join(c["gpu_slots"]) or "-", held, c["image"]])
-    term.table(["CONTAINER", "STATUS", "GPU", "HELD UNTIL", "IMAGE"], rows,
+    term.table([Column("CONTAINER", 1, name=True), Column("STATUS", 1), Column("GPU", 2), Column("HELD UNTIL", 3),
+                Column("IMAGE", 4)], rows,
                empty="No containers yet; create one with `ds01 container create NAME`.")
     term.out("")
     limits = data["limits"]
     shown = ("max_mig_instances", "max_gpus_per_container", "max_containers_per_user", "max_cpus", "memory",
              "shm_size", "pids_limit", "gpu_hold_after_stop", "idle_timeout", "max_runtime")
-    term.table(["LIMIT", "VALUE", "FROM"], [[k, limits[k]["display"], limits[k]["source"]] for k in shown])
+    term.table([Column("LIMIT", 1, name=True), Column("VALUE", 1), Column("FROM", 2)],
+               [[k, limits[k]["display"], limits[k]["source"]] for k in shown])
     if data["lifecycle"]:
         from ds01.gpu.idle import human
 
@@ -60,12 +64,13 @@ def command(app: App, as_json: bool) -> None:
             return "-" if x is None else human(x)
 
         term.out("")
-        term.table(["CONTAINER", "IDLE SINCE", "KEEP-ALIVE UNTIL", "STOP IN", "WHY"],
-                   [[r["name"], r["idle_since"] or "-", r["keep_alive_until"] or "-", left(r["stop_in_seconds"]),
+        term.table([Column("CONTAINER", 1, name=True), Column("IDLE SINCE", 4), Column("KEEP-ALIVE UNTIL", 5),
+                    Column("STOP IN", 1), Column("WHY", 2)],
+                   [[r["name"], relative(r["idle_since"]), relative(r["keep_alive_until"]), left(r["stop_in_seconds"]),
                      "runtime" if r["stop_at"] and r["stop_at"] == r["runtime_stop_at"] else
                      ("idle" if r["stop_at"] else "-")] for r in data["lifecycle"]])
     for n in data["notices"]:
-        term.warning(f"{n['when']}: {n['message']}")
+        term.warning(f"{relative(n['when'])}: {n['message']}")
 
 
 def _lifecycle(app: App, warnings: list[str]) -> tuple[list[dict], list[dict]]:

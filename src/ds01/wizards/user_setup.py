@@ -29,7 +29,7 @@ def lesson(term: Terminal) -> None:
     for title, text in texts.LESSON:
         term.info("")
         term.info(term.style(title, "bold"))
-        term.info("  " + text)
+        term.prose(text, indent="  ")
     term.info("")
 
 

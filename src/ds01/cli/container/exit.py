@@ -16,4 +16,4 @@ def command(app: App) -> None:
     """Explain how to leave a container shell and what happens to the container and its GPU."""
     from ds01.units.containers.texts import EXIT_TEXT
 
-    app.terminal.out(EXIT_TEXT.rstrip("\n"))
+    app.terminal.prose(EXIT_TEXT.rstrip("\n"), err=False)

@@ -18,10 +18,11 @@ from ds01.cli.options import guided_option, json_option
 def command(app: App, show_all: bool, as_json: bool) -> None:
     """List containers: name, status, image, GPU slots, held until, keep-alive, time left
     before the next stop (idle_timeout or max_runtime, as `ds01 monitor idle` says), created,
-    project.
+    project. Times are relative (`in 59m`, `5m ago`); on a narrow terminal the less important
+    columns are left out before a name is cut.
 
-    JSON: a list of objects with keys name, docker_name, user, status (running, stopped,
-    created, paused, released), state, image, gpu_slots, held_until, held_indefinitely,
+    JSON (times in ISO 8601): a list of objects with keys name, docker_name, user, status
+    (running, stopped, created, paused, released), state, image, gpu_slots, held_until, held_indefinitely,
     created, project, ds01_managed, keep_alive_until, idle_stop_at, runtime_stop_at,
     stop_in_seconds (the last four null unless the container runs under such a limit).
     """
@@ -39,15 +40,19 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
     if as_json:
         term.json([{**e.to_json(), **limits.get(e.docker_name, _NO_LIMITS)} for e in entries])
         return
-    columns = ["NAME", "STATUS", "IMAGE", "GPU", "HELD UNTIL", "KEEP-ALIVE", "STOP IN", "CREATED", "PROJECT"]
+    from ds01.terminal import Column, relative
+
+    columns = [Column("NAME", 1, name=True), Column("STATUS", 1), Column("IMAGE", 4), Column("GPU", 2),
+               Column("HELD UNTIL", 3), Column("KEEP-ALIVE", 6), Column("STOP IN", 3), Column("CREATED", 5),
+               Column("PROJECT", 7)]
     if everyone:
-        columns.insert(0, "USER")
+        columns.insert(0, Column("USER", 1, name=True))
     rows = []
     for e in entries:
-        held = e.held_until or ("indefinitely" if e.held_indefinitely else "-")
+        held = relative(e.held_until) if e.held_until else ("indefinitely" if e.held_indefinitely else "-")
         lim = limits.get(e.docker_name, _NO_LIMITS)
-        row = [e.name, e.status, e.image, ",".join(e.gpu_slots) or "-", held, lim["keep_alive_until"] or "-",
-               _stop_in(lim), e.created or "-", e.project or "-"]
+        row = [e.name, e.status, e.image, ",".join(e.gpu_slots) or "-", held, relative(lim["keep_alive_until"]),
+               _stop_in(lim), relative(e.created), e.project or "-"]
         if everyone:
             row.insert(0, e.user)
         rows.append(row)

@@ -14,6 +14,7 @@ from ds01.cli.options import guided_option, json_option
 @pass_app
 def command(app: App, as_json: bool) -> None:
     """Your images: name, size, created, base framework, containers using them."""
+    from ds01.base.names import display_name
     from ds01.terminal import human_size
     from ds01.units.images.listing import age, list_images
 
@@ -30,8 +31,12 @@ def command(app: App, as_json: bool) -> None:
         return
     rows = [
         (i.name, human_size(i.size), age(i.created), i.framework or i.base_image or "-",
-         ", ".join(i.containers) or "-")
+         ", ".join(display_name(c) for c in i.containers) or "-")
         for i in images
     ]
-    term.table(["IMAGE", "SIZE", "CREATED", "BASE", "CONTAINERS"], rows,
+    from ds01.terminal import Column
+
+    columns = [Column("IMAGE", 1, name=True), Column("SIZE", 3), Column("CREATED", 4), Column("BASE", 5),
+               Column("CONTAINERS", 2)]
+    term.table(columns, rows,
                empty="You have no images yet; create one with `ds01 image create PROJECT`.")

@@ -94,18 +94,14 @@ def event_rows(frame: dict[str, Any]) -> list[list[str]]:
 
 def fit(columns: tuple[tuple[str, int], ...], rows: list[list[str]], width: int) -> list[int]:
     """Indexes of the columns kept: the least important drop until the widths (cells cut at
-    ``MAX_CELL``, two spaces between columns) fit in ``width``."""
+    ``MAX_CELL``, two spaces between columns) fit in ``width`` (``terminal.fit_columns``, the
+    rule every table follows)."""
+    from ds01.terminal import fit_columns
+
     widths = [len(h) for h, _p in columns]
     for row in rows:
         widths = [max(w, min(len(v), MAX_CELL)) for w, v in zip(widths, row, strict=False)]
-    keep = list(range(len(columns)))
-    while sum(widths[i] for i in keep) + 2 * (len(keep) - 1) > width:
-        droppable = [i for i in keep if columns[i][1] > 1]
-        if not droppable:
-            break
-        worst = max(droppable, key=lambda i: (columns[i][1], i))
-        keep.remove(worst)
-    return keep
+    return fit_columns([p for _h, p in columns], widths, width)
 
 
 def _table(title: str, columns: tuple[tuple[str, int], ...], rows: list[list[str]], width: int,

@@ -452,7 +452,10 @@ def allocate_and_create(config: Config, spec: ContainerSpec, dname: str, gpus: i
     with Rollback() as undo:
         if gpus > 0:
             if progress:
-                progress(f"Allocating {gpus} GPU slot(s)…")
+                from ds01.limits.units import format_duration
+
+                progress(f"Allocating {gpus} GPU slot(s)"
+                         + (f" (waiting up to {format_duration(int(wait))} for one to be free)…" if wait else "…"))
             result = service.allocate(config, spec.owner.name, dname, gpus, wait=wait)
             undo.add(f"release the GPU slots of {dname}", lambda: service.release(dname, reason="create failed"))
             slots, uuids, seal = list(result.slots), list(result.uuids), result.seal

@@ -61,9 +61,19 @@ def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, 
                ask_data_science: bool, ask_use_case: bool, ask_packages: bool, ask_system: bool = False) -> None:
     from ds01.base import images as docker_images
 
-    # Phase 1: the framework base.
+    # Phases are numbered as they are shown: one a flag settled is not counted (1, 2, 3; never 1, 4).
+    phases = [title for title, asked in (
+        ("framework", not request.base_image and not request.framework), ("Jupyter", ask_jupyter),
+        ("data science", ask_data_science), ("use case", ask_use_case), ("your own packages", ask_packages),
+        ("system packages", ask_system)) if asked]
+
+    def phase(title: str) -> None:
+        number = phases.index(title) + 1
+        term.info(term.style(f"Phase {number} of {len(phases)}: {title}", "bold"))
+
+    # The framework base.
     if not request.base_image and not request.framework:
-        term.info(term.style("Phase 1: framework", "bold"))
+        phase("framework")
         frameworks = catalog_frameworks(settings, request.arch)
         choice = term.choose("Framework:", [*frameworks, LOCAL_IMAGE], what="a framework") \
             if frameworks else LOCAL_IMAGE
@@ -80,16 +90,16 @@ def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, 
         term.info(f"  {request.base_image} already contains: {shown}")
 
     if ask_jupyter:
-        term.info(term.style("Phase 2: Jupyter", "bold"))
+        phase("Jupyter")
         pkgs = " ".join(settings.phase_defaults(JUPYTER))
         term.info("  (then `ds01 container jupyter NAME` opens it from your laptop)")
         request.jupyter = term.confirm(f"Install Jupyter ({pkgs})?", default=True)
     if ask_data_science:
-        term.info(term.style("Phase 3: data science", "bold"))
+        phase("data science")
         pkgs = " ".join(settings.phase_defaults(DATA_SCIENCE))
         request.data_science = term.confirm(f"Install data-science packages ({pkgs})?", default=True)
     if ask_use_case:
-        term.info(term.style("Phase 4: use case", "bold"))
+        phase("use case")
         titles = {USE_CASE_TITLES[u]: u for u in USE_CASES}
         # The request may carry a default already (the config's wizard.default_use_case).
         preselected = USE_CASE_TITLES.get(request.use_case or "general-ml", USE_CASE_TITLES["general-ml"])
@@ -98,7 +108,7 @@ def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, 
         pkgs = " ".join(settings.phase_defaults(USE_CASE, request.use_case)) or "nothing"
         term.info(f"  adds: {pkgs}")
     if ask_packages:
-        term.info(term.style("Phase 5: your own packages", "bold"))
+        phase("your own packages")
         while True:
             text = term.ask("Extra pip packages (space-separated, empty for none):", what="--packages")
             try:
@@ -110,6 +120,7 @@ def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, 
             request.packages = items
             break
     if ask_system:
+        phase("system packages")
         while True:
             text = term.ask("System packages for apt (Debian names such as libgl1 ffmpeg, empty for none):",
                             what="--system-packages")
