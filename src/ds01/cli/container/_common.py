@@ -76,8 +76,8 @@ def show_hold(app: App, name: str, hold: Hold) -> None:
         if hold.seconds is None:
             term.info(f"Its GPU slot {slots} stays held for you until you clean the container up.")
         else:
-            term.info(f"Its GPU slot {slots} stays held for you for {human_duration(hold.seconds)} "
-                      f"(until {hold.until}); `ds01 container run {name}` inside that time gets it back.")
+            term.info(f"Its GPU slot {slots} stays held for you for {human_duration(hold.seconds)}; "
+                      f"`ds01 container run {name}` inside that time gets it back.")
         term.next_step(f"ds01 container cleanup {name}", "release the GPU now")
         term.warning("Only files in /workspace, /data and /models survive when the hold ends and the "
                      "container is removed; anything else inside it is lost.")

@@ -62,5 +62,8 @@ def command(app: App, name: str | None, duration: str | None, off: bool, as_json
         return
     if result.capped:
         term.warning(f"A keep-alive lasts at most {format_duration(result.max_seconds)} (policies.max_keep_alive).")
-    term.success(f"{target.name} will not be stopped for idleness before {result.to_json()['keep_alive_until']} "
-                 "(max_runtime still applies).")
+    from ds01.terminal import relative
+
+    left = relative(result.to_json()["keep_alive_until"])
+    when = f"in the next {left.removeprefix('in ')}" if left.startswith("in ") else f"until {left}"
+    term.success(f"{target.name} will not be stopped for idleness {when} (max_runtime still applies).")

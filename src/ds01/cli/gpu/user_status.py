@@ -28,6 +28,11 @@ def command(app: App, user: str, as_json: bool) -> None:
         return
     limit = "unlimited" if info["max_mig_instances"] is None else str(info["max_mig_instances"])
     term.info(f"{user}: {info['count']} of {limit} GPU slot(s) held, priority {info['priority']}.")
-    term.table(["slot", "container", "state", "allocated", "held until"],
-               [[a["slot"], a["container"], a["state"], a["allocated_at"], a["held_until"] or ""]
-                for a in info["allocations"]], empty=f"{user} holds no GPU slot.")
+    from ds01.base.names import display_name
+    from ds01.terminal import Column, relative
+
+    term.table([Column("slot", 1, name=True), Column("container", 1, name=True), Column("state", 1),
+                Column("allocated", 3), Column("held until", 2)],
+               [[a["slot"], display_name(a["container"]), a["state"], relative(a["allocated_at"]),
+                 relative(a["held_until"], none="")] for a in info["allocations"]],
+               empty=f"{user} holds no GPU slot.")
