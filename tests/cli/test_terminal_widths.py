@@ -104,3 +104,24 @@ def test_many_warnings_are_summarised():
     lines = err.getvalue().splitlines()
     assert len(lines) == 5 and "220 warnings" in lines[0] and "`ds01 gpu status --json`" in lines[-1]
     assert "217 more" in lines[-1]
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_wizard_texts_and_guides_wrap_at_word_boundaries(monkeypatch, width):
+    from ds01.units.containers.texts import GUIDE
+    from ds01.wizards import texts
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    out, err = io.StringIO(), io.StringIO()
+    term = Terminal(out, err, color=False, interactive=False)
+    term.guided = True
+    paragraphs = [t for _title, t in texts.LESSON] + list(texts.STEP_GUIDE.values())
+    for t in paragraphs:
+        term.prose(t, indent="  ")
+    for lines in GUIDE.values():
+        for t in lines:
+            term.guide(t)
+    words = {w for t in paragraphs + [x for v in GUIDE.values() for x in v] for w in t.split()} | {"ℹ"}
+    for line in err.getvalue().splitlines():
+        assert len(line) < width, line
+        assert all(w in words for w in line.split()), line  # no word cut in two
