@@ -456,7 +456,13 @@ def allocate_and_create(config: Config, spec: ContainerSpec, dname: str, gpus: i
 
                 progress(f"Allocating {gpus} GPU slot(s)"
                          + (f" (waiting up to {format_duration(int(wait))} for one to be free)…" if wait else "…"))
-            result = service.allocate(config, spec.owner.name, dname, gpus, wait=wait)
+
+            def waiting(reason: str) -> None:
+                # What it waits for and for how long (the spinner adds the time waited so far).
+                if progress and wait:
+                    progress(f"{reason.strip()} Waiting up to {format_duration(int(wait))} for a GPU slot…")
+
+            result = service.allocate(config, spec.owner.name, dname, gpus, wait=wait, on_wait=waiting)
             undo.add(f"release the GPU slots of {dname}", lambda: service.release(dname, reason="create failed"))
             slots, uuids, seal = list(result.slots), list(result.uuids), result.seal
         if plan is not None:
