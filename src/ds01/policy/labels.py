@@ -87,8 +87,3 @@ def split_list(value: str | None) -> tuple[str, ...]:
     for sep in _READ_SEPARATORS[1:]:
         text = text.replace(sep, LIST_SEPARATOR)
     return tuple(p.strip() for p in text.split(LIST_SEPARATOR) if p.strip())
-
-
-def aime_safe(value: str) -> bool:
-    """Whether AIME's ``mlc list`` can read a label with this value (no ``,`` and no ``=``)."""
-    return "," not in value and "=" not in value
