@@ -28,7 +28,11 @@ def test_interactive_create_through_a_pty(docker_env, base_image, session_tag, t
         child.expect("Phase 1")
         child.expect("Framework")
         child.expect("Pytorch")
-        child.send(UP)  # wraps to the last choice: a local image
+        child.send(UP)  # wraps to the last choice: a local base image
+        child.send(ENTER)
+        child.expect("Base image")  # the server's base images, then naming another
+        child.expect("Another local image")
+        child.send(UP)
         child.send(ENTER)
         child.expect("Local base image")
         child.sendline(f"{session_tag}-missing:none")  # not on this server: asked again

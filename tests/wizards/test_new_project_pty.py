@@ -24,11 +24,12 @@ def test_new_project_concise_questions_and_shell(docker_env, base_image, caller)
         child.sendline(project)
         child.expect(f"Build the image {project}-image now")
         child.send("y")
-        if child.expect(["Local base image", "Framework"]) == 1:
-            child.send(UP)
+        if child.expect(["Base image:", "Framework"]) == 1:
+            child.send(UP)  # the last choice: a local base image
             child.send(ENTER)
-            child.expect("Local base image")
-        child.sendline(base_image)
+            child.expect("Base image:")
+        child.expect("Another local image")  # the server's base images: the offline base is the first
+        child.send(ENTER)
         child.expect("Use case")
         child.expect("General ML")
         child.send(ENTER)  # the default: General ML

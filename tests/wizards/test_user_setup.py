@@ -47,11 +47,12 @@ def test_user_setup_through_a_pty_then_rerun(docker_env, base_image, caller):
         child.expect(f"Build the image {project}-image now")
         child.send("y")
         child.expect("Phase 1")
-        if child.expect(["Local base image", "Framework"]) == 1:
-            child.send(UP)  # the last choice: a local image
+        if child.expect(["Base image:", "Framework"]) == 1:
+            child.send(UP)  # the last choice: a local base image
             child.send(ENTER)
-            child.expect("Local base image")
-        child.sendline(base_image)
+            child.expect("Base image:")
+        child.expect("Another local image")  # the server's base images: the offline base is the first
+        child.send(ENTER)
         child.expect("already contains")
         child.expect(r"Install Jupyter")
         child.send("n")

@@ -14,6 +14,7 @@ VERBS: LazySpec = {
     "update": ("ds01.cli.image.update:command", "Add or remove packages by category and rebuild."),
     "list": ("ds01.cli.image.list:command", "Your images: size, created, framework, containers using them."),
     "delete": ("ds01.cli.image.delete:command", "Delete your images (refused while a container uses one)."),
+    "bases": ("ds01.cli.image.bases:command", "The server's base images you can build on, and what each contains."),
 }
 
 group = LazyGroup(name="image", help=NOUNS["image"], lazy=VERBS, no_args_is_help=True)

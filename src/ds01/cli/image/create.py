@@ -107,7 +107,7 @@ def command(app: App, project: str | None, framework: str | None, fw_version: st
         prompts.ask_phases(term, request, conf, ask_jupyter=jupyter is None,
                            ask_data_science=data_science is None, ask_use_case=use_case is None,
                            ask_packages=not package_args and requirements is None,
-                           ask_system=not system_args)
+                           ask_system=not system_args, identity=ident)
 
     plan = create.plan_create(request, conf, ident)
     state = create.existing_state(plan, ident)

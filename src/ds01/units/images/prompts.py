@@ -23,10 +23,12 @@ from ds01.units.images.packages import (
 )
 
 if TYPE_CHECKING:
+    from ds01.identity import Identity
     from ds01.terminal import Terminal
     from ds01.units.images.create import CreateRequest
 
-LOCAL_IMAGE = "A local image (name it)"
+LOCAL_IMAGE = "A local base image…"
+OTHER_IMAGE = "Another local image (name it)"
 
 
 def catalog_frameworks(settings: ImageSettings, arch: str | None) -> dict[str, list[str]]:
@@ -42,23 +44,41 @@ def catalog_frameworks(settings: ImageSettings, arch: str | None) -> dict[str, l
     return {fw: cat.versions(fw, resolved) for fw in cat.frameworks(resolved)}
 
 
-def ask_local_image(term: Terminal) -> str:
-    """Ask for a local base image until one that exists here is named (Ctrl-C cancels)."""
+def ask_local_image(term: Terminal, settings: ImageSettings | None = None, identity: Identity | None = None) -> str:
+    """Pick one of the server's base images (``ds01 image bases``), or name another local image the
+    caller may use; asked again until one is usable (Ctrl-C cancels)."""
+    from ds01 import identity as _identity
     from ds01.base import images as docker_images
+    from ds01.units.images import bases as _bases
+    from ds01.units.images.common import require_usable_image
 
+    settings = settings or ImageSettings()
+    who = identity or _identity.current()
+    offered = {b.choice(): b.ref for b in _bases.bases(settings, who) if b.present}
+    if offered:
+        picked = term.choose("Base image:", [*offered, OTHER_IMAGE], what="--base-image")
+        if picked != OTHER_IMAGE:
+            return offered[picked]
+    else:
+        term.info("  This server offers no base images yet (an admin lists them in security.allowed_base_images).")
     while True:
         name = term.ask("Local base image (name:tag):", what="--base-image").strip()
         if not name:
-            term.error("A base image is needed; name one that is on this server (`ds01 image list` lists "
-                       "your own images; ask your admin which other base images the server offers).")
+            term.error("A base image is needed; `ds01 image bases` lists the ones this server offers.")
         elif not docker_images.image_exists(name):
             term.error(f"Base image {name} is not present locally and ds01 never pulls one; name another.")
         else:
+            try:
+                require_usable_image(name, settings, who)
+            except Ds01Error as exc:
+                term.error(exc.message)
+                continue
             return name
 
 
 def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, *, ask_jupyter: bool,
-               ask_data_science: bool, ask_use_case: bool, ask_packages: bool, ask_system: bool = False) -> None:
+               ask_data_science: bool, ask_use_case: bool, ask_packages: bool, ask_system: bool = False,
+               identity: Identity | None = None) -> None:
     from ds01.base import images as docker_images
 
     # Phases are numbered as they are shown: one a flag settled is not counted (1, 2, 3; never 1, 4).
@@ -75,10 +95,13 @@ def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, 
     if not request.base_image and not request.framework:
         phase("framework")
         frameworks = catalog_frameworks(settings, request.arch)
-        choice = term.choose("Framework:", [*frameworks, LOCAL_IMAGE], what="a framework") \
-            if frameworks else LOCAL_IMAGE
+        if frameworks:
+            choice = term.choose("Framework:", [*frameworks, LOCAL_IMAGE], what="a framework")
+        else:
+            term.info("  The GPU architecture is not known here, so no framework list; pick a base image.")
+            choice = LOCAL_IMAGE
         if choice == LOCAL_IMAGE:
-            request.base_image = ask_local_image(term)
+            request.base_image = ask_local_image(term, settings, identity)
         else:
             request.framework = choice
             request.version = term.choose("Version:", frameworks[choice], what="--version")
