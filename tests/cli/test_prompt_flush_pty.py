@@ -8,6 +8,7 @@ import sys
 import time
 
 import pexpect
+import pytest
 
 from support.cli import ds01_executable
 
@@ -41,6 +42,7 @@ def test_an_enter_typed_with_a_y_does_not_answer_the_next_question(tmp_path):
     child.expect(pexpect.EOF)
 
 
+@pytest.mark.docker  # user setup surveys the user's containers before its first question
 def test_user_setup_asks_the_project_name_after_a_typed_ahead_enter(tmp_path):
     child = pexpect.spawn(ds01_executable(), ["user", "setup"], env=_env(tmp_path), encoding="utf-8", timeout=30)
     child.expect("SSH key")
