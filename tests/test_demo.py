@@ -16,7 +16,10 @@ def test_demo_runs_and_cleans_up(docker_env, base_image, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "Container demo-notebook created" in proc.stderr
-    assert "demo-train._.4102" in out and "demo-notebook._.4101" in out  # gpu status while they exist
+    # gpu status while they exist, with the names users gave them (never the internal NAME._.UID)
+    status = out.split("== ds01 gpu status", 1)[1].split("==", 1)[0]
+    assert "researcher1  demo-train" in status and "student1     demo-notebook" in status, status
+    assert "._." not in status
     assert "Demo finished." in out
     leftovers = [c.name for c in docker_env.containers.list(all=True) if c.name.startswith("demo-")]
     assert leftovers == []
