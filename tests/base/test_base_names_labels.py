@@ -8,32 +8,32 @@ from pathlib import Path
 import pytest
 
 from ds01.base import labels as lbl
-from ds01.base.names import NAME_MAX, display_name, docker_name, split_docker_name, validate_name
+from ds01.base.names import NAME_MAX, display_name, docker_name, split_docker_name, validate_new_name
 from ds01.errors import ExitCode, UsageError
 
 
-@pytest.mark.parametrize("name", ["pt250", "My-Project_2", "a", "9lives", "x" * NAME_MAX])
+@pytest.mark.parametrize("name", ["pt250", "my-project_2", "my.thesis", "a", "9lives", "x" * NAME_MAX])
 def test_valid_names_pass(name):
-    assert validate_name(name) == name
+    assert validate_new_name(name) == name
 
 
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [
-        ("", "required"),
+        ("", "is empty"),
         ("has#hash", "'#'"),
-        ("-leading", "starting with a letter or digit"),
-        ("_leading", "starting with a letter or digit"),
+        ("-leading", "start and end with a letter or digit"),
+        ("_leading", "start and end with a letter or digit"),
         ("sp ace", "' '"),
-        ("dots.x", "'.'"),
-        ("a._.b", "not valid"),
+        ("My-Project", "(try 'my-project')"),
+        ("a._.b", "'._.'"),
         ("ümlaut", "'ü'"),
         ("x" * (NAME_MAX + 1), f"at most {NAME_MAX}"),
     ],
 )
 def test_invalid_names_are_usage_errors_saying_why(name, fragment):
     with pytest.raises(UsageError) as err:
-        validate_name(name)
+        validate_new_name(name)
     assert err.value.exit_code == ExitCode.USAGE
     assert fragment in err.value.message
 

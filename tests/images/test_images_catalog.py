@@ -35,4 +35,4 @@ def test_project_dockerfile_and_bad_name(cli, monkeypatch, tmp_path):
     assert r.exit_code == 0, r
     assert json.loads(r.stdout)["dockerfile"] == str(tmp_path / "p" / "Dockerfile")
     r = cli("image", "create", "Bad Name", "--framework", "Pytorch", "--no-build")
-    assert r.exit_code == 2 and "not a valid project name" in r.stderr
+    assert r.exit_code == 2 and "use lowercase letters" in r.stderr

@@ -22,7 +22,7 @@ def test_interactive_create_through_a_pty(docker_env, base_image, session_tag, t
     try:
         child.expect("Project name")
         child.sendline("Not A Name")  # refused, asked again
-        child.expect("not a valid project name")
+        child.expect("use lowercase letters")
         child.expect("Project name")
         child.sendline(project)
         child.expect("Phase 1")

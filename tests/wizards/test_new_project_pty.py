@@ -19,7 +19,7 @@ def test_new_project_concise_questions_and_shell(docker_env, base_image, caller)
     try:
         child.expect("Project name")
         child.sendline("Not Valid")  # refused, asked again; nothing is created
-        child.expect("cannot name a project")
+        child.expect("use lowercase letters")
         child.expect("Project name")
         child.sendline(project)
         child.expect(f"Build the image {project}-image now")

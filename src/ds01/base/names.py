@@ -1,8 +1,17 @@
-"""Container names: the user-visible name, its validation, and Docker's ``<name>._.<uid>``.
+"""Names: the one rule for the projects, images and containers ds01 creates, and Docker's
+``<name>._.<uid>`` container names.
 
-AIME MLC allows ``a-z A-Z 0-9 _ - #``; Docker rejects ``#`` and a leading ``-`` or ``_``,
-which AIME only discovers when ``docker create`` fails. ds01 refuses such names before
-Docker sees them, with one sentence saying what is allowed.
+One rule, because a project name becomes three Docker names: its image ``<name>-image``, its
+container ``<name>._.<uid>`` and that container's hostname. A name is lowercase letters and
+digits, with single ``.``, ``_`` or ``__``, or runs of ``-`` between them (Docker's image
+reference grammar for one path component), at most ``NAME_MAX`` (48) characters. So
+``<name>-image`` is always a valid image reference, and ``._.`` (which separates a container's
+name from its owner's uid) cannot occur in a name.
+
+The rule is for names ds01 makes. Containers that already exist (made by AIME's mlc, which
+allows capitals, or by older ds01 versions) are listed and managed under their own names:
+``validate_name`` only checks what Docker itself requires of a container name; every command
+that makes a new name checks it with ``validate_new_name``.
 """
 
 from __future__ import annotations
@@ -12,23 +21,52 @@ import re
 from ds01.errors import UsageError
 
 SEPARATOR = "._."
-# Docker allows long names, but the name also appears in hostnames, slice units and
-# table columns; 48 characters keeps ``<name>._.<uid>`` well inside every such limit.
+# The name also appears in hostnames (63 characters), systemd slice units and table columns;
+# 48 characters keeps ``<name>._.<uid>`` and ``<name>-image`` well inside every such limit.
 NAME_MAX = 48
-_VALID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-_ALLOWED_TEXT = "letters, digits, '_' and '-', starting with a letter or digit"
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+RULE_TEXT = (f"lowercase letters and digits, with '.', '_' or '-' between them, "
+             f"at most {NAME_MAX} characters (for example 'my-thesis')")
+# Docker's own container-name grammar (what an existing container may be called).
+_DOCKER_CONTAINER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a new project, image or container, or None when it can (pure)."""
+    if not name:
+        return "is empty"
+    if len(name) > NAME_MAX:
+        return f"is {len(name)} characters long"
+    if SEPARATOR in name:
+        return f"contains {SEPARATOR!r}, which ds01 uses to separate a container's name from its owner"
+    bad = sorted({c for c in name if not (c.isascii() and (c.islower() or c.isdigit()) or c in "._-")})
+    if bad:
+        return "contains " + ", ".join(repr(c) for c in bad)
+    if not _COMPONENT.fullmatch(name):
+        return "must start and end with a letter or digit and have only one '.' or '_' (or '__') in a row"
+    return None
+
+
+def validate_new_name(name: str, what: str = "container") -> str:
+    """Return ``name`` when ds01 may create a ``what`` (project, image or container) by that name;
+    else UsageError (exit 2) saying why and what is allowed, suggesting the lowercase form."""
+    problem = name_problem(name)
+    if problem is None:
+        return name
+    hint = ""
+    if name and name != name.lower() and name_problem(name.lower()) is None:
+        hint = f" (try {name.lower()!r})"
+    shown = f"{what.capitalize()} name {name!r}" if name else f"The {what} name"
+    raise UsageError(f"{shown} {problem}{hint}; use {RULE_TEXT}.")
 
 
 def validate_name(name: str) -> str:
-    """Return ``name`` when it is a valid user-visible container name; else UsageError (exit 2)."""
-    if not name:
-        raise UsageError(f"A container name is required ({_ALLOWED_TEXT}).")
-    if len(name) > NAME_MAX:
-        raise UsageError(f"Container name {name!r} is {len(name)} characters long; use at most {NAME_MAX}.")
-    if SEPARATOR in name or not _VALID.fullmatch(name):
-        bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "_-"))})
-        why = f" ({', '.join(repr(c) for c in bad)} not allowed)" if bad else ""
-        raise UsageError(f"Container name {name!r} is not valid{why}: use {_ALLOWED_TEXT}.")
+    """Return ``name`` when a container may carry it (Docker's grammar, no ``._.``); else UsageError.
+
+    For containers that are already there (AIME's mlc allows capitals): ds01 manages, saves and
+    recreates them under their own names. New names follow ``validate_new_name``."""
+    if not name or SEPARATOR in name or not _DOCKER_CONTAINER.fullmatch(name):
+        raise UsageError(f"{name!r} cannot be a container name; use {RULE_TEXT}.")
     return name
 
 

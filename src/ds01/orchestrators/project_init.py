@@ -165,31 +165,10 @@ class Survey:
 
 
 def validate_project(name: str) -> str:
-    """A project name must also name its image and its container: all three rules apply, and a
-    refusal states the rule they make together (not the one of whichever check failed first)."""
-    from ds01.base.names import NAME_MAX, validate_name
-    from ds01.units.images.common import validate_project as validate_image_project
-    from ds01.units.project._files import validate_project_name
+    """A project name also names its image and its container: the one rule of ``ds01.base.names``."""
+    from ds01.base.names import validate_new_name
 
-    try:
-        validate_project_name(name)
-        validate_image_project(name)
-        validate_name(name)
-    except UsageError as exc:
-        if not name:
-            raise
-        hint = ""
-        if name != name.lower():
-            try:
-                validate_project(name.lower())
-                hint = f" (try {name.lower()!r})"
-            except UsageError:
-                pass
-        raise UsageError(
-            f"{name!r} cannot name a project{hint}: use lowercase letters, digits, '-' and '_', starting and "
-            f"ending with a letter or digit, at most {NAME_MAX} characters (for example 'my-thesis')."
-        ) from exc
-    return name
+    return validate_new_name(name, "project")
 
 
 def project_dir(request: InitRequest) -> Path:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 def ask_name(term: Terminal, *, default: str = "") -> str:
     """Ask for a project name until it is one ds01 accepts (Ctrl-C cancels)."""
     while True:
-        name = term.ask("Project name (lowercase letters, digits, - and _):", default=default,
+        name = term.ask("Project name (lowercase letters, digits, ., _ and -):", default=default,
                         what="PROJECT").strip()
         try:
             return orch.validate_project(name)

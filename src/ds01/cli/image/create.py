@@ -20,7 +20,7 @@ def ask_project(term: Terminal) -> str:
     from ds01.units.images.common import validate_project
 
     while True:
-        name = term.ask("Project name (lowercase letters, digits, - and _):", what="PROJECT").strip()
+        name = term.ask("Project name (lowercase letters, digits, ., _ and -):", what="PROJECT").strip()
         try:
             return validate_project(name)
         except UsageError as exc:

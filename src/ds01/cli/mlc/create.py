@@ -51,14 +51,14 @@ def command(
     with `ds01 mlc open NAME`.
     """
     from ds01.base import catalog, engine
-    from ds01.base.names import docker_name, validate_name
+    from ds01.base.names import docker_name, validate_new_name
     from ds01.errors import UsageError
     from ds01.units.containers import create as unit
 
     term, me = app.terminal, app.identity
     count = gpu_count(gpus)
     config = app.config
-    name = validate_name(name or term.ask("Container name:", what="a container name (NAME)"))
+    name = validate_new_name(name or term.ask("Container name:", what="a container name (NAME)"))
     if image and (framework or version):
         raise UsageError("Give either FRAMEWORK VERSION or --image, not both.")
     if engine.container_exists(docker_name(name, me.uid)):

@@ -34,7 +34,7 @@ def command(app: App, project: str | None, directory: Path | None, force: bool, 
 
     term = app.terminal
     if project is None:
-        project = term.ask("Project name (letters, digits, _ and -):", what="PROJECT").strip()
+        project = term.ask("Project name (lowercase letters, digits, ., _ and -):", what="PROJECT").strip()
     term.guide(
         "A project is one folder in your workspace (~/workspace). ds01 containers mount the workspace "
         "at /workspace, so what you put here is visible inside your containers and survives them."

@@ -10,7 +10,6 @@ The build log of the last build is ``<dockerfiles_dir>/<project>/build.log`` eit
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ds01 import privsep
+from ds01.base.names import validate_new_name
 from ds01.errors import OperationFailed, PolicyRefused, UsageError
 from ds01.fsutil import locked_dir, make_dirs, write_atomic
 from ds01.identity import Identity
@@ -29,18 +29,11 @@ if TYPE_CHECKING:
     from ds01.base.images import ImageFacts as ImageFacts
 
 IMAGE_SUFFIX = "-image"
-# Docker repository names are lowercase; keep to a portable subset.
-_PROJECT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
 def validate_project(name: str) -> str:
-    if not _PROJECT.match(name or "") or ".." in name or name.endswith((".", "-", "_")):
-        hint = f" (try {name.lower()!r})" if name and name.lower() != name and _PROJECT.match(name.lower()) else ""
-        raise UsageError(
-            f"{name!r} is not a valid project name{hint}; use lowercase letters, digits, '-', '_' or '.', "
-            "starting with a letter or digit (at most 63 characters)."
-        )
-    return name
+    """The project name rule of ``ds01.base.names``: ``<name>-image`` is then a valid reference."""
+    return validate_new_name(name, "project")
 
 
 def image_name(project: str) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ds01.base.names import validate_new_name
 from ds01.errors import OperationFailed, UsageError
 from ds01.fsutil import write_atomic
 
@@ -33,25 +34,12 @@ if TYPE_CHECKING:
 # to replace. None means "nobody to ask": the file is kept and the result says so.
 Ask = Callable[[str], bool]
 
-# Same rule as container names (the project name becomes `<project>._.<uid>` and
-# `<project>-image`): Docker accepts [a-zA-Z0-9][a-zA-Z0-9_.-]*; ds01 leaves out `.`
-# because `._.` separates the name from the uid.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-MAX_NAME = 64
 
 
 def validate_project_name(name: str) -> str:
-    """Return ``name`` if it can name a project, its image and its container; else UsageError."""
-    if not name:
-        raise UsageError("The project name is empty; give a name such as `my-thesis`.")
-    if len(name) > MAX_NAME:
-        raise UsageError(f"The project name {name!r} is longer than {MAX_NAME} characters; choose a shorter one.")
-    if not _NAME.match(name):
-        raise UsageError(
-            f"The project name {name!r} is not allowed; use letters, digits, `_` and `-`, "
-            "starting with a letter or digit (for example `my-thesis`)."
-        )
-    return name
+    """Return ``name`` if it can name a project, its image and its container (the one rule in
+    ``ds01.base.names``); else UsageError."""
+    return validate_new_name(name, "project")
 
 
 _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
