@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ds01.limits.units import DURATION_FORMS, SIZE_FORMS, LimitsValueError, parse_duration, parse_size
+from ds01.limits.units import (
+    DURATION_FORMS,
+    SIZE_FORMS,
+    LimitsValueError,
+    format_duration,
+    format_size,
+    parse_duration,
+    parse_size,
+)
 
 SLOT_FORMS = ("quoted slot ids such as '0' (a whole GPU), '1:2' (GPU instance 2 of GPU 1) or '1:2.1' "
               "(compute instance 1 of that GPU instance)")
@@ -30,13 +38,27 @@ GROUP_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@-]*\$?$")
 SLOT_RE = re.compile(r"^\d+(?::\d+(?:\.\d+)?)?$")
 
+# Every number has a range, so a value that passes `limits check` cannot fail later (a duration
+# that overflows a date, a size Docker cannot hold in its int64, a CPU limit of infinity).
+# Unless a field says otherwise: durations at most 100 years, sizes and whole numbers within
+# int64 (sizes: 8388607t = 2^63 - 2^40 bytes), other numbers at most a million.
+DURATION_MAX = 36500 * 86400
+SIZE_MAX = 8388607 * 1024**4
+INT_MAX = 2**63 - 1
+NUMBER_MAX = 1_000_000
+DOCKER_MIN_MEMORY = 6 * 1024**2  # docker run --memory refuses less than 6m
+MIN_CPUS = 0.01  # docker run --cpus: 0.01 is the smallest step
+NETWORK_FORMS = ("bridge, none, or the name of a Docker network (letters, digits, '_', '.' and '-', "
+                 "starting with a letter or digit); never host or container:NAME")
+_NETWORK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
 
 @dataclass(frozen=True)
 class FieldSpec:
     """One key of a section: how it is typed, what it defaults to, what ``null`` means."""
 
     name: str
-    kind: str  # size|duration|int|number|bool|enum|str|path|str_list|int_list|user_list|slot_list|datetime|use_cases
+    kind: str  # size|duration|int|number|bool|enum|str|network|path|str_list|int_list|user_list|slot_list|datetime|use_cases
     default: Any
     doc: str
     example: str
@@ -60,29 +82,42 @@ class FieldSpec:
             "slot_list": f"a list of {SLOT_FORMS}",
             "datetime": DATETIME_FORMS,
             "use_cases": "a mapping of general-ml, cv, nlp or rl to a list of packages",
+            "network": NETWORK_FORMS,
         }.get(self.kind)
+        if self.kind in ("size", "duration"):
+            lo, hi = self.bounds()
+            show = format_size if self.kind == "size" else format_duration
+            forms = f"{forms}, from {show(int(lo))} to {show(int(hi))}" if lo > 0 else f"{forms}, at most {show(int(hi))}"
         if self.kind == "enum":
             forms = "one of " + ", ".join(self.choices)
         elif self.kind in ("int", "number"):
             noun = "a whole number" if self.kind == "int" else "a number"
-            lo, hi = self.minimum, self.maximum
-            if lo is not None and hi is not None:
+            lo, hi = self.minimum, self.bounds()[1]
+            if lo is None:
+                forms = f"{noun} of at most {_num(hi)}"
+            elif self.maximum is not None or lo > 0 or self.kind == "int":
                 forms = f"{noun} from {_num(lo)} to {_num(hi)}"
-            elif lo is not None:
-                forms = f"{noun} of at least {_num(lo)}" if lo > 0 or self.kind == "int" else f"{noun} above 0"
             else:
-                forms = noun
+                forms = f"{noun} above 0, at most {_num(hi)}"
         if self.nullable:
             forms = f"{forms}, or null ({self.null_means})"
         return forms or self.kind
 
+    def bounds(self) -> tuple[float, float]:
+        """The smallest and largest accepted value (bytes for sizes, seconds for durations)."""
+        hi = {"size": SIZE_MAX, "duration": DURATION_MAX, "int": INT_MAX}.get(self.kind, NUMBER_MAX)
+        return (self.minimum if self.minimum is not None else 0,
+                self.maximum if self.maximum is not None else hi)
+
     def type_label(self) -> str:
         label = {"int_list": "list of int", "str_list": "list of str", "user_list": "list of names",
-                 "slot_list": "list of slot ids", "use_cases": "mapping"}.get(self.kind, self.kind)
+                 "slot_list": "list of slot ids", "use_cases": "mapping", "network": "str"}.get(self.kind, self.kind)
         return label + (" or null" if self.nullable else "")
 
 
 def _num(x: float) -> str:
+    if x == INT_MAX:
+        return "2^63-1"
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
@@ -97,13 +132,15 @@ PER_USER_SPECS: tuple[FieldSpec, ...] = (
     _f("max_gpus_per_container", "int", 1, "GPU slots one container may have.", "1",
        nullable=True, null_means="unlimited", minimum=1),
     _f("max_cpus", "number", None, "CPU cores per container (docker --cpus). A value above the host's "
-       "core count is a warning.", "8", nullable=True, null_means="no CPU limit", minimum=0),
+       "core count is a warning.", "8", nullable=True, null_means="no CPU limit", minimum=MIN_CPUS),
     _f("memory", "size", None, "Memory per container (docker --memory).", "32g",
-       nullable=True, null_means="no memory limit"),
+       nullable=True, null_means="no memory limit", minimum=DOCKER_MIN_MEMORY),
     _f("memory_swap", "size", None, "Memory plus swap per container (docker --memory-swap); at least "
-       "`memory`.", "64g", nullable=True, null_means="not set: Docker's default applies"),
+       "`memory`.", "64g", nullable=True, null_means="not set: Docker's default applies",
+       minimum=DOCKER_MIN_MEMORY),
     _f("shm_size", "size", None, "Size of /dev/shm per container (docker --shm-size); PyTorch data "
-       "loaders need several GB.", "16g", nullable=True, null_means="not set: Docker's 64m default"),
+       "loaders need several GB.", "16g", nullable=True, null_means="not set: Docker's 64m default",
+       minimum=1),
     _f("pids_limit", "int", None, "Processes per container (docker --pids-limit).", "4096",
        nullable=True, null_means="no process limit", minimum=1),
     _f("max_containers_per_user", "int", None, "ds01 containers per user, running or held.", "3",
@@ -133,9 +170,9 @@ GROUP_EXTRA_SPECS: tuple[FieldSpec, ...] = (
        "[student1, student2]", nullable=True, null_means="no members"),
     _f("slice_cpus", "number", None, "CPU cores for the whole group's systemd slice "
        "(ds01-<group>.slice, made by `ds01 admin setup-slices`).", "32", nullable=True,
-       null_means="no slice CPU limit", minimum=0),
+       null_means="no slice CPU limit", minimum=MIN_CPUS),
     _f("slice_memory", "size", None, "Memory for the whole group's systemd slice.", "256g",
-       nullable=True, null_means="no slice memory limit"),
+       nullable=True, null_means="no slice memory limit", minimum=DOCKER_MIN_MEMORY),
     _f("slice_tasks", "int", None, "Tasks (threads and processes) for the whole group's slice.", "32768",
        nullable=True, null_means="no slice task limit", minimum=1),
 )
@@ -191,8 +228,9 @@ POLICIES_SPECS: tuple[FieldSpec, ...] = (
 )
 
 ADVANCED_SPECS: tuple[FieldSpec, ...] = (
-    _f("network_mode", "str", "bridge", "Docker network mode or network name for containers.",
-       "bridge"),
+    _f("network_mode", "network", "bridge", "Docker network mode or network name for containers; "
+       "host and container:NAME are refused (a container never shares the host's or another "
+       "container's network namespace).", "bridge"),
     _f("restart_policy", "enum", "no", "Docker restart policy for containers. A bare no is the string "
        "no here (YAML 1.2); quoting it keeps the file right for YAML 1.1 tools too.", '"no"',
        choices=("no", "on-failure", "always", "unless-stopped")),
@@ -283,23 +321,39 @@ def _bad(spec: FieldSpec, value: Any, key: str, reason: str = "has the wrong typ
 
 def _c_size(spec: FieldSpec, value: Any, key: str) -> int:
     try:
-        return parse_size(value, key=key)
+        size = parse_size(value, key=key)
     except LimitsValueError as exc:
         raise LimitsValueError(key, value, spec.accepted(), exc.reason) from None
+    _range(spec, size, key, shown=value)
+    return size
 
 
 def _c_duration(spec: FieldSpec, value: Any, key: str) -> int:
     try:
-        return parse_duration(value, key=key)
+        seconds = parse_duration(value, key=key)
     except LimitsValueError as exc:
         raise LimitsValueError(key, value, spec.accepted(), exc.reason) from None
+    _range(spec, seconds, key, shown=value)
+    return seconds
 
 
-def _range(spec: FieldSpec, value: float, key: str) -> None:
-    if spec.minimum is not None and (value < spec.minimum or (spec.kind == "number" and value == 0)):
-        raise _bad(spec, value, key, "is out of range")
-    if spec.maximum is not None and value > spec.maximum:
-        raise _bad(spec, value, key, "is out of range")
+def _range(spec: FieldSpec, value: float, key: str, *, shown: Any = None) -> None:
+    lo, hi = spec.bounds()
+    above_zero = spec.kind == "number" and spec.minimum is not None and spec.maximum is None and lo <= 0
+    if value < lo or value > hi or (above_zero and value == 0):
+        raise _bad(spec, value if shown is None else shown, key, "is out of range")
+
+
+def _c_network(spec: FieldSpec, value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(spec, value, key, "is not a network mode")
+    if value == "host":
+        raise _bad(spec, value, key, "is refused: a container never shares the host's network namespace")
+    if value.startswith("container:"):
+        raise _bad(spec, value, key, "is refused: a container never joins another container's network namespace")
+    if not _NETWORK_NAME_RE.match(value):
+        raise _bad(spec, value, key, "is not a network mode or network name")
+    return value
 
 
 def _c_int(spec: FieldSpec, value: Any, key: str) -> int:
@@ -411,6 +465,7 @@ def _c_use_cases(spec: FieldSpec, value: Any, key: str) -> dict[str, tuple[str, 
 
 
 _CONVERTERS: dict[str, Callable[[FieldSpec, Any, str], Any]] = {
+    "network": _c_network,
     "size": _c_size,
     "duration": _c_duration,
     "int": _c_int,
@@ -473,6 +528,10 @@ def render_markdown() -> str:
         "",
         f"- **Sizes** are {SIZE_FORMS}; they are stored as bytes.",
         f"- **Durations** are {DURATION_FORMS}; they are stored as seconds. `0.5h` is 30 minutes.",
+        "- **Every number has a range**, shown in the tables below and named by `limits check` when a "
+        "value is outside it: durations at most 100 years (36500d), sizes at most 8388607t (within "
+        "Docker's 64-bit byte counts), whole numbers at most 2^63-1, other numbers finite and at most "
+        "1000000; `memory` and `memory_swap` at least Docker's minimum of 6m, CPUs at least 0.01.",
         "- A bare number where a size or duration is expected is an error (a unitless `48` once "
         "meant 48 seconds).",
         "- **Absent and `null` differ.** An absent key falls through to the next level; `null` is a "
