@@ -8,7 +8,6 @@ Every Docker call in ds01 goes through ``client()`` and, where it can fail, thro
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -215,54 +214,78 @@ def _unix_socket_path() -> str | None:
     return host.removeprefix("unix://") if host.startswith("unix://") else None
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float):
-        super().__init__("localhost", timeout=timeout)
-        self._socket_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 def _get_json(socket_path: str, path: str, query: dict[str, str], *, action: str) -> Any:
-    """One read-only Engine API call over the unix socket with the standard library.
+    """One read-only Engine API call over the unix socket, spoken by hand (HTTP/1.0, one request
+    per connection: the engine answers with the whole body and closes).
 
-    The listing commands (``gpu status``, ``container list``, cron's ``gpu release-stale``)
-    are run far more often than anything else; importing the Docker SDK (requests, urllib3)
-    costs them ~150-200 ms, several times the work itself. Writes always go through the SDK.
+    The listing commands (``gpu status``, ``container list``, ``mlc list``, cron's ``gpu
+    release-stale``) are run far more often than anything else; the Docker SDK (requests,
+    urllib3) costs them ~150 ms and even ``http.client`` brings ``ssl`` and ``email`` (~15 ms),
+    several times the request itself. Writes always go through the SDK.
     """
-    from urllib.parse import urlencode
+    from urllib.parse import quote, urlencode
 
-    conn = _UnixHTTPConnection(socket_path, float(os.environ.get("DS01_DOCKER_TIMEOUT", "120")))
+    timeout = float(os.environ.get("DS01_DOCKER_TIMEOUT", "120"))
+    request = f"GET {quote(path)}?{urlencode(query)} HTTP/1.0\r\nHost: docker\r\n\r\n".encode()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    chunks = []
     try:
-        conn.request("GET", f"{path}?{urlencode(query)}", headers={"Host": "docker"})
-        response = conn.getresponse()
-        body = response.read()
+        sock.connect(socket_path)
+        sock.sendall(request)
+        while True:
+            chunk = sock.recv(262144)
+            if not chunk:
+                break
+            chunks.append(chunk)
     except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
         raise _unreachable(exc) from exc
     except TimeoutError as exc:
         raise Timeout(f"Could not {action}: the Docker engine did not answer in time.") from exc
-    except (OSError, http.client.HTTPException) as exc:
+    except OSError as exc:
         raise OperationFailed(f"Could not {action}: {exc}.") from exc
     finally:
-        conn.close()
+        sock.close()
+    status, body = _parse_response(b"".join(chunks), action)
     try:
         data = json.loads(body or b"null")
     except ValueError as exc:
         raise OperationFailed(f"Could not {action}: the Docker engine sent a reply that is not JSON.") from exc
-    if response.status != 200:
+    if status != 200:
         message = data.get("message") if isinstance(data, dict) else None
         kind = {400: BadRequest, 404: EngineNotFound, 409: Conflict, 408: Timeout, 504: Timeout}.get(
-            response.status, OperationFailed)
-        raise kind(f"Could not {action}: {message or f'HTTP {response.status}'}.")
+            status, OperationFailed)
+        raise kind(f"Could not {action}: {message or f'HTTP {status}'}.")
     return data
+
+
+def _parse_response(raw: bytes, action: str) -> tuple[int, bytes]:
+    """Pure: (status, body) of one whole HTTP/1.x response (plain, with Content-Length, or chunked)."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(None, 2)
+    if not sep or len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise OperationFailed(f"Could not {action}: the Docker engine sent a reply that is not HTTP.")
+    headers = {}
+    for line in lines[1:]:
+        key, _, value = line.partition(b":")
+        headers[key.strip().lower()] = value.strip()
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        out, rest = [], body
+        while True:
+            size_line, _, rest = rest.partition(b"\r\n")
+            try:
+                size = int(size_line.split(b";")[0], 16)
+            except ValueError:
+                raise OperationFailed(f"Could not {action}: the Docker engine's reply was cut short.") from None
+            if size == 0:
+                break
+            out.append(rest[:size])
+            rest = rest[size + 2:]
+        body = b"".join(out)
+    elif b"content-length" in headers and headers[b"content-length"].isdigit():
+        body = body[: int(headers[b"content-length"])]
+    return int(parts[1]), body
 
 
 def summary_from_api(item: dict[str, Any]) -> ContainerSummary:

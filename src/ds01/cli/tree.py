@@ -96,19 +96,35 @@ def verbs_of(noun: str) -> dict[str, tuple[str, str]]:
     return dict(importlib.import_module(f"ds01.cli.{noun}").VERBS)
 
 
-def verb_names(noun: str) -> list[str]:
-    """The verbs of one noun, read from the keys of its package's ``VERBS`` without importing
-    it (``ds01 --help`` lists the symlinks and must not pay for click)."""
-    import ast
-    from pathlib import Path
+# The verbs of each noun: the keys of ``ds01/cli/<noun>/__init__.py``'s ``VERBS``, copied here so
+# that ``ds01 --help`` (which lists every symlink) reads no file and imports no command package.
+# ``tests/cli/test_import_sets.py`` keeps it equal to the packages; after adding a verb, paste
+# the output of ``python -m ds01.cli.tree --verb-table`` here.
+VERB_NAMES: dict[str, tuple[str, ...]] = {
+    "container": ("cleanup", "create", "deploy", "exit", "jupyter", "keep-alive", "list", "retire", "run", "start",
+                  "stats", "stop"),
+    "image": ("bases", "create", "delete", "list", "update"),
+    "project": ("dir-create", "git-init", "init", "readme-create", "ssh-setup", "vscode-setup"),
+    "user": ("new", "new-project", "setup"),
+    "gpu": ("allocate", "mark-stopped", "reconcile", "release", "release-stale", "status", "user-status"),
+    "limits": ("check", "migrate", "show"),
+    "mlc": ("create", "export", "import", "list", "open", "remove", "start", "stats", "stop", "update-sys"),
+    "monitor": ("dashboard", "idle", "metrics"),
+    "lifecycle": ("run",),
+    "admin": ("add-user", "doctor", "install", "report", "setup-slices", "sudoers", "symlinks", "uninstall", "users"),
+}
 
-    source = Path(__file__).resolve().parent / noun / "__init__.py"
-    for node in ast.parse(source.read_text()).body:
-        target = node.target if isinstance(node, ast.AnnAssign) else (
-            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
-        if isinstance(target, ast.Name) and target.id == "VERBS" and isinstance(node.value, ast.Dict):
-            return sorted(k.value for k in node.value.keys if isinstance(k, ast.Constant))
-    return sorted(verbs_of(noun))
+
+def verb_names(noun: str) -> list[str]:
+    """The verbs of one noun, from ``VERB_NAMES`` (no import; the test keeps it true)."""
+    return list(VERB_NAMES[noun])
+
+
+def verb_table() -> str:
+    """``VERB_NAMES`` as read from the packages themselves (imports every noun's package)."""
+    lines = ["VERB_NAMES: dict[str, tuple[str, ...]] = {"]
+    lines += [f"    {noun!r}: {tuple(sorted(verbs_of(noun)))!r}," for noun in NOUNS]
+    return "\n".join(lines).replace("'", '"') + "\n}\n"
 
 
 def symlink_groups() -> list[tuple[str, list[str]]]:
@@ -140,5 +156,7 @@ if __name__ == "__main__":
 
     if sys.argv[1:] == ["--markdown"]:
         sys.stdout.write(symlinks_markdown())
+    elif sys.argv[1:] == ["--verb-table"]:
+        sys.stdout.write(verb_table())
     else:
         sys.stdout.write("\n".join(symlink_names()) + "\n")

@@ -69,7 +69,9 @@ def command(
     arch_value: str | None = None
     if image:
         try:
-            arch_value = catalog.resolve_arch(arch)
+            # Only a label here: NVML is asked only where the inventory is NVML's (loading it
+            # costs ~40 ms, and a simulated inventory has no GPU to answer).
+            arch_value = catalog.resolve_arch(arch, detect=config.gpu_allocation.inventory == "nvml")
         except UsageError:
             arch_value = None  # a custom image needs no catalog architecture
     else:  # AIME's questions, in AIME's order, before anything is allocated

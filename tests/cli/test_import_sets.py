@@ -1,0 +1,107 @@
+"""What each command family imports: nothing heavy that it does not use.
+
+Each command runs in a real ``ds01`` process (the entry point, with ``main``'s exit); the set of
+modules loaded when it exits is compared with what that family may load. ``import docker``
+(requests, urllib3, ssl), ``pynvml``, ``questionary`` (prompt_toolkit) and ``rich.table`` each
+cost tens of milliseconds on every run of the commands people type most.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ds01.base.docker_client import _parse_response
+from ds01.cli.tree import NOUNS, VERB_NAMES, verbs_of
+
+HEAVY = ("pynvml", "docker", "requests", "urllib3", "ssl", "email", "rich.table", "questionary", "prompt_toolkit")
+
+PROBE = (
+    "import atexit, json, os, sys\n"
+    "atexit.register(lambda: open(os.environ['PROBE_OUT'], 'w').write(json.dumps(sorted(sys.modules))))\n"
+    "sys.argv = ['ds01', *sys.argv[1:]]\n"
+    "from ds01.cli import main\n"
+    "main()\n"
+)
+
+
+def loaded(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[set[str], subprocess.CompletedProcess]:
+    out = tmp_path / "modules.json"
+    run_env = dict(os.environ, NO_COLOR="1", PROBE_OUT=str(out), **(env or {}))
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], env=run_env, capture_output=True, text=True,
+                          timeout=120)
+    assert out.exists(), done.stderr
+    return set(json.loads(out.read_text())), done
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return [m for m in HEAVY if m in modules]
+
+
+def test_help_imports_neither_click_nor_anything_heavy(tmp_path):
+    modules, done = loaded(tmp_path, "--help")
+    assert done.returncode == 0 and "Usage: ds01" in done.stdout
+    assert heavy(modules) == [] and "click" not in modules and "ast" not in modules
+
+
+def test_limits_show_imports_nothing_heavy(tmp_path):
+    modules, done = loaded(tmp_path, "limits", "show", "nobody-in-particular")
+    assert done.returncode == 0, done.stderr
+    assert heavy(modules) == []
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("argv", [("container", "list", "--json"), ("mlc", "list", "--json"), ("mlc", "list")])
+def test_listings_speak_to_the_engine_without_the_sdk(tmp_path, docker_env, argv):
+    sudo = {"SUDO_USER": "importprobe", "SUDO_UID": "4997", "SUDO_GID": "4997"}
+    modules, done = loaded(tmp_path, *argv, env=sudo)
+    assert done.returncode == 0, done.stderr
+    assert heavy(modules) == []
+
+
+@pytest.mark.docker
+def test_mlc_create_from_a_local_image_on_a_simulated_inventory_loads_no_nvml(tmp_path, docker_env, base_image,
+                                                                                session_tag):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    os.chown(ws, 4997, 4997)
+    name = f"{session_tag}-imp"
+    sudo = {"SUDO_USER": "importprobe", "SUDO_UID": "4997", "SUDO_GID": "4997"}
+    try:
+        modules, done = loaded(tmp_path, "mlc", "create", name, "--image", base_image, "-w", str(ws), "-g", "0",
+                               "--script", env=sudo)
+        assert done.returncode == 0, done.stderr
+        assert "pynvml" not in modules and "questionary" not in modules and "rich.table" not in modules
+    finally:
+        for c in docker_env.containers.list(all=True, filters={"name": f"{name}._.4997"}):
+            c.remove(force=True)
+
+
+def test_the_verb_table_is_the_packages_verbs():
+    """``ds01 --help`` lists the symlinks from ``tree.VERB_NAMES`` instead of reading the packages."""
+    assert list(VERB_NAMES) == list(NOUNS)
+    for noun in NOUNS:
+        assert VERB_NAMES[noun] == tuple(sorted(verbs_of(noun))), (
+            f"tree.VERB_NAMES[{noun!r}] is stale: paste `python -m ds01.cli.tree --verb-table`")
+
+
+@pytest.mark.parametrize("raw", [
+    b'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n[{"Id": "a"}]',
+    b'HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n[{"Id": "a"}]',
+    b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n[{"Id\r\n8\r\n": "a"}]\r\n0\r\n\r\n',
+])
+def test_the_listing_reply_is_read_plain_sized_or_chunked(raw):
+    status, body = _parse_response(raw, "list containers")
+    assert status == 200 and json.loads(body) == [{"Id": "a"}]
+
+
+def test_a_reply_that_is_not_http_is_one_sentence():
+    from ds01.errors import OperationFailed
+
+    with pytest.raises(OperationFailed, match="not HTTP"):
+        _parse_response(b"garbage", "list containers")
