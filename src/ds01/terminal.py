@@ -106,7 +106,8 @@ def columns_of(stream: IO[str] | None = None, environ: dict[str, str] | os._Envi
 
 
 def relative(value: str | float | None, now: float | None = None, *, none: str = "-") -> str:
-    """A moment for people: ``in 59m``, ``5m ago``, ``now``; ``--json`` keeps ISO 8601.
+    """A moment for people, at most two units: ``in 2d23h``, ``in 59m``, ``5m ago``, ``now``;
+    ``--json`` keeps ISO 8601 (or seconds).
 
     ``value`` is an ISO 8601 UTC time (``2026-12-01T15:50:11Z``) or a Unix time."""
     if value is None or value == "":
@@ -120,16 +121,32 @@ def relative(value: str | float | None, now: float | None = None, *, none: str =
             return value
     else:
         ts = float(value)
-    from ds01.limits.units import format_duration
+    return relative_in(int(round(ts - (time.time() if now is None else now))))
 
-    delta = int(round(ts - (time.time() if now is None else now)))
+
+def relative_in(seconds: float | None, *, none: str = "-") -> str:
+    """``seconds`` from now (negative: ago) the way ``relative`` says it: ``in 2d23h``, ``now``."""
+    if seconds is None:
+        return none
+    delta = int(seconds)
     if abs(delta) < 30:
         return "now"
-    if abs(delta) >= 60:
-        delta = delta // 60 * 60 if delta > 0 else -((-delta) // 60 * 60)  # whole minutes
-    if abs(delta) > 86400 * 2:
-        delta = int(delta / 3600) * 3600  # days and hours
-    return f"in {format_duration(delta)}" if delta > 0 else f"{format_duration(-delta)} ago"
+    return f"in {_span(delta)}" if delta > 0 else f"{_span(-delta)} ago"
+
+
+def _span(seconds: int) -> str:
+    """A positive length of time in its two largest units, the rest cut: 2d23h, 1h59m, 59m, 45s."""
+    if seconds < 60:
+        return f"{seconds}s"
+    parts: list[str] = []
+    rest = seconds
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        count, rest = divmod(rest, size)
+        if count or parts:
+            parts.append(f"{count}{unit}" if count else "")
+            if len(parts) == 2:
+                break
+    return "".join(parts)
 
 
 def wrap(text: str, width: int, indent: str = "") -> str:

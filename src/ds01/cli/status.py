@@ -58,10 +58,7 @@ def command(app: App, as_json: bool) -> None:
     term.table([Column("LIMIT", 1, name=True), Column("VALUE", 1), Column("FROM", 2)],
                [[k, limits[k]["display"], limits[k]["source"]] for k in shown])
     if data["lifecycle"]:
-        from ds01.gpu.idle import human
-
-        def left(x: int | None) -> str:
-            return "-" if x is None else human(x)
+        from ds01.terminal import relative_in as left
 
         term.out("")
         term.table([Column("CONTAINER", 1, name=True), Column("IDLE SINCE", 4), Column("KEEP-ALIVE UNTIL", 5),

@@ -87,11 +87,11 @@ def _limits(app: App, everyone: bool, entries: list) -> dict[str, dict]:
 
 
 def _stop_in(lim: dict) -> str:
-    from ds01.gpu.idle import human
+    from ds01.terminal import relative_in
 
     left = lim["stop_in_seconds"]
     if left is None:
         return "-"
     why = "runtime" if lim["runtime_stop_at"] and lim["runtime_stop_at"] == min(
         t for t in (lim["idle_stop_at"], lim["runtime_stop_at"]) if t) else "idle"
-    return f"{'now' if left == 0 else human(left)} ({why})"
+    return f"{relative_in(left)} ({why})"

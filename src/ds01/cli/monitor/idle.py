@@ -21,8 +21,8 @@ def command(app: App, all_users: bool, as_json: bool) -> None:
     keep_alive_until, idle_stop_at, runtime_stop_at, stop_at, warn_in_seconds, stop_in_seconds}.
     """
     from ds01.errors import PolicyRefused
-    from ds01.gpu.idle import human
     from ds01.orchestrators.lifecycle import monitor
+    from ds01.terminal import relative, relative_in
 
     admin = app.is_admin()
     if all_users and not admin:
@@ -33,10 +33,7 @@ def command(app: App, all_users: bool, as_json: bool) -> None:
         term.json(rows)
         return
 
-    def left(s: int | None) -> str:
-        return "-" if s is None else ("now" if s == 0 else human(s))
-
     term.table(["CONTAINER", "USER", "IDLE SINCE", "EVIDENCE", "WARN IN", "STOP IN", "NEXT PASS"],
-               [[r["name"], r["user"], r["idle_since"] or "-", r["evidence"], left(r["warn_in_seconds"]),
-                 left(r["stop_in_seconds"]), r["action"]] for r in rows],
+               [[r["name"], r["user"], relative(r["idle_since"]), r["evidence"], relative_in(r["warn_in_seconds"]),
+                 relative_in(r["stop_in_seconds"]), r["action"]] for r in rows],
                empty="No running containers.")
