@@ -35,7 +35,7 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, gpus
     ~/workspace); data/models mounts, limits, network, devices and labels in FILE are ignored.
     """
     from ds01.base import engine, transfer
-    from ds01.base.names import docker_name, validate_name
+    from ds01.base.names import docker_name, validate_new_name
     from ds01.errors import UsageError
     from ds01.policy import archives
     from ds01.units.containers import create as unit
@@ -47,7 +47,7 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, gpus
         taken = archives.allowed_settings(archive.definition)
         if not (name or taken.name):
             raise UsageError(f"{file} names no container; give one: ds01 mlc import {file} NAME.")
-        new_name = validate_name(name or taken.name or "")
+        new_name = validate_new_name(name or taken.name or "")
         if engine.container_exists(docker_name(new_name, me.uid)):
             raise UsageError(
                 f"A container named {new_name!r} already exists for you; import under another name "

@@ -296,9 +296,9 @@ def _resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None
 
 def check_request(req: CreateRequest) -> None:
     """The checks on the request alone (no config, no Docker): bad input fails before any work."""
-    from ds01.base.names import validate_name
+    from ds01.base.names import validate_new_name
 
-    validate_name(req.name)
+    validate_new_name(req.name)
     if req.gpus < 0:
         raise UsageError(f"--gpus must be 0 or more (got {req.gpus}).")
 

@@ -46,7 +46,7 @@ def not_found(name: str, caller: Identity | None = None) -> NotFound:
     meant, else how to make it (a removed container's image is still there for ``create``)."""
     import difflib
 
-    from ds01.base.names import split_docker_name, validate_name
+    from ds01.base.names import name_problem, split_docker_name
 
     display = split_docker_name(name)[0]
     theirs: list[str] = []
@@ -62,9 +62,7 @@ def not_found(name: str, caller: Identity | None = None) -> NotFound:
     if close:
         return NotFound(f"No container named {name!r} for you; did you mean {close[0]!r}? "
                         "`ds01 container list --all` lists yours.")
-    try:
-        validate_name(display)
-    except UsageError:
+    if name_problem(display) is not None:
         return NotFound(f"No container named {name!r} for you.")
     also = "; `ds01 container list --all` lists yours" if theirs else ""
     return NotFound(f"No container named {name!r} for you; make it with `ds01 container create {display}`{also}.")
