@@ -18,7 +18,7 @@ import requests.exceptions
 
 from ds01 import rollback
 from ds01.base import docker_client as dc
-from ds01.base import engine, images
+from ds01.base import container_spec, engine, images
 from ds01.errors import DockerUnavailable, Ds01Error, ExitCode, NotFound, OperationFailed
 
 
@@ -105,9 +105,9 @@ def test_lookups_answer_missing_and_raise_everything_else(api):
         images.image_exists("x:1")
 
 
-def _info(running: bool = False) -> engine.ContainerInfo:
+def _info(running: bool = False) -> container_spec.ContainerInfo:
     state = "running" if running else "exited"
-    return engine.ContainerInfo("c1", "x._.1000", "x", "alice", 1000, "img", state, state, 0, {})
+    return container_spec.ContainerInfo("c1", "x._.1000", "x", "alice", 1000, "img", state, state, 0, {})
 
 
 def test_remove_is_idempotent_by_status_and_asks_the_engine_about_a_conflict(api):

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from ds01.base import docker_client as dc
-from ds01.base import engine
+from ds01.base import container_defs, container_spec, engine, execs, stats
 from ds01.errors import (DockerUnavailable, ExitCode, GpuLibraryError, NotFound, OperationFailed, PolicyRefused,
                          UsageError)
 
 
 def _spec(owner, ws, name, image, **kw):
-    return engine.ContainerSpec(name=name, owner=owner, image=image, workspace=ws, arch="CUDA",
+    return container_spec.ContainerSpec(name=name, owner=owner, image=image, workspace=ws, arch="CUDA",
                                 custom_image=kw.pop("custom_image", True), **kw)
 
 
@@ -24,7 +24,7 @@ def _names(client, tag):
 
 def _run(info, owner, argv):
     out: list[bytes] = []
-    code = engine.run_command(info, owner, argv, out=out.append, err=out.append)
+    code = execs.run_command(info, owner, argv, out=out.append, err=out.append)
     return code, b"".join(out).decode()
 
 
@@ -134,11 +134,11 @@ def test_definition_recreates_the_same_container(docker_env, base_image, session
     spec = _spec(owner, ws, f"{session_tag}-def", base_image, resources={"mem_limit": 128 * 2**20},
                  extra_labels={"ds01.project": "thesis"}, restart_policy="on-failure:2")
     info = engine.create_container(spec)
-    defn = engine.container_definition(f"{session_tag}-def", owner)
+    defn = container_defs.container_definition(f"{session_tag}-def", owner)
     assert defn["mounts"]["workspace"] == str(ws) and defn["limits"]["mem_limit"] == 128 * 2**20
     assert defn["restart_policy"] == "on-failure:2" and defn["labels"]["ds01.project"] == "thesis"
     engine.remove_container(info, force=True)
-    again = engine.recreate_from_definition(defn, owner=owner, start=True)
+    again = container_defs.recreate_from_definition(defn, owner=owner, start=True)
     attrs = docker_env.api.inspect_container(again.id)
     assert attrs["HostConfig"]["Memory"] == 128 * 2**20
     assert attrs["Config"]["Labels"]["ds01.project"] == "thesis"
@@ -151,10 +151,10 @@ def test_stats_and_live_execs(docker_env, base_image, session_tag, owner, owned_
         _spec(owner, owned_dir("ws"), f"{session_tag}-st", base_image, resources={"mem_limit": 64 * 2**20}),
         start=True,
     )
-    assert engine.live_execs(info.id) == 0
-    engine.run_command(info, owner, ["sleep", "30"], detach=True)
-    assert engine.live_execs(info.id) == 1
-    rows = engine.container_stats([engine.refresh(info)])
+    assert execs.live_execs(info.id) == 0
+    execs.run_command(info, owner, ["sleep", "30"], detach=True)
+    assert execs.live_execs(info.id) == 1
+    rows = stats.container_stats([engine.refresh(info)])
     assert rows[0]["name"] == f"{session_tag}-st" and rows[0]["memory_limit"] == 64 * 2**20
     assert rows[0]["pids"] >= 2
     engine.remove_container(engine.refresh(info), force=True)
@@ -167,5 +167,5 @@ def test_stats_math_matches_docker_stats():
         "memory_stats": {"usage": 150, "limit": 1000, "stats": {"inactive_file": 50}},
         "pids_stats": {"current": 3},
     }
-    assert engine.stats_from_raw(raw) == {"cpu_percent": 40.0, "memory_usage": 100, "memory_limit": 1000,
+    assert stats.stats_from_raw(raw) == {"cpu_percent": 40.0, "memory_usage": 100, "memory_limit": 1000,
                                           "memory_percent": 10.0, "pids": 3}

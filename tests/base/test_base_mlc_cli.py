@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from ds01.base import docker_client as dc
-from ds01.base import engine
+from ds01.base import container_spec, engine
 from ds01.base.catalog import ARCHITECTURES
 from ds01.identity import Identity
 
@@ -180,7 +180,7 @@ DS01 = os.path.join(os.path.dirname(sys.executable), "ds01")
 def _made_for_mlcuser(base_image, owned_dir, name):
     """A container of the sudo caller ``mlcuser`` (uid 4242), created but not started."""
     owner = Identity(name="mlcuser", uid=4242, gid=4242, home=owned_dir("home") / "mlcuser")
-    engine.create_container(engine.ContainerSpec(name=name, owner=owner, image=base_image,
+    engine.create_container(container_spec.ContainerSpec(name=name, owner=owner, image=base_image,
                                                  workspace=owned_dir("ws"), custom_image=True))
     return owner
 

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from ds01.base import engine
+from ds01.base import engine, execs
 
 STAND_IN = """#!/bin/sh
 port=8888
@@ -69,7 +69,7 @@ def test_printed_url_answers_on_the_servers_localhost(cli, cenv, as_user, notebo
     assert f"token={token}" in body and f"lab for {cenv.uid('alice')} " in body  # as the user, not root
     # The token is in no command line (ps shows those to every user).
     info = engine.find_container(name, _owner(cenv))
-    assert all(token not in p.command for p in engine.other_programs(info))
+    assert all(token not in p.command for p in execs.other_programs(info))
     # Asked again: the same notebook is found, not a second one started.
     again = json.loads(cli("container", "jupyter", name, "--json").stdout)
     assert again["started"] is False and again["token"] == token and again["server_port"] == server_port

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 
-from ds01.base import engine
+from ds01.base import engine, execs
 from ds01.identity import Identity
 from support.cli import ds01_executable, run_process
 
@@ -29,7 +29,7 @@ def _status(cenv, name: str) -> str:
 def _programs(cenv, name: str) -> list[str]:
     uid = cenv.uid("alice")
     owner = Identity(name="alice", uid=uid, gid=uid, home=cenv.root, via_sudo=True)
-    return [p.command for p in engine.other_programs(engine.find_container(name, owner))]
+    return [p.command for p in execs.other_programs(engine.find_container(name, owner))]
 
 
 def _spawn(cenv, name: str):

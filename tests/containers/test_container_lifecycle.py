@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from ds01.base import engine
+from ds01.base import engine, execs
 from ds01.identity import Identity
 
 
@@ -19,7 +19,7 @@ def _exec(cenv, user: str, name: str, argv: list[str]) -> tuple[int, str]:
     owner = _owner(cenv, user)
     info = engine.find_container(name, owner)
     out: list[bytes] = []
-    code = engine.run_command(info, owner, argv, out=out.append, err=out.append)
+    code = execs.run_command(info, owner, argv, out=out.append, err=out.append)
     return code, b"".join(out).decode()
 
 

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ds01.base import engine
+from ds01.base import container_defs, container_spec, engine
 from ds01.errors import ExitCode, GpuLibraryError
 from ds01.identity import Identity
 
@@ -44,7 +44,7 @@ def owner(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="creates containers for another uid")
 def test_image_all_never_survives_create_or_recreate(docker_env, leaky_image, session_tag, owner):
-    spec = engine.ContainerSpec(name=f"{session_tag}-vis", owner=owner, image=leaky_image,
+    spec = container_spec.ContainerSpec(name=f"{session_tag}-vis", owner=owner, image=leaky_image,
                                 workspace=owner.home / "workspace", custom_image=True,
                                 device_uuids=("MIG-11111111-2222-3333-4444-555555555555",), device_requests=True)
     made: list[str] = []
@@ -55,18 +55,18 @@ def test_image_all_never_survives_create_or_recreate(docker_env, leaky_image, se
         # with a device request ds01 used to set nothing, and the image's "all" reached the toolkit
         assert env["NVIDIA_VISIBLE_DEVICES"] == "MIG-11111111-2222-3333-4444-555555555555"
         assert env["NVIDIA_MIG_MONITOR_DEVICES"] == ""
-        defn = engine.definition_from_inspect(docker_env.api.inspect_container(info.id))
+        defn = container_defs.definition_from_inspect(docker_env.api.inspect_container(info.id))
         engine.remove_container(info, force=True)
         made.remove(info.id)
         # recreated CPU-only: the saved environment carries the image's "all"; it must become void
-        again = engine.recreate_from_definition(defn, owner=owner,
+        again = container_defs.recreate_from_definition(defn, owner=owner,
                                                 overrides={"device_uuids": (), "device_requests": False})
         made.append(again.id)
         assert _env(docker_env, again.id)["NVIDIA_VISIBLE_DEVICES"] == "void"
         engine.remove_container(again, force=True)
         made.remove(again.id)
         # recreated onto two new slots: exactly those, joined by ','
-        two = engine.recreate_from_definition(defn, owner=owner, overrides={
+        two = container_defs.recreate_from_definition(defn, owner=owner, overrides={
             "device_uuids": ("GPU-aaaa", "GPU-bbbb"), "device_requests": False,
             "env": {"NVIDIA_VISIBLE_DEVICES": "all"}})
         made.append(two.id)
@@ -80,7 +80,7 @@ def test_image_all_never_survives_create_or_recreate(docker_env, leaky_image, se
 def test_no_nvidia_device_driver_is_exit_6_with_the_fix(docker_env, base_image, session_tag, owner):
     if "nvidia" in (docker_env.api.info().get("Runtimes") or {}):
         pytest.skip("this engine has the NVIDIA runtime")
-    spec = engine.ContainerSpec(name=f"{session_tag}-nodrv", owner=owner, image=base_image,
+    spec = container_spec.ContainerSpec(name=f"{session_tag}-nodrv", owner=owner, image=base_image,
                                 workspace=owner.home / "workspace", custom_image=True,
                                 device_uuids=("GPU-x",), device_requests=True)
     with pytest.raises(GpuLibraryError) as err:

@@ -44,11 +44,11 @@ def _make(cli, lenv, as_user, user: str, short: str, *, ws: str = "ws") -> dict:
 
 
 def _busy_loop(lenv, user: str, short: str) -> None:
-    from ds01.base import engine
+    from ds01.base import engine, execs
 
     owner = _owner(lenv, user)
     info = engine.find_container(lenv.name(short), owner)
-    assert engine.run_command(info, owner, ["sh", "-c", "while :; do :; done"], detach=True) == 0
+    assert execs.run_command(info, owner, ["sh", "-c", "while :; do :; done"], detach=True) == 0
 
 
 def _state(docker_env, lenv, short: str, user: str) -> str | None:
@@ -194,11 +194,11 @@ def test_stopped_container_is_removed_then_recreated_with_its_workspace(cli, len
     r = cli("container", "start", lenv.name("lc-rm"), "--json")
     assert r.exit_code == 0, r
     assert json.loads(r.stdout)["recreated"] is True
-    from ds01.base import engine
+    from ds01.base import engine, execs
 
     owner = _owner(lenv, "alice")
     out: list[bytes] = []
-    engine.run_command(engine.find_container(lenv.name("lc-rm"), owner), owner, ["cat", "/workspace/thesis.txt"],
+    execs.run_command(engine.find_container(lenv.name("lc-rm"), owner), owner, ["cat", "/workspace/thesis.txt"],
                        out=out.append)
     assert b"".join(out) == b"chapter 1\n"
 

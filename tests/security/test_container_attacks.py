@@ -303,10 +303,10 @@ def _reserved(labels: dict) -> dict:
 
 
 def test_engine_writes_every_reserved_label_an_image_carries(setup, user, docker_env, forged_image, session_tag):
-    from ds01.base import engine
+    from ds01.base import container_spec, engine
 
     ws = _folder(user, "ws")
-    spec = engine.ContainerSpec(name=f"{session_tag}-lbl", owner=user, image=forged_image, workspace=ws,
+    spec = container_spec.ContainerSpec(name=f"{session_tag}-lbl", owner=user, image=forged_image, workspace=ws,
                                 custom_image=True, security_mode="secure", network_mode="none",
                                 extra_labels={"ds01.gpu.slots": "", "ds01.gpu.uuids": ""})
     info = engine.create_container(spec)

@@ -20,7 +20,7 @@ from typing import Any
 
 from ds01.base import cgroups
 from ds01.base import docker_client as dc
-from ds01.base import engine
+from ds01.base import container_spec, engine, execs
 from ds01.identity import Identity
 
 
@@ -38,13 +38,13 @@ def _terminal_size(fd: int) -> tuple[int, int] | None:
 
 
 def open_shell(
-    info: engine.ContainerInfo,
+    info: container_spec.ContainerInfo,
     owner: Identity,
     *,
     stdin_fd: int | None = None,
     stdout_fd: int | None = None,
     last_shell_stops: bool = True,
-    on_others: Callable[[list[engine.Program]], bool] | None = None,
+    on_others: Callable[[list[execs.Program]], bool] | None = None,
 ) -> tuple[int, bool]:
     """Start the container if needed, run an interactive login shell in it as ``owner``.
 
@@ -56,7 +56,7 @@ def open_shell(
     out_fd = sys.stdout.fileno() if stdout_fd is None else stdout_fd
     if not info.running:
         engine.start_container(info, owner)
-    shell = engine.user_shell(info, owner)
+    shell = execs.user_shell(info, owner)
     api = dc.api()
     # Without a terminal (``echo cmd | ds01 mlc open x``) the shell gets no pty: it reads the
     # piped commands, and its output arrives multiplexed (stdout/stderr frames).
@@ -66,8 +66,8 @@ def open_shell(
         exec_id = api.exec_create(
             info.id,
             [shell, "-l"],
-            user=engine.exec_user(info, owner),
-            workdir=engine.WORKSPACE,
+            user=execs.exec_user(info, owner),
+            workdir=container_spec.WORKSPACE,
             tty=interactive,
             stdin=True,
             environment=env,
@@ -118,7 +118,7 @@ def open_shell(
         code = api.exec_inspect(exec_id).get("ExitCode")
     stopped = False
     if last_shell_stops and cgroups.open_shells(info.id) == 0:
-        others = engine.other_programs(info)
+        others = execs.other_programs(info)
         if not others or (on_others is not None and on_others(others)):
             stopped = engine.stop_container(engine.refresh(info))
     return (int(code) if code is not None else 0), stopped

@@ -1,6 +1,6 @@
 """``mlc export`` / ``mlc import``: one tar file carrying a container's filesystem and definition.
 
-The archive holds ``definition.json`` (``engine.definition_from_inspect`` plus the workspace
+The archive holds ``definition.json`` (``container_defs.definition_from_inspect`` plus the workspace
 relative to its owner's home) and ``image.tar`` (``docker save`` of the container committed at
 export time). AIME announced these commands but never implemented them.
 
@@ -36,7 +36,7 @@ from typing import Any
 
 from ds01 import privsep, rollback
 from ds01.base import docker_client as dc
-from ds01.base import engine
+from ds01.base import container_defs, container_spec, engine
 from ds01.errors import Ds01Error, OperationFailed, UsageError
 from ds01.identity import Identity
 from ds01.policy import archives
@@ -104,7 +104,7 @@ def _unlink_quiet(path: str) -> None:
         pass
 
 
-def _workspace_in_home(info: engine.ContainerInfo, defn: dict[str, Any], owner: Identity | None) -> str | None:
+def _workspace_in_home(info: container_spec.ContainerInfo, defn: dict[str, Any], owner: Identity | None) -> str | None:
     """The container's workspace relative to its owner's home (what an import maps to the importer's)."""
     from ds01.identity import lookup
 
@@ -121,11 +121,11 @@ def _workspace_in_home(info: engine.ContainerInfo, defn: dict[str, Any], owner: 
 
 
 def export_container(
-    info: engine.ContainerInfo,
+    info: container_spec.ContainerInfo,
     dest: Path,
     *,
     owner: Identity | None = None,
-    progress: engine.Progress | None = None,
+    progress: container_spec.Progress | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Write ``info``'s filesystem (as an image) and definition to the tar file ``dest``; its size.
 
@@ -154,7 +154,7 @@ def export_container(
     try:
         with os.fdopen(fd, "wb") as out:
             with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
-                defn = engine.definition_from_inspect(api.inspect_container(info.id))
+                defn = container_defs.definition_from_inspect(api.inspect_container(info.id))
             defn.setdefault("mounts", {})["workspace_in_home"] = _workspace_in_home(info, defn, owner)
             if progress:
                 progress(f"Saving the filesystem of {info.name}…")
@@ -441,7 +441,7 @@ def _image_exists(ref: str) -> bool:
 
 
 def load_image(archive: Archive, owner: Identity, name: str, *, shared: bool = True,
-               progress: engine.Progress | None = None) -> str:
+               progress: container_spec.Progress | None = None) -> str:
     """Load the archive's image for ``owner`` and return the fresh tag it got.
 
     Nothing in the archive can name or tag an image; ds01 writes the image's ``ds01.*``

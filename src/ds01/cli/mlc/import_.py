@@ -79,13 +79,13 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, gpus
 
 def _workspace(me, relative):  # type: ignore[no-untyped-def]
     """The exported workspace below the caller's home when it is theirs; else ~/workspace."""
-    from ds01.base import engine
+    from ds01.base import container_spec, engine
     from ds01.errors import PolicyRefused, UsageError
 
     if relative is not None:
         candidate = me.home / relative
         try:
-            engine.validate_mount(candidate, me, "workspace", writable=True)
+            container_spec.validate_mount(candidate, me, "workspace", writable=True)
             return candidate
         except (UsageError, PolicyRefused):  # a folder that is not theirs is a policy refusal (exit 3)
             pass

@@ -20,7 +20,7 @@ def command(app: App, name: str, argv: tuple[str, ...], detach: bool) -> int:
 
     Options come before NAME; everything after NAME is the command and its arguments.
     """
-    from ds01.base import engine
+    from ds01.base import engine, execs
 
     term, me = app.terminal, app.identity
     info = engine.find_container(name, me, any_user=is_admin(app))
@@ -34,4 +34,4 @@ def command(app: App, name: str, argv: tuple[str, ...], detach: bool) -> int:
     def write(stream):  # the command's output is data: stdout stays stdout, stderr stays stderr
         return lambda chunk: (stream.write(chunk.decode(errors="replace")), stream.flush())
 
-    return engine.run_command(info, me, list(argv), detach=detach, out=write(term.stdout), err=write(term.stderr))
+    return execs.run_command(info, me, list(argv), detach=detach, out=write(term.stdout), err=write(term.stderr))

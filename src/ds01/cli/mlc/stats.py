@@ -18,11 +18,12 @@ def command(app: App, all_users: bool, as_json: bool) -> None:
     """One sample per running container (JSON keys: name, docker_name, user, cpu_percent,
     memory_usage, memory_limit, memory_percent, pids)."""
     from ds01.base import engine
+    from ds01.base.stats import container_stats
     from ds01.errors import PolicyRefused
 
     if all_users and not is_admin(app):
         raise PolicyRefused("Only admins can see every user's containers; drop -au to see yours.")
-    rows = engine.container_stats(engine.list_containers(None if all_users else app.identity.name, running_only=True))
+    rows = container_stats(engine.list_containers(None if all_users else app.identity.name, running_only=True))
     if as_json:
         app.terminal.json(rows)
         return

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ds01.base.engine import ContainerInfo
+    from ds01.base.container_spec import ContainerInfo
     from ds01.gpu.idle import Observation
     from ds01.identity import Identity
     from ds01.limits.config import Config

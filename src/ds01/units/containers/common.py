@@ -11,7 +11,7 @@ from ds01.errors import NotFound
 from ds01.policy.labels import split_list
 
 if TYPE_CHECKING:
-    from ds01.base.engine import ContainerInfo
+    from ds01.base.container_spec import ContainerInfo
     from ds01.identity import Identity
     from ds01.limits.config import Config
 

@@ -19,7 +19,8 @@ from ds01.units.containers import definitions
 from ds01.units.containers.common import gpu_slots_label, hold_seconds, iso, owner_identity, owner_of
 
 if TYPE_CHECKING:
-    from ds01.base.engine import ContainerInfo, Program
+    from ds01.base.container_spec import ContainerInfo
+    from ds01.base.execs import Program
     from ds01.identity import Identity
     from ds01.limits.config import Config
 
@@ -146,7 +147,7 @@ def _has_allocation(docker_name: str) -> bool:
 def ensure_running(config: Config, target: Target, *, progress: Progress | None = None,
                    wait: float | None = None) -> Started:
     """Start the container (recreating it when its GPU was released) and stop the hold clock."""
-    from ds01.base import engine
+    from ds01.base import container_defs, engine
     from ds01.gpu import service
 
     info = target.info
@@ -155,7 +156,7 @@ def ensure_running(config: Config, target: Target, *, progress: Progress | None 
         # Its GPU was given back while it was stopped: its devices now belong to someone else.
         # Remake it with a fresh allocation rather than start it on a slot it no longer holds.
         if target.definition is None:
-            target.definition = engine.container_definition(target.docker_name, target.owner)
+            target.definition = container_defs.container_definition(target.docker_name, target.owner)
             definitions.save(target.owner, target.name, target.definition,
                              gpu_count=len(gpu_slots_label(info.labels)), project=info.labels.get("ds01.project"))
         _check_saved_mounts(target.definition, target.owner)  # refuse before removing anything
@@ -171,7 +172,7 @@ def ensure_running(config: Config, target: Target, *, progress: Progress | None 
 
 
 def _recreate(config: Config, target: Target, *, progress: Progress | None, wait: float | None) -> Started:
-    from ds01.base import engine
+    from ds01.base import container_defs, engine
     from ds01.base.names import split_docker_name
     from ds01.limits.resolver import container_resources, resolve
     from ds01.units.containers.create import allocate_and_create, count_ds01_containers, device_requests_for, user_lock
@@ -199,7 +200,7 @@ def _recreate(config: Config, target: Target, *, progress: Progress | None, wait
         if limits.group:
             labels["ds01.group"] = limits.group
         backend = config.gpu_allocation.inventory
-        spec = engine.spec_from_definition(defn, owner, {
+        spec = container_defs.spec_from_definition(defn, owner, {
             "resources": container_resources(limits),
             "env": {},  # ds01 sets no variables of its own except the GPU ones, recomputed below
             "extra_labels": labels,
@@ -375,7 +376,7 @@ def remove_for_release(docker_name: str, user: str) -> None:
     ``container run NAME`` can recreate it. A container that runs again keeps its slot
     (OperationFailed: the service reports it and keeps the hold).
     """
-    from ds01.base import engine
+    from ds01.base import container_defs, engine
     from ds01.base.names import split_docker_name
 
     info = next((i for i in engine.list_containers(user) if i.docker_name == docker_name), None)
@@ -388,7 +389,7 @@ def remove_for_release(docker_name: str, user: str) -> None:
     defn = definitions.load(owner, name)
     if defn is None:
         # A container made before ds01 kept definitions (or by AIME's mlc): save one now.
-        defn = engine.container_definition(docker_name, owner)
+        defn = container_defs.container_definition(docker_name, owner)
         definitions.save(owner, name, defn, gpu_count=len(gpu_slots_label(info.labels)),
                          project=info.labels.get("ds01.project"))
     engine.remove_container(info)

@@ -19,7 +19,7 @@ from ds01.units.containers import definitions
 from ds01.units.containers.common import gpu_slots_label, iso
 
 if TYPE_CHECKING:
-    from ds01.base.engine import ContainerInfo
+    from ds01.base.container_spec import ContainerInfo
     from ds01.gpu.ledger import Row
     from ds01.identity import Identity
     from ds01.limits.config import Config
@@ -197,10 +197,11 @@ def stats(config: Config, caller: Identity, *, all_users: bool = False,
     memory_percent, pids, gpu_slots, gpu_processes (null where NVML cannot tell).
     """
     from ds01.base import engine
+    from ds01.base.stats import container_stats
 
     infos = [i for i in engine.list_containers(None if all_users else caller.name, running_only=True)
              if all_users or i.uid in (caller.uid, None)]
-    rows = engine.container_stats(infos)
+    rows = container_stats(infos)
     nvml = config.gpu_allocation.inventory == "nvml"
     gpu = gpu_processes_by_container([i.id for i in infos], warnings=warnings) if nvml and infos else {}
     by_docker = {i.docker_name: i for i in infos}

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ds01.errors import OperationFailed, UsageError
 
 if TYPE_CHECKING:
-    from ds01.base.engine import ContainerInfo
+    from ds01.base.container_spec import ContainerInfo
     from ds01.identity import Identity
 
 MARK = "DS01_NOTEBOOK"
@@ -59,25 +59,25 @@ def server_name() -> str:
 
 def running_token(info: ContainerInfo) -> str | None:
     """The token of the notebook ds01 started in the container, when one runs now."""
-    from ds01.base import engine
+    from ds01.base import container_spec, execs
 
-    for program in engine.other_programs(info):
-        env = engine.program_environment(program.pid)
-        if env.get(MARK) == str(engine.NOTEBOOK_PORT) and env.get("JUPYTER_TOKEN"):
+    for program in execs.other_programs(info):
+        env = execs.program_environment(program.pid)
+        if env.get(MARK) == str(container_spec.NOTEBOOK_PORT) and env.get("JUPYTER_TOKEN"):
             return env["JUPYTER_TOKEN"]
     return None
 
 
 def where(info: ContainerInfo) -> tuple[str, int]:
     """(host, port) at which the server reaches the container's notebook port."""
-    from ds01.base import engine
+    from ds01.base import container_spec, engine
 
     published = engine.published_port(info)
     if published is not None:
         return "127.0.0.1", published
     address = engine.container_address(info)
     if address:
-        return address, engine.NOTEBOOK_PORT
+        return address, container_spec.NOTEBOOK_PORT
     raise UsageError(
         f"{info.name} has no network (advanced.network_mode: none), so a notebook in it cannot be reached "
         "from outside; ask your admin about the network mode."
@@ -97,17 +97,17 @@ def _answers(host: str, port: int) -> bool:
 
 def open_notebook(info: ContainerInfo, owner: Identity, *, timeout: float = 60.0) -> Notebook:
     """Find the running notebook in ``info`` (a running container) or start one; wait until it answers."""
-    from ds01.base import engine
+    from ds01.base import container_spec, execs
 
     host, port = where(info)
     token = running_token(info)
     started = token is None
     if token is None:
         token = secrets.token_urlsafe(24)
-        argv = ["jupyter", "lab", "--no-browser", "--ip=0.0.0.0", f"--port={engine.NOTEBOOK_PORT}",
-                f"--ServerApp.root_dir={engine.WORKSPACE}"]
+        argv = ["jupyter", "lab", "--no-browser", "--ip=0.0.0.0", f"--port={container_spec.NOTEBOOK_PORT}",
+                f"--ServerApp.root_dir={container_spec.WORKSPACE}"]
         try:
-            engine.start_program(info, owner, argv, {"JUPYTER_TOKEN": token, MARK: str(engine.NOTEBOOK_PORT),
+            execs.start_program(info, owner, argv, {"JUPYTER_TOKEN": token, MARK: str(container_spec.NOTEBOOK_PORT),
                                                      "HOME": str(owner.home), "USER": owner.name})
         except OperationFailed as exc:
             if "not found" not in exc.message:
