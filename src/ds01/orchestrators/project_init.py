@@ -343,29 +343,17 @@ def check_container_room(request: InitRequest, config: Config) -> None:
     so a refusal never comes after a build of many minutes."""
     from ds01.base import engine
     from ds01.base.names import docker_name
-    from ds01.errors import NoCapacity, PolicyRefused
-    from ds01.gpu import service
     from ds01.limits.resolver import resolve
-    from ds01.units.containers.create import count_ds01_containers
+    from ds01.units.containers.create import check_container_count, check_slots
 
     owner = request.owner
-    cap = resolve(config, owner.name).values.get("max_containers_per_user")
-    count = count_ds01_containers(engine.list_containers(owner.name))
-    if cap is not None and count >= cap:
-        raise PolicyRefused(
-            f"You have {count} container(s) and your limit is {cap}, so the project's container could not be "
-            "made; nothing was created. Remove one first (`ds01 container list`, then `ds01 container cleanup "
-            "NAME`), or set the project up without it (`ds01 project init --no-container`)."
-        )
-    if request.gpus <= 0:
-        return
-    decision, _inv = service.preview_allocation(config, owner.name, docker_name(request.project, owner.uid),
-                                                request.gpus)
-    if decision.ok:
-        return
-    cls = {"policy": PolicyRefused, "capacity": NoCapacity}.get(decision.refused or "", UsageError)
-    raise cls(f"{decision.reason} Nothing was created (checked before the image build); "
-              "`ds01 project init --no-container` sets the project up without its container.", details=list(decision.details))
+    check_container_count(engine.list_containers(owner.name),
+                          resolve(config, owner.name).values.get("max_containers_per_user"),
+                          made=", so the project's container could not be made; nothing was created",
+                          instead=", or set the project up without it (`ds01 project init --no-container`)")
+    check_slots(config, owner, docker_name(request.project, owner.uid), request.gpus,
+                after="Nothing was created (checked before the image build); "
+                      "`ds01 project init --no-container` sets the project up without its container.")
 
 
 # -- the steps ----------------------------------------------------------------------------------

@@ -47,6 +47,9 @@ def fill_request(term: Terminal, request: orch.InitRequest, found: orch.Survey, 
     from ds01.units.images.create import CreateRequest
     from ds01.units.images.prompts import ask_phases
 
+    if request.container and not found.container_exists and config is not None:
+        # The container limit, the GPU quota and a free slot: refused before any question or build.
+        orch.check_container_room(request, config)
     defaults = wizard_defaults(config)
     if request.image and not (request.base_image or request.framework) and defaults.get("default_framework"):
         # The admin's default framework: a sensible default, never a question.

@@ -25,10 +25,12 @@ def request_from(app: App, name: str | None, framework: str | None, version: str
 
 def ask_first(app: App, req):  # type: ignore[no-untyped-def]
     """Settle the image now: ask (picker) before a progress spinner would draw over the
-    questions, or, without a terminal, fail before announcing a create."""
+    questions, or, without a terminal, fail before announcing a create. Before any question,
+    the preflight refuses what would be refused later (the container limit, the GPU quota, no
+    slot to take, an image, framework or mount given as flags)."""
     from ds01.units.containers import create as unit
 
-    unit.check_request(req)
+    unit.preflight(app.config, req)
     if req.image or (req.framework and req.version):
         return req  # nothing to ask
     return unit.pinned(req, unit.plan_create(app.config, req, terminal=app.terminal))

@@ -18,12 +18,14 @@ from ds01.cli.options import guided_option, json_option
 def command(app: App, show_all: bool, as_json: bool) -> None:
     """List containers: name, status, image, GPU slots, held until, keep-alive, time left
     before the next stop (idle_timeout or max_runtime, as `ds01 monitor idle` says), created,
-    project. Times are relative (`in 59m`, `5m ago`); on a narrow terminal the less important
+    project, and the notebook `ds01 container jupyter` started (localhost:PORT on the server,
+    shown while it answers). Times are relative (`in 59m`, `5m ago`); on a narrow terminal the less important
     columns are left out before a name is cut.
 
     JSON (times in ISO 8601): a list of objects with keys name, docker_name, user, status
     (running, stopped, created, paused, released), state, image, gpu_slots, held_until, held_indefinitely,
-    created, project, ds01_managed, keep_alive_until, idle_stop_at, runtime_stop_at,
+    created, project, ds01_managed, notebook ({host, port} of a running notebook, else null),
+    keep_alive_until, idle_stop_at, runtime_stop_at,
     stop_in_seconds (the last four null unless the container runs under such a limit).
     """
     from ds01.units.containers.listing import list_entries
@@ -44,7 +46,7 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
 
     columns = [Column("NAME", 1, name=True), Column("STATUS", 1), Column("IMAGE", 4), Column("GPU", 2),
                Column("HELD UNTIL", 3), Column("KEEP-ALIVE", 6), Column("STOP IN", 3), Column("CREATED", 5),
-               Column("PROJECT", 7)]
+               Column("PROJECT", 7), Column("NOTEBOOK", 8)]
     if everyone:
         columns.insert(0, Column("USER", 1, name=True))
     rows = []
@@ -52,7 +54,8 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
         held = relative(e.held_until) if e.held_until else ("indefinitely" if e.held_indefinitely else "-")
         lim = limits.get(e.docker_name, _NO_LIMITS)
         row = [e.name, e.status, e.image, ",".join(e.gpu_slots) or "-", held, relative(lim["keep_alive_until"]),
-               _stop_in(lim), relative(e.created), e.project or "-"]
+               _stop_in(lim), relative(e.created), e.project or "-",
+               e.notebook_text]
         if everyone:
             row.insert(0, e.user)
         rows.append(row)

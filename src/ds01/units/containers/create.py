@@ -320,13 +320,7 @@ def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None
             f"You already have a container named {req.name!r}; open it with `ds01 container run {req.name}` "
             f"or remove it first with `ds01 container cleanup {req.name}`."
         )
-    count = count_ds01_containers(mine)
-    cap = limits.values.get("max_containers_per_user")
-    if cap is not None and count >= cap:
-        raise PolicyRefused(
-            f"You have {count} container(s) and your limit is {cap}; remove one first "
-            "(`ds01 container list`, then `ds01 container cleanup NAME`)."
-        )
+    count = check_container_count(mine, limits.values.get("max_containers_per_user"))
     max_per = limits.values.get("max_gpus_per_container")
     if max_per is not None and req.gpus > max_per:
         raise PolicyRefused(f"You may use at most {max_per} GPU slot(s) per container (asked for {req.gpus}).")
@@ -363,6 +357,70 @@ def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None
     if preview and req.gpus > 0:
         _preview(config, plan)
     return plan
+
+
+def check_container_count(mine: list[ContainerInfo], cap: int | None, *, made: str = "", instead: str = "") -> int:
+    """The user's ds01 containers (``mine``), refused (exit 3) when they are at ``cap``
+    (``max_containers_per_user``). ``made``/``instead``: what the refusal stopped and the other way."""
+    count = count_ds01_containers(mine)
+    if cap is not None and count >= cap:
+        raise PolicyRefused(
+            f"You have {count} container(s) and your limit is {cap}{made}; remove one first "
+            f"(`ds01 container list`, then `ds01 container cleanup NAME`){instead}."
+        )
+    return count
+
+
+def check_slots(config: Config, owner: Identity, dname: str, gpus: int, *, after: str = "") -> None:
+    """Whether ``gpus`` slots could be had for ``dname`` now (the GPU quota, a free slot the user
+    may take), recording nothing: exit 3 (policy) or 4 (no capacity) with the allocator's
+    reason and ``after`` (what was spared, the way forward)."""
+    from ds01.errors import NoCapacity
+    from ds01.gpu import service
+
+    if gpus <= 0:
+        return
+    decision, _inv = service.preview_allocation(config, owner.name, dname, gpus)
+    if decision.ok:
+        return
+    cls = {"policy": PolicyRefused, "capacity": NoCapacity}.get(decision.refused or "", UsageError)
+    raise cls(f"{decision.reason} {after}".strip(), details=list(decision.details))
+
+
+def preflight(config: Config, req: CreateRequest) -> None:
+    """Everything ``create`` would refuse that can be known before any question or work: the
+    name, an existing container of that name, the container limit, GPUs per container, the GPU
+    quota and a slot the user may take now (not with ``--wait``: the allocation waits), the image
+    when given as flags (present and allowed; FRAMEWORK VERSION and the architecture in the
+    catalog) and the mounts given. Raises; changes nothing. ``plan_create`` checks them again."""
+    from ds01.base import engine
+    from ds01.base.names import docker_name
+    from ds01.limits.resolver import resolve
+    from ds01.policy import mounts as mount_policy
+
+    check_request(req)
+    owner = req.owner
+    limits = resolve(config, owner.name)
+    mine = engine.list_containers(owner.name)
+    dname = docker_name(req.name, owner.uid)
+    if any(i.docker_name == dname for i in mine):
+        raise UsageError(
+            f"You already have a container named {req.name!r}; open it with `ds01 container run {req.name}` "
+            f"or remove it first with `ds01 container cleanup {req.name}`."
+        )
+    check_container_count(mine, limits.values.get("max_containers_per_user"), made=", so nothing was asked or made")
+    max_per = limits.values.get("max_gpus_per_container")
+    if max_per is not None and req.gpus > max_per:
+        raise PolicyRefused(f"You may use at most {max_per} GPU slot(s) per container (asked for {req.gpus}).")
+    if req.wait is None:
+        check_slots(config, owner, dname, req.gpus,
+                    after="Nothing was asked or made; `--gpus 0` makes a CPU-only container.")
+    if req.image or (req.framework and req.version):
+        resolve_image(config, req, None)
+    for path, what, writable in ((req.workspace, "workspace", True), (req.data, "data", False),
+                                 (req.models, "models", False)):
+        if path is not None:
+            mount_policy.resolve_for_create(path, owner.uid, what, writable=writable)  # as plan_create does
 
 
 def pinned(req: CreateRequest, plan: CreatePlan) -> CreateRequest:

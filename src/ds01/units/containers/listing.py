@@ -41,6 +41,7 @@ class Entry:
     created: str | None
     project: str | None
     ds01_managed: bool
+    notebook: tuple[str, int] | None = None  # (host, port) where the server reaches a running notebook
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,7 +57,16 @@ class Entry:
             "created": self.created,
             "project": self.project,
             "ds01_managed": self.ds01_managed,
+            "notebook": ({"host": self.notebook[0], "port": self.notebook[1]} if self.notebook else None),
         }
+
+    @property
+    def notebook_text(self) -> str:
+        """``localhost:PORT`` (or ``ADDRESS:PORT``) of its notebook, ``-`` when none runs."""
+        if not self.notebook:
+            return "-"
+        host, port = self.notebook
+        return f"{'localhost' if host == '127.0.0.1' else host}:{port}"
 
 
 def _status(state: str) -> str:
@@ -141,7 +151,26 @@ def list_entries(config: Config, caller: Identity, *, include_released: bool = F
     user = None if all_users else caller.name
     infos = [i for i in engine.list_containers(user) if all_users or i.uid in (caller.uid, None)]
     defs = definitions.list_all(user) if include_released else []
-    return build_entries(infos, _ledger_rows(), defs, _hold_lookup(config), include_released=include_released)
+    entries = build_entries(infos, _ledger_rows(), defs, _hold_lookup(config), include_released=include_released)
+    return with_notebooks(entries, infos)
+
+
+def with_notebooks(entries: list[Entry], infos: Iterable[ContainerInfo]) -> list[Entry]:
+    """The entries with the notebooks ``container jupyter`` started and that answer now
+    (``notebook.listed_notebook``: only containers with its record are looked at, none exec'd)."""
+    from dataclasses import replace
+
+    from ds01 import paths
+
+    running = [i for i in infos if i.running]
+    if not running or not (paths.state_dir() / "notebooks").is_dir():
+        return entries  # no notebook was ever recorded: nothing more to read
+    from ds01.units.containers.notebook import listed_notebook
+
+    found = {i.docker_name: nb for i in running if (nb := listed_notebook(i))}
+    if not found:
+        return entries
+    return [replace(e, notebook=found[e.docker_name]) if e.docker_name in found else e for e in entries]
 
 
 # -- stats --------------------------------------------------------------------------------------------

@@ -123,7 +123,9 @@ def open_notebook(info: ContainerInfo, owner: Identity, *, timeout: float = 60.0
             raise OperationFailed(f"JupyterLab in {info.name} did not answer within {int(timeout)}s; "
                                   f"try again, or look inside with `ds01 container run {info.name}`.")
         time.sleep(0.3)
-    return Notebook(info.name, host, port, token, started)
+    nb = Notebook(info.name, host, port, token, started)
+    remember(info, nb)
+    return nb
 
 
 def notebook_port(info: ContainerInfo) -> int | None:
@@ -134,5 +136,65 @@ def notebook_port(info: ContainerInfo) -> int | None:
         if running_token(info) is None:
             return None
         return where(info)[1]
+    except Exception:  # noqa: BLE001 - a listing shows what it can
+        return None
+
+
+# -- what listings show -------------------------------------------------------------------------
+#
+# ``container list`` must not exec into every container. ``open_notebook`` leaves a small record
+# (``DS01_STATE_DIR/notebooks/<uid>/<docker name>.json``: the container's id, where the server
+# reaches the notebook; no token) and a listing looks only at running containers that have one:
+# one inspect (the port the engine publishes now) and one localhost request each. It is never
+# stale: a notebook that ended, or a container restarted since (the processes are gone, the port
+# is new), no longer answers there and is not shown. A record of a removed container is ignored.
+
+
+def _record_path(uid: int, docker_name: str) -> Any:
+    from ds01 import paths
+
+    return paths.state_dir() / "notebooks" / str(uid) / f"{docker_name}.json"
+
+
+def remember(info: ContainerInfo, nb: Notebook) -> None:
+    """Record that ``nb`` runs in ``info`` for listings; a record that cannot be written only
+    means listings do not show it."""
+    import json
+
+    from ds01.fsutil import write_atomic
+
+    if info.uid is None:
+        return
+    doc = {"container_id": info.id, "host": nb.host, "port": nb.port, "at": time.time()}
+    try:
+        write_atomic(_record_path(info.uid, info.docker_name), json.dumps(doc) + "\n", mode=0o644)
+    except Exception:  # noqa: BLE001 - the notebook runs; only the listing would miss it
+        pass
+
+
+def _answers_soon(host: str, port: int) -> bool:
+    """``_answers`` with a short wait: a listing must stay fast."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.settimeout(0.5)
+            sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+            return bool(sock.recv(1))
+    except OSError:
+        return False
+
+
+def listed_notebook(info: ContainerInfo) -> tuple[str, int] | None:
+    """For listings: (host, port) of the notebook ``container jupyter`` started in ``info``
+    when it answers now there, else None (never raises; no exec)."""
+    import json
+
+    if not info.running or info.uid is None:
+        return None
+    try:
+        doc = json.loads(_record_path(info.uid, info.docker_name).read_text(encoding="utf-8"))
+        if doc.get("container_id") != info.id:
+            return None  # a record of an earlier container of that name
+        host, port = where(info) if doc.get("host") == "127.0.0.1" else (str(doc["host"]), int(doc["port"]))
+        return (host, port) if _answers_soon(host, port) else None
     except Exception:  # noqa: BLE001 - a listing shows what it can
         return None
