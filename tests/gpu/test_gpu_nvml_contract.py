@@ -130,9 +130,9 @@ def _nvml_config(tmp_path, monkeypatch):
     cfg.write_text("defaults: {max_mig_instances: null, priority: 10}\nadmins: [root]\n"
                    "gpu_allocation: {inventory: nvml}\n")
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
-    from ds01.gpu import service
+    from ds01.gpu import sync
 
-    monkeypatch.setattr(service, "_docker_views", lambda: [])
+    monkeypatch.setattr(sync, "_docker_views", lambda: [])
 
 
 def test_gpu_commands_on_the_nvml_backend(tmp_path, monkeypatch, cli):

@@ -13,7 +13,8 @@ from gpu_support import active_rows, write_config
 
 from ds01 import paths
 from ds01.errors import ConfigError, NoCapacity, OperationFailed, PolicyRefused
-from ds01.gpu import inventory, service
+from ds01.gpu import facts, housekeeping, inputs, inventory, service, sync
+from ds01.gpu import reconcile as gpu_reconcile
 from ds01.gpu.ledger import Ledger
 from ds01.limits.config import load_config
 
@@ -27,7 +28,7 @@ def config(tmp_path: Path, monkeypatch):
 
 def _no_docker(monkeypatch):
     """Pure ledger tests: the implicit reconcile sees an empty engine."""
-    monkeypatch.setattr(service, "_docker_views", lambda: [])
+    monkeypatch.setattr(sync, "_docker_views", lambda: [])
 
 
 # -- simulated inventory ----------------------------------------------------------------------
@@ -165,18 +166,18 @@ def test_release_stale_honours_each_users_hold(config, monkeypatch):
     service.mark_stopped("old._.1", now=lambda: t0)  # 3h ago, hold 1h -> expired
     service.mark_stopped("kept._.2", now=lambda: t0)  # hold null -> forever
     service.mark_stopped("fresh._.3")  # just now -> within the hold
-    monkeypatch.setattr(service, "_docker_views", lambda: [
-        service._reconcile.ContainerView(n, u, (), (), "exited", f"id-{n}", t0)
+    monkeypatch.setattr(sync, "_docker_views", lambda: [
+        gpu_reconcile.ContainerView(n, u, (), (), "exited", f"id-{n}", t0)
         for n, u in (("old._.1", "alice"), ("kept._.2", "forever"), ("fresh._.3", "bob"))])
-    dry = service.release_stale(config, dry_run=True)
+    dry = housekeeping.release_stale(config, dry_run=True)
     assert [e["container"] for e in dry.released] == ["old._.1"]
     assert len(active_rows(paths.state_dir() / "ds01.db")) == 3
     removed = []
-    report = service.release_stale(config, remove_container=lambda c, u: removed.append((c, u)))
+    report = housekeeping.release_stale(config, remove_container=lambda c, u: removed.append((c, u)))
     assert removed == [("old._.1", "alice")]
     assert [e["container"] for e in report.released] == ["old._.1"]
     assert sorted(r[1] for r in active_rows(paths.state_dir() / "ds01.db")) == ["fresh._.3", "kept._.2"]
-    assert service.release_stale(config).released == []  # idempotent
+    assert housekeeping.release_stale(config).released == []  # idempotent
 
 
 def test_release_stale_keeps_hold_when_removal_fails(config, monkeypatch):
@@ -185,13 +186,13 @@ def test_release_stale_keeps_hold_when_removal_fails(config, monkeypatch):
     service.allocate(config, "alice", "old._.1", 1, 10, now=lambda: t0)
     service.confirm("old._.1", container_id="id-old")
     service.mark_stopped("old._.1", now=lambda: t0)
-    monkeypatch.setattr(service, "_docker_views",
-                        lambda: [service._reconcile.ContainerView("old._.1", "alice", (), (), "exited", "id-old", t0)])
+    monkeypatch.setattr(sync, "_docker_views",
+                        lambda: [gpu_reconcile.ContainerView("old._.1", "alice", (), (), "exited", "id-old", t0)])
 
     def fail(container, user):
         raise OperationFailed("Could not remove the container: in use.")
 
-    report = service.release_stale(config, remove_container=fail)
+    report = housekeeping.release_stale(config, remove_container=fail)
     assert report.released == [] and report.failed[0]["reason"].startswith("Could not remove")
     assert len(active_rows(paths.state_dir() / "ds01.db")) == 1
 
@@ -209,7 +210,7 @@ def _labels(tag: str, user: str, slots: str = "", uuids: str = "") -> dict[str, 
 
 def test_reconcile_against_docker(config, docker_env, base_image, session_tag):
     client = docker_env
-    inv = service.inventory(config)
+    inv = inputs.inventory(config)
     uuid = {s.id: s.uuid for s in inv.slots}
     n = lambda short: f"{short}-{session_tag}._.1000"  # noqa: E731
     running = client.containers.create(base_image, ["sleep", "300"], name=n("run"),
@@ -241,7 +242,7 @@ def test_reconcile_against_docker(config, docker_env, base_image, session_tag):
     service.confirm(n("again"), container_id=restarted.id)
     service.mark_stopped(n("again"))
 
-    report = service.reconcile(config)
+    report = sync.reconcile(config)
     released = {(e["container"], e["slot"]) for e in report.released}
     assert (n("gone"), "0:2") in released
     assert (n("never"), "0:5") in released
@@ -258,7 +259,7 @@ def test_reconcile_against_docker(config, docker_env, base_image, session_tag):
     assert rows[n("run")].container_id == running.id
     assert rows[n("exit")].stopped_at is not None and rows[n("again")].stopped_at is None
     # a second run changes nothing of ours
-    second = service.reconcile(config)
+    second = sync.reconcile(config)
     assert not any(session_tag in e["container"] for e in second.released + second.recorded)
     events = (paths.log_dir() / "gpu-allocations.log").read_text()
     assert "|adopt|" not in events and f"|release|gone|{n('gone')}|0:2|" in events
@@ -276,10 +277,10 @@ def test_reconcile_records_the_container_of_a_row_from_before_ids(config, docker
         service.allocate(config, "alice", name, 1, 10, reconcile_first=False)
         service.confirm(name)  # as a version without ids did
         assert Ledger().rows_for(name)[0].container_id is None
-        report = service.reconcile(config)
+        report = sync.reconcile(config)
         assert [e["container"] for e in report.recorded if e["container"] == name] == [name]
         assert Ledger().rows_for(name)[0].container_id == c.id
-        assert not any(e["container"] == name for e in service.reconcile(config).recorded)
+        assert not any(e["container"] == name for e in sync.reconcile(config).recorded)
     finally:
         c.remove(force=True)
 
@@ -292,7 +293,7 @@ def test_reconcile_reports_conflicting_labels(config, docker_env, base_image, se
                                  labels=_labels(session_tag, "alice", "0:3", "MIG-other"))
     service.confirm(name, container_id=c.id)
     try:
-        report = service.reconcile(config)
+        report = sync.reconcile(config)
         conflicts = [x for x in report.conflicts if x["container"] == name]
         assert conflicts and "ledger promised 0:0" in conflicts[0]["reason"]
         assert "|conflict|alice|" in (paths.log_dir() / "gpu-allocations.log").read_text()
@@ -374,7 +375,7 @@ def test_unreachable_docker_warns_implicitly_and_fails_explicitly(config, cli, m
     def down():
         raise DockerUnavailable("Cannot reach the Docker engine at /nowhere.")
 
-    monkeypatch.setattr(service, "_docker_views", down)
+    monkeypatch.setattr(sync, "_docker_views", down)
     res = cli("gpu", "status")
     assert res.exit_code == 0 and "Not reconciled with Docker" in res.stderr
     assert cli("gpu", "allocate", "alice", "a._.1", "1", "10").exit_code == 0
@@ -389,25 +390,18 @@ def test_gpu_help_lists_every_verb_without_heavy_imports(cli):
     res = cli("gpu", "--help")
     for verb in ("status", "allocate", "release", "mark-stopped", "user-status", "release-stale", "reconcile"):
         assert verb in res.stdout
-    code = ("import sys, ds01.gpu.service, ds01.gpu.inventory, ds01.cli.gpu.status, ds01.cli.gpu.allocate; "
+    code = ("import sys, ds01.gpu.service, ds01.gpu.sync, ds01.gpu.housekeeping, ds01.gpu.facts, ds01.gpu.inventory, ds01.cli.gpu.status, ds01.cli.gpu.allocate; "
             "print(sorted(m for m in ('pynvml', 'docker', 'yaml', 'rich') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
 def test_facts_for_other_services(tmp_path, monkeypatch):
-    from dataclasses import replace
-
     topo = paths.packaged_config_dir() / "topologies" / "dgx-a100-80gb.yaml"
     cfg = write_config(tmp_path / "f", topology=topo.read_text())
     config = load_config(cfg)
-    assert service.compute_capability(config) == (8, 0)
-    assert service.gpu_processes(config) == []
-    assert service.uses_device_requests(config) is False
-    nvml = replace(config, gpu_allocation=replace(config.gpu_allocation, inventory="nvml"))
-    assert service.uses_device_requests(nvml) is True
-    never = replace(nvml, gpu_allocation=replace(nvml.gpu_allocation, device_requests="never"))
-    assert service.uses_device_requests(never) is False
+    assert facts.compute_capability(config) == (8, 0)
+    assert facts.gpu_processes(config) == []
 
 
 def test_unusable_state_dir_is_a_clear_failure(tmp_path):

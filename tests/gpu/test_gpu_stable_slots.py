@@ -52,9 +52,9 @@ def _nvml_config(tmp_path, monkeypatch):
     cfg.write_text("defaults: {max_mig_instances: null, max_gpus_per_container: null, priority: 10}\n"
                    "admins: [root]\ngpu_allocation: {inventory: nvml}\npolicies: {pending_allocation_timeout: 1h}\n")
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
-    from ds01.gpu import service
+    from ds01.gpu import sync
 
-    monkeypatch.setattr(service, "_docker_views", lambda: [])
+    monkeypatch.setattr(sync, "_docker_views", lambda: [])
 
 
 def test_repartition_keeps_held_ids_and_reports_vanished_devices(tmp_path, monkeypatch, cli):

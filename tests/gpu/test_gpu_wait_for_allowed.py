@@ -9,7 +9,7 @@ import pytest
 from gpu_support import write_config
 
 from ds01.errors import PolicyRefused
-from ds01.gpu import service
+from ds01.gpu import service, sync
 from ds01.limits.config import load_config
 
 WHOLE_AND_ONE_SLICE = """\
@@ -27,7 +27,7 @@ def config(tmp_path, monkeypatch):
     cfg = write_config(tmp_path / "cfg", topology=WHOLE_AND_ONE_SLICE, max_mig="1",
                        extra="groups:\n  students:\n    members: [alice, bob]\n    allow_full_gpu: false\n")
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
-    monkeypatch.setattr(service, "_docker_views", lambda: [])
+    monkeypatch.setattr(sync, "_docker_views", lambda: [])
     return load_config(cfg)
 
 

@@ -195,7 +195,7 @@ def test_mig_slot_idle_without_processes_busy_with_one_utilisation_never_read(mo
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gpu"))
     from fake_nvml import h100_shared, install
 
-    from ds01.gpu import service
+    from ds01.gpu import facts, inputs
     from ds01.gpu.ledger import Row
     from ds01.limits.config import load_config
     from ds01.units.containers.activity import _gpu
@@ -206,8 +206,8 @@ def test_mig_slot_idle_without_processes_busy_with_one_utilisation_never_read(mo
     cfg = tmp_path / "c.yaml"
     cfg.write_text("gpu_allocation:\n  inventory: nvml\n")
     config = load_config(cfg)
-    inv = service.inventory(config)
-    act = service.slot_activity(config, inv)
+    inv = inputs.inventory(config)
+    act = facts.slot_activity(config, inv)
     by_id = {s.id: s for s in inv.slots}
     idle_slot = next(s for s in inv.slots if s.profile == "1g.10gb+me")
     busy_slot = next(s for s in inv.slots if s.profile == "2g.20gb")

@@ -27,10 +27,10 @@ def _stamp(t: float) -> str:
 
 def _uuid_of(slot: str) -> str:
     from ds01 import paths
-    from ds01.gpu import service
+    from ds01.gpu import inputs
     from ds01.limits.config import load_config
 
-    inv = service.inventory(load_config(paths.config_path()))
+    inv = inputs.inventory(load_config(paths.config_path()))
     found = inv.slot(slot)
     assert found is not None
     return found.uuid

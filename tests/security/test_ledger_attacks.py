@@ -105,10 +105,10 @@ def _forged_labels(user, tag: str, slot: str, uuid: str) -> dict[str, str]:
 
 def test_forged_gpu_labels_are_never_adopted_and_grant_no_slot_beyond_the_quota(config, docker_env, base_image,
                                                                                 session_tag):
-    from ds01.gpu import service
+    from ds01.gpu import inputs
     from ds01.limits.config import load_config
 
-    uuid = {s.id: s.uuid for s in service.inventory(load_config(config)).slots}
+    uuid = {s.id: s.uuid for s in inputs.inventory(load_config(config)).slots}
     client = docker_env
     made = []
     with make_user("ds01l") as user:
@@ -157,7 +157,7 @@ def test_a_replacement_under_a_recorded_name_is_not_the_recorded_container(confi
                                                                            session_tag):
     """An export re-imported (or any container made again) under the name of a recorded one
     comes back with the old labels; the row follows the recorded id, not the name."""
-    from ds01.gpu import service
+    from ds01.gpu import service, sync
     from ds01.gpu.ledger import Ledger
     from ds01.limits.config import load_config
 
@@ -173,7 +173,7 @@ def test_a_replacement_under_a_recorded_name_is_not_the_recorded_container(confi
     second = client.containers.create(base_image, ["sleep", "300"], name=name, labels=labels)
     try:
         # Docker's creation time is in seconds: count the replacement as old enough to be judged.
-        report = service.reconcile(cfg, now=lambda: time.time() + 3600)
+        report = sync.reconcile(cfg, now=lambda: time.time() + 3600)
         assert [e["reason"] for e in report.released if e["container"] == name] == [
             "container no longer exists (another container took its name)"]
         assert any(c["container"] == name and c["kind"] == "unrecorded" for c in report.conflicts)
@@ -358,7 +358,7 @@ def test_an_interrupted_create_is_confirmed_by_its_seal_and_a_forged_seal_confir
     """ds01 dies between Docker's create and its confirmation: the ``ds01.allocation`` seal it
     wrote makes reconcile confirm that container. A user's own container under a pending row's
     name, with a guessed seal, is reported and gets nothing."""
-    from ds01.gpu import service
+    from ds01.gpu import service, sync
     from ds01.gpu.ledger import Ledger
     from ds01.limits.config import load_config
 
@@ -376,7 +376,7 @@ def test_an_interrupted_create_is_confirmed_by_its_seal_and_a_forged_seal_confir
                 labels = {**_forged_labels(who, session_tag, "", ""), "ds01.allocation": seal}
                 made.append(docker_env.containers.create(base_image, ["sleep", "300"], name=name, labels=labels))
             time.sleep(1.1)  # both rows are now past the pending timeout
-            report = service.reconcile(cfg)
+            report = sync.reconcile(cfg)
             assert [(r["container"], r.get("confirmed")) for r in report.recorded] == [(good, True)]
             assert [r["container"] for r in report.released] == [bad]
             assert [r[1] for r in _rows()] == [good]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from ds01.gpu import service
+from ds01.gpu import inputs
 
 
 def _nothing_made(caller, docker_env, project):
@@ -28,7 +28,7 @@ def test_gpu_quota_refused_before_the_build(cli, docker_env, base_image, caller,
 def test_no_slot_the_user_may_take_refused_before_the_build(cli, docker_env, base_image, caller, sim_config):
     from ds01.limits.config import load_config
 
-    slots = [s.id for s in service.inventory(load_config(sim_config)).slots]
+    slots = [s.id for s in inputs.inventory(load_config(sim_config)).slots]
     sim_config.write_text(sim_config.read_text() + (
         "user_overrides:\n  someoneelse:\n    reservation_start: 2020-01-01T00:00:00Z\n"
         "    reservation_end: 2099-01-01T00:00:00Z\n"

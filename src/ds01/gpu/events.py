@@ -83,9 +83,9 @@ def write(events: list[Event]) -> list[str]:
     folder = paths.log_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        from ds01.gpu.service import _secure_now
+        from ds01.gpu.inputs import secure_now
 
-        shared = bool(os.stat(folder).st_mode & 0o020) and not _secure_now()
+        shared = bool(os.stat(folder).st_mode & 0o020) and not secure_now()
         _append(folder / LOG_NAME, "".join(e.line() + "\n" for e in events), shared=shared)
         _append(folder / JSONL_NAME, "".join(json.dumps(e.as_json(), sort_keys=True) + "\n" for e in events),
                 shared=shared)

@@ -3,12 +3,17 @@
 Each function reads the configuration it is given, the inventory and the ledger, and
 returns plain results; it raises ``ds01.errors`` exceptions for refusals (``PolicyRefused``
 exit 3, ``NoCapacity`` exit 4). Every state change is written to the ledger's history and to
-the event logs. ``status``, ``allocate`` and ``release_stale`` reconcile with Docker first.
+the event logs. ``status`` and ``allocate`` reconcile with Docker first.
 
 Container units call: ``allocate`` (then ``confirm(container, container_id=…)`` once the
 container exists -- the Docker id recorded there is what reconcile trusts, never labels -- and
 ``release`` if creating it failed), ``mark_stopped`` on stop, ``clear_stopped`` on
-start/run, ``release`` on removal, and ``release_stale(remove_container=…)`` from cron.
+start/run, ``release`` on removal, and ``ds01.gpu.housekeeping.release_stale(remove_container=…)``
+from cron.
+
+Beside it: ``ds01.gpu.inputs`` (configuration, quotas, holds and inventory as the allocator's
+inputs), ``ds01.gpu.sync`` (reconcile applied to the ledger), ``ds01.gpu.housekeeping``
+(releasing expired holds) and ``ds01.gpu.facts`` (activity, processes, compute capability).
 
 Rows carry their user: ``release``, ``mark_stopped`` and ``clear_stopped`` take ``user`` to act
 only on that user's rows (the commands pass the caller unless an admin), and ``allocate``
@@ -17,297 +22,36 @@ refuses a container name that belongs to another user (``NAME._.UID``, SPEC §5)
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ds01.errors import DockerUnavailable, NoCapacity, OperationFailed, PolicyRefused, UsageError
+from ds01.errors import NoCapacity, PolicyRefused, UsageError
 from ds01.gpu import events as _events
-from ds01.gpu import reconcile as _reconcile
-from ds01.gpu.allocator import RETRY_HINT, Decision, Holding, Policy, Request, ReservationWindow, decide
+from ds01.gpu.allocator import RETRY_HINT, Decision, Holding, Policy, Request, decide
+from ds01.gpu.inputs import (
+    Holds,
+    check_user_name,
+    holdings,
+    inventory,
+    iso,
+    ledger_for,
+    owner_uid,
+    policy_of,
+    quota,
+    reservations_of,
+    secure_now,
+)
 from ds01.gpu.ledger import Ledger, Row
-from ds01.gpu.model import GpuProcess, Inventory, SlotActivity, slot_sort_key
+from ds01.gpu.model import Inventory, slot_sort_key
+from ds01.gpu.sync import reconcile, vanished_sentence
 
 if TYPE_CHECKING:
     from ds01.limits.config import Config
 
 POLL_SECONDS = 2.0
-
-
-def _dt(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
-
-
-def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# -- configuration -> allocator inputs -------------------------------------------------------
-
-def check_user_name(user: str) -> None:
-    """Refuse (exit 2) a user name that no login could have: it would be recorded in the ledger
-    and the pipe-delimited log as is."""
-    from ds01.limits.schema import NAME_FORMS, USER_NAME_RE
-
-    if not USER_NAME_RE.match(user):
-        raise UsageError(f"{user!r} is not a user name; expected {NAME_FORMS}.")
-
-
-@dataclass(frozen=True)
-class UserQuota:
-    user: str
-    priority: int
-    max_mig_instances: int | None
-    max_gpus_per_container: int | None
-    allow_full_gpu: bool
-    gpu_hold_after_stop: int | None  # seconds; None = hold indefinitely
-
-
-def quota(config: Config, user: str) -> UserQuota:
-    from ds01.limits.resolver import resolve
-
-    r = resolve(config, user)
-    v = r.values
-    return UserQuota(
-        user=user,
-        priority=int(r.priority),
-        max_mig_instances=v.get("max_mig_instances"),
-        max_gpus_per_container=v.get("max_gpus_per_container", 1),
-        allow_full_gpu=bool(v.get("allow_full_gpu", True)),
-        gpu_hold_after_stop=v.get("gpu_hold_after_stop"),
-    )
-
-
-def policy_of(config: Config) -> Policy:
-    g = config.gpu_allocation
-    return Policy(strategy=g.strategy, sharing=g.sharing, max_containers_per_gpu=g.max_containers_per_gpu,
-                  respect_reservations=g.respect_reservations)
-
-
-def reservations_of(config: Config) -> list[ReservationWindow]:
-    return [ReservationWindow(r.user, r.start, r.end, tuple(r.slots), r.reason) for r in config.reservations()]
-
-
-def _secure_now() -> bool:
-    """Whether the configuration in force says ``security.mode: secure`` (for the calls that are
-    given no config); an unreadable config counts as secure, so modes are never loosened on a guess."""
-    from ds01 import paths
-
-    path = paths.config_path()
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError:
-        return True
-    return _secure_at(str(path), mtime)
-
-
-@functools.lru_cache(maxsize=4)
-def _secure_at(path: str, mtime: int) -> bool:
-    from pathlib import Path
-
-    from ds01.errors import Ds01Error
-    from ds01.limits.config import load_config
-
-    try:
-        return load_config(Path(path)).security.secure
-    except Ds01Error:
-        return True
-
-
-def _ledger(config: Config, ledger: Ledger | None) -> Ledger:
-    return ledger or Ledger(secure=config.security.secure)
-
-
-def owner_uid(user: str) -> int | None:
-    """The uid of login ``user`` (None when the host has no such login)."""
-    from ds01.identity import lookup
-
-    ident = lookup(user)
-    return ident.uid if ident is not None else None
-
-
-def inventory(config: Config) -> Inventory:
-    from ds01.gpu import inventory as _inventory
-
-    g = config.gpu_allocation
-    return _inventory.load(g.inventory, g.topology, enable_mig=g.enable_mig)
-
-
-class _Holds:
-    """Each holder's ``gpu_hold_after_stop``, resolved once per user per command."""
-
-    def __init__(self, config: Config):
-        self.config = config
-        self._cache: dict[str, int | None] = {}
-
-    def seconds(self, user: str) -> int | None:
-        if user not in self._cache:
-            try:
-                self._cache[user] = quota(self.config, user).gpu_hold_after_stop
-            except UsageError:
-                self._cache[user] = None  # an unknown user keeps their hold until an admin acts
-        return self._cache[user]
-
-    def until(self, row: Row) -> float | None:
-        if row.stopped_at is None:
-            return None
-        hold = self.seconds(row.user)
-        return None if hold is None else row.stopped_at + hold
-
-
-def holdings(rows: list[Row], holds: _Holds) -> list[Holding]:
-    return [
-        Holding(slot=r.slot, container=r.container, user=r.user, priority=r.priority,
-                allocated_at=datetime.fromtimestamp(r.allocated_at, UTC), stopped_at=_dt(r.stopped_at),
-                hold_until=_dt(holds.until(r)), uuid=r.uuid or "", pending=r.pending)
-        for r in rows
-    ]
-
-
-# -- reconcile --------------------------------------------------------------------------------
-
-@dataclass
-class ReconcileReport:
-    released: list[dict[str, Any]] = field(default_factory=list)
-    recorded: list[dict[str, Any]] = field(default_factory=list)
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    marked_stopped: list[str] = field(default_factory=list)
-    restarted: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    dry_run: bool = False
-    # rows holding a device the inventory no longer has (MIG re-partitioned, GPU gone or unreadable)
-    vanished: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "released": self.released,
-            "recorded": self.recorded,
-            "conflicts": self.conflicts,
-            "marked_stopped": self.marked_stopped,
-            "restarted": self.restarted,
-            "vanished": self.vanished,
-            "warnings": self.warnings,
-        }
-
-    def changed(self) -> bool:
-        return bool(self.released or self.recorded or self.marked_stopped or self.restarted)
-
-
-def _docker_views() -> list[_reconcile.ContainerView]:
-    from ds01.base.docker_client import list_containers
-
-    # Every container (one sparse call), with its Docker id: a row counts a container as its own
-    # only by the id recorded at create. Labels are read only from ds01-managed containers, and
-    # only to report what they claim.
-    views = []
-    for c in list_containers(None):
-        labels = c.labels
-        managed = labels.get("aime.mlc.DS01_MANAGED") == "true"
-        view = _reconcile.view_from_labels(c.name, c.state, labels if managed else {}, id=c.id,
-                                           created=float(c.created))
-        if managed:
-            view = replace(view, seal=labels.get(_reconcile.LABEL_SEAL, ""))
-        views.append(view)
-    return views
-
-
-def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
-              ledger: Ledger | None = None, now: Callable[[], float] = time.time,
-              inv: Inventory | None = None) -> ReconcileReport:
-    """Make the ledger agree with Docker. ``strict=False`` (implicit runs) turns an unreachable
-    Docker engine into a warning instead of an error, and reports conflicts as warnings
-    rather than logging them again on every command."""
-    report = ReconcileReport(dry_run=dry_run)
-    led = _ledger(config, ledger)
-    listed_at = now()
-    try:
-        views = _docker_views()
-    except DockerUnavailable as exc:
-        if strict:
-            raise
-        report.warnings.append(f"Not reconciled with Docker ({exc.message})")
-        return report
-    exclusive = config.gpu_allocation.sharing == "exclusive"
-    timeout = config.policies.pending_allocation_timeout
-    inv = inv or inventory(config)
-    inv_uuid = {sl.id: sl.uuid for sl in inv.slots}
-    evs: list[_events.Event] = []
-
-    def apply(conn: Any | None) -> None:
-        rows = led.active(conn)
-        p = _reconcile.plan(rows, views, listed_at=listed_at, pending_timeout=timeout, exclusive=exclusive,
-                            slot_uuids=inv_uuid,
-                            seal=lambda r: led.seal(r.container, r.user, r.allocated_at))
-        at = now()
-        for row, why in p.release:
-            report.released.append({"container": row.container, "user": row.user, "slot": row.slot, "reason": why})
-            evs.append(_events.Event("release", row.user, row.container, row.slot, why, at))
-            if conn is not None:
-                led.release_row(conn, row.id, at=at, reason=why)
-                led.record(conn, at=at, event="release", user=row.user, container=row.container, slot=row.slot,
-                           reason=why)
-        for row, cid in p.record:
-            report.recorded.append({"container": row.container, "user": row.user, "slot": row.slot,
-                                    "container_id": cid[:12]})
-            if conn is not None:
-                led.set_container_id(conn, row.id, cid)
-        for row, cid in p.confirm:
-            # ds01 created this container for the row (its seal says so) but was interrupted
-            # before confirming: confirm it now, with the container's id.
-            report.recorded.append({"container": row.container, "user": row.user, "slot": row.slot,
-                                    "container_id": cid[:12], "confirmed": True})
-            if conn is not None:
-                led.set_confirmed(conn, row.container, at, container_id=cid, user=row.user)
-        for c in p.conflicts:
-            report.conflicts.append({"container": c.container, "user": c.user, "slot": c.slot, "reason": c.reason,
-                                     "kind": c.kind})
-            if strict:
-                evs.append(_events.Event("conflict", c.user, c.container, c.slot, c.reason, at))
-            else:
-                report.warnings.append(f"conflict: {c.container} ({c.user}) {c.reason}; run `ds01 gpu reconcile`.")
-        for name in p.mark_stopped:
-            report.marked_stopped.append(name)
-            if conn is not None:
-                led.set_stopped(conn, name, at)
-            for r in rows:
-                if r.container == name:
-                    evs.append(_events.Event("mark-stopped", r.user, name, r.slot, "found stopped", at))
-        for name in p.restarted:
-            report.restarted.append(name)
-            if conn is not None:
-                led.set_stopped(conn, name, None)
-            for r in rows:
-                if r.container == name:
-                    evs.append(_events.Event("restart", r.user, name, r.slot, "found running", at))
-
-    if dry_run:
-        apply(None)
-    else:
-        with led.write() as conn:
-            apply(conn)
-        report.warnings.extend(_events.write(evs))
-    for row in vanished_rows(inv, led.active()):
-        report.vanished.append({"container": row.container, "user": row.user, "slot": row.slot, "uuid": row.uuid})
-        if strict:
-            report.warnings.append(vanished_sentence(row))
-    return report
-
-
-def vanished_rows(inv: Inventory, rows: list[Row]) -> list[Row]:
-    """Active rows whose device (by UUID) is not in the inventory: its MIG instance was destroyed or
-    recreated, or its GPU is gone or unreadable. They keep holding nothing usable until released."""
-    present = {s.uuid for s in inv.slots}
-    return [r for r in rows if r.uuid and r.uuid not in present]
-
-
-def vanished_sentence(row: Row) -> str:
-    return (f"{row.container} ({row.user}) holds slot {row.slot}, device {row.uuid}, which this server no "
-            f"longer offers (MIG re-partitioned, or the GPU is gone or unreadable); release it with "
-            f"`ds01 gpu release {row.container}` and allocate again.")
 
 
 # -- status -----------------------------------------------------------------------------------
@@ -324,14 +68,14 @@ class StatusReport:
 
 def status(config: Config, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
            reconcile_first: bool = True) -> StatusReport:
-    led = _ledger(config, ledger)
+    led = ledger_for(config, ledger)
     warnings: list[str] = []
     inv = inventory(config)
     warnings.extend(inv.warnings)
     if reconcile_first:
         warnings.extend(reconcile(config, strict=False, ledger=led, now=now, inv=inv).warnings)
     rows = led.active()
-    holds = _Holds(config)
+    holds = Holds(config)
     t = now()
     now_dt = datetime.fromtimestamp(t, UTC)
     active_res = [r for r in reservations_of(config) if r.active(now_dt)] \
@@ -444,7 +188,7 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
     refusal = ownership.row_refusal(user, uid if uid is not None else owner_uid(user), container)
     if refusal:
         raise PolicyRefused(refusal)
-    led = _ledger(config, ledger)
+    led = ledger_for(config, ledger)
     warnings: list[str] = []
     # Inventory warnings (MIG without instances, pending modes) belong to `gpu status`, not every allocation;
     # a GPU NVML cannot read is named, since the choice is made without it.
@@ -460,7 +204,7 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
                       allow_full_gpu=q.allow_full_gpu)
     pol = policy_of(config)
     reservations = reservations_of(config)
-    holds = _Holds(config)
+    holds = Holds(config)
     deadline = None if wait is None else now() + wait
     while True:
         with led.write() as conn:
@@ -503,7 +247,7 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
 
 def _change(container: str, event: str, reason: str, op: Callable[[Any, Ledger, float], list[Row]],
             ledger: Ledger | None, now: Callable[[], float]) -> list[Row]:
-    led = ledger or Ledger(secure=_secure_now())
+    led = ledger or Ledger(secure=secure_now())
     with led.write() as conn:
         t = now()
         rows = op(conn, led, t)
@@ -554,7 +298,7 @@ def confirm(container: str, *, container_id: str | None = None, user: str | None
     and record ``container_id``, the Docker id of the container just created, on its rows:
     reconcile counts a container as holding its slots only through that id. Returns how many
     pending rows were confirmed."""
-    led = ledger or Ledger(secure=_secure_now())
+    led = ledger or Ledger(secure=secure_now())
     with led.write() as conn:
         return led.set_confirmed(conn, container, now(), container_id=container_id, user=user)
 
@@ -575,9 +319,9 @@ def holders_of(container: str, *, ledger: Ledger | None = None) -> list[str]:
 def user_status(config: Config, user: str, *, ledger: Ledger | None = None,
                 now: Callable[[], float] = time.time) -> dict[str, Any]:
     check_user_name(user)
-    led = _ledger(config, ledger)
+    led = ledger_for(config, ledger)
     q = quota(config, user)
-    holds = _Holds(config)
+    holds = Holds(config)
     rows = [r for r in led.active() if r.user == user]
     allocations = []
     for r in sorted(rows, key=lambda r: (r.container, slot_sort_key(r.slot))):
@@ -589,96 +333,6 @@ def user_status(config: Config, user: str, *, ledger: Ledger | None = None,
         })
     return {"user": user, "priority": q.priority, "count": len(rows), "max_mig_instances": q.max_mig_instances,
             "max_gpus_per_container": q.max_gpus_per_container, "allocations": allocations}
-
-
-# -- release-stale ----------------------------------------------------------------------------
-
-@dataclass
-class StaleReport:
-    dry_run: bool
-    released: list[dict[str, Any]]
-    failed: list[dict[str, Any]]
-    reconcile: ReconcileReport
-
-    def to_json(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "released": self.released, "failed": self.failed,
-                "reconcile": self.reconcile.to_json()}
-
-
-def release_stale(config: Config, *, dry_run: bool = False,
-                  remove_container: Callable[[str, str], None] | None = None,
-                  ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> StaleReport:
-    """Release holds of stopped containers past their user's ``gpu_hold_after_stop``.
-
-    ``remove_container(container, user)`` is called for each expired hold BEFORE its slot
-    is released (a stopped container keeps its device request, so it must be gone — its
-    definition saved by the container unit — before the slot goes to someone else). If it
-    raises a ds01 error, that hold is kept and reported under ``failed``. Idempotent.
-    """
-    led = _ledger(config, ledger)
-    rec = reconcile(config, dry_run=dry_run, strict=False, ledger=led, now=now)
-    holds = _Holds(config)
-    t = now()
-    expired: dict[str, list[Row]] = {}
-    for r in led.active():
-        until = holds.until(r)
-        if until is not None and until <= t:
-            expired.setdefault(r.container, []).append(r)
-    released: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
-    for container, rows in sorted(expired.items()):
-        entry = {"container": container, "user": rows[0].user, "slots": [r.slot for r in rows],
-                 "stopped_at": iso(min(r.stopped_at or t for r in rows)), "reason": "hold after stop expired"}
-        if dry_run:
-            released.append(entry)
-            continue
-        if remove_container is not None:
-            try:
-                remove_container(container, rows[0].user)
-            except (OperationFailed, UsageError, DockerUnavailable) as exc:
-                failed.append({**entry, "reason": exc.message})
-                continue
-        with led.write() as conn:
-            at = now()
-            for r in led.rows_for(container, conn):
-                if r.stopped_at is None:
-                    continue  # restarted meanwhile: keep it
-                led.release_row(conn, r.id, at=at, reason="hold after stop expired")
-                led.record(conn, at=at, event="release-stale", user=r.user, container=container, slot=r.slot,
-                           reason="hold after stop expired")
-        _events.write([_events.Event("release-stale", r.user, container, r.slot, "hold after stop expired", at)
-                       for r in rows])
-        released.append(entry)
-    return StaleReport(dry_run, released, failed, rec)
-
-
-# -- facts for other services -----------------------------------------------------------------
-
-def compute_capability(config: Config) -> tuple[int, int] | None:
-    """The compute capability of the first GPU that reports one (the image catalog picks the
-    framework build's architecture from it); None when no GPU says."""
-    for gpu in inventory(config).gpus:
-        if gpu.compute_capability is not None and not gpu.lost:
-            return gpu.compute_capability
-    return None
-
-
-def gpu_processes(config: Config) -> list[GpuProcess]:
-    """Compute processes on every GPU and MIG device (host PIDs); none on a simulated inventory."""
-    if config.gpu_allocation.inventory != "nvml":
-        return []
-    from ds01.gpu import inventory as _inventory
-
-    return _inventory.nvml_processes()
-
-
-def uses_device_requests(config: Config) -> bool:
-    """Whether containers get Docker device requests (``gpu_allocation.device_requests``;
-    ``auto``: only with the NVML inventory, so simulated slots run on hosts without GPUs)."""
-    mode = config.gpu_allocation.device_requests
-    if mode == "auto":
-        return config.gpu_allocation.inventory == "nvml"
-    return mode == "always"
 
 
 def preview_allocation(config: Config, user: str, container: str, count: int,
@@ -703,30 +357,6 @@ def preview_allocation(config: Config, user: str, container: str, count: int,
                       priority=q.priority if priority is None else priority,
                       max_mig_instances=q.max_mig_instances, max_gpus_per_container=q.max_gpus_per_container,
                       allow_full_gpu=q.allow_full_gpu)
-    decision = decide(inv.slots, holdings(rows, _Holds(config)), request, policy=policy_of(config),
+    decision = decide(inv.slots, holdings(rows, Holds(config)), request, policy=policy_of(config),
                       reservations=reservations_of(config), now=datetime.now(UTC), last_slot=last)
     return decision, inv
-
-
-# -- activity (lifecycle) ---------------------------------------------------------------------
-
-def slot_activity(config: Config, inv: Inventory) -> dict[str, SlotActivity]:
-    """Whether each slot's device is busy now, keyed by device UUID (``SlotActivity``).
-
-    Simulated inventories read the topology's ``busy`` list and the activity file in the state
-    folder; NVML inventories ask the driver (utilisation for whole GPUs, GPM or the instance's
-    processes for MIG). A backend that cannot say gives ``busy=None``: callers never read that
-    as idle.
-    """
-    from ds01 import paths
-    from ds01.gpu import inventory as _inventory
-
-    if config.gpu_allocation.inventory == "simulated":
-        topology = config.gpu_allocation.topology
-        if topology is None:
-            return {s.uuid: SlotActivity(s.uuid, None, "unavailable", "no topology") for s in inv.slots}
-        return _inventory.simulated_activity(inv, topology, paths.state_dir())
-    nvml_activity = getattr(_inventory, "nvml_activity", None)
-    if nvml_activity is None:
-        return {s.uuid: SlotActivity(s.uuid, None, "unavailable", "no activity reader") for s in inv.slots}
-    return nvml_activity(inv)

@@ -115,10 +115,10 @@ def _gpu(ctx: _Context) -> list[Check]:
                              "install the NVIDIA Container Toolkit, then `nvidia-ctk runtime configure "
                              "--runtime=docker` and restart Docker"))
     from ds01.errors import Ds01Error
-    from ds01.gpu import service
+    from ds01.gpu import inputs
 
     try:
-        inv = service.inventory(ctx.config)
+        inv = inputs.inventory(ctx.config)
     except Ds01Error as exc:
         text = str(exc)
         if "not found" in text.lower() or "library" in text.lower() or "driver" in text.lower():
@@ -171,15 +171,15 @@ def _reconcile(ctx: _Context) -> list[Check]:
     if ctx.config is None or ctx.info is None:
         return [Check("ledger vs docker", "skip", "needs a valid config and the Docker engine")]
     from ds01.errors import Ds01Error
-    from ds01.gpu import ledger, service
+    from ds01.gpu import ledger, sync
 
     if not (ctx.targets.state / ledger.DB_NAME).exists():
         return [Check("ledger vs docker", "ok", "no ledger yet")]
     try:
-        report = service.reconcile(ctx.config, dry_run=True,
+        report = sync.reconcile(ctx.config, dry_run=True,
                                    ledger=ledger.Ledger(ctx.targets.state / ledger.DB_NAME))
     except TypeError:
-        report = service.reconcile(ctx.config, dry_run=True)
+        report = sync.reconcile(ctx.config, dry_run=True)
     except Ds01Error as exc:
         return [Check("ledger vs docker", "warn", f"reconcile dry run failed: {exc}", "ds01 gpu reconcile")]
     if report.changed:

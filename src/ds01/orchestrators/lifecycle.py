@@ -175,7 +175,7 @@ def run_pass(config: Config, *, dry_run: bool = False, now: Callable[[], float] 
 def _run(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[], float], stop_timeout: int,
          only: Callable[[str], bool] | None) -> None:
     from ds01.errors import Ds01Error
-    from ds01.gpu import service
+    from ds01.gpu import housekeeping
     from ds01.gpu.ledger import Ledger, add_sample
 
     t = now()
@@ -230,7 +230,7 @@ def _run(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[],
         event = "stop-runtime" if v.action == "stop_runtime" else "stop-idle"
         report.warnings.extend(_event(event, v.user, v.container, o.slots, v.reason, now()))
     # Expired GPU holds: the stopped container goes (definition kept), then its slot.
-    stale = service.release_stale(config, dry_run=dry_run, remove_container=container_lifecycle.remove_for_release,
+    stale = housekeeping.release_stale(config, dry_run=dry_run, remove_container=container_lifecycle.remove_for_release,
                                   now=now)
     for e in stale.released:
         report.released.append({"user": e["user"], "container": e["container"], "reason": e["reason"]})

@@ -26,7 +26,7 @@ def add_user(app: App, user: str, group: str | None) -> None:
     import pwd
 
     from ds01 import paths
-    from ds01.gpu.service import check_user_name
+    from ds01.gpu.inputs import check_user_name
     from ds01.ops import users
 
     term = app.terminal

@@ -29,15 +29,15 @@ def command(app: App, user: str, container: str, max_gpus: int, priority: int | 
     reservation), exit 4 when no slot is free. JSON keys: user, container, slots, uuids,
     existing, warnings.
     """
-    from ds01.gpu import service
+    from ds01.gpu import inputs, service
 
     from ds01.policy import priority as _priority
 
     require_self_or_admin(app, user, "allocate GPUs")
     admin = app.is_admin()
     if priority is not None:
-        service.check_user_name(user)
-        priority = _priority.effective(service.quota(app.config, user).priority, priority, admin=admin)
+        inputs.check_user_name(user)
+        priority = _priority.effective(inputs.quota(app.config, user).priority, priority, admin=admin)
     # A user's rows name their own containers; an admin's rows for a login the host knows as well.
     uid = app.identity.uid if user == app.identity.name else None
     term = app.terminal

@@ -18,7 +18,7 @@ def command(app: App, container: str, as_json: bool) -> None:
 
     JSON keys: container, slots (those whose clock started now; empty when already stopped).
     """
-    from ds01.gpu import service
+    from ds01.gpu import inputs, service
 
     holder = service.holder_of(container)
     if holder is None:
@@ -30,7 +30,7 @@ def command(app: App, container: str, as_json: bool) -> None:
     if as_json:
         app.terminal.json({"container": container, "slots": [r.slot for r in rows]})
     elif rows:
-        q = service.quota(app.config, holder)
+        q = inputs.quota(app.config, holder)
         from ds01.limits.units import format_duration
 
         hold = "indefinitely" if q.gpu_hold_after_stop is None else f"for {format_duration(q.gpu_hold_after_stop)}"

@@ -22,10 +22,10 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
     recorded[] {container, user, slot, container_id}, conflicts[] {container, user, slot,
     reason, kind: mismatch|unrecorded}, marked_stopped[], restarted[], warnings[].
     """
-    from ds01.gpu import service
+    from ds01.gpu import sync
 
     require_admin(app, "reconcile the GPU ledger")
-    report = service.reconcile(app.config, dry_run=dry_run, strict=True)
+    report = sync.reconcile(app.config, dry_run=dry_run, strict=True)
     term = app.terminal
     if as_json:
         term.json(report.to_json())

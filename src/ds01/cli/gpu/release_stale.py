@@ -20,14 +20,14 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
     JSON keys: dry_run, released[] {container, user, slots, stopped_at, reason}, failed[],
     reconcile {…as `gpu reconcile --json`}.
     """
-    from ds01.gpu import service
+    from ds01.gpu import housekeeping
 
     require_admin(app, "release stale GPU holds")
     from ds01.units.containers.lifecycle import remove_for_release
 
     # A stopped container keeps its device request, so it is removed (its definition kept, so
     # `container run NAME` recreates it) before its slot goes back to the pool.
-    report = service.release_stale(app.config, dry_run=dry_run, remove_container=remove_for_release)
+    report = housekeeping.release_stale(app.config, dry_run=dry_run, remove_container=remove_for_release)
     term = app.terminal
     if as_json:
         term.json(report.to_json())

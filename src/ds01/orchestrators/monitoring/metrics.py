@@ -40,7 +40,7 @@ def families(config: Config, *, now: Callable[[], float] = time.time) -> list[An
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
     from ds01 import paths
-    from ds01.gpu import service
+    from ds01.gpu import inputs
     from ds01.gpu.ledger import DB_NAME, Ledger, latest_samples
     from ds01.orchestrators.monitoring import report, snapshot
 
@@ -120,7 +120,7 @@ def families(config: Config, *, now: Callable[[], float] = time.time) -> list[An
     gpu_time = CounterMetricFamily("ds01_gpu_seconds", "GPU time held, all time, in GPU-seconds (a MIG slot counts "
                                    "its fraction of a GPU; / 3600 gives GPU-hours).", labels=["user"])
     warnings: list[str] = []
-    slots_iv, _history = report.ledger_intervals(config, report.fraction_lookup(service.inventory(config), warnings))
+    slots_iv, _history = report.ledger_intervals(config, report.fraction_lookup(inputs.inventory(config), warnings))
     per_user: dict[str, float] = {}
     for iv in slots_iv:
         end = iv.end if iv.end is not None else t

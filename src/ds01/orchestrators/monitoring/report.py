@@ -319,12 +319,12 @@ def group_lookup(config: Config) -> Callable[[str], str]:
 def report(config: Config, *, since: float, until: float | None = None, by: str = "user",
            now: Callable[[], float] = time.time) -> Report:
     from ds01 import paths
-    from ds01.gpu import service
+    from ds01.gpu import inputs
 
     t = now()
     end = t if until is None else until
     warnings: list[str] = []
-    fraction = fraction_lookup(service.inventory(config), warnings)
+    fraction = fraction_lookup(inputs.inventory(config), warnings)
     slots, history = ledger_intervals(config, fraction)
     runs = running_intervals(history)
     happenings = read_happenings(event_files(paths.log_dir()), since=since, until=end)

@@ -144,18 +144,18 @@ def gpu_instance_id(slot_id: str) -> str:
 def slots(config: Config, *, rows: list[Row] | None = None, activity: bool = False,
           now: Callable[[], float] = time.time) -> tuple[list[SlotView], list[str]]:
     """Every slot with its state and holders (``activity``: and whether its device is busy now)."""
-    from ds01.gpu import service
+    from ds01.gpu import facts, inputs, service
     from ds01.gpu.ledger import Ledger
 
     rows = active_rows(config) if rows is None else rows
-    inv = service.inventory(config)
+    inv = inputs.inventory(config)
     led = Ledger(secure=config.security.secure)
     try:
         st = service.status(config, ledger=led, now=now, reconcile_first=False)
     finally:
         led.close()
     gpu_uuid = {g.index: g.uuid for g in inv.gpus}
-    act = service.slot_activity(config, inv) if activity else {}
+    act = facts.slot_activity(config, inv) if activity else {}
     by_uuid: dict[str, list[Row]] = {}
     for r in rows:
         by_uuid.setdefault(r.uuid, []).append(r)
@@ -251,7 +251,7 @@ def frame(config: Config, caller: Any, *, everyone: bool, prev_cpu: dict[str, tu
     """
     from ds01.errors import Ds01Error
     from ds01.gpu.ledger import Ledger, latest_samples
-    from ds01.gpu.service import iso
+    from ds01.gpu.inputs import iso
     from ds01.orchestrators import lifecycle
 
     t = now()

@@ -53,15 +53,16 @@ def stopped_containers() -> list[ContainerInfo]:
 def observe(config: Config, infos: list[ContainerInfo], *, now: float) -> list[Observed]:
     """One observation per container still running (containers gone meanwhile are skipped)."""
     from ds01.base import cgroups
-    from ds01.gpu import service
+    from ds01.gpu import inputs
+    from ds01.gpu.facts import slot_activity
     from ds01.gpu.idle import Observation
     from ds01.gpu.ledger import Ledger
 
     if not infos:
         return []
     layout = cgroups.daemon_layout()
-    inv = service.inventory(config)
-    activity = service.slot_activity(config, inv)
+    inv = inputs.inventory(config)
+    activity = slot_activity(config, inv)
     led = Ledger(secure=config.security.secure)
     try:
         rows = led.active()

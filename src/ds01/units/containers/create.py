@@ -25,7 +25,7 @@ from ds01.rollback import Rollback
 from ds01.units.containers import definitions
 
 if TYPE_CHECKING:
-    from ds01.base.engine import ContainerInfo, ContainerSpec
+    from ds01.base.container_spec import ContainerInfo, ContainerSpec
     from ds01.identity import Identity
     from ds01.limits.config import Config
     from ds01.limits.resolver import ResolvedLimits
@@ -160,12 +160,12 @@ class _Image:
 
 def _arch(config: Config, explicit: str | None, *, required: bool) -> str | None:
     from ds01.base import catalog
-    from ds01.gpu import service
+    from ds01.gpu import inputs
 
     backend = config.gpu_allocation.inventory
     cap = None
     if backend == "simulated":
-        caps = [g.compute_capability for g in service.inventory(config).gpus if g.compute_capability]
+        caps = [g.compute_capability for g in inputs.inventory(config).gpus if g.compute_capability]
         cap = min(caps) if caps else None
     try:
         return catalog.resolve_arch(explicit, compute_capability=cap, detect=backend == "nvml")
@@ -306,7 +306,7 @@ def check_request(req: CreateRequest) -> None:
 def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None = None,
                 preview: bool = False) -> CreatePlan:
     """Every check that can be made without changing anything; ``preview``: also the slot now."""
-    from ds01.base import engine
+    from ds01.base import container_spec, engine
     from ds01.base.names import docker_name
     from ds01.limits.resolver import container_resources, docker_run_args, resolve
 
@@ -332,7 +332,7 @@ def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None
     labels = {"ds01.project": req.project or req.name, "ds01.gpu.slots": "", "ds01.gpu.uuids": ""}
     if limits.group:
         labels["ds01.group"] = limits.group
-    spec = engine.ContainerSpec(
+    spec = container_spec.ContainerSpec(
         name=req.name,
         owner=owner,
         image=image.ref,
@@ -351,7 +351,7 @@ def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None
         custom_image=image.custom,
         security_mode=config.security.mode,
     )
-    engine.plan_create(spec)  # names, mounts (owned by the caller), labels, restart policy
+    container_spec.plan_create(spec)  # names, mounts (owned by the caller), labels, restart policy
     plan = CreatePlan(req, spec, dname, limits, docker_run_args(limits), resources, spec.device_requests,
                       backend, count, image.source)
     if preview and req.gpus > 0:
@@ -499,7 +499,7 @@ def allocate_and_create(config: Config, spec: ContainerSpec, dname: str, gpus: i
 
     Shared by create and by the recreation of a released container (``container run``).
     """
-    from ds01.base import engine
+    from ds01.base import container_defs, engine
     from ds01.gpu import service
 
     slots: list[str] = []
@@ -532,6 +532,6 @@ def allocate_and_create(config: Config, spec: ContainerSpec, dname: str, gpus: i
         undo.add(f"remove container {dname}", lambda: engine.remove_container(info, force=True))
         if gpus > 0:
             service.confirm(dname, container_id=info.id, user=spec.owner.name)
-        defn = engine.container_definition(dname, spec.owner)
+        defn = container_defs.container_definition(dname, spec.owner)
         path = definitions.save(spec.owner.name, spec.name, defn, gpu_count=gpus, project=project)
     return info, path

@@ -251,13 +251,13 @@ def status(config: Config, caller: Identity) -> dict[str, Any]:
     gpus {held, max, allocations[] as ``gpu user-status``}, limits {field: {value, display, source}},
     usage {containers: {used, max}, gpu_slots: {used, max}}, warnings[].
     """
-    from ds01.gpu import service
+    from ds01.gpu import service, sync
     from ds01.limits.resolver import PER_USER_FIELDS, format_value, resolve
 
     r = resolve(config, caller.name)
     warnings: list[str] = []
     try:
-        warnings.extend(service.reconcile(config, strict=False).warnings)
+        warnings.extend(sync.reconcile(config, strict=False).warnings)
     except Exception as exc:  # noqa: BLE001 - a summary screen shows what it can
         warnings.append(f"Not reconciled with Docker ({exc}).")
     entries = list_entries(config, caller, include_released=True)
