@@ -10,7 +10,7 @@ from ds01.errors import ExitCode, UsageError
 from ds01.orchestrators.project_init import validate_project as init_rule
 from ds01.units.images.common import image_name
 from ds01.units.images.common import validate_project as image_rule
-from ds01.units.project._files import validate_project_name as dir_rule
+from ds01.units.project.files import validate_project_name as dir_rule
 
 
 

@@ -81,3 +81,57 @@ def test_policy_is_a_shared_service_that_talks_to_no_engine():
     assert _offenders(lambda m, n: m.startswith("policy/") and n.split(".")[0] != "ds01"
                       and n.split(".")[0] in banned) == []
     assert _offenders(lambda m, n: m.startswith("policy/") and n.startswith(banned[2:])) == []
+
+
+def _tier(module_path: str) -> str:
+    """The tier of a file relative to src/ds01 (its top folder; a top-level module is its own)."""
+    return module_path.split("/")[0].removesuffix(".py")
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def test_private_modules_and_names_stay_inside_their_tier():
+    """``ds01.cli.gpu._common`` or ``_secure_now`` are a tier's own: another tier uses a public name."""
+
+    def crosses(module: str, name: str) -> bool:
+        parts = name.split(".")
+        if parts[0] != "ds01" or len(parts) < 3:
+            return False
+        return any(_is_private(p) for p in parts[2:]) and _tier(module) != parts[1]
+
+    assert _offenders(crosses) == []
+
+
+PROMPTS = frozenset({"ask", "choose", "confirm", "checkbox", "password", "select", "text", "autocomplete"})
+
+
+def _prompt_calls() -> list[str]:
+    """``units/`` files that import a prompt library or call a prompt (``term.ask(...)``,
+    ``terminal.choose(...)``, ``input()``): units take their answers as arguments."""
+    found = []
+    for path in (SRC / "units").rglob("*.py"):
+        rel = str(path.relative_to(SRC))
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                found += [f"{rel}:{node.lineno}: import {m}" for m in mods
+                          if m.split(".")[0] in ("questionary", "prompt_toolkit", "getpass")]
+            elif isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Name) and func.id == "input":
+                    found.append(f"{rel}:{node.lineno}: input()")
+                elif (isinstance(func, ast.Attribute) and func.attr in PROMPTS and isinstance(func.value, ast.Name)
+                      and func.value.id in ("term", "terminal", "t", "questionary")):
+                    found.append(f"{rel}:{node.lineno}: {func.value.id}.{func.attr}()")
+    return sorted(found)
+
+
+# The container image picker of ``container create``/``mlc create`` is still asked inside the unit
+# (from the terminal its command passes); nothing else may be.
+PROMPTING_UNITS = {"units/containers/create.py"}
+
+
+def test_units_never_prompt():
+    assert [f for f in _prompt_calls() if f.split(":")[0] not in PROMPTING_UNITS] == []

@@ -63,7 +63,7 @@ def test_phases_are_numbered_as_shown():
     from types import SimpleNamespace
 
     from ds01.units.images.packages import ImageSettings
-    from ds01.units.images.prompts import ask_phases
+    from ds01.wizards.image_prompts import ask_phases
 
     said: list[str] = []
     term = SimpleNamespace(

@@ -18,7 +18,7 @@ import pytest
 
 from ds01.errors import UsageError
 from ds01.units.project import git as git_unit
-from ds01.units.project._files import validate_project_name
+from ds01.units.project.files import validate_project_name
 from ds01.units.project.git import GITIGNORE, LFS_PATTERNS, init_repo
 from ds01.units.project.layout import FOLDERS, create_layout
 from ds01.units.project.readme import create_readme, render_readme

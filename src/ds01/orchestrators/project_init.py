@@ -172,7 +172,7 @@ def validate_project(name: str) -> str:
 
 
 def project_dir(request: InitRequest) -> Path:
-    from ds01.units.project._files import default_project_dir, home_of
+    from ds01.units.project.files import default_project_dir, home_of
 
     if request.directory is not None:
         directory = str(request.directory)

@@ -45,7 +45,7 @@ def fill_request(term: Terminal, request: orch.InitRequest, found: orch.Survey, 
     """Ask for what no flag decided. ``given`` names the step flags set on the command line
     (``git``, ``image``, ``container``, ``run``)."""
     from ds01.units.images.create import CreateRequest
-    from ds01.units.images.prompts import ask_phases
+    from ds01.wizards.image_prompts import ask_phases
 
     if request.container and not found.container_exists and config is not None:
         # The container limit, the GPU quota and a free slot: refused before any question or build.

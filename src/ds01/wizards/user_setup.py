@@ -42,7 +42,7 @@ class Server:
 
     @classmethod
     def resolve(cls, host_alias: str | None, hostname: str | None) -> Server:
-        from ds01.units.project._files import default_host_alias, server_hostname
+        from ds01.units.project.files import default_host_alias, server_hostname
 
         fqdn = hostname or server_hostname()
         return cls(host_alias or default_host_alias(fqdn), fqdn)
@@ -55,7 +55,7 @@ def _outcome(step: str, result: Any, done: str, already: str) -> orch.StepOutcom
 
 def ssh_step(owner: Identity, server: Server) -> tuple[orch.StepOutcome, Any]:
     """ssh-setup, run as the caller (ssh-keygen and every file in ~/.ssh with their rights)."""
-    from ds01.units.project._files import home_of
+    from ds01.units.project.files import home_of
     from ds01.units.project.ssh import setup_ssh
 
     result = privsep.run_as(owner, setup_ssh, user=owner.name, home=home_of(owner), host_alias=server.host_alias,

@@ -64,7 +64,8 @@ def command(app: App, project: str | None, framework: str | None, fw_version: st
     On a terminal, missing choices are asked phase by phase; every choice also has a flag.
     """
     from ds01.cli.image._shared import build_progress, settings
-    from ds01.units.images import common, create, prompts
+    from ds01.units.images import common, create
+    from ds01.wizards import image_prompts
     from ds01 import privsep
     from ds01.units.images.packages import (
         read_requirements,
@@ -104,7 +105,7 @@ def command(app: App, project: str | None, framework: str | None, fw_version: st
     # image name are checked before the first question, not after the fifth.
     create.preflight(request, conf, ident)
     if asking:
-        prompts.ask_phases(term, request, conf, ask_jupyter=jupyter is None,
+        image_prompts.ask_phases(term, request, conf, ask_jupyter=jupyter is None,
                            ask_data_science=data_science is None, ask_use_case=use_case is None,
                            ask_packages=not package_args and requirements is None,
                            ask_system=not system_args, identity=ident)

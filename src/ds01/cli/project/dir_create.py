@@ -29,7 +29,7 @@ def command(app: App, project: str | None, directory: Path | None, force: bool, 
     Each folder gets a README.md saying what belongs there. Re-running completes a
     layout and changes nothing that is already there.
     """
-    from ds01.units.project._files import home_of, validate_project_name
+    from ds01.units.project.files import home_of, validate_project_name
     from ds01.units.project.layout import FOLDERS, create_layout
 
     term = app.terminal

@@ -61,7 +61,7 @@ def command(
     Prints the public key: paste it into GitHub/GitLab (Settings → SSH keys) to clone
     and push from this server. An existing key is never replaced.
     """
-    from ds01.units.project._files import home_of, server_hostname
+    from ds01.units.project.files import home_of, server_hostname
 
     term = app.terminal
     ident = app.identity

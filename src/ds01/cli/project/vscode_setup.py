@@ -46,7 +46,7 @@ def command(
     The attach configuration matches the container ds01 creates for PROJECT
     (PROJECT._.UID, your user, /workspace). Re-running changes nothing.
     """
-    from ds01.units.project._files import (
+    from ds01.units.project.files import (
         default_host_alias,
         default_project_dir,
         home_of,

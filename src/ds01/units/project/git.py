@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ds01.errors import OperationFailed, UsageError
-from ds01.units.project._files import Ask, SetupResult, place_file, run_tool
+from ds01.units.project.files import Ask, SetupResult, place_file, run_tool
 
 GITIGNORE = """\
 # Written by ds01 git-init: what a data-science project keeps out of git.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ds01.units.project._files import (
+from ds01.units.project.files import (
     Ask,
     SetupResult,
     caller_home,

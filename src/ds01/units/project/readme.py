@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.errors import UsageError
-from ds01.units.project._files import Ask, SetupResult, place_file, validate_project_name
+from ds01.units.project.files import Ask, SetupResult, place_file, validate_project_name
 
 _FOLDERS = (
     ("data/", "datasets (not in git; keep a download or preparation script in `src/`)"),

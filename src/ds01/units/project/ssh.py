@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ds01.errors import OperationFailed, UsageError
 from ds01.fsutil import write_atomic
-from ds01.units.project._files import (
+from ds01.units.project.files import (
     SetupResult,
     caller_home,
     default_host_alias,

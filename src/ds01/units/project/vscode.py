@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.errors import UsageError
-from ds01.units.project._files import Ask, SetupResult, place_file, ssh_host_entry, validate_project_name
+from ds01.units.project.files import Ask, SetupResult, place_file, ssh_host_entry, validate_project_name
 
 SEPARATOR = "._."  # AIME's container name separator: <name>._.<uid>
 WORKSPACE_FOLDER = "/workspace"

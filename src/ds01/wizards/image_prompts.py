@@ -1,4 +1,5 @@
-"""The interactive phases of ``image create``: they only fill in a ``CreateRequest``.
+"""The interactive phases of ``image create`` (the command and the new-project wizard ask them):
+they only fill in a ``CreateRequest``.
 
 The flag-driven path and the interactive path run the same code after this point; a
 prompt is shown only for a choice that no flag made.
