@@ -135,3 +135,10 @@ PROMPTING_UNITS = {"units/containers/create.py"}
 
 def test_units_never_prompt():
     assert [f for f in _prompt_calls() if f.split(":")[0] not in PROMPTING_UNITS] == []
+
+
+def test_timestamps_are_formatted_in_one_place():
+    """ISO 8601 UTC text is written by ``ds01.timefmt`` only (``iso``, ``now_iso``, ``FORMAT``)."""
+    copies = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
+                    if "%Y-%m-%dT%H" in p.read_text() and p.name != "timefmt.py")
+    assert copies == []

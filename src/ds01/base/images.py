@@ -20,7 +20,6 @@ import io
 import json
 import os
 import secrets
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from ds01.base.docker_client import BadRequest, EngineNotFound, api, client, engine_errors, gone_ok
 from ds01.errors import NotFound, OperationFailed
+from ds01.timefmt import now_iso
 
 MANAGED_LABEL = "ds01.managed"
 
@@ -355,7 +355,7 @@ def record_owner(image_id: str, *, uid: int, user: str, project: str, labels: Ma
     make_dirs(folder.parent)  # the state folder itself is never made world-writable
     make_dirs(folder, mode=0o1777 if shared else 0o755)
     doc = {"uid": int(uid), "user": user, "project": project, "labels": dict(labels), "dockerfile": dockerfile,
-           "image_id": image_id, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+           "image_id": image_id, "recorded_at": now_iso()}
     write_atomic(_record_path(image_id), json.dumps(doc, sort_keys=True) + "\n", mode=0o644)
 
 

@@ -9,10 +9,11 @@ them, and callers (Tier 2) may add only ``ds01.*`` keys the engine does not own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from ds01.errors import UsageError
+from ds01.timefmt import iso, now_iso
 
 MLC_VERSION = "4"
 AIME = "aime.mlc"
@@ -73,7 +74,7 @@ def ds01_labels(user: str, uid: int, extra: Mapping[str, str], *, now: datetime 
             raise UsageError(f"Label {key!r} is set by ds01 itself and cannot be overridden.")
         if not isinstance(value, str):
             raise UsageError(f"Label {key!r} must be text, not {type(value).__name__}.")
-    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = iso(now) if now else now_iso()
     return {**dict(extra), "ds01.user": user, "ds01.uid": str(uid), "ds01.created_at": stamp}
 
 

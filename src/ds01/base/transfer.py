@@ -40,6 +40,7 @@ from ds01.base import container_defs, container_spec, engine
 from ds01.errors import Ds01Error, OperationFailed, UsageError
 from ds01.identity import Identity
 from ds01.policy import archives
+from ds01.timefmt import now_iso
 
 EXPORT_FORMAT = "ds01-mlc-export/1"
 DEFINITION_MEMBER = "definition.json"
@@ -455,7 +456,7 @@ def load_image(archive: Archive, owner: Identity, name: str, *, shared: bool = T
         "ds01.user": owner.name,
         "ds01.uid": str(owner.uid),
         "ds01.imported": "true",
-        "ds01.created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "ds01.created_at": now_iso(),
     }
     plan = _plan_image(archive, owner_labels)
     expected = f"sha256:{hashlib.sha256(plan.config).hexdigest()}"

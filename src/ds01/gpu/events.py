@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from ds01 import paths
 from ds01.fsutil import SHARED_FILE_MODE, share_with_group
+from ds01.timefmt import iso
 
 EVENTS = ("allocate", "release", "release-stale", "mark-stopped", "restart", "adopt", "conflict", "refuse",
           "idle-warning", "stop-idle", "stop-runtime", "remove-stopped", "keep-alive")
@@ -36,7 +36,7 @@ class Event:
     extra: dict[str, Any] | None = None
 
     def timestamp(self) -> str:
-        return datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso(self.at)
 
     def line(self) -> str:
         def clean(v: str) -> str:

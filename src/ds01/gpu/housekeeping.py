@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from ds01.errors import DockerUnavailable, OperationFailed, UsageError
 from ds01.gpu import events as _events
-from ds01.gpu.inputs import Holds, iso, ledger_for
+from ds01.gpu.inputs import Holds, ledger_for
 from ds01.gpu.ledger import Ledger, Row
 from ds01.gpu.sync import ReconcileReport, reconcile
+from ds01.timefmt import iso
 
 if TYPE_CHECKING:
     from ds01.limits.config import Config

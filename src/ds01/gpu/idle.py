@@ -120,7 +120,7 @@ class Verdict:
     warn_at: float | None
 
     def to_json(self, now: float) -> dict[str, Any]:
-        from ds01.gpu.inputs import iso
+        from ds01.timefmt import iso
 
         def left(t: float | None) -> int | None:
             return None if t is None else max(0, int(round(t - now)))

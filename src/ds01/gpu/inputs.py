@@ -25,10 +25,6 @@ def _dt(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
-def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def check_user_name(user: str) -> None:
     """Refuse (exit 2) a user name that no login could have: it would be recorded in the ledger
     and the pipe-delimited log as is."""

@@ -36,7 +36,6 @@ from ds01.gpu.inputs import (
     check_user_name,
     holdings,
     inventory,
-    iso,
     ledger_for,
     owner_uid,
     policy_of,
@@ -47,6 +46,7 @@ from ds01.gpu.inputs import (
 from ds01.gpu.ledger import Ledger, Row
 from ds01.gpu.model import Inventory, slot_sort_key
 from ds01.gpu.sync import reconcile, vanished_sentence
+from ds01.timefmt import iso
 
 if TYPE_CHECKING:
     from ds01.limits.config import Config

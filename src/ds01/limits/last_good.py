@@ -23,6 +23,7 @@ from typing import Any
 from ds01 import paths
 from ds01.errors import ConfigError, Ds01Error
 from ds01.limits import config as _config
+from ds01.timefmt import now_iso
 
 FILE_NAME = "config-last-good.json"
 FORMAT = 1
@@ -113,7 +114,7 @@ def remember(config: _config.Config, *, state_dir: Path | None = None) -> bool:
     if not os.access(target.parent, os.W_OK):
         return False
     record = {"format": FORMAT, "source": str(config.path),
-              "validated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "config": body}
+              "validated_at": now_iso(), "config": body}
     try:
         write_atomic(target, json.dumps(record, sort_keys=True), mode=0o644)
     except Ds01Error:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ds01.errors import ConfigError, OperationFailed, UsageError
+from ds01.timefmt import iso
 
 
 def _round_trip() -> Any:
@@ -178,7 +178,6 @@ def users_table(config: Any, *, containers: list[Any] | None, ledger: Any | None
             "containers": None if containers is None else len(mine),
             "running": None if containers is None else sum(1 for c in mine if c.state == "running"),
             "slots": sorted(x.slot for x in rows_by_user.get(user, [])),
-            "last_activity": (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last[user]))
-                              if user in last else None),
+            "last_activity": iso(last.get(user)),
         })
     return out

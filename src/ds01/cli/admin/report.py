@@ -36,6 +36,7 @@ def command(app: App, since: str, until: str | None, by: str, as_json: bool, as_
 
     from ds01.errors import PolicyRefused, UsageError
     from ds01.orchestrators.monitoring import report as rep
+    from ds01.timefmt import iso
 
     if as_json and as_csv:
         raise UsageError("Choose one of --json and --csv.")
@@ -45,7 +46,7 @@ def command(app: App, since: str, until: str | None, by: str, as_json: bool, as_
     start = rep.parse_when(since, now=now, option="--since")
     end = rep.parse_when(until, now=now, option="--until") if until else None
     if end is not None and end <= start:
-        raise UsageError(f"--until ({rep.iso(end)}) must be after --since ({rep.iso(start)}).")
+        raise UsageError(f"--until ({iso(end)}) must be after --since ({iso(start)}).")
     result = rep.report(app.config, since=start, until=end, by=by, now=lambda: now)
     term = app.terminal
     for w in result.warnings:
@@ -62,10 +63,10 @@ def command(app: App, since: str, until: str | None, by: str, as_json: bool, as_
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow([*columns, "since", "until"])
         for row in [*result.rows, result.total]:
-            writer.writerow([row[c] for c in columns] + [rep.iso(result.since), rep.iso(result.until)])
+            writer.writerow([row[c] for c in columns] + [iso(result.since), iso(result.until)])
         term.out(buf.getvalue().rstrip("\n"))
         return
-    term.out(f"Usage from {rep.iso(result.since)} to {rep.iso(result.until)}, by {by}.")
+    term.out(f"Usage from {iso(result.since)} to {iso(result.until)}, by {by}.")
     term.out(rep.NOTE)
     term.out("")
     heads = [by.upper(), "GPU-H", "CONT-H", "ALLOCS", "REF-QUOTA", "REF-CAP", "IDLE-STOPS", "PEAK"]

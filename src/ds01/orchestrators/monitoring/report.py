@@ -28,6 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ds01 import timefmt
+from ds01.timefmt import iso
+
 if TYPE_CHECKING:
     from ds01.gpu.model import Inventory
     from ds01.limits.config import Config
@@ -73,10 +76,6 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         return {"since": iso(self.since), "until": iso(self.until), "by": self.by, "note": NOTE,
                 "rows": self.rows, "total": self.total, "warnings": self.warnings}
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- MIG fractions ---------------------------------------------------------------------------------
@@ -231,7 +230,7 @@ def refusal_kind(event: dict[str, Any]) -> str:
 
 def _event_time(event: dict[str, Any]) -> float | None:
     try:
-        return datetime.strptime(str(event.get("timestamp")), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+        return datetime.strptime(str(event.get("timestamp")), timefmt.FORMAT).replace(tzinfo=UTC).timestamp()
     except ValueError:
         return None
 

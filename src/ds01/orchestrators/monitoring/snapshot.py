@@ -251,7 +251,7 @@ def frame(config: Config, caller: Any, *, everyone: bool, prev_cpu: dict[str, tu
     """
     from ds01.errors import Ds01Error
     from ds01.gpu.ledger import Ledger, latest_samples
-    from ds01.gpu.inputs import iso
+    from ds01.timefmt import iso
     from ds01.orchestrators import lifecycle
 
     t = now()

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ds01.timefmt import iso
+
 if TYPE_CHECKING:
     from ds01.base.container_spec import ContainerInfo
     from ds01.gpu.idle import Observation
@@ -235,8 +237,6 @@ class KeepAlive:
     max_seconds: int
 
     def to_json(self) -> dict[str, Any]:
-        from ds01.units.containers.common import iso
-
         return {"name": self.name, "docker_name": self.docker_name, "keep_alive_until": iso(self.until),
                 "capped": self.capped, "max_keep_alive_seconds": self.max_seconds}
 
@@ -258,7 +258,7 @@ def keep_alive(config: Config, docker_name: str, name: str, user: str, seconds: 
             set_keep_alive(conn, docker_name, user, t, until)
     finally:
         led.close()
-    reason = "cancelled" if until is None else f"until {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(until))}"
+    reason = "cancelled" if until is None else f"until {iso(until)}"
     events.write([events.Event("keep-alive", user, docker_name, "", reason, t)])
     return KeepAlive(name, docker_name, until, want > most, most)
 

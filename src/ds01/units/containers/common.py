@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,10 +35,6 @@ def hold_seconds(config: Config, user: str) -> int | None:
     from ds01.limits.resolver import resolve
 
     return resolve(config, user).values.get("gpu_hold_after_stop")
-
-
-def iso(ts: float | None) -> str | None:
-    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def human_duration(seconds: int | None) -> str:

@@ -10,7 +10,6 @@ The build log of the last build is ``<dockerfiles_dir>/<project>/build.log`` eit
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from ds01.fsutil import locked_dir, make_dirs, write_atomic
 from ds01.identity import Identity
 from ds01.policy import images as image_policy
 from ds01.policy import labels as label_policy
+from ds01.timefmt import now_iso
 from ds01.units.images.packages import ImageSettings
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ def labels_for(
         "ds01.project": project,
         "ds01.base_image": base_image,
         "ds01.dockerfile": str(dockerfile),
-        "ds01.created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "ds01.created_at": now_iso(),
         # Always set (empty when none), so that a base image's value is never inherited.
         "ds01.framework": framework or "",
     }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ds01.identity import Identity
+from ds01.timefmt import iso
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class ImageInfo:
             "project": self.project,
             "id": self.id,
             "size": self.size,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
+            "created": iso(self.created),
             "framework": self.framework,
             "base_image": self.base_image,
             "dockerfile": self.dockerfile,

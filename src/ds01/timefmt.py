@@ -1,0 +1,30 @@
+"""The one timestamp form ds01 writes: ISO 8601 in UTC with a ``Z`` (``2026-03-01T12:00:00Z``).
+
+Used for ``--json`` output, labels, event logs and the records ds01 keeps. ``iso(ts)`` takes a
+Unix time or an aware ``datetime``; ``iso(None)`` is None, so optional times pass straight
+through; ``now_iso()`` is the current time.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import overload
+
+FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@overload
+def iso(ts: float | datetime) -> str: ...
+@overload
+def iso(ts: None) -> None: ...
+def iso(ts: float | datetime | None) -> str | None:
+    if ts is None:
+        return None
+    if isinstance(ts, datetime):
+        return ts.astimezone(UTC).strftime(FORMAT)
+    return time.strftime(FORMAT, time.gmtime(ts))
+
+
+def now_iso() -> str:
+    return time.strftime(FORMAT, time.gmtime())
