@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ds01.gpu.allocator import Holding, Policy, Request, ReservationWindow, decide
+from ds01.gpu.allocator import Holding, Policy, Request, decide
+from ds01.limits.reservation import Reservation
 from ds01.gpu.model import Slot
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -78,19 +79,19 @@ CASES = [
                                                max_containers_per_gpu=2), [], ("1",)),
     # reservations
     ("reserved slot goes only to its holder", [whole(0), whole(1)], [], req(),
-     Policy(), [ReservationWindow("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=1), ("0",))], ("1",)),
+     Policy(), [Reservation("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=1), ("0",))], ("1",)),
     ("holder gets reserved slots first", [whole(0), whole(1)], [], req(user="carol"),
-     Policy(), [ReservationWindow("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=1), ("1",))], ("1",)),
+     Policy(), [Reservation("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=1), ("1",))], ("1",)),
     ("only reserved slots free -> policy refusal", [whole(0), whole(1)], [hold("0")], req(),
-     Policy(), [ReservationWindow("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=1), ("1",),
+     Policy(), [Reservation("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=1), ("1",),
                                   "thesis deadline")], "policy"),
     ("expired reservation is ignored", [whole(0), whole(1)], [hold("0")], req(),
-     Policy(), [ReservationWindow("carol", NOW - timedelta(hours=3), NOW - timedelta(hours=1), ("1",))], ("1",)),
+     Policy(), [Reservation("carol", NOW - timedelta(hours=3), NOW - timedelta(hours=1), ("1",))], ("1",)),
     ("future reservation is ignored", [whole(0), whole(1)], [hold("0")], req(),
-     Policy(), [ReservationWindow("carol", NOW + timedelta(hours=1), NOW + timedelta(hours=3), ("1",))], ("1",)),
+     Policy(), [Reservation("carol", NOW + timedelta(hours=1), NOW + timedelta(hours=3), ("1",))], ("1",)),
     ("respect_reservations false ignores them", [whole(0), whole(1)], [hold("0")], req(),
      Policy(respect_reservations=False),
-     [ReservationWindow("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=1), ("1",))], ("1",)),
+     [Reservation("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=1), ("1",))], ("1",)),
 ]
 
 
@@ -147,7 +148,7 @@ def test_capacity_refusal_without_expiring_holds_suggests_wait():
 
 
 def test_reservation_refusal_names_holder_end_and_reason():
-    r = ReservationWindow("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=2), ("1",), "thesis deadline")
+    r = Reservation("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=2), ("1",), "thesis deadline")
     d = decide([whole(0), whole(1)], [hold("0")], req(), reservations=[r], now=NOW)
     assert d.refused == "policy"
     assert "reserved for carol until 2026-03-01 14:00 UTC (thesis deadline)" in d.reason

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ds01.gpu.allocator import Holding, Policy, Request, ReservationWindow, decide
+from ds01.gpu.allocator import Holding, Policy, Request, decide
+from ds01.limits.reservation import Reservation
 from ds01.gpu.model import Slot
 from ds01.limits.units import LimitsValueError, parse_duration, parse_size
 
@@ -28,7 +29,7 @@ def r(count: int = 1, **kw) -> Request:
     return Request(user="alice", container=kw.pop("container", "new._.1"), count=count, priority=10, **kw)
 
 
-RES = ReservationWindow("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=5), ("0", "1"), "thesis")
+RES = Reservation("carol", NOW - timedelta(hours=1), NOW + timedelta(hours=5), ("0", "1"), "thesis")
 
 CASES = [
     # state, slots, holdings, request, policy, reservations, (class, exact reason), details

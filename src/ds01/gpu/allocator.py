@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ds01.gpu.model import Slot, slot_sort_key
+from ds01.limits.reservation import Reservation
 
 STRATEGIES = ("least_allocated", "priority_aware", "round_robin")
 RETRY_HINT = " Try again later, or use --wait."
@@ -31,18 +32,6 @@ class Holding:
     hold_until: datetime | None = None  # when a stopped container's hold ends (None: running or forever)
     uuid: str = ""  # the device the row holds: exclusivity is keyed on it (slot ids are only names)
     pending: bool = False  # allocated, but its container has not been created yet
-
-
-@dataclass(frozen=True)
-class ReservationWindow:
-    user: str
-    start: datetime
-    end: datetime
-    slots: tuple[str, ...]
-    reason: str | None = None
-
-    def active(self, now: datetime) -> bool:
-        return self.start <= now < self.end
 
 
 @dataclass(frozen=True)
@@ -110,7 +99,7 @@ def decide(
     request: Request,
     *,
     policy: Policy = Policy(),
-    reservations: Sequence[ReservationWindow] = (),
+    reservations: Sequence[Reservation] = (),
     now: datetime,
     last_slot: str | None = None,
     memory_used: Mapping[str, float] | None = None,
@@ -190,7 +179,7 @@ def decide(
 
     # Step 2: reservations active now.
     active = [r for r in reservations if r.active(now)] if policy.respect_reservations else []
-    reserved_for: dict[str, ReservationWindow] = {}
+    reserved_for: dict[str, Reservation] = {}
     for r in active:
         for sid in r.slots:
             reserved_for.setdefault(sid, r)

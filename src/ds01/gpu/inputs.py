@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ds01.errors import UsageError
-from ds01.gpu.allocator import Holding, Policy, ReservationWindow
+from ds01.gpu.allocator import Holding, Policy
 from ds01.gpu.ledger import Ledger, Row
 from ds01.gpu.model import Inventory
 
 if TYPE_CHECKING:
     from ds01.limits.config import Config
+    from ds01.limits.reservation import Reservation
 
 
 def _dt(ts: float | None) -> datetime | None:
@@ -65,8 +66,8 @@ def policy_of(config: Config) -> Policy:
                   respect_reservations=g.respect_reservations)
 
 
-def reservations_of(config: Config) -> list[ReservationWindow]:
-    return [ReservationWindow(r.user, r.start, r.end, tuple(r.slots), r.reason) for r in config.reservations()]
+def reservations_of(config: Config) -> list[Reservation]:
+    return config.reservations()
 
 
 def secure_now() -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from ds01 import paths
 from ds01.errors import ConfigError
 from ds01.limits import schema
 from ds01.limits.schema import FieldSpec, did_you_mean
+from ds01.limits.reservation import Reservation
 from ds01.limits.units import LimitsValueError, parse_size
 
 
@@ -92,21 +92,6 @@ class ImagesSettings:
     data_science: tuple[str, ...] | None = None
     use_cases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     allow_urls: bool = False
-
-
-@dataclass(frozen=True)
-class Reservation:
-    user: str
-    start: datetime
-    end: datetime
-    slots: tuple[str, ...]
-    reason: str | None
-
-    def active(self, now: datetime) -> bool:
-        """Whether ``now`` falls in [start, end). A naive ``now`` is taken as UTC."""
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=UTC)
-        return self.start <= now < self.end
 
 
 RESERVATION_FIELDS = ("reservation_start", "reservation_end", "reserved_gpus", "reason")

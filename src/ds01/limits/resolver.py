@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ds01.limits.config import Config, Reservation
+from ds01.limits.config import Config
+from ds01.limits.reservation import Reservation
 from ds01.limits.schema import BUILTIN_DEFAULTS, OVERRIDE_PRIORITY, PER_USER_FIELDS, PER_USER_SPECS
 from ds01.limits.units import format_duration, format_size
 
