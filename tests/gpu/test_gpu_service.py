@@ -46,17 +46,18 @@ def test_simulated_uuids_are_stable_and_distinct(tmp_path):
 
 def test_simulated_lost_gpu_and_explicit_uuid(tmp_path):
     topo = tmp_path / "t.yaml"
-    topo.write_text("gpus:\n  - {name: X, memory: 16g, mig: null, uuid: GPU-fixed}\n  - {memory: 16g, lost: true}\n")
+    topo.write_text("gpus:\n  - {name: X, memory: 16g, mig: null, uuid: GPU-fixed}\n  - {name: Y, memory: 16g, lost: true}\n")
     inv = inventory.load("simulated", topo)
     assert [(s.id, s.uuid) for s in inv.slots] == [("0", "GPU-fixed")]
     assert any("GPU 1 is lost" in w for w in inv.warnings)
 
 
 @pytest.mark.parametrize("text,fragment", [
-    ("gpus: 3\n", "must have a `gpus:` list"),
+    ("gpus: 3\n", "gpus = 3 is not a list; expected `gpus:`"),
     ("gpus:\n  - {memory: 48}\n", "gpus[0]"),
-    ("gpus:\n  - {memory: 8g, mig: [7g.big]}\n", "is not a MIG profile"),
-    ("gpus:\n  - {memory: 8g, colour: red}\n", "unknown key(s) colour"),
+    ("gpus:\n  - {name: X, memory: 8g, mig: [7g.big]}\n", "is not a MIG profile"),
+    ("gpus:\n  - {name: X, memory: 8g, colour: red}\n", "gpus[0].colour = 'colour' is not a known key"),
+    ("gpus:\n  - {memory: 8g}\n", "gpus[0].name is not a GPU name"),
     ("gpus: [\n", "not valid YAML"),
 ])
 def test_bad_topology_is_a_config_error(tmp_path, text, fragment):
@@ -505,3 +506,18 @@ def test_simulated_activity_reads_the_topologys_busy_list_and_the_state_file(tmp
     (tmp_path / inv_mod.SIMULATED_ACTIVITY_FILE).write_text("{broken")
     with pytest.raises(ConfigError, match="simulated GPU activity"):
         inv_mod.simulated_activity(inv, topo, tmp_path)
+
+
+def test_limits_check_and_the_inventory_read_topologies_alike(tmp_path):
+    """One parser: what ``limits check`` reports first is what the simulated inventory refuses with."""
+    from ds01.limits.config import _Collector, topology_slots
+
+    topo = tmp_path / "t.yaml"
+    topo.write_text("gpus:\n  - {name: A, memory: 8g, mig: null}\n  - {name: B, memory: lots, mig: [1g.10gb]}\n")
+    col = _Collector(topo)
+    assert topology_slots(topo, col) == ["0", "1:0"]
+    first = col.problems[0]
+    assert first.key_path == "gpus[1].memory"
+    with pytest.raises(ConfigError) as err:
+        inventory.load("simulated", topo)
+    assert first.message.rstrip(".") in err.value.message

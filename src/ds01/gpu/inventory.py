@@ -553,79 +553,50 @@ def nvml_activity(inventory: Inventory, *, interval: float | None = None) -> dic
 
 # -- simulated backend ----------------------------------------------------------------------
 
-_MIG_PROFILE_RE = re.compile(r"^(\d+)g\.(\d+)gb$", re.IGNORECASE)
-
-
 def _stable_uuid(prefix: str, *parts: object) -> str:
     digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).digest()
     return f"{prefix}-{_uuid.UUID(bytes=digest[:16])}"
 
 
 def simulated_gpus(path: Path) -> list[Gpu]:
-    """GPUs described by a topology YAML file (SPEC §4); UUIDs derived stably from the file's name."""
-    from ds01 import yaml12
-    from ds01.limits.units import LimitsValueError, parse_size
+    """GPUs described by a topology YAML file (SPEC §4); UUIDs derived stably from the file's name.
+    The file is read by ``limits.topology``; any problem with it is a ConfigError naming the first."""
+    from ds01.limits.topology import MIG_PROFILE_RE, problem_sentence, read_topology
 
-    try:
-        data = yaml12.load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the GPU topology {path}: {exc.strerror}.") from exc
-    except yaml12.YAMLError as exc:
-        raise ConfigError(f"The GPU topology {path} is not valid YAML: {exc}.") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("gpus"), list):
-        raise ConfigError(f"The GPU topology {path} must have a `gpus:` list.")
+    topology, problems = read_topology(path)
+    if problems:
+        more = f" ({len(problems) - 1} more: run `ds01 limits check`)" if len(problems) > 1 else ""
+        raise ConfigError(problem_sentence(path, problems[0]).rstrip(".") + more + ".")
     topo = path.stem
     gpus: list[Gpu] = []
-    for i, entry in enumerate(data["gpus"]):
-        where = f"{path}: gpus[{i}]"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where} must be a mapping with name, memory and mig.")
-        unknown = set(entry) - {"name", "memory", "mig", "uuid", "mig_pending", "lost", "compute_capability"}
-        if unknown:
-            raise ConfigError(f"{where} has unknown key(s) {', '.join(sorted(unknown))}.")
-        name = str(entry.get("name") or "Simulated GPU")
-        try:
-            memory = parse_size(entry.get("memory", "80g"), key=f"gpus[{i}].memory")
-        except LimitsValueError as exc:
-            raise ConfigError(f"{where}: {exc}") from exc
-        mig = entry.get("mig")
-        if mig is not None and not isinstance(mig, list):
-            raise ConfigError(f"{where}.mig must be null (MIG off) or a list of profiles such as 3g.40gb.")
+    for entry in topology.gpus:
+        i = entry.index
         instances = []
-        for m, prof in enumerate(mig or []):
-            pm = _MIG_PROFILE_RE.match(str(prof))
-            if not pm:
-                raise ConfigError(f"{where}.mig[{m}] = {prof!r} is not a MIG profile such as 1g.10gb or 3g.40gb.")
+        for m, prof in enumerate(entry.mig or ()):
+            pm = MIG_PROFILE_RE.match(prof)
+            assert pm is not None  # read_topology reported any other profile
             instances.append(
                 MigInstance(
                     index=m,
                     gpu_instance_id=m,
                     compute_instance_id=0,
-                    profile=str(prof).lower(),
+                    profile=prof.lower(),
                     uuid=_stable_uuid("MIG", topo, i, m, prof),
                     memory_bytes=int(pm.group(2)) * 1024**3,
                 )
             )
-        cc = entry.get("compute_capability")
-        capability = None
-        if cc is not None:
-            try:
-                major, minor = str(cc).split(".")
-                capability = (int(major), int(minor))
-            except ValueError as exc:
-                raise ConfigError(f"{where}.compute_capability must look like 8.0, not {cc!r}.") from exc
-        mig_on = mig is not None
+        mig_on = entry.mig is not None
         gpus.append(
             Gpu(
                 index=i,
-                uuid=str(entry.get("uuid") or _stable_uuid("GPU", topo, i)),
-                name=name,
-                memory_bytes=memory,
+                uuid=entry.uuid or _stable_uuid("GPU", topo, i),
+                name=entry.name,
+                memory_bytes=entry.memory_bytes,
                 mig_current=mig_on,
-                mig_pending=(not mig_on) if entry.get("mig_pending") else mig_on,
+                mig_pending=(not mig_on) if entry.mig_pending else mig_on,
                 instances=tuple(instances),
-                compute_capability=capability,
-                lost=bool(entry.get("lost", False)),
+                compute_capability=entry.compute_capability,
+                lost=entry.lost,
             )
         )
     return gpus
@@ -656,16 +627,13 @@ def _simulated_busy(topology: Path, state_dir: Path | None) -> set[str]:
     file ``simulated-gpu-activity.json`` (``{"busy": [...]}``) in ds01's state folder."""
     import json
 
-    from ds01 import yaml12
+    from ds01.limits.topology import problem_sentence, read_topology
 
-    busy: set[str] = set()
-    try:
-        data = yaml12.load(topology.read_text())
-    except (OSError, yaml12.YAMLError) as exc:
-        raise ConfigError(f"Cannot read the GPU topology {topology}: {exc}.") from exc
-    listed = data.get("busy") if isinstance(data, dict) else None
-    if isinstance(listed, list):
-        busy.update(str(x) for x in listed)
+    topo, problems = read_topology(topology)
+    unreadable = [p for p in problems if not p.key]
+    if unreadable:
+        raise ConfigError(problem_sentence(topology, unreadable[0]))
+    busy: set[str] = set(topo.busy)
     if state_dir is not None:
         path = state_dir / SIMULATED_ACTIVITY_FILE
         try:

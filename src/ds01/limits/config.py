@@ -9,7 +9,6 @@ each process reads the file afresh, so an edit takes effect on the next command.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from ds01.errors import ConfigError
 from ds01.limits import schema
 from ds01.limits.schema import FieldSpec, did_you_mean
 from ds01.limits.reservation import Reservation
-from ds01.limits.units import LimitsValueError, parse_size
+from ds01.limits.units import LimitsValueError
 
 
 @dataclass(frozen=True)
@@ -239,73 +238,17 @@ def _resolve_topology(value: str, config_dir: Path) -> Path | None:
 
 
 # The same forms ``ds01.gpu.inventory`` reads, so a topology that passes `limits check` loads.
-_MIG_PROFILE_RE = re.compile(r"^\d+g\.\d+gb$", re.IGNORECASE)
-_CAPABILITY_RE = re.compile(r"^\d+\.\d+$")
-_TOPOLOGY_KEYS = ("name", "memory", "mig", "uuid", "mig_pending", "lost", "compute_capability")
-
-
 def topology_slots(path: Path, col: _Collector | None = None) -> list[str]:
     """Slot ids a topology file offers: ``N`` for a GPU with MIG off, ``N:M`` per MIG instance.
 
-    Only the shape needed for slot ids is checked here; ``ds01.gpu.inventory`` reads the rest.
+    ``limits.topology`` parses the file; its problems are added to ``col``.
     """
-    own = _Collector(path)
-    readable = False
-    try:
-        raw, _dups = _yaml_load(path.read_text(encoding="utf-8"))
-        readable = True
-    except IsADirectoryError:
-        own.add("", None, "is a directory; expected a topology file (gpu_allocation.topology).")
-        raw = None
-    except UnicodeDecodeError:
-        own.add("", None, "is not a text file; expected a topology YAML file (gpu_allocation.topology).")
-        raw = None
-    except OSError as exc:
-        own.add("", None, f"cannot be read as a topology file ({exc.strerror or exc}); check its permissions.")
-        raw = None
-    except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and friends: report, don't crash
-        own.add("", None, f"is not valid YAML ({exc}).".replace("\n", " "))
-        raw = None
-    slots: list[str] = []
-    gpus = raw.get("gpus") if isinstance(raw, dict) else None
-    if readable and not isinstance(gpus, list):
-        own.add("gpus", gpus, "is not a list; expected `gpus:` with one entry per GPU")
-    for index, gpu in enumerate(gpus or []):
-        key = f"gpus[{index}]"
-        if not isinstance(gpu, dict):
-            own.add(key, gpu, "is not a mapping; expected name, memory and mig")
-            continue
-        unknown = set(gpu) - set(_TOPOLOGY_KEYS)
-        for k in sorted(map(str, unknown)):
-            own.add(f"{key}.{k}", k, "is not a known key" + did_you_mean(k, _TOPOLOGY_KEYS)
-                    + "; accepted keys: " + ", ".join(_TOPOLOGY_KEYS))
-        if not isinstance(gpu.get("name"), str):
-            own.add(f"{key}.name", gpu.get("name"), "is not a GPU name")
-        try:
-            parse_size(gpu.get("memory"), key=f"{key}.memory")
-        except LimitsValueError as exc:
-            own.add_value_error(exc)
-        cc = gpu.get("compute_capability")
-        if cc is not None and not _CAPABILITY_RE.match(str(cc)):
-            own.add(f"{key}.compute_capability", cc, "is not a compute capability; expected a quoted "
-                    "major.minor such as \"8.0\"")
-        for flag in ("mig_pending", "lost"):
-            if flag in gpu and not isinstance(gpu[flag], bool):
-                own.add(f"{key}.{flag}", gpu[flag], "is not true or false; expected true or false")
-        mig = gpu.get("mig")
-        if mig is None:
-            slots.append(str(index))
-        elif isinstance(mig, list) and all(isinstance(p, str) for p in mig):
-            slots.extend(f"{index}:{m}" for m in range(len(mig)))
-            for m, profile in enumerate(mig):
-                if not _MIG_PROFILE_RE.match(profile):
-                    own.add(f"{key}.mig[{m}]", profile, "is not a MIG profile; expected a profile name such "
-                            "as 1g.10gb or 3g.40gb")
-        else:
-            own.add(f"{key}.mig", mig, "is not null (MIG off) or a list of MIG profile names")
+    from ds01.limits.topology import read_topology
+
+    topology, problems = read_topology(path)
     if col is not None:
-        col.problems.extend(own.problems)
-    return slots
+        col.problems.extend(Problem(str(path), p.key, p.value, p.message) for p in problems)
+    return topology.slot_ids()
 
 
 def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Config:
