@@ -399,15 +399,11 @@ def _step_readme(request: InitRequest, found: Survey, ask: Ask | None) -> StepOu
 
 def _build(request: InitRequest, location: Any, base_image: str, framework: str | None,
            on_build_line: Notify | None, settings: ImageSettings | None = None) -> str:
-    from ds01.fsutil import make_dirs
     from ds01.units.images import common
 
-    # The build log's folder (~/dockerfiles/<project>) is the owner's: made as the owner.
-    privsep.run_as(request.owner, make_dirs, location.build_log.parent)
-    labels = common.labels_for(identity=request.owner, project=request.project, framework=framework,
-                               base_image=base_image, dockerfile=location.dockerfile)
-    return common.build(project=request.project, location=location, labels=labels, identity=request.owner,
-                        on_line=on_build_line, settings=settings)
+    # The build log and its folder (~/dockerfiles/<project>) are written as the owner by the build.
+    return common.build(project=request.project, location=location, identity=request.owner,
+                        base_image=base_image, framework=framework, on_line=on_build_line, settings=settings)
 
 
 def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, settings: ImageSettings,

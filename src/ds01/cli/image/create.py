@@ -125,12 +125,9 @@ def command(app: App, project: str | None, framework: str | None, fw_version: st
     if do_build:
         term.guide("Building runs each RUN line in order; the first build of a framework takes longest.")
         with build_progress(app, plan.image) as on_line:
-            image_id = common.build(project=plan.project, location=plan.location,
-                                    labels=common.labels_for(identity=ident, project=plan.project,
-                                                             framework=plan.framework,
-                                                             base_image=plan.base_image,
-                                                             dockerfile=plan.location.dockerfile),
-                                    identity=ident, on_line=on_line, settings=conf)
+            image_id = common.build(project=plan.project, location=plan.location, identity=ident,
+                                    base_image=plan.base_image, framework=plan.framework, on_line=on_line,
+                                    settings=conf)
         term.success(f"Built {plan.image}:latest ({image_id[7:19]})")
     if as_json:
         term.json(plan.to_json(built=bool(do_build), image_id=image_id))

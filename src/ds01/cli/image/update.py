@@ -93,11 +93,10 @@ def command(app: App, project: str | None, add_args: tuple[str, ...], remove_arg
     image_id = None
     if do_build:
         doc = plan.dockerfile
-        labels = common.labels_for(identity=ident, project=plan.project, framework=doc.framework,
-                                   base_image=doc.base_image or "", dockerfile=plan.location.dockerfile)
         with build_progress(app, plan.image) as on_line:
-            image_id = common.build(project=plan.project, location=plan.location, labels=labels,
-                                    identity=ident, on_line=on_line, settings=conf)
+            image_id = common.build(project=plan.project, location=plan.location, identity=ident,
+                                    base_image=doc.base_image or "", framework=doc.framework, on_line=on_line,
+                                    settings=conf)
         term.success(f"Built {plan.image}:latest ({image_id[7:19]})")
     if as_json:
         term.json(plan.to_json(built=bool(do_build), image_id=image_id))

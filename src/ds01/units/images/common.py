@@ -223,12 +223,15 @@ def build(
     *,
     project: str,
     location: Location,
-    labels: dict[str, str],
     identity: Identity,
+    base_image: str,
+    framework: str | None,
     on_line: Callable[[str], None] | None = None,
     settings: ImageSettings | None = None,
 ) -> str:
-    """Build ``{project}-image:latest`` from the Dockerfile; returns the image id.
+    """Build ``{project}-image:latest`` from the Dockerfile with ds01's labels (``labels_for``: the
+    owner, project, framework and base image); returns the image id. ``image create``,
+    ``image update`` and ``project init`` all build through here.
 
     The build context (the Dockerfile's folder) is packed *as the caller* and sent to Docker
     from memory; the Dockerfile in it must build only on images the caller may use, and the
@@ -244,6 +247,8 @@ def build(
     with _build_lock(location, identity):
         context = privsep.run_as(identity, docker_images.context_tar, location.context_dir, location.dockerfile.name)
         text = docker_images.dockerfile_from_context(context, location.dockerfile.name)
+        labels = labels_for(identity=identity, project=project, framework=framework, base_image=base_image,
+                            dockerfile=location.dockerfile)
         labels = build_labels(labels, check_dockerfile(text, settings, identity))
         result = docker_images.build(
             context=context,
