@@ -124,20 +124,15 @@ def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
                 evs.append(_events.Event("conflict", c.user, c.container, c.slot, c.reason, at))
             else:
                 report.warnings.append(f"conflict: {c.container} ({c.user}) {c.reason}; run `ds01 gpu reconcile`.")
-        for name in p.mark_stopped:
-            report.marked_stopped.append(name)
-            if conn is not None:
-                led.set_stopped(conn, name, at)
-            for r in rows:
-                if r.container == name:
-                    evs.append(_events.Event("mark-stopped", r.user, name, r.slot, "found stopped", at))
-        for name in p.restarted:
-            report.restarted.append(name)
-            if conn is not None:
-                led.set_stopped(conn, name, None)
-            for r in rows:
-                if r.container == name:
-                    evs.append(_events.Event("restart", r.user, name, r.slot, "found running", at))
+        # Found stopped: the hold clock starts now; found running again: it stops.
+        for names, listed, stopped_at, event, why in (
+                (p.mark_stopped, report.marked_stopped, at, "mark-stopped", "found stopped"),
+                (p.restarted, report.restarted, None, "restart", "found running")):
+            for name in names:
+                listed.append(name)
+                if conn is not None:
+                    led.set_stopped(conn, name, stopped_at)
+                evs.extend(_events.Event(event, r.user, name, r.slot, why, at) for r in rows if r.container == name)
 
     if dry_run:
         apply(None)
