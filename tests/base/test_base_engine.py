@@ -66,7 +66,7 @@ def test_every_create_failure_leaves_nothing_behind(docker_env, base_image, sess
     ws = owned_dir("ws")
     before = _names(docker_env, session_tag)
     cases = [
-        (_spec(owner, ws, "bad#name", base_image), UsageError, "not valid"),
+        (_spec(owner, ws, "bad#name", base_image), UsageError, "cannot be a container name"),
         (_spec(owner, ws, f"{session_tag}-img", f"ds01-missing-{session_tag}:none"), UsageError, "local images only"),
         (_spec(owner, tmp_path / "nope", f"{session_tag}-nows", base_image), UsageError, "cannot be used"),
         (_spec(owner, owned_dir("theirs", uid=4343), f"{session_tag}-theirs", base_image), PolicyRefused,

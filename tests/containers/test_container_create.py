@@ -196,7 +196,7 @@ def test_bad_input_is_refused_before_allocating(cli, cenv, as_user, docker_env, 
     as_user("alice")
     theirs = cenv.workspace("bob")
     cases = [
-        (["bad#name"], "not valid"),
+        (["bad#name"], "contains '#'"),
         ([cenv.name("cr-bad"), "-w", str(theirs)], "not yours"),  # a policy refusal: exit 3
         ([cenv.name("cr-bad"), "-w", str(tmp_path / "nope")], "cannot be used"),
         ([cenv.name("cr-bad"), "-w", str(cenv.workspace("alice")), "--wait", "10"], "--wait"),
