@@ -303,23 +303,31 @@ def check_request(req: CreateRequest) -> None:
         raise UsageError(f"--gpus must be 0 or more (got {req.gpus}).")
 
 
-def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None = None,
-                preview: bool = False) -> CreatePlan:
-    """Every check that can be made without changing anything; ``preview``: also the slot now."""
-    from ds01.base import container_spec, engine
+def _mine_and_free_name(req: CreateRequest) -> tuple[list[ContainerInfo], str]:
+    """The caller's containers and the Docker name of the new one; refuses a name already theirs."""
+    from ds01.base import engine
     from ds01.base.names import docker_name
-    from ds01.limits.resolver import container_resources, docker_run_args, resolve
 
-    check_request(req)
-    owner = req.owner
-    limits = resolve(config, owner.name)
-    mine = engine.list_containers(owner.name)
-    dname = docker_name(req.name, owner.uid)
+    mine = engine.list_containers(req.owner.name)
+    dname = docker_name(req.name, req.owner.uid)
     if any(i.docker_name == dname for i in mine):
         raise UsageError(
             f"You already have a container named {req.name!r}; open it with `ds01 container run {req.name}` "
             f"or remove it first with `ds01 container cleanup {req.name}`."
         )
+    return mine, dname
+
+
+def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None = None,
+                preview: bool = False) -> CreatePlan:
+    """Every check that can be made without changing anything; ``preview``: also the slot now."""
+    from ds01.base import container_spec
+    from ds01.limits.resolver import container_resources, docker_run_args, resolve
+
+    check_request(req)
+    owner = req.owner
+    limits = resolve(config, owner.name)
+    mine, dname = _mine_and_free_name(req)
     count = check_container_count(mine, limits.values.get("max_containers_per_user"))
     max_per = limits.values.get("max_gpus_per_container")
     if max_per is not None and req.gpus > max_per:
@@ -393,21 +401,13 @@ def preflight(config: Config, req: CreateRequest) -> None:
     quota and a slot the user may take now (not with ``--wait``: the allocation waits), the image
     when given as flags (present and allowed; FRAMEWORK VERSION and the architecture in the
     catalog) and the mounts given. Raises; changes nothing. ``plan_create`` checks them again."""
-    from ds01.base import engine
-    from ds01.base.names import docker_name
     from ds01.limits.resolver import resolve
     from ds01.policy import mounts as mount_policy
 
     check_request(req)
     owner = req.owner
     limits = resolve(config, owner.name)
-    mine = engine.list_containers(owner.name)
-    dname = docker_name(req.name, owner.uid)
-    if any(i.docker_name == dname for i in mine):
-        raise UsageError(
-            f"You already have a container named {req.name!r}; open it with `ds01 container run {req.name}` "
-            f"or remove it first with `ds01 container cleanup {req.name}`."
-        )
+    mine, dname = _mine_and_free_name(req)
     check_container_count(mine, limits.values.get("max_containers_per_user"), made=", so nothing was asked or made")
     max_per = limits.values.get("max_gpus_per_container")
     if max_per is not None and req.gpus > max_per:
