@@ -12,15 +12,13 @@ SDK listing. Prints medians and ratios. Everything it makes is removed at the en
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from _fixtures import bench_env, engine, labels, remove
 from _timing import median_call, median_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,18 +33,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
 
-    from dev import engine as dev_engine
-
-    dev_engine.ensure_engine()
-    image = dev_engine.ensure_base_image()
-    import docker
-
-    api = docker.from_env(timeout=300).api
-    tag = "bench-" + secrets.token_hex(3)
-    work = Path(tempfile.mkdtemp(prefix="ds01-bench-"))
-    env = dict(os.environ, DS01_STATE_DIR=str(work / "state"), DS01_LOG_DIR=str(work / "log"),
-               SUDO_USER=USER, SUDO_UID=str(UID), SUDO_GID=str(UID), NO_COLOR="1")
-    os.environ.update({k: env[k] for k in ("DS01_STATE_DIR", "DS01_LOG_DIR", "SUDO_USER", "SUDO_UID", "SUDO_GID")})
+    image, api, tag, work = engine()
+    env = bench_env(work, SUDO_USER=USER, SUDO_UID=str(UID), SUDO_GID=str(UID))
     ids = []
     try:
         t0 = time.perf_counter()
@@ -56,14 +44,8 @@ def main() -> None:
         with led.write() as conn:
             for i in range(args.count):
                 name = f"{tag}-{i}"
-                labels = {
-                    "aime.mlc": USER, "aime.mlc.NAME": name, "aime.mlc.USER": USER, "aime.mlc.MLC_VERSION": "4",
-                    "aime.mlc.DS01_MANAGED": "true", "aime.mlc.WORK_MOUNT": "/tmp", "aime.mlc.FRAMEWORK": "custom",
-                    "ds01.user": USER, "ds01.uid": str(UID), "ds01.project": name,
-                    "ds01.created_at": "2026-01-01T00:00:00Z",
-                    "ds01.gpu.slots": f"{i % 7}" if i % 2 == 0 else "", dev_engine.TEST_LABEL: tag,
-                }
-                ids.append(api.create_container(image, ["true"], name=f"{name}._.{UID}", labels=labels)["Id"])
+                marks = labels(name, USER, UID, tag, **{"ds01.gpu.slots": f"{i % 7}" if i % 2 == 0 else ""})
+                ids.append(api.create_container(image, ["true"], name=f"{name}._.{UID}", labels=marks)["Id"])
                 if i % 2 == 0:
                     Ledger.insert(conn, slot=f"{i}", uuid=f"GPU-{i}", container=f"{name}._.{UID}", user=USER,
                                   priority=10, at=time.time(), confirmed=True, exclusive=False)
@@ -94,12 +76,7 @@ def main() -> None:
         print(f"in process: list_entries {inproc * 1000:.0f} ms, raw SDK listing {raw * 1000:.0f} ms, "
               f"ratio {inproc / raw:.2f}x")
     finally:
-        for cid in ids:
-            try:
-                api.remove_container(cid, force=True)
-            except docker.errors.DockerException:
-                pass
-        shutil.rmtree(work, ignore_errors=True)
+        remove(api, ids, work)
 
 
 if __name__ == "__main__":

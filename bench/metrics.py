@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from _fixtures import bench_env, engine, labels, remove
 from _timing import median_call, median_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,23 +52,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
 
-    from dev import engine as dev_engine
-
-    dev_engine.ensure_engine()
-    image = dev_engine.ensure_base_image()
-    import docker
-
-    api = docker.from_env(timeout=300).api
-    tag = "bench-" + secrets.token_hex(3)
-    work = Path(tempfile.mkdtemp(prefix="ds01-bench-"))
+    image, api, tag, work = engine()
     (work / "topology.yaml").write_text(TOPOLOGY)
     (work / "config.yaml").write_text(CONFIG.format(members=", ".join(u for u, _ in USERS),
                                                     topology=work / "topology.yaml"))
-    env = dict(os.environ, DS01_STATE_DIR=str(work / "state"), DS01_LOG_DIR=str(work / "log"),
-               DS01_CONFIG=str(work / "config.yaml"), NO_COLOR="1")
-    for key in ("SUDO_USER", "SUDO_UID", "SUDO_GID"):
-        env.pop(key, None)
-    os.environ.update({k: env[k] for k in ("DS01_STATE_DIR", "DS01_LOG_DIR", "DS01_CONFIG")})
+    env = bench_env(work, drop=("SUDO_USER", "SUDO_UID", "SUDO_GID"), DS01_CONFIG=str(work / "config.yaml"))
     ids = []
     try:
         t0 = time.perf_counter()
@@ -89,19 +74,14 @@ def main() -> None:
                 user, uid = USERS[i % len(USERS)]
                 name = f"{tag}-{i}"
                 docker_name = f"{name}._.{uid}"
-                labels = {
-                    "aime.mlc": user, "aime.mlc.NAME": name, "aime.mlc.USER": user, "aime.mlc.MLC_VERSION": "4",
-                    "aime.mlc.DS01_MANAGED": "true", "aime.mlc.WORK_MOUNT": "/tmp", "aime.mlc.FRAMEWORK": "custom",
-                    "ds01.user": user, "ds01.uid": str(uid), "ds01.project": name,
-                    "ds01.created_at": "2026-01-01T00:00:00Z", dev_engine.TEST_LABEL: tag,
-                }
+                marks = labels(name, user, uid, tag)
                 if i < len(slots):
-                    labels["ds01.gpu.slots"] = slots[i].id
+                    marks["ds01.gpu.slots"] = slots[i].id
                     Ledger.insert(conn, slot=slots[i].id, uuid=slots[i].uuid, container=docker_name, user=user,
                                   priority=10, at=now - 3600 * (i % 24), confirmed=True)
                     Ledger.record(conn, at=now - 3600 * (i % 24), event="allocate", user=user,
                                   container=docker_name, slot=slots[i].id)
-                ids.append(api.create_container(image, ["sleep", "3600"], name=docker_name, labels=labels)["Id"])
+                ids.append(api.create_container(image, ["sleep", "3600"], name=docker_name, labels=marks)["Id"])
             for j in range(5000):
                 user, _uid = USERS[j % len(USERS)]
                 s = slots[j % len(slots)]
@@ -145,12 +125,7 @@ def main() -> None:
         inproc = median_call(lambda: exposition(config), args.runs)
         print(f"in process: exposition {inproc * 1000:.0f} ms")
     finally:
-        for cid in ids:
-            try:
-                api.remove_container(cid, force=True)
-            except docker.errors.DockerException:
-                pass
-        shutil.rmtree(work, ignore_errors=True)
+        remove(api, ids, work)
 
 
 if __name__ == "__main__":

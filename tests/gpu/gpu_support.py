@@ -5,39 +5,18 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SEVEN_SLOTS = """\
-gpus:
-  - name: NVIDIA A100-SXM4-80GB
-    memory: 80g
-    mig: [1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb]
-"""
+from support import configs
 
-CONFIG = """\
-defaults:
-  max_mig_instances: {max_mig}
-  max_gpus_per_container: 2
-  gpu_hold_after_stop: 1h
-  priority: 10
-user_overrides:
-  forever:
-    gpu_hold_after_stop: null
-admins: [root]
-gpu_allocation:
-  inventory: simulated
-  topology: {topology}
-policies:
-  pending_allocation_timeout: 10m
-"""
+SEVEN_SLOTS = configs.topology(configs.SEVEN)
 
 
 def write_config(folder: Path, *, topology: str = SEVEN_SLOTS, max_mig: str = "null", extra: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     # a name of its own: simulated UUIDs derive from it
-    topo = folder / "gpu-tests-seven-slots.yaml"
-    topo.write_text(topology)
-    cfg = folder / "resource-limits.yaml"
-    cfg.write_text(CONFIG.format(max_mig=max_mig, topology=topo) + extra)
-    return cfg
+    return configs.write(folder, topology, topology_name="gpu-tests-seven-slots.yaml", extra=extra, base=False,
+                         defaults={"max_mig_instances": None if max_mig == "null" else max_mig,
+                                   "max_gpus_per_container": 2, "gpu_hold_after_stop": "1h", "priority": 10},
+                         user_overrides={"forever": {"gpu_hold_after_stop": None}}, admins=["root"],
+                         policies={"pending_allocation_timeout": "10m"})
 
 
 def active_rows(db: Path) -> list[tuple]:

@@ -10,80 +10,38 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import configs
+from support.containers import Callers, remove_tagged, switch_caller
 
-TOPOLOGY = """\
-gpus:
-  - name: NVIDIA A100-SXM4-80GB
-    memory: 80g
-    mig: null
-  - name: NVIDIA A100-SXM4-80GB
-    memory: 80g
-    mig: [3g.40gb, 3g.40gb]
-"""
-
-CONFIG = """\
-defaults:
-  max_mig_instances: 2
-  max_gpus_per_container: 1
-  max_cpus: 1
-  memory: 256m
-  pids_limit: 200
-  max_containers_per_user: 4
-  gpu_hold_after_stop: {gpu_hold}
-  container_hold_after_stop: {container_hold}
-  idle_timeout: {idle}
-  max_runtime: {runtime}
-  priority: 10
-admins: [boss]
-gpu_allocation:
-  inventory: simulated
-  topology: {topology}
-policies:
-  idle_warning: {warning}
-  max_keep_alive: {max_keep_alive}
-advanced:
-  network_mode: none
-  restart_policy: "no"
-security:
-  allowed_base_images: [ds01-base:busybox]
-"""
+TOPOLOGY = configs.topology(None, ["3g.40gb", "3g.40gb"])
 
 USERS = {"alice": 4351, "bob": 4352}
 
 
 @dataclass
-class Env:
+class Env(Callers):
     root: Path
     config: Path
     tag: str
     world: Path  # reachable by the dropped children that read workspaces as their owners
 
-    def caller(self, user: str) -> dict[str, str]:
-        uid = str(USERS[user])
-        return {"SUDO_USER": user, "SUDO_UID": uid, "SUDO_GID": uid}
+    @property
+    def workspace_root(self) -> Path:
+        return self.world
 
     def uid(self, user: str) -> int:
         return USERS[user]
 
-    def workspace(self, user: str, name: str = "ws") -> Path:
-        path = self.world / f"{user}-{name}"
-        path.mkdir(parents=True, exist_ok=True)
-        os.chown(path, self.uid(user), self.uid(user))
-        return path
-
-    def name(self, short: str) -> str:
-        return f"{self.tag}-{short}"
-
-    def docker_name(self, short: str, user: str) -> str:
-        return f"{self.name(short)}._.{self.uid(user)}"
-
     def rewrite(self, *, idle: str = "null", runtime: str = "null", gpu_hold: str = "1h",
                 container_hold: str = "null", warning: str = "1h", max_keep_alive: str = "24h") -> None:
-        topo = self.root / "topology.yaml"
-        topo.write_text(TOPOLOGY)
-        self.config.write_text(CONFIG.format(topology=topo, idle=idle, runtime=runtime, gpu_hold=gpu_hold,
-                                             container_hold=container_hold, warning=warning,
-                                             max_keep_alive=max_keep_alive))
+        def value(text: str) -> str | None:
+            return None if text == "null" else text
+
+        configs.write(
+            self.root, TOPOLOGY,
+            defaults={"gpu_hold_after_stop": value(gpu_hold), "container_hold_after_stop": value(container_hold),
+                      "idle_timeout": value(idle), "max_runtime": value(runtime)},
+            admins=["boss"], policies={"idle_warning": value(warning), "max_keep_alive": value(max_keep_alive)})
 
     def mark_busy(self, *slots: str) -> None:
         state = Path(os.environ["DS01_STATE_DIR"])
@@ -106,20 +64,13 @@ def lenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_env, base_image
     monkeypatch.setenv("DS01_TEST_SESSION_TAG", session_tag)
     yield env
     docker_client.reset_client()
-    ids = [c["Id"] for c in docker_env.api.containers(all=True)
-           if any(session_tag in n for n in c.get("Names") or [])]
-    for cid in ids:
-        docker_env.api.remove_container(cid, force=True, v=True)
+    remove_tagged(docker_env, session_tag)
     shutil.rmtree(env.world, ignore_errors=True)
 
 
 @pytest.fixture
 def as_user(monkeypatch: pytest.MonkeyPatch, lenv: Env):
     def switch(user: str | None) -> None:
-        for var in ("SUDO_USER", "SUDO_UID", "SUDO_GID"):
-            monkeypatch.delenv(var, raising=False)
-        if user is not None:
-            for key, value in lenv.caller(user).items():
-                monkeypatch.setenv(key, value)
+        switch_caller(monkeypatch, lenv, user)
 
     return switch

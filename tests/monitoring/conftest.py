@@ -8,44 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import configs
+from support.containers import remove_tagged
 
-TOPOLOGY = """\
-gpus:
-  - name: NVIDIA A100-SXM4-80GB
-    memory: 80g
-    mig: null
-  - name: NVIDIA A100-SXM4-80GB
-    memory: 80g
-    mig: [3g.40gb, 2g.20gb, 1g.10gb, 1g.10gb]
-"""
-
-CONFIG = """\
-defaults:
-  max_mig_instances: 3
-  max_gpus_per_container: 1
-  max_cpus: 1
-  memory: 256m
-  pids_limit: 200
-  max_containers_per_user: 4
-  gpu_hold_after_stop: 1h
-  idle_timeout: 2h
-  max_runtime: 48h
-  priority: 10
-groups:
-  students:
-    members: [alice, bob]
-  staff:
-    members: [carol]
-admins: [boss]
-gpu_allocation:
-  inventory: simulated
-  topology: {topology}
-advanced:
-  network_mode: none
-  restart_policy: "no"
-security:
-  allowed_base_images: [ds01-base:busybox]
-"""
+TOPOLOGY = configs.topology(None, ["3g.40gb", "2g.20gb", "1g.10gb", "1g.10gb"])
 
 USERS = {"alice": 4361, "bob": 4362, "carol": 4363}
 
@@ -63,11 +29,10 @@ class Env:
 
 @pytest.fixture
 def menv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
-    topo = tmp_path / "monitoring-topology.yaml"
-    topo.write_text(TOPOLOGY)
-    cfg = tmp_path / "resource-limits.yaml"
-    cfg.write_text(CONFIG.format(topology=topo))
-    monkeypatch.setenv("DS01_CONFIG", str(cfg))
+    cfg = configs.use(monkeypatch, configs.write(
+        tmp_path, TOPOLOGY, topology_name="monitoring-topology.yaml",
+        defaults={"max_mig_instances": 3, "gpu_hold_after_stop": "1h", "idle_timeout": "2h", "max_runtime": "48h"},
+        groups={"students": {"members": ["alice", "bob"]}, "staff": {"members": ["carol"]}}, admins=["boss"]))
     return Env(tmp_path, cfg)
 
 
@@ -79,6 +44,4 @@ def tagged(docker_env, session_tag):
     docker_client.reset_client()
     yield lambda short: f"{session_tag}-{short}"
     docker_client.reset_client()
-    for c in docker_env.api.containers(all=True):
-        if any(session_tag in n for n in c.get("Names") or []):
-            docker_env.api.remove_container(c["Id"], force=True, v=True)
+    remove_tagged(docker_env, session_tag)

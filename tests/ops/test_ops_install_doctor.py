@@ -24,17 +24,6 @@ def _doctor(cli, root: Path) -> tuple[int, dict[str, dict]]:
     return r.exit_code, {c["name"]: c for c in data["checks"]}
 
 
-@pytest.fixture
-def staged(tmp_path, monkeypatch, docker_env):
-    root = tmp_path / "root"
-    root.mkdir()
-    from ds01.ops.install import Targets
-
-    for name, value in Targets(root).env().items():
-        monkeypatch.setenv(name, value)
-    return root
-
-
 def test_install_doctor_break_uninstall(staged, cli, monkeypatch):
     root = staged
     before = _tree(root)

@@ -33,17 +33,6 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int, int, bytes | str | None]]
     return out
 
 
-@pytest.fixture
-def staged(tmp_path, monkeypatch, docker_env):
-    root = tmp_path / "root"
-    root.mkdir()
-    from ds01.ops.install import Targets
-
-    for name, value in Targets(root).env().items():
-        monkeypatch.setenv(name, value)
-    return root
-
-
 def test_secure_install_reinstall_uninstall(staged, cli):
     root = staged
     (root / "etc").mkdir()

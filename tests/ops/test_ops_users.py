@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from support import configs
 from support.users import make_user, sudo_env
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -110,49 +111,16 @@ def test_add_user_unknown_group_is_a_usage_error(cli, config):
     assert config.read_bytes() == before
 
 
-USERS_CONFIG = """\
-defaults:
-  max_mig_instances: 2
-  max_gpus_per_container: 1
-  max_cpus: 1
-  memory: 256m
-  pids_limit: 200
-  max_containers_per_user: 4
-  priority: 10
-groups:
-  lab:
-    members: [{member}, idle-member]
-    priority: 40
-gpu_allocation:
-  inventory: simulated
-  topology: {topology}
-advanced:
-  network_mode: none
-  restart_policy: "no"
-security:
-  allowed_base_images: [ds01-base:busybox]
-"""
-
-TOPOLOGY = """\
-gpus:
-  - name: NVIDIA A100-SXM4-80GB
-    memory: 80g
-    mig: null
-"""
-
-
 @pytest.mark.docker
 @root_only
 def test_users_lists_real_containers_and_slots(cli, tmp_path, monkeypatch, docker_env, session_tag):
     from ds01.base import docker_client
 
     docker_client.reset_client()
-    topo = tmp_path / "topology.yaml"
-    topo.write_text(TOPOLOGY)
-    config = tmp_path / "resource-limits.yaml"
     with make_user() as u:
-        config.write_text(USERS_CONFIG.format(member=u.name, topology=topo))
-        monkeypatch.setenv("DS01_CONFIG", str(config))
+        configs.use(monkeypatch, configs.write(
+            tmp_path, configs.topology(None),
+            groups={"lab": {"members": [u.name, "idle-member"], "priority": 40}}))
         name = f"{session_tag}-users"
         as_u = sudo_env(u)
         try:

@@ -17,53 +17,19 @@ import io
 import json
 import os
 import shutil
-import sqlite3
 import stat
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
-from support.cli import run_process
-from support.users import make_user, sudo_env, world_dir
+from support import configs
+from support.containers import ledger_rows
+from support.users import make_user, run_as_sudo, sudo_env, world_dir
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: real users, sudo-style callers, Docker")
 
-TOPOLOGY = """\
-gpus:
-  - name: NVIDIA A100-SXM4-80GB
-    memory: 80g
-    compute_capability: "8.0"
-    mig: [1g.10gb, 1g.10gb, 1g.10gb]
-"""
-
-CONFIG = """\
-defaults:
-  max_mig_instances: 2
-  max_gpus_per_container: 1
-  max_cpus: 1
-  memory: 256m
-  memory_swap: 512m
-  shm_size: 64m
-  pids_limit: 200
-  max_containers_per_user: 3
-  gpu_hold_after_stop: 1h
-  priority: 10
-default_group: student
-groups:
-  student:
-    members: []
-gpu_allocation:
-  inventory: simulated
-  topology: {topology}
-  device_requests: never
-advanced:
-  network_mode: {network}
-  restart_policy: "no"
-security:
-  mode: {mode}
-  allowed_base_images: [ds01-base:busybox, {images}]
-"""
+TOPOLOGY = configs.topology(["1g.10gb"] * 3, compute_capability="8.0")
 
 # A stand-in for sudo: a setuid-root program that makes itself root and runs its arguments.
 SU0 = r"""
@@ -129,12 +95,17 @@ class Setup:
         self.write("secure")
 
     def write(self, mode: str, network: str = "none") -> None:
-        self.config.write_text(CONFIG.format(topology=self.topology, mode=mode, network=network,
-                                             images=", ".join(self.images)))
+        self.config.write_text(configs.render(
+            self.topology,
+            defaults={"memory_swap": "512m", "shm_size": "64m", "max_containers_per_user": 3,
+                      "gpu_hold_after_stop": "1h"},
+            default_group="student", groups={"student": {"members": []}},
+            gpu_allocation={"device_requests": "never"}, advanced={"network_mode": network},
+            security={"mode": mode, "allowed_base_images": ["ds01-base:busybox", *self.images]}))
 
-    def ds01(self, user, *args: str, input: str | None = None):
-        env = {**sudo_env(user), "HOME": str(world_dir("ds01-roothome-"))}
-        return run_process(*args, env=env, input=input, timeout=120)
+    @staticmethod
+    def ds01(user, *args: str, input: str | None = None):
+        return run_as_sudo(user, *args, input=input)
 
 
 @pytest.fixture
@@ -165,14 +136,7 @@ def _as(owner, *argv: str) -> None:
 
 
 def _rows() -> list[tuple]:
-    db = Path(os.environ["DS01_STATE_DIR"]) / "ds01.db"
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("SELECT slot, container FROM allocations WHERE released_at IS NULL").fetchall()
-    finally:
-        conn.close()
+    return ledger_rows("slot, container")
 
 
 def _root_setuid_files(folder: Path) -> list[Path]:

@@ -27,44 +27,21 @@ from pathlib import Path
 
 import pytest
 
-from support.cli import ds01_executable, run_process
-from support.users import make_user, sudo_env, world_dir
+from support import configs
+from support.cli import ds01_executable
+from support.users import make_user, run_as_sudo, world_dir
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="attacks through sudo need root")
 
-SEVEN = """\
-gpus:
-  - name: NVIDIA A100-SXM4-80GB
-    memory: 80g
-    mig: [1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb]
-"""
-ONE = """\
-gpus:
-  - {name: NVIDIA A100-SXM4-80GB, memory: 80g, mig: null}
-"""
-
-CONFIG = """\
-defaults:
-  max_mig_instances: 1
-  max_gpus_per_container: 1
-  priority: 10
-admins: []
-gpu_allocation:
-  inventory: simulated
-  topology: {topology}
-  device_requests: never
-policies:
-  pending_allocation_timeout: {pending}
-security:
-  mode: {mode}
-"""
+SEVEN = configs.topology(configs.SEVEN)
+ONE = configs.topology(None)
 
 
 def _config(folder: Path, *, topology: str = SEVEN, pending: str = "10m", mode: str = "group") -> Path:
-    topo = folder / f"ledger-attacks-{secrets.token_hex(3)}.yaml"
-    topo.write_text(topology)
-    cfg = folder / "resource-limits.yaml"
-    cfg.write_text(CONFIG.format(topology=topo, pending=pending, mode=mode))
+    cfg = configs.write(folder, topology, topology_name=f"ledger-attacks-{secrets.token_hex(3)}.yaml", base=False,
+                        defaults={"max_mig_instances": 1, "max_gpus_per_container": 1, "priority": 10}, admins=[],
+                        gpu_allocation={"device_requests": "never"},
+                        policies={"pending_allocation_timeout": pending}, security={"mode": mode})
     os.environ["DS01_CONFIG"] = str(cfg)
     return cfg
 
@@ -75,9 +52,7 @@ def config(tmp_path, monkeypatch):
     return _config(tmp_path)
 
 
-def _as(user, *args: str, timeout: float = 120):
-    env = {**sudo_env(user), "HOME": str(world_dir("ds01-roothome-"))} if user is not None else {}
-    return run_process(*args, env=env, timeout=timeout)
+_as = run_as_sudo
 
 
 def _db() -> Path:

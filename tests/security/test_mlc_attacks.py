@@ -14,62 +14,29 @@ from __future__ import annotations
 import io
 import json
 import os
-import sqlite3
 import tarfile
 import time
 from pathlib import Path
 
 import pytest
 
-from support.cli import run_process
-from support.users import make_user, sudo_env, world_dir
+from support import configs
+from support.containers import ledger_rows
+from support.users import make_user, run_as_sudo, sudo_env
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="attacks through sudo need root")
 
-TOPOLOGY = """\
-gpus:
-  - name: NVIDIA A100-SXM4-80GB
-    memory: 80g
-    compute_capability: "8.0"
-    mig: [1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb, 1g.10gb]
-"""
-
-CONFIG = """\
-defaults:
-  max_mig_instances: 4
-  max_gpus_per_container: 2
-  max_cpus: 1
-  memory: 256m
-  memory_swap: 512m
-  shm_size: 64m
-  pids_limit: 200
-  max_containers_per_user: 2
-  priority: 10
-default_group: student
-groups:
-  student:
-    members: []
-    max_containers_per_user: 2
-gpu_allocation:
-  inventory: simulated
-  topology: {topology}
-  device_requests: never
-advanced:
-  network_mode: none
-  restart_policy: "no"
-security:
-  mode: group
-  allowed_base_images: [ds01-base:busybox]
-"""
+TOPOLOGY = configs.topology(configs.SEVEN, compute_capability="8.0")
 
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch, docker_env, base_image, session_tag):
-    topo = tmp_path / "topology.yaml"
-    topo.write_text(TOPOLOGY)
-    config = tmp_path / "resource-limits.yaml"
-    config.write_text(CONFIG.format(topology=topo))
-    monkeypatch.setenv("DS01_CONFIG", str(config))
+    configs.use(monkeypatch, configs.write(
+        tmp_path, TOPOLOGY,
+        defaults={"max_mig_instances": 4, "max_gpus_per_container": 2, "memory_swap": "512m", "shm_size": "64m",
+                  "max_containers_per_user": 2},
+        default_group="student", groups={"student": {"members": [], "max_containers_per_user": 2}},
+        gpu_allocation={"device_requests": "never"}, security={"mode": "group"}))
     with make_user("ds01m") as user:
         ws = user.home / "ws"
         ws.mkdir(mode=0o755)
@@ -79,21 +46,11 @@ def setup(tmp_path, monkeypatch, docker_env, base_image, session_tag):
         docker_env.api.remove_container(c["Id"], force=True, v=True)
 
 
-def _ds01(user, *args: str, timeout: float = 120):
-    env = {**sudo_env(user), "HOME": str(world_dir("ds01-roothome-"))} if user is not None else {}
-    return run_process(*args, env=env, timeout=timeout)
+_ds01 = run_as_sudo
 
 
 def _rows() -> list[tuple]:
-    db = Path(os.environ["DS01_STATE_DIR"]) / "ds01.db"
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("SELECT slot, uuid, container, user FROM allocations WHERE released_at IS NULL "
-                            "ORDER BY slot").fetchall()
-    finally:
-        conn.close()
+    return ledger_rows("slot, uuid, container, user", order="slot")
 
 
 def _give(user, path: Path) -> Path:

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from ds01.identity import Identity
+from support import configs
 from support.cli import ds01_executable
 from support.users import make_user, world_dir
 
@@ -32,28 +33,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="installs a sudoers ru
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGY = ROOT / "config" / "topologies" / "demo-small.yaml"
 SOCKET = "/var/run/docker.sock"
-
-CONFIG = """\
-defaults:
-  max_mig_instances: 2
-  max_gpus_per_container: 1
-  max_containers_per_user: 3
-  max_cpus: 1
-  memory: 512m
-  memory_swap: 512m
-  shm_size: 64m
-  gpu_hold_after_stop: 1h
-admins: []
-gpu_allocation:
-  inventory: simulated
-  topology: {topology}
-advanced:
-  network_mode: none
-  restart_policy: "no"
-security:
-  mode: secure
-  allowed_base_images: [{base}]
-"""
 
 EVIL = """\
 defaults:
@@ -153,7 +132,11 @@ def server(docker_env, base_image, session_tag) -> Iterator[Server]:
             topology = world / f"topology-{session_tag}-{os.getpid()}.yaml"  # simulated UUIDs of its own
             topology.write_text(TOPOLOGY.read_text())
             config = world / "resource-limits.yaml"
-            config.write_text(CONFIG.format(topology=topology, base=base_image))
+            config.write_text(configs.render(
+                topology, defaults={"max_containers_per_user": 3, "memory": "512m", "memory_swap": "512m",
+                                    "shm_size": "64m", "gpu_hold_after_stop": "1h",
+                                    "pids_limit": configs.OMIT, "priority": configs.OMIT},
+                admins=[], security={"mode": "secure", "allowed_base_images": [base_image]}))
             state, log, bin_dir = world / "state", world / "log", world / "bin"
             for folder in (state, log, bin_dir):
                 folder.mkdir(mode=0o755)

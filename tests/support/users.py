@@ -57,3 +57,12 @@ def world_dir(prefix: str = "ds01-world-") -> Path:
     os.chmod(path, 0o755)
     atexit.register(shutil.rmtree, path, True)
     return path
+
+
+def run_as_sudo(user: Identity | None, *args: str, timeout: float = 120, input: str | None = None):
+    """Run the installed ``ds01`` as ``sudo`` would for ``user`` (root's own HOME, a fresh world
+    folder); ``None``: plain root."""
+    from support.cli import run_process
+
+    env = {**sudo_env(user), "HOME": str(world_dir("ds01-roothome-"))} if user is not None else {}
+    return run_process(*args, env=env, timeout=timeout, input=input)
