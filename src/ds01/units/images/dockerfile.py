@@ -26,6 +26,7 @@ import hashlib
 import json
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ds01.errors import UsageError
@@ -60,6 +61,23 @@ class Phase:
     key: str
     packages: list[str] = field(default_factory=list)
     use_case: str | None = None
+
+
+def _upsert(packages: list[str], items: list[str], name_of: Callable[[str], str]) -> list[str]:
+    """Put each item in ``packages``, replacing an entry for the same package name in place;
+    returns the items that changed the list."""
+    changed = []
+    for item in items:
+        for i, existing in enumerate(packages):
+            if name_of(existing) == name_of(item):
+                if existing != item:
+                    packages[i] = item
+                    changed.append(item)
+                break
+        else:
+            packages.append(item)
+            changed.append(item)
+    return changed
 
 
 @dataclass
@@ -113,18 +131,7 @@ class Dockerfile:
         if phase is None:
             phase = Phase(SYSTEM, [])
             self._insert_phase(phase)
-        changed = []
-        for item in names:
-            for i, existing in enumerate(phase.packages):
-                if system_package_name(existing) == system_package_name(item):
-                    if existing != item:
-                        phase.packages[i] = item
-                        changed.append(item)
-                    break
-            else:
-                phase.packages.append(item)
-                changed.append(item)
-        return changed
+        return _upsert(phase.packages, names, system_package_name)
 
     def remove_system(self, names: list[str]) -> list[str]:
         """Remove system packages by name; the apt RUN disappears with its last package."""
@@ -146,19 +153,7 @@ class Dockerfile:
             self._insert_phase(phase)
         elif key == USE_CASE and use_case:
             phase.use_case = use_case
-        changed = []
-        for spec in specs:
-            name = package_name(spec)
-            for i, existing in enumerate(phase.packages):
-                if package_name(existing) == name:
-                    if existing != spec:
-                        phase.packages[i] = spec
-                        changed.append(spec)
-                    break
-            else:
-                phase.packages.append(spec)
-                changed.append(spec)
-        return changed
+        return _upsert(phase.packages, specs, package_name)
 
     def remove(self, key: str | None, names: list[str]) -> list[str]:
         """Remove packages by name from one phase (or from every phase when ``key`` is None).
