@@ -521,3 +521,29 @@ def test_limits_check_and_the_inventory_read_topologies_alike(tmp_path):
     with pytest.raises(ConfigError) as err:
         inventory.load("simulated", topo)
     assert first.message.rstrip(".") in err.value.message
+
+
+def test_an_invalid_config_keeps_the_last_valid_security_mode_for_ledger_and_log_modes(tmp_path, monkeypatch):
+    """A group-mode server whose config turned invalid: `container stop` runs on the last valid
+    config, and the mode it uses for the ledger and logs must be that config's (group), not
+    "secure", which would make the ledger 0644 and lock the other users out of it."""
+    import os
+
+    from ds01.limits import last_good
+    from ds01.limits.config import load_config
+
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chmod(state, 0o2775)
+    config = tmp_path / "limits.yaml"
+    config.write_text((Path(__file__).resolve().parents[2] / "config" / "resource-limits.yaml").read_text())
+    monkeypatch.setenv("DS01_CONFIG", str(config))
+    monkeypatch.setenv("DS01_STATE_DIR", str(state))
+    assert last_good.remember(load_config(config))
+    assert inputs.secure_now() is False
+    time.sleep(0.01)
+    config.write_text(config.read_text() + "\nnot_a_key: 1\n")
+    assert inputs.secure_now() is False  # judged by the last valid config, which says group
+    (state / last_good.store_path(state).name).unlink()
+    config.write_text(config.read_text() + "\n")
+    assert inputs.secure_now() is True  # no valid config ever: never loosened on a guess

@@ -72,7 +72,9 @@ def reservations_of(config: Config) -> list[Reservation]:
 
 def secure_now() -> bool:
     """Whether the configuration in force says ``security.mode: secure`` (for the calls that are
-    given no config); an unreadable config counts as secure, so modes are never loosened on a guess."""
+    given no config). An invalid file is judged by the last valid config, as the commands that
+    run on it are (``limits.last_good``); with neither, it counts as secure, so modes are never
+    loosened on a guess."""
     from ds01 import paths
 
     path = paths.config_path()
@@ -88,12 +90,14 @@ def _secure_at(path: str, mtime: int) -> bool:
     from pathlib import Path
 
     from ds01.errors import Ds01Error
+    from ds01.limits import last_good
     from ds01.limits.config import load_config
 
     try:
         return load_config(Path(path)).security.secure
     except Ds01Error:
-        return True
+        good = last_good.recall(Path(path))
+        return True if good is None else good.config.security.secure
 
 
 def ledger_for(config: Config, ledger: Ledger | None) -> Ledger:
