@@ -156,8 +156,11 @@ def _portable_error(exc: BaseException) -> Ds01Error:
 
 
 def _child(creds: Credentials, env: dict[str, str], fn: Callable[..., Any], args: tuple, kwargs: dict,
-           write_fd: int) -> None:
-    """The forked child's whole life: drop, run ``fn``, send back (ok, value) or (err, error)."""
+           write_fd: int, cwd: str | None) -> None:
+    """The forked child's whole life: drop, run ``fn``, send back (ok, value) or (err, error).
+
+    It works in the folder the caller ran ds01 from (so a relative path means what it means at
+    their shell), entered with their rights; their home, or ``/``, when they cannot enter it."""
     status = 0
     try:
         try:
@@ -165,10 +168,13 @@ def _child(creds: Credentials, env: dict[str, str], fn: Callable[..., Any], args
             os.environ.clear()
             os.environ.update(env)
             os.umask(0o022)
-            try:
-                os.chdir(creds.home)
-            except OSError:
-                os.chdir("/")
+            for folder in (cwd, creds.home, "/"):
+                try:
+                    if folder:
+                        os.chdir(folder)
+                        break
+                except OSError:
+                    continue
             payload: tuple[str, Any] = ("ok", fn(*args, **kwargs))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
             payload = ("err", _portable_error(exc))
@@ -204,11 +210,15 @@ def run_as(owner: Identity | None, fn: Callable[..., T], *args: Any, **kwargs: A
             stream.flush()
         except (OSError, ValueError):
             pass
+    try:
+        cwd: str | None = os.getcwd()
+    except OSError:
+        cwd = None
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         os.close(read_fd)
-        _child(creds, env, fn, args, kwargs, write_fd)
+        _child(creds, env, fn, args, kwargs, write_fd, cwd)
     os.close(write_fd)
     chunks = []
     try:

@@ -83,7 +83,13 @@ def _cwd() -> str:
 
 
 @root_only
-def test_the_child_starts_in_the_callers_home(user):
+def test_the_child_works_where_the_caller_ran_ds01_or_in_their_home(user, tmp_path, monkeypatch):
+    """A relative path means what it means at the caller's shell; a folder the caller cannot
+    enter (pytest's root-only tmp_path) is never entered on their behalf: their home instead."""
+    shared = world_dir()
+    monkeypatch.chdir(shared)
+    assert privsep.run_as(user, _cwd) == str(shared)
+    monkeypatch.chdir(tmp_path)
     assert privsep.run_as(user, _cwd) == str(user.home)
 
 

@@ -133,7 +133,7 @@ def export_container(
     ``owner`` is the caller: the file is created and renamed with their rights, so it can only
     land where they may write, and it belongs to them (mode 0600).
     """
-    dest = dest.expanduser()
+    dest = _callers(dest, owner)
     try:
         state = privsep.run_as(owner, _destination_state, str(dest))
     except OperationFailed as exc:
@@ -275,13 +275,21 @@ class Archive:
         self.close()
 
 
+def _callers(path: Path, owner: Identity | None) -> Path:
+    """``~`` in a path the caller gave is the caller's home (not root's, when root runs for them)."""
+    text = str(path)
+    if owner is not None and (text == "~" or text.startswith("~/")):
+        return Path(str(owner.home) + text[1:])
+    return path.expanduser()
+
+
 def _not_export(source: Path, why: str) -> UsageError:
     return UsageError(f"{source} is not a ds01 mlc export file ({why}).")
 
 
 def open_archive(source: Path, owner: Identity | None) -> Archive:
     """``source`` opened with the caller's rights; only a regular file within the size cap."""
-    source = source.expanduser()
+    source = _callers(source, owner)
     fd = _open_as(owner, source, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY, 0, "read")
     try:
         st = os.fstat(fd)
