@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from ds01.policy.labels import is_reserved
+
 # The largest export file ds01 reads (bytes). Reading stops here with a clear error.
 MAX_ARCHIVE_BYTES = 64 * 1024**3
 # definition.json, and manifest.json / an image configuration inside the image: small JSON.
@@ -34,8 +36,6 @@ MAX_DEFINITION_BYTES = 1024**2
 MAX_IMAGE_METADATA_BYTES = 16 * 1024**2
 
 RESERVED_ENV_PREFIXES = ("NVIDIA_", "DS01_")
-RESERVED_LABEL_PREFIXES = ("ds01.", "aime.mlc.")
-RESERVED_LABELS = ("aime.mlc",)
 # Definition keys ds01 takes from an archive; every other key is reported as ignored.
 TAKEN_KEYS = frozenset({"format", "name", "mounts", "env", "image", "image_id", "docker_name", "user", "uid"})
 # Members of a ``docker save`` archive that name or tag images; they never reach Docker.
@@ -70,10 +70,6 @@ def source_refusal(mode: int, size: int, *, cap: int | None = None) -> str | Non
 
 def reserved_env(key: str) -> bool:
     return key.startswith(RESERVED_ENV_PREFIXES)
-
-
-def reserved_label(key: str) -> bool:
-    return key in RESERVED_LABELS or key.startswith(RESERVED_LABEL_PREFIXES)
 
 
 def user_env(env: Mapping[str, Any]) -> dict[str, str]:
@@ -117,7 +113,7 @@ def allowed_settings(definition: Mapping[str, Any]) -> ArchiveSettings:
 
 def image_labels(labels: Mapping[str, Any] | None, owner_labels: Mapping[str, str]) -> dict[str, str]:
     """An imported image's labels: the archive's, minus ds01's and AIME's namespaces, plus ds01's own."""
-    kept = {str(k): str(v) for k, v in (labels or {}).items() if not reserved_label(str(k))}
+    kept = {str(k): str(v) for k, v in (labels or {}).items() if not is_reserved(str(k))}
     return {**kept, **dict(owner_labels)}
 
 

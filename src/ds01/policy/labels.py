@@ -30,9 +30,6 @@ def is_reserved(key: str) -> bool:
     return any(key == ns or key.startswith(ns + ".") for ns in NAMESPACES)
 
 
-reserved = is_reserved
-
-
 def ds01_label_keys(labels: Mapping[str, str]) -> set[str]:
     """The reserved keys among ``labels``."""
     return {k for k in labels if is_reserved(k)}
