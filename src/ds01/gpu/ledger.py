@@ -563,11 +563,6 @@ def add_sample(conn: sqlite3.Connection, s: SampleRow, *, retention: float = SAM
     conn.execute("DELETE FROM samples WHERE at < ?", (s.at - retention,))
 
 
-def set_warned(conn: sqlite3.Connection, container: str, stop_at: float) -> None:
-    conn.execute("UPDATE samples SET warned_for = ? WHERE id = (SELECT MAX(id) FROM samples WHERE container = ?)",
-                 (stop_at, container))
-
-
 def keep_alives(led: Ledger, conn: sqlite3.Connection | None = None) -> dict[str, tuple[str, float, float]]:
     """container -> (user, set_at, until)."""
     c = conn or led._connect()

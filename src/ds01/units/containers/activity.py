@@ -263,18 +263,3 @@ def keep_alive(config: Config, docker_name: str, name: str, user: str, seconds: 
     return KeepAlive(name, docker_name, until, want > most, most)
 
 
-def keep_alive_of(config: Config, docker_name: str, user: str, *, now: float | None = None) -> float | None:
-    """The end of a container's keep-alive set by command (None: none in force)."""
-    from ds01.gpu.idle import keep_alive_end
-    from ds01.gpu.ledger import Ledger, keep_alives
-
-    t = time.time() if now is None else now
-    led = Ledger(secure=config.security.secure)
-    try:
-        found = keep_alives(led).get(docker_name)
-    finally:
-        led.close()
-    if found is None or found[0] != user:
-        return None
-    end = keep_alive_end(found[1], found[2], int(config.policies.max_keep_alive))
-    return end if end > t else None

@@ -128,18 +128,6 @@ def open_notebook(info: ContainerInfo, owner: Identity, *, timeout: float = 60.0
     return nb
 
 
-def notebook_port(info: ContainerInfo) -> int | None:
-    """For listings: the server port of the notebook running in ``info``, else None (never raises)."""
-    if not info.running:
-        return None
-    try:
-        if running_token(info) is None:
-            return None
-        return where(info)[1]
-    except Exception:  # noqa: BLE001 - a listing shows what it can
-        return None
-
-
 # -- what listings show -------------------------------------------------------------------------
 #
 # ``container list`` must not exec into every container. ``open_notebook`` leaves a small record
