@@ -181,6 +181,24 @@ def test_release_stale_honours_each_users_hold(config, monkeypatch):
     assert housekeeping.release_stale(config).released == []  # idempotent
 
 
+def test_release_stale_reports_and_logs_only_what_it_released(config, monkeypatch):
+    """A container restarted between the look at the holds and the release keeps its slot; the
+    report and the event log must not claim it was released."""
+    _no_docker(monkeypatch)
+    t0 = time.time() - 3 * 3600
+    service.allocate(config, "alice", "back._.1", 1, 10, now=lambda: t0)
+    service.confirm("back._.1", container_id="id-back._.1")
+    service.mark_stopped("back._.1", now=lambda: t0)
+    monkeypatch.setattr(sync, "_docker_views", lambda: [
+        gpu_reconcile.ContainerView("back._.1", "alice", (), (), "exited", "id-back._.1", t0)])
+    # The user starts it again while release-stale is removing it.
+    report = housekeeping.release_stale(config, remove_container=lambda c, u: service.clear_stopped(c))
+    assert report.released == []
+    assert [r[1] for r in active_rows(paths.state_dir() / "ds01.db")] == ["back._.1"]
+    events = (paths.log_dir() / "events.jsonl").read_text()
+    assert "release-stale" not in events
+
+
 def test_release_stale_keeps_hold_when_removal_fails(config, monkeypatch):
     _no_docker(monkeypatch)
     t0 = time.time() - 3 * 3600

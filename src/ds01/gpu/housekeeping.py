@@ -64,6 +64,7 @@ def release_stale(config: Config, *, dry_run: bool = False,
             except (OperationFailed, UsageError, DockerUnavailable) as exc:
                 failed.append({**entry, "reason": exc.message})
                 continue
+        done: list[Row] = []
         with led.write() as conn:
             at = now()
             for r in led.rows_for(container, conn):
@@ -72,7 +73,10 @@ def release_stale(config: Config, *, dry_run: bool = False,
                 led.release_row(conn, r.id, at=at, reason="hold after stop expired")
                 led.record(conn, at=at, event="release-stale", user=r.user, container=container, slot=r.slot,
                            reason="hold after stop expired")
+                done.append(r)
+        # The event log says what the transaction released, not what was read before it.
         _events.write([_events.Event("release-stale", r.user, container, r.slot, "hold after stop expired", at)
-                       for r in rows])
-        released.append(entry)
+                       for r in done])
+        if done:
+            released.append({**entry, "slots": [r.slot for r in done]})
     return StaleReport(dry_run, released, failed, rec)
