@@ -434,6 +434,15 @@ class Ledger:
         c = conn or self._connect()
         return c.execute("SELECT at, event, user, container, slot, reason FROM history ORDER BY id").fetchall()
 
+    def last_activity(self, conn: sqlite3.Connection | None = None) -> dict[str, float]:
+        """user -> the time of their newest ledger event or activity sample."""
+        c = conn or self._connect()
+        found: dict[str, float] = {}
+        for table in ("history", "samples"):
+            for user, at in c.execute(f"SELECT user, max(at) FROM {table} GROUP BY user"):
+                found[user] = max(found.get(user, 0.0), float(at))
+        return found
+
     # -- writes (inside ``write()``) ---------------------------------------------------
     @staticmethod
     def insert(conn: sqlite3.Connection, *, slot: str, uuid: str, container: str, user: str, priority: int,

@@ -155,13 +155,7 @@ def users_table(config: Any, *, containers: list[Any] | None, ledger: Any | None
     if ledger is not None:
         for r in ledger.active():
             rows_by_user.setdefault(r.user, []).append(r)
-        for at, _event, user, *_rest in ledger.history():
-            last[user] = max(last.get(user, 0.0), float(at))
-        try:
-            for (user, at) in ledger._connect().execute("SELECT user, max(at) FROM samples GROUP BY user"):
-                last[user] = max(last.get(user, 0.0), float(at))
-        except Exception:
-            pass
+        last = ledger.last_activity()
     by_owner: dict[str, list[Any]] = {}
     for c in containers or []:
         if getattr(c, "user", None):
