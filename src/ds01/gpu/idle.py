@@ -80,8 +80,7 @@ class Limits:
 def human(seconds: float) -> str:
     from ds01.limits.units import format_duration
 
-    s = int(max(0, round(seconds)))
-    return format_duration(s) if s else "0s"
+    return format_duration(int(max(0, round(seconds))))
 
 
 def evidence(s: SampleRow) -> str:

@@ -34,12 +34,6 @@ def _dur(seconds: int | None) -> str:
     return "now" if seconds <= 0 else human(seconds)
 
 
-def _size(n: int | None) -> str:
-    from ds01.terminal import human_size
-
-    return human_size(n)
-
-
 def _of(n: int, limit: int | None) -> str:
     return f"{n}/{limit}" if limit is not None else f"{n}/-"
 
@@ -47,6 +41,8 @@ def _of(n: int, limit: int | None) -> str:
 def slot_rows(frame: dict[str, Any]) -> list[list[str]]:
     import time
     from datetime import datetime
+
+    from ds01.terminal import human_size
 
     rows = []
     for s in frame["slots"]:
@@ -59,7 +55,7 @@ def slot_rows(frame: dict[str, Any]) -> list[list[str]]:
             hold = "held, no limit"
         elif s["reserved_for"]:
             hold = f"for {s['reserved_for']}"
-        mem = _size(s["memory_bytes"]) + (f" {s['memory_used_percent']:.0f}%" if s["memory_used_percent"] else "")
+        mem = human_size(s["memory_bytes"]) + (f" {s['memory_used_percent']:.0f}%" if s["memory_used_percent"] else "")
         busy = {True: "busy", False: "idle", None: "?"}[s["busy"]]
         activity = s["activity"] or busy
         for h in holders:
@@ -69,10 +65,11 @@ def slot_rows(frame: dict[str, Any]) -> list[list[str]]:
 
 
 def container_rows(frame: dict[str, Any]) -> list[list[str]]:
+    from ds01.terminal import human_size
     rows = []
     for c in frame["containers"]:
         cpu = "-" if c["cpu_percent"] is None else f"{c['cpu_percent']:.1f}"
-        mem = _size(c["memory_bytes"]) + ("/" + _size(c["memory_limit_bytes"]) if c["memory_limit_bytes"] else "")
+        mem = human_size(c["memory_bytes"]) + ("/" + human_size(c["memory_limit_bytes"]) if c["memory_limit_bytes"] else "")
         idle = "-" if c["idle"] is None else ("idle" if c["idle"] else "active")
         if c["keep_alive_until"]:
             idle += " (kept)"
