@@ -60,12 +60,7 @@ class BuildResult:
 
 def image_exists(ref: str) -> bool:
     """True when ``ref`` (name:tag or id) is present locally. Never pulls."""
-    try:
-        with engine_errors(f"inspect image {ref}"):
-            api().inspect_image(ref)
-    except (EngineNotFound, BadRequest):  # 400: "invalid reference format", no image has such a name
-        return False
-    return True
+    return _inspect_or_none(ref) is not None
 
 
 def inspect_image(ref: str) -> dict[str, Any] | None:
@@ -427,9 +422,11 @@ def _inspect_or_none(ref: str) -> dict[str, Any] | None:
     """Inspect data, or None for an image that is not here or a name no image can have."""
     if not ref or any(c.isspace() for c in ref):
         return None
-    if not image_exists(ref):
+    try:
+        with engine_errors(f"inspect image {ref}"):
+            return api().inspect_image(ref)
+    except (EngineNotFound, BadRequest):  # 400: "invalid reference format", no image has such a name
         return None
-    return inspect_image(ref)
 
 
 def ids_of(refs: Iterable[str]) -> set[str]:
