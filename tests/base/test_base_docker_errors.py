@@ -17,8 +17,8 @@ import requests
 import requests.exceptions
 
 from ds01 import rollback
-from ds01.base import docker_client as dc
 from ds01.base import container_spec, engine, images
+from ds01.base import docker_client as dc
 from ds01.errors import DockerUnavailable, Ds01Error, ExitCode, NotFound, OperationFailed
 
 

@@ -7,10 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from ds01.base import docker_client as dc
 from ds01.base import container_defs, container_spec, engine, execs, stats
-from ds01.errors import (DockerUnavailable, ExitCode, GpuLibraryError, NotFound, OperationFailed, PolicyRefused,
-                         UsageError)
+from ds01.base import docker_client as dc
+from ds01.errors import (
+    DockerUnavailable,
+    ExitCode,
+    GpuLibraryError,
+    NotFound,
+    OperationFailed,
+    PolicyRefused,
+    UsageError,
+)
 
 
 def _spec(owner, ws, name, image, **kw):

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from ds01.base import docker_client as dc
 from ds01.base import container_spec, engine
+from ds01.base import docker_client as dc
 from ds01.base.catalog import ARCHITECTURES
 from ds01.identity import Identity
 

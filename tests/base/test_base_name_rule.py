@@ -13,7 +13,6 @@ from ds01.units.images.common import validate_project as image_rule
 from ds01.units.project.files import validate_project_name as dir_rule
 
 
-
 def _container_rule(name: str) -> str:
     from ds01 import identity
     from ds01.units.containers.create import CreateRequest, check_request

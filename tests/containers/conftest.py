@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from support import configs
 from support.containers import Callers, ledger_rows, switch_caller, tagged_ids
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ds01.gpu.allocator import Holding, Policy, Request, decide
-from ds01.limits.reservation import Reservation
 from ds01.gpu.model import Slot
+from ds01.limits.reservation import Reservation
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

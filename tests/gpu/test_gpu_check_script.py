@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pynvml
 import pytest
-from fake_nvml import dgx_a100, h100_shared, install
-
 from dev import gpu_check
+from fake_nvml import dgx_a100, h100_shared, install
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -87,9 +87,8 @@ def test_bases_json_lists_catalog_images_present_and_allowed_ones(cli, bases_con
 def test_another_users_image_under_a_catalog_name_is_not_offered(cli, bases_config, docker_env, session_tag):
     """ds01 recorded the catalog-named image as built for another user: the image rule refuses it
     to this user, so the list leaves it out (and says nothing about whose it is)."""
-    from support.users import make_user, sudo_env
-
     from ds01.base import images as docker_images
+    from support.users import make_user, sudo_env
 
     image_id = docker_env.images.get(f"{session_tag}-fw:1.0").id
     with make_user() as student:

@@ -12,8 +12,9 @@ from pathlib import Path
 import pexpect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support.cli import ds01_executable  # noqa: E402
 from test_images_bases import write_config  # noqa: E402
+
+from support.cli import ds01_executable  # noqa: E402
 
 DOWN, ENTER = "\x1b[B", "\r"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -21,11 +22,10 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 def _offered(cfg: Path) -> list[str]:
     """The refs the picker will show, in order (what ``image bases`` lists and is present)."""
+    from ds01 import identity
     from ds01.limits.config import load_config
     from ds01.units.images.bases import bases
     from ds01.units.images.packages import ImageSettings
-
-    from ds01 import identity
 
     config = load_config(cfg)
     settings = ImageSettings.from_config(config.images, config.security)

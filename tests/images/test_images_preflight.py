@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pexpect
+
 from support.cli import ds01_executable
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from support import configs
 from support.containers import Callers, remove_tagged, switch_caller
 
@@ -53,9 +54,8 @@ class Env(Callers):
 def lenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_env, base_image, session_tag):
     import shutil
 
-    from support.users import world_dir
-
     from ds01.base import docker_client
+    from support.users import world_dir
 
     docker_client.reset_client()
     env = Env(tmp_path, tmp_path / "resource-limits.yaml", session_tag, world_dir("ds01-lifecycle-"))

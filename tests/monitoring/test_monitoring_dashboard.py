@@ -10,8 +10,8 @@ import os
 import re
 
 import pytest
-
 from monitoring_support import ds01_env
+
 from support.cli import ds01_executable, run_process
 
 

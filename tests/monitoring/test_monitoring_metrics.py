@@ -14,8 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from monitoring_support import ds01_env
+
 from support.cli import ds01_executable
 
 needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from monitoring_support import ds01_env
+
 from support.cli import ds01_executable
 
 MIRRORS = Path(__file__).resolve().parents[2] / "etc-mirrors"

@@ -5,7 +5,6 @@ what it would remove and changes nothing."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat

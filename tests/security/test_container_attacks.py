@@ -23,6 +23,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
 from support import configs
 from support.containers import ledger_rows
 from support.users import make_user, run_as_sudo, sudo_env, world_dir
@@ -330,6 +331,7 @@ def _picker_list(setup, user, ws: Path, name: str) -> str:
     import re
 
     import pexpect
+
     from support.cli import ds01_executable
 
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}

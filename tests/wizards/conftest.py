@@ -9,8 +9,8 @@ a simulated GPU inventory, so containers get GPU slots on a host without GPUs.
 from __future__ import annotations
 
 import os
-import shutil
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 

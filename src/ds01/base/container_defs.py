@@ -15,13 +15,12 @@ from typing import Any
 
 from ds01.base import docker_client as dc
 from ds01.base import labels as lbl
+from ds01.base.container_spec import GPU_VISIBILITY_KEYS, ContainerInfo, ContainerSpec, Progress
 from ds01.base.engine import create_container, find_container
 from ds01.base.names import split_docker_name
-from ds01.base.container_spec import GPU_VISIBILITY_KEYS, ContainerInfo, ContainerSpec, Progress
 from ds01.errors import UsageError
 from ds01.identity import Identity
 from ds01.policy import labels as label_policy
-
 
 DEFINITION_FORMAT = 1
 

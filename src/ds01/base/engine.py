@@ -35,8 +35,6 @@ from typing import Any
 from ds01 import rollback
 from ds01.base import docker_client as dc
 from ds01.base import labels as lbl
-from ds01.base.execs import read_container_file
-from ds01.base.names import SEPARATOR, docker_name
 from ds01.base.container_spec import (
     KEEPALIVE,
     NOTEBOOK_PORT,
@@ -49,13 +47,14 @@ from ds01.base.container_spec import (
     plan_create,
     security_mode,
 )
+from ds01.base.execs import read_container_file
+from ds01.base.names import SEPARATOR, docker_name
 from ds01.base.users import UserEntry, build_archive, choose_shell, sudoers_line, with_user
 from ds01.errors import GpuLibraryError, NotFound, OperationFailed, PolicyRefused, UsageError
 from ds01.identity import Identity, sanitize
 from ds01.policy import containers as hardening_policy
 from ds01.policy import labels as label_policy
 from ds01.policy import mounts as mount_policy
-
 
 # -- create ---------------------------------------------------------------------------------
 

@@ -18,9 +18,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ds01.base import cgroups
+from ds01.base import cgroups, container_spec, engine, execs
 from ds01.base import docker_client as dc
-from ds01.base import container_spec, engine, execs
 from ds01.identity import Identity
 
 

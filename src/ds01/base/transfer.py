@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from ds01 import privsep, rollback
-from ds01.base import docker_client as dc
 from ds01.base import container_defs, container_spec, engine
+from ds01.base import docker_client as dc
 from ds01.errors import Ds01Error, OperationFailed, UsageError
 from ds01.identity import Identity
 from ds01.policy import archives

@@ -74,8 +74,8 @@ def _lifecycle(app: App, warnings: list[str]) -> tuple[list[dict], list[dict]]:
     """The caller's lifecycle notices (newest last) and, per running container, the time left
     before each limit and any keep-alive (what `ds01 monitor idle` shows)."""
     from ds01.errors import Ds01Error
-    from ds01.units.containers import activity
     from ds01.timefmt import iso
+    from ds01.units.containers import activity
 
     notices = [{"when": iso(float(n["at"])), "container": n.get("container"), "kind": n.get("kind"),
                 "message": n.get("message")} for n in activity.read_notices(app.identity.uid)]

@@ -16,8 +16,8 @@ from typing import Any
 from ds01 import paths
 from ds01.errors import ConfigError
 from ds01.limits import schema
-from ds01.limits.schema import FieldSpec, did_you_mean
 from ds01.limits.reservation import Reservation
+from ds01.limits.schema import FieldSpec, did_you_mean
 from ds01.limits.units import LimitsValueError
 
 

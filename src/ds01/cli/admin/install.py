@@ -19,8 +19,8 @@ _ROOT = click.option("--root", "--prefix", "root", type=click.Path(file_okay=Fal
 
 def _links(plan, targets) -> None:
     from ds01.cli.admin import symlinks
-    from ds01.ops import install as ops
     from ds01.cli.tree import symlink_names
+    from ds01.ops import install as ops
 
     target = symlinks._entry_point()
     if not targets.bin.is_dir():

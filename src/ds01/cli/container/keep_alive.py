@@ -7,7 +7,6 @@ import click
 from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option
 
-
 _GUIDE = (
     "A container nobody uses (no CPU work, no GPU work, no shell open) is stopped after idle_timeout, "
     "so that its GPU goes back to others. A keep-alive postpones that stop, for at most "

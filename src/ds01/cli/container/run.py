@@ -116,8 +116,8 @@ def _lifecycle_notices(app: App, name: str, uid: int) -> None:
     stopped, or that it will be)."""
     import time
 
-    from ds01.units.containers.activity import read_notices
     from ds01.timefmt import iso
+    from ds01.units.containers.activity import read_notices
 
     for n in read_notices(uid, container=name, newer_than=time.time() - 86400):
         app.terminal.warning(f"{iso(float(n['at']))}: {n.get('message')}")

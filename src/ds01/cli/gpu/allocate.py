@@ -30,7 +30,6 @@ def command(app: App, user: str, container: str, max_gpus: int, priority: int | 
     existing, warnings.
     """
     from ds01.gpu import inputs, service
-
     from ds01.policy import priority as _priority
 
     require_self_or_admin(app, user, "allocate GPUs")

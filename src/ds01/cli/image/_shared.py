@@ -39,9 +39,7 @@ def build_progress(app: App, image: str) -> Iterator[Callable[[str], None]]:
 
 def show_categories(term: Terminal, categories: dict[str, list[str]]) -> None:
     """The packages of each category as a table on stdout."""
-    from ds01.units.images.packages import PHASE_TITLES
-
-    from ds01.units.images.packages import SYSTEM, SYSTEM_TITLE
+    from ds01.units.images.packages import PHASE_TITLES, SYSTEM, SYSTEM_TITLE
 
     titles = {**PHASE_TITLES, SYSTEM: SYSTEM_TITLE}
     rows = [(titles[key], " ".join(specs) or "-") for key, specs in categories.items()]

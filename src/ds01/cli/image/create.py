@@ -63,16 +63,16 @@ def command(app: App, project: str | None, framework: str | None, fw_version: st
 
     On a terminal, missing choices are asked phase by phase; every choice also has a flag.
     """
+    from ds01 import privsep
     from ds01.cli.image._shared import build_progress, settings
     from ds01.units.images import common, create
-    from ds01.wizards import image_prompts
-    from ds01 import privsep
     from ds01.units.images.packages import (
         read_requirements,
         split_packages,
         split_system_packages,
         validate_system_packages,
     )
+    from ds01.wizards import image_prompts
 
     term = app.terminal
     conf = settings(app)

@@ -251,8 +251,8 @@ def frame(config: Config, caller: Any, *, everyone: bool, prev_cpu: dict[str, tu
     """
     from ds01.errors import Ds01Error
     from ds01.gpu.ledger import Ledger, latest_samples
-    from ds01.timefmt import iso
     from ds01.orchestrators import lifecycle
+    from ds01.timefmt import iso
 
     t = now()
     warnings: list[str] = []

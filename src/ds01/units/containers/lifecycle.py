@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from ds01.errors import NotFound, OperationFailed, PolicyRefused, UsageError
 from ds01.rollback import Rollback
-from ds01.units.containers import definitions
 from ds01.timefmt import iso
+from ds01.units.containers import definitions
 from ds01.units.containers.common import gpu_slots_label, hold_seconds, owner_identity, owner_of
 
 if TYPE_CHECKING:

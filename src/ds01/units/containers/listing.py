@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ds01.units.containers import definitions
 from ds01.timefmt import iso
+from ds01.units.containers import definitions
 from ds01.units.containers.common import gpu_slots_label
 
 if TYPE_CHECKING:
