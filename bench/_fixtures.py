@@ -40,10 +40,19 @@ def bench_env(work: Path, *, drop: tuple[str, ...] = (), **extra: str) -> dict[s
 def labels(name: str, user: str, uid: int, tag: str, **more: str) -> dict[str, str]:
     """The labels ds01 gives a container, plus the engine's test label so cleanup finds it."""
     return {
-        "aime.mlc": user, "aime.mlc.NAME": name, "aime.mlc.USER": user, "aime.mlc.MLC_VERSION": "4",
-        "aime.mlc.DS01_MANAGED": "true", "aime.mlc.WORK_MOUNT": "/tmp", "aime.mlc.FRAMEWORK": "custom",
-        "ds01.user": user, "ds01.uid": str(uid), "ds01.project": name,
-        "ds01.created_at": "2026-01-01T00:00:00Z", dev_engine.TEST_LABEL: tag, **more,
+        "aime.mlc": user,
+        "aime.mlc.NAME": name,
+        "aime.mlc.USER": user,
+        "aime.mlc.MLC_VERSION": "4",
+        "aime.mlc.DS01_MANAGED": "true",
+        "aime.mlc.WORK_MOUNT": "/tmp",
+        "aime.mlc.FRAMEWORK": "custom",
+        "ds01.user": user,
+        "ds01.uid": str(uid),
+        "ds01.project": name,
+        "ds01.created_at": "2026-01-01T00:00:00Z",
+        dev_engine.TEST_LABEL: tag,
+        **more,
     }
 
 

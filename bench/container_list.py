@@ -47,8 +47,17 @@ def main() -> None:
                 marks = labels(name, USER, UID, tag, **{"ds01.gpu.slots": f"{i % 7}" if i % 2 == 0 else ""})
                 ids.append(api.create_container(image, ["true"], name=f"{name}._.{UID}", labels=marks)["Id"])
                 if i % 2 == 0:
-                    Ledger.insert(conn, slot=f"{i}", uuid=f"GPU-{i}", container=f"{name}._.{UID}", user=USER,
-                                  priority=10, at=time.time(), confirmed=True, exclusive=False)
+                    Ledger.insert(
+                        conn,
+                        slot=f"{i}",
+                        uuid=f"GPU-{i}",
+                        container=f"{name}._.{UID}",
+                        user=USER,
+                        priority=10,
+                        at=time.time(),
+                        confirmed=True,
+                        exclusive=False,
+                    )
         led.close()
         print(f"created {args.count} containers in {time.perf_counter() - t0:.1f}s")
 
@@ -59,8 +68,9 @@ def main() -> None:
         listed = [e for e in json.loads(out) if e["name"].startswith(tag)]
         assert len(listed) == args.count, f"listed {len(listed)} of {args.count}"
         ds01_s = median_run(ds01, env, args.runs)
-        print(f"ds01 container list --json ({args.count} containers): median {ds01_s * 1000:.0f} ms "
-              f"over {args.runs} runs")
+        print(
+            f"ds01 container list --json ({args.count} containers): median {ds01_s * 1000:.0f} ms over {args.runs} runs"
+        )
         docker_cli = shutil.which("docker")
         if docker_cli:
             ps_s = median_run([docker_cli, "ps", "-a"], env, args.runs)
@@ -73,8 +83,10 @@ def main() -> None:
         config, me = load_config(), current()
         inproc = median_call(lambda: list_entries(config, me), args.runs)
         raw = median_call(lambda: api.containers(all=True), args.runs)
-        print(f"in process: list_entries {inproc * 1000:.0f} ms, raw SDK listing {raw * 1000:.0f} ms, "
-              f"ratio {inproc / raw:.2f}x")
+        print(
+            f"in process: list_entries {inproc * 1000:.0f} ms, raw SDK listing {raw * 1000:.0f} ms, "
+            f"ratio {inproc / raw:.2f}x"
+        )
     finally:
         remove(api, ids, work)
 

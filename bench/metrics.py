@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 USERS = [(f"benchu{i}", 4900 + i) for i in range(8)]
 TOPOLOGY = "gpus:\n" + "".join(
     "  - name: NVIDIA A100-SXM4-80GB\n    memory: 80g\n    mig: [" + ", ".join(["1g.10gb"] * 7) + "]\n"
-    for _ in range(8))
+    for _ in range(8)
+)
 CONFIG = """\
 defaults:
   max_mig_instances: 7
@@ -54,8 +55,9 @@ def main() -> None:
 
     image, api, tag, work = engine()
     (work / "topology.yaml").write_text(TOPOLOGY)
-    (work / "config.yaml").write_text(CONFIG.format(members=", ".join(u for u, _ in USERS),
-                                                    topology=work / "topology.yaml"))
+    (work / "config.yaml").write_text(
+        CONFIG.format(members=", ".join(u for u, _ in USERS), topology=work / "topology.yaml")
+    )
     env = bench_env(work, drop=("SUDO_USER", "SUDO_UID", "SUDO_GID"), DS01_CONFIG=str(work / "config.yaml"))
     ids = []
     try:
@@ -77,18 +79,35 @@ def main() -> None:
                 marks = labels(name, user, uid, tag)
                 if i < len(slots):
                     marks["ds01.gpu.slots"] = slots[i].id
-                    Ledger.insert(conn, slot=slots[i].id, uuid=slots[i].uuid, container=docker_name, user=user,
-                                  priority=10, at=now - 3600 * (i % 24), confirmed=True)
-                    Ledger.record(conn, at=now - 3600 * (i % 24), event="allocate", user=user,
-                                  container=docker_name, slot=slots[i].id)
+                    Ledger.insert(
+                        conn,
+                        slot=slots[i].id,
+                        uuid=slots[i].uuid,
+                        container=docker_name,
+                        user=user,
+                        priority=10,
+                        at=now - 3600 * (i % 24),
+                        confirmed=True,
+                    )
+                    Ledger.record(
+                        conn,
+                        at=now - 3600 * (i % 24),
+                        event="allocate",
+                        user=user,
+                        container=docker_name,
+                        slot=slots[i].id,
+                    )
                 ids.append(api.create_container(image, ["sleep", "3600"], name=docker_name, labels=marks)["Id"])
             for j in range(5000):
                 user, _uid = USERS[j % len(USERS)]
                 s = slots[j % len(slots)]
                 start = now - 86400 * 30 + j * 400
-                conn.execute("INSERT INTO allocations (slot, uuid, container, user, priority, allocated_at, "
-                             "confirmed_at, released_at, reason, exclusive) VALUES (?, ?, ?, ?, 10, ?, ?, ?, "
-                             "'released', 1)", (s.id, s.uuid, f"old-{j}", user, start, start, start + 300))
+                conn.execute(
+                    "INSERT INTO allocations (slot, uuid, container, user, priority, allocated_at, "
+                    "confirmed_at, released_at, reason, exclusive) VALUES (?, ?, ?, ?, 10, ?, ?, ?, "
+                    "'released', 1)",
+                    (s.id, s.uuid, f"old-{j}", user, start, start, start + 300),
+                )
                 Ledger.record(conn, at=start, event="allocate", user=user, container=f"old-{j}", slot=s.id)
                 Ledger.record(conn, at=start + 300, event="release", user=user, container=f"old-{j}", slot=s.id)
         led.close()
@@ -101,10 +120,24 @@ def main() -> None:
                 user, _uid = USERS[k % len(USERS)]
                 event = ("refuse", "stop-idle", "allocate", "release")[k % 4]
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 86400 * 30 + k * 1000))
-                fh.write(json.dumps({"timestamp": stamp, "event": event, "user": user, "container": f"old-{k}",
-                                     "gpu_id": "0:1", "reason": "r", "refused": "capacity"}) + "\n")
-        print(f"set up {args.count} containers ({args.running} running), {len(slots)} slots in "
-              f"{time.perf_counter() - t0:.1f}s")
+                fh.write(
+                    json.dumps(
+                        {
+                            "timestamp": stamp,
+                            "event": event,
+                            "user": user,
+                            "container": f"old-{k}",
+                            "gpu_id": "0:1",
+                            "reason": "r",
+                            "refused": "capacity",
+                        }
+                    )
+                    + "\n"
+                )
+        print(
+            f"set up {args.count} containers ({args.running} running), {len(slots)} slots in "
+            f"{time.perf_counter() - t0:.1f}s"
+        )
 
         out = work / "textfile"
         out.mkdir()
@@ -115,11 +148,14 @@ def main() -> None:
         assert text.count("ds01_container_memory_bytes{") >= args.running, "running containers missing"
         ds01_s = median_run(ds01, env, args.runs)
         bare_s = median_run([sys.executable, "-c", "pass"], env, args.runs)
-        print(f"ds01 monitor metrics --textfile ({args.count} containers, {len(slots)} slots, {series} series): "
-              f"median {ds01_s * 1000:.0f} ms over {args.runs} runs")
+        print(
+            f"ds01 monitor metrics --textfile ({args.count} containers, {len(slots)} slots, {series} series): "
+            f"median {ds01_s * 1000:.0f} ms over {args.runs} runs"
+        )
         print(f"python -c pass:                          median {bare_s * 1000:.0f} ms")
-        print(f"on top of interpreter start:             {(ds01_s - bare_s) * 1000:.0f} ms "
-              f"(ratio {ds01_s / bare_s:.1f}x)")
+        print(
+            f"on top of interpreter start:             {(ds01_s - bare_s) * 1000:.0f} ms (ratio {ds01_s / bare_s:.1f}x)"
+        )
         from ds01.orchestrators.monitoring.metrics import exposition
 
         inproc = median_call(lambda: exposition(config), args.runs)

@@ -48,30 +48,51 @@ def main() -> None:
     try:
         ours, plain = [], []
         for i in range(args.runs):
-            spec = engine.ContainerSpec(name=f"{tag}-m{i}", owner=owner, image=image, workspace=ws, arch="CUDA",
-                                        custom_image=True, resources=resources)
+            spec = engine.ContainerSpec(
+                name=f"{tag}-m{i}",
+                owner=owner,
+                image=image,
+                workspace=ws,
+                arch="CUDA",
+                custom_image=True,
+                resources=resources,
+            )
             t = time.perf_counter()
             engine.create_container(spec, start=True)
             ours.append(time.perf_counter() - t)
             t = time.perf_counter()
-            host = api.create_host_config(binds={str(ws): {"bind": "/workspace", "mode": "rw"}}, init=True,
-                                          ipc_mode="private", **resources)
-            cid = api.create_container(image, command=engine.KEEPALIVE, name=f"{tag}-p{i}", user="4242:4242",
-                                       working_dir="/workspace", labels={"aime.mlc": "benchuser"},
-                                       host_config=host, detach=True)["Id"]
+            host = api.create_host_config(
+                binds={str(ws): {"bind": "/workspace", "mode": "rw"}}, init=True, ipc_mode="private", **resources
+            )
+            cid = api.create_container(
+                image,
+                command=engine.KEEPALIVE,
+                name=f"{tag}-p{i}",
+                user="4242:4242",
+                working_dir="/workspace",
+                labels={"aime.mlc": "benchuser"},
+                host_config=host,
+                detach=True,
+            )["Id"]
             api.start(cid)
             plain.append(time.perf_counter() - t)
         m_ours, m_plain = statistics.median(ours), statistics.median(plain)
-        print(f"create+start, {args.runs} runs: ds01 mlc median {m_ours * 1000:.0f} ms, "
-              f"plain SDK create+start {m_plain * 1000:.0f} ms, ratio {m_ours / m_plain:.2f}")
+        print(
+            f"create+start, {args.runs} runs: ds01 mlc median {m_ours * 1000:.0f} ms, "
+            f"plain SDK create+start {m_plain * 1000:.0f} ms, ratio {m_ours / m_plain:.2f}"
+        )
         for c in api.containers(all=True, filters={"name": tag}):
             api.remove_container(c["Id"], force=True)
 
         for i in range(args.list_count):
             host = api.create_host_config(binds={str(ws): {"bind": "/workspace", "mode": "rw"}})
-            api.create_container(image, command=["true"], name=f"{tag}-l{i}._.4242",
-                                 labels={"aime.mlc": "benchuser", "aime.mlc.NAME": f"{tag}-l{i}"},
-                                 host_config=host)
+            api.create_container(
+                image,
+                command=["true"],
+                name=f"{tag}-l{i}._.4242",
+                labels={"aime.mlc": "benchuser", "aime.mlc.NAME": f"{tag}-l{i}"},
+                host_config=host,
+            )
         calls = {"size": 0, "plain": 0}
         original = dc._get_json  # every container listing goes through this one request
 

@@ -63,9 +63,17 @@ def main() -> None:
         "memory_swap: 1g, shm_size: 64m}\n"
         f"gpu_allocation: {{inventory: simulated, topology: {topology}}}\n"
     )
-    env = dict(os.environ, DS01_CONFIG=str(config), DS01_STATE_DIR=str(tmp / "state"),
-               DS01_LOG_DIR=str(tmp / "log"), SUDO_USER=user, SUDO_UID=str(uid), SUDO_GID=str(uid),
-               HOME=str(home), NO_COLOR="1")
+    env = dict(
+        os.environ,
+        DS01_CONFIG=str(config),
+        DS01_STATE_DIR=str(tmp / "state"),
+        DS01_LOG_DIR=str(tmp / "log"),
+        SUDO_USER=user,
+        SUDO_UID=str(uid),
+        SUDO_GID=str(uid),
+        HOME=str(home),
+        NO_COLOR="1",
+    )
     fresh, rerun, floor = [], [], []
     try:
         for i in range(args.repeat):
@@ -78,8 +86,10 @@ def main() -> None:
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
     f, r, v = (statistics.median(x) for x in (fresh, rerun, floor))
-    print(f"project init, fresh (dir, README, Dockerfile, build, create, start): {f * 1000:8.0f} ms (median of "
-          f"{args.repeat})")
+    print(
+        f"project init, fresh (dir, README, Dockerfile, build, create, start): {f * 1000:8.0f} ms (median of "
+        f"{args.repeat})"
+    )
     print(f"project init, re-run (every step already done):                   {r * 1000:8.0f} ms")
     print(f"ds01 --version (start-up floor):                                  {v * 1000:8.0f} ms")
     print(f"re-run / fresh: {r / f:.2f}    re-run / start-up floor: {r / v:.1f}")

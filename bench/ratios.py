@@ -43,8 +43,9 @@ sys.path.insert(0, str(ROOT / "src"))
 USER, UID = "benchuser", 4999
 
 
-def interleaved(cases: dict[str, list[list[str]]], env: dict[str, str], runs: int,
-                between: dict[str, list[list[str]]] | None = None) -> dict[str, float]:
+def interleaved(
+    cases: dict[str, list[list[str]]], env: dict[str, str], runs: int, between: dict[str, list[list[str]]] | None = None
+) -> dict[str, float]:
     """Median wall time of each case (a case is one or more processes run one after another);
     ``between[name]``: untimed commands run after each run of that case (clean-up)."""
     samples: dict[str, list[float]] = {k: [] for k in cases}
@@ -73,8 +74,11 @@ def main() -> int:
     parser.add_argument("--create-runs", type=int, default=5)
     parser.add_argument("--aime-mlc", default=os.environ.get("AIME_MLC"), help="AIME's mlc (optional)")
     parser.add_argument("--skip-create", action="store_true")
-    parser.add_argument("--ds01", default=str(Path(sys.executable).parent / "ds01"),
-                        help="the ds01 executable to measure (default: this environment's)")
+    parser.add_argument(
+        "--ds01",
+        default=str(Path(sys.executable).parent / "ds01"),
+        help="the ds01 executable to measure (default: this environment's)",
+    )
     args = parser.parse_args()
 
     from dev import engine as dev_engine
@@ -94,9 +98,17 @@ def main() -> int:
     ws = work / "ws"
     ws.mkdir()
     os.chown(ws, UID, UID)
-    env = dict(os.environ, DS01_STATE_DIR=str(work / "state"), DS01_LOG_DIR=str(work / "log"),
-               DS01_CONFIG=os.environ.get("DS01_CONFIG", str(ROOT / "config" / "resource-limits.yaml")),
-               SUDO_USER=USER, SUDO_UID=str(UID), SUDO_GID=str(UID), NO_COLOR="1", HOME=str(work))
+    env = dict(
+        os.environ,
+        DS01_STATE_DIR=str(work / "state"),
+        DS01_LOG_DIR=str(work / "log"),
+        DS01_CONFIG=os.environ.get("DS01_CONFIG", str(ROOT / "config" / "resource-limits.yaml")),
+        SUDO_USER=USER,
+        SUDO_UID=str(UID),
+        SUDO_GID=str(UID),
+        NO_COLOR="1",
+        HOME=str(work),
+    )
     env.pop("DS01_DEBUG", None)
     socket_path = dc.docker_host().removeprefix("unix://")
     mine = {"filters": json.dumps({"label": [f"aime.mlc={USER}"]}), "all": "1", "size": "0"}
@@ -105,16 +117,23 @@ def main() -> int:
         for cmd in ([ds01, "container", "list", "--json"], [ds01, "mlc", "list"]):
             run_once(cmd, env)  # warm caches, fail loudly if broken
         request = median_call(lambda: dc._get_json(socket_path, "/containers/json", mine, action="list"), 31)
-        med = interleaved({
-            "python -c pass": [[sys.executable, "-c", "pass"]],
-            "ds01 container list --json (none)": [[ds01, "container", "list", "--json"]],
-            "ds01 mlc list (none)": [[ds01, "mlc", "list"]],
-        }, env, args.runs * 2)
+        med = interleaved(
+            {
+                "python -c pass": [[sys.executable, "-c", "pass"]],
+                "ds01 container list --json (none)": [[ds01, "container", "list", "--json"]],
+                "ds01 mlc list (none)": [[ds01, "mlc", "list"]],
+            },
+            env,
+            args.runs * 2,
+        )
         floor = med["python -c pass"] + request
         print(f"listing request in process: {request * 1000:.1f} ms")
-        show("Fixed cost (no containers): base = python -c pass + the listing request",
-             {"python -c pass + request": floor, **{k: v for k, v in med.items() if k != "python -c pass"}},
-             "python -c pass + request", {k: 2.0 for k in med if k.startswith("ds01")})
+        show(
+            "Fixed cost (no containers): base = python -c pass + the listing request",
+            {"python -c pass + request": floor, **{k: v for k, v in med.items() if k != "python -c pass"}},
+            "python -c pass + request",
+            {k: 2.0 for k in med if k.startswith("ds01")},
+        )
 
         # 2. listing COUNT containers
         api = dc.api()
@@ -122,16 +141,28 @@ def main() -> int:
         for i in range(args.count):
             name = f"{tag}-{i}"
             labels = {
-                "aime.mlc": USER, "aime.mlc.NAME": name, "aime.mlc.USER": USER, "aime.mlc.MLC_VERSION": "4",
-                "aime.mlc.DS01_MANAGED": "true", "aime.mlc.WORK_MOUNT": str(ws), "aime.mlc.FRAMEWORK": "custom",
-                "aime.mlc.ARCH": "CUDA_ADA", "aime.mlc.GPUS": "none", "aime.mlc.DATA_MOUNT": "-",
-                "aime.mlc.MODELS_MOUNT": "-", "ds01.user": USER, "ds01.uid": str(UID), "ds01.project": name,
-                "ds01.created_at": "2026-01-01T00:00:00Z", dev_engine.TEST_LABEL: tag,
+                "aime.mlc": USER,
+                "aime.mlc.NAME": name,
+                "aime.mlc.USER": USER,
+                "aime.mlc.MLC_VERSION": "4",
+                "aime.mlc.DS01_MANAGED": "true",
+                "aime.mlc.WORK_MOUNT": str(ws),
+                "aime.mlc.FRAMEWORK": "custom",
+                "aime.mlc.ARCH": "CUDA_ADA",
+                "aime.mlc.GPUS": "none",
+                "aime.mlc.DATA_MOUNT": "-",
+                "aime.mlc.MODELS_MOUNT": "-",
+                "ds01.user": USER,
+                "ds01.uid": str(UID),
+                "ds01.project": name,
+                "ds01.created_at": "2026-01-01T00:00:00Z",
+                dev_engine.TEST_LABEL: tag,
             }
             api.create_container(image, ["true"], name=f"{name}._.{UID}", labels=labels)
         print(f"\ncreated {args.count} containers in {time.perf_counter() - t0:.1f}s")
-        out = subprocess.run([ds01, "container", "list", "--json"], env=env, capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [ds01, "container", "list", "--json"], env=env, capture_output=True, text=True, check=True
+        ).stdout
         assert sum(e["name"].startswith(tag) for e in json.loads(out)) == args.count
         cases = {
             "docker ps -a": [[docker, "ps", "-a"]],
@@ -144,8 +175,12 @@ def main() -> int:
         med = interleaved(cases, env, args.runs)
         show(f"Listing {args.count} containers: base = docker ps -a", med, "docker ps -a", targets)
         if args.aime_mlc:
-            show("... and against AIME's mlc list", med, "aime mlc list",
-                 {"ds01 mlc list": 0.8, "ds01 container list --json": 0.8})
+            show(
+                "... and against AIME's mlc list",
+                med,
+                "aime mlc list",
+                {"ds01 mlc list": 0.8, "ds01 container list --json": 0.8},
+            )
         else:
             print("  (AIME's mlc not given: --aime-mlc PATH or AIME_MLC=PATH adds the <= 0.8x comparison)")
         for c in api.containers(all=True, filters={"label": f"{dev_engine.TEST_LABEL}={tag}"}):
@@ -155,36 +190,85 @@ def main() -> int:
         if not args.skip_create:
             name = f"{tag}c"
             dname = f"{name}._.{UID}"
-            plain_create = [docker, "create", "--name", dname, "--user", f"{UID}:{UID}", "-w", "/workspace",
-                            "-v", f"{ws}:/workspace:rw", "--init", "--ipc", "private",
-                            "-p", "127.0.0.1::8888", "--hostname", name,
-                            "-e", "NVIDIA_VISIBLE_DEVICES=void", "-e", "NVIDIA_MIG_MONITOR_DEVICES=",
-                            "-e", "NVIDIA_MIG_CONFIG_DEVICES=",
-                            "--label", f"aime.mlc={USER}", "--label", f"aime.mlc.NAME={name}",
-                            "--label", f"ds01.user={USER}", "--label", f"ds01.uid={UID}",
-                            # the limits ds01's packaged configuration gives this user
-                            "--cpus", "2", "--memory", "32g", "--memory-swap", "32g", "--pids-limit", "4096",
-                            "--shm-size", "8g", "--cgroup-parent", "ds01-student.slice", "--cgroupns", "private",
-                            image, "sleep", "infinity"]
+            plain_create = [
+                docker,
+                "create",
+                "--name",
+                dname,
+                "--user",
+                f"{UID}:{UID}",
+                "-w",
+                "/workspace",
+                "-v",
+                f"{ws}:/workspace:rw",
+                "--init",
+                "--ipc",
+                "private",
+                "-p",
+                "127.0.0.1::8888",
+                "--hostname",
+                name,
+                "-e",
+                "NVIDIA_VISIBLE_DEVICES=void",
+                "-e",
+                "NVIDIA_MIG_MONITOR_DEVICES=",
+                "-e",
+                "NVIDIA_MIG_CONFIG_DEVICES=",
+                "--label",
+                f"aime.mlc={USER}",
+                "--label",
+                f"aime.mlc.NAME={name}",
+                "--label",
+                f"ds01.user={USER}",
+                "--label",
+                f"ds01.uid={UID}",
+                # the limits ds01's packaged configuration gives this user
+                "--cpus",
+                "2",
+                "--memory",
+                "32g",
+                "--memory-swap",
+                "32g",
+                "--pids-limit",
+                "4096",
+                "--shm-size",
+                "8g",
+                "--cgroup-parent",
+                "ds01-student.slice",
+                "--cgroupns",
+                "private",
+                image,
+                "sleep",
+                "infinity",
+            ]
             remove = [[docker, "rm", "-f", dname]]
-            med = interleaved({
-                "docker create + docker start": [plain_create, [docker, "start", dname]],
-                "ds01 mlc create + mlc start": [
-                    [ds01, "mlc", "create", name, "--image", image, "-w", str(ws), "-g", "0", "--script"],
-                    [ds01, "mlc", "start", name]],
-                "ds01 container create + container start": [
-                    [ds01, "container", "create", name, "--image", image, "-w", str(ws), "--gpus", "0",
-                     "--script"],
-                    [ds01, "container", "start", name]],
-            }, env, args.create_runs, between={
-                "docker create + docker start": remove,
-                "ds01 mlc create + mlc start": remove,
-                "ds01 container create + container start": remove + [
-                    [ds01, "container", "remove", name, "--script"]],
-            })
-            show("Create + start, separate processes: base = docker create + docker start", med,
-                 "docker create + docker start",
-                 {"ds01 mlc create + mlc start": 1.5, "ds01 container create + container start": 1.5})
+            med = interleaved(
+                {
+                    "docker create + docker start": [plain_create, [docker, "start", dname]],
+                    "ds01 mlc create + mlc start": [
+                        [ds01, "mlc", "create", name, "--image", image, "-w", str(ws), "-g", "0", "--script"],
+                        [ds01, "mlc", "start", name],
+                    ],
+                    "ds01 container create + container start": [
+                        [ds01, "container", "create", name, "--image", image, "-w", str(ws), "--gpus", "0", "--script"],
+                        [ds01, "container", "start", name],
+                    ],
+                },
+                env,
+                args.create_runs,
+                between={
+                    "docker create + docker start": remove,
+                    "ds01 mlc create + mlc start": remove,
+                    "ds01 container create + container start": remove
+                    + [[ds01, "container", "remove", name, "--script"]],
+                },
+            )
+            show(
+                "Create + start, separate processes: base = docker create + docker start",
+                med,
+                "docker create + docker start",
+                {"ds01 mlc create + mlc start": 1.5, "ds01 container create + container start": 1.5},
+            )
     finally:
         api = dc.api()
         for c in api.containers(all=True, filters={"name": tag}):

@@ -107,8 +107,15 @@ def _is_static(path: Path) -> bool:
     return b"/lib64/ld-linux" not in data and b"/lib/ld-linux" not in data and b"ld-musl" not in data
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None, *, mode: int = 0o644,
-         kind: bytes = tarfile.REGTYPE, link: str = "") -> None:
+def _add(
+    tar: tarfile.TarFile,
+    name: str,
+    data: bytes | None = None,
+    *,
+    mode: int = 0o644,
+    kind: bytes = tarfile.REGTYPE,
+    link: str = "",
+) -> None:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.mode = mode
@@ -129,8 +136,24 @@ def base_rootfs_tar() -> bytes:
     applets = subprocess.run([str(busybox), "--list"], check=True, capture_output=True, text=True).stdout.split()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for d in ("bin", "etc", "home", "root", "usr", "usr/bin", "usr/local", "usr/local/bin", "var",
-                  "var/lib", "workspace", "data", "models", "dev", "proc", "sys"):
+        for d in (
+            "bin",
+            "etc",
+            "home",
+            "root",
+            "usr",
+            "usr/bin",
+            "usr/local",
+            "usr/local/bin",
+            "var",
+            "var/lib",
+            "workspace",
+            "data",
+            "models",
+            "dev",
+            "proc",
+            "sys",
+        ):
             _add(tar, d, kind=tarfile.DIRTYPE, mode=0o755)
         _add(tar, "tmp", kind=tarfile.DIRTYPE, mode=0o1777)
         _add(tar, "bin/busybox", busybox.read_bytes(), mode=0o755)
@@ -161,7 +184,7 @@ def ensure_base_image(tag: str = BASE_IMAGE) -> str:
         tag=version or "latest",
         changes=[
             f"LABEL {BASE_LABEL}=1",
-            'ENV PATH=/usr/local/bin:/usr/bin:/bin',
+            "ENV PATH=/usr/local/bin:/usr/bin:/bin",
             'CMD ["sh"]',
         ],
     )

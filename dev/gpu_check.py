@@ -120,8 +120,11 @@ def check_inventory(chk: Check) -> Any:
         gpm = inventory.nvml_gpm_support()
     except (Ds01Error, ImportError, OSError) as exc:
         message = getattr(exc, "message", str(exc))
-        chk.step("inventory", {"error": message, "hint": getattr(exc, "hint", None),
-                               "nvidia_ml_py": _pkg_version("nvidia-ml-py")}, ok=False)
+        chk.step(
+            "inventory",
+            {"error": message, "hint": getattr(exc, "hint", None), "nvidia_ml_py": _pkg_version("nvidia-ml-py")},
+            ok=False,
+        )
         chk.mismatch(f"NVML unavailable: {message}")
         return None
     gpus = []
@@ -129,8 +132,15 @@ def check_inventory(chk: Check) -> Any:
         d = asdict(g)
         d["gpm_supported"] = gpm.get(g.uuid)
         gpus.append(d)
-    chk.step("inventory", {"nvidia_ml_py": _pkg_version("nvidia-ml-py"), "gpus": gpus,
-                           "slots": [asdict(s) for s in inv.slots], "warnings": list(inv.warnings)})
+    chk.step(
+        "inventory",
+        {
+            "nvidia_ml_py": _pkg_version("nvidia-ml-py"),
+            "gpus": gpus,
+            "slots": [asdict(s) for s in inv.slots],
+            "warnings": list(inv.warnings),
+        },
+    )
     if not inv.gpus:
         chk.mismatch("NVML reports no GPU")
     for g in inv.gpus:
@@ -194,8 +204,14 @@ def check_cuda(chk: Check, inv: Any, wanted: str | None, mib: int) -> None:
         chk.mismatch(f"cuda: no slot {wanted or 'at all'} to test on")
         return
     env = dict(os.environ, CUDA_VISIBLE_DEVICES=slot.uuid)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(mib), "6", "8"], env=env, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(mib), "6", "8"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     data: dict[str, Any] = {"slot": slot.id, "uuid": slot.uuid, "pid": child.pid, "mib": mib}
     try:
         line = _line(child, 60)
@@ -226,8 +242,9 @@ def check_cuda(chk: Check, inv: Any, wanted: str | None, mib: int) -> None:
         if not mine:
             chk.mismatch(f"cuda: ds01 does not see the child process {child.pid} on any device")
         elif [p.device_uuid for p in mine] != [slot.uuid]:
-            chk.mismatch(f"cuda: the child is seen under {[p.device_uuid for p in mine]}, expected once under "
-                         f"{slot.uuid}")
+            chk.mismatch(
+                f"cuda: the child is seen under {[p.device_uuid for p in mine]}, expected once under {slot.uuid}"
+            )
         elif mine[0].used_memory_bytes is None:
             chk.mismatch("cuda: NVML reports no memory for the child process")
         elif mine[0].used_memory_bytes < mib * 1024 * 1024:
@@ -237,8 +254,10 @@ def check_cuda(chk: Check, inv: Any, wanted: str | None, mib: int) -> None:
         elif data["busy"]["busy"] is not True:
             chk.mismatch(f"cuda: slot {slot.id} read as {data['busy']} while running kernels")
         if data["idle"] and slot.profile is None and data["idle"]["busy"] is not False:
-            chk.mismatch(f"cuda: whole GPU {slot.id} read as {data['idle']} while the child was idle "
-                         "(another process may be using it)")
+            chk.mismatch(
+                f"cuda: whole GPU {slot.id} read as {data['idle']} while the child was idle "
+                "(another process may be using it)"
+            )
     finally:
         try:
             if child.stdin:
@@ -275,10 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     check_cuda(chk, inv, args.slot, args.mib)
     n = len(chk.report["mismatches"])
     if n:
-        return chk.finish(f"gpu_check: {n} mismatch(es) - " + "; ".join(chk.report["mismatches"])
-                          + f" (report: {chk.path})")
-    return chk.finish(f"gpu_check: OK - {len(inv.gpus)} GPU(s), {len(inv.slots)} slot(s), CUDA process seen on "
-                      f"its slot (report: {chk.path})")
+        return chk.finish(
+            f"gpu_check: {n} mismatch(es) - " + "; ".join(chk.report["mismatches"]) + f" (report: {chk.path})"
+        )
+    return chk.finish(
+        f"gpu_check: OK - {len(inv.gpus)} GPU(s), {len(inv.slots)} slot(s), CUDA process seen on "
+        f"its slot (report: {chk.path})"
+    )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_demo_runs_and_cleans_up(docker_env, base_image, tmp_path):
     env = dict(os.environ, DS01_DEMO_DIR=str(tmp_path / "demo"))
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh")], capture_output=True, text=True, env=env,
-                          timeout=600, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "demo.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "Container demo-notebook created" in proc.stderr

@@ -109,8 +109,23 @@ def drop_to(creds: Credentials) -> None:
 # --- results across the boundary -----------------------------------------------------------
 
 _SAFE_BUILTINS = frozenset(
-    {"set", "frozenset", "list", "dict", "tuple", "str", "bytes", "bytearray", "int", "float", "bool",
-     "complex", "slice", "range", "NoneType"}
+    {
+        "set",
+        "frozenset",
+        "list",
+        "dict",
+        "tuple",
+        "str",
+        "bytes",
+        "bytearray",
+        "int",
+        "float",
+        "bool",
+        "complex",
+        "slice",
+        "range",
+        "NoneType",
+    }
 )
 _SAFE_GLOBALS = frozenset(
     {
@@ -155,8 +170,15 @@ def _portable_error(exc: BaseException) -> Ds01Error:
     return OperationFailed(f"Acting as the caller failed: {type(exc).__name__}: {exc}.")
 
 
-def _child(creds: Credentials, env: dict[str, str], fn: Callable[..., Any], args: tuple, kwargs: dict,
-           write_fd: int, cwd: str | None) -> None:
+def _child(
+    creds: Credentials,
+    env: dict[str, str],
+    fn: Callable[..., Any],
+    args: tuple,
+    kwargs: dict,
+    write_fd: int,
+    cwd: str | None,
+) -> None:
     """The forked child's whole life: drop, run ``fn``, send back (ok, value) or (err, error).
 
     It works in the folder the caller ran ds01 from (so a relative path means what it means at

@@ -67,8 +67,9 @@ class Rollback:
     def __enter__(self) -> Rollback:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
         if exc is not None:
             run(exc, reversed(self._steps))
         return False

@@ -30,9 +30,7 @@ _GROUP = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 def check_path(path: str, what: str) -> str:
     """``path`` if it is absolute and plain (letters, digits, ``._+-/``), else a usage error."""
     if not _PATH.fullmatch(path) or "/../" in f"{path}/" or "/./" in f"{path}/" or "//" in path:
-        raise UsageError(
-            f"The {what} {path!r} must be an absolute path of letters, digits and ._+-/ only."
-        )
+        raise UsageError(f"The {what} {path!r} must be an absolute path of letters, digits and ._+-/ only.")
     return path
 
 
@@ -73,5 +71,5 @@ def entry_script(python: str, fixed_env: Mapping[str, str] | None = None) -> str
             if not value.startswith("/"):
                 raise UsageError(f"{name} must be an absolute path to be fixed in the entry point (got {value!r}).")
             lines.append(f"{name}={shlex.quote(value)}; export {name}")
-    lines.append(f"exec {shlex.quote(python)} -I -m ds01.secure_entry \"$@\"")
+    lines.append(f'exec {shlex.quote(python)} -I -m ds01.secure_entry "$@"')
     return "\n".join(lines) + "\n"

@@ -165,9 +165,17 @@ def wrap(text: str, width: int, indent: str = "") -> str:
         if words:
             # A `command in backticks` stays on one line: its spaces are not break points.
             joined = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", "\0"), " ".join(words))
-            out.extend(line.replace("\0", " ") for line in textwrap.wrap(
-                joined, width, initial_indent=first, subsequent_indent=rest, break_long_words=False,
-                break_on_hyphens=False))
+            out.extend(
+                line.replace("\0", " ")
+                for line in textwrap.wrap(
+                    joined,
+                    width,
+                    initial_indent=first,
+                    subsequent_indent=rest,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
             words.clear()
 
     item_indent: int | None = None
@@ -192,8 +200,15 @@ def wrap(text: str, width: int, indent: str = "") -> str:
             column = re.match(r"^(\s*\S.*?\s{2,})(\S.*)$", indent + line.rstrip())
             if column and len(indent + line.rstrip()) > width and len(column.group(1)) <= width - 16:
                 # ``  command      what it does``: the description wraps under itself.
-                out.extend(textwrap.wrap(column.group(2), width, initial_indent=column.group(1),
-                                         subsequent_indent=" " * len(column.group(1)), break_long_words=False))
+                out.extend(
+                    textwrap.wrap(
+                        column.group(2),
+                        width,
+                        initial_indent=column.group(1),
+                        subsequent_indent=" " * len(column.group(1)),
+                        break_long_words=False,
+                    )
+                )
             else:
                 out.append(indent + line.rstrip())
         else:

@@ -74,8 +74,9 @@ def test_packaged_catalog_is_read_first_then_the_installed_aime_catalog(tmp_path
     packaged = catalog.load_catalog(aime_catalog=None)
     assert packaged.entries and packaged.sources == (str(catalog.packaged_catalog_path()),)
     installed = tmp_path / "ml_images.repo"
-    installed.write_text("Jax, 0.4.30, [CUDA_ADA;CUDA_AMPERE], example/jax-0.4.30\n"
-                         "Pytorch, 9.9.9, [CUDA_ADA], example/pytorch-9.9.9\n")
+    installed.write_text(
+        "Jax, 0.4.30, [CUDA_ADA;CUDA_AMPERE], example/jax-0.4.30\nPytorch, 9.9.9, [CUDA_ADA], example/pytorch-9.9.9\n"
+    )
     both = catalog.load_catalog(aime_catalog=installed)
     assert len(both.entries) == len(packaged.entries) + 2
     assert both.entries[0] == packaged.entries[0]
@@ -87,8 +88,15 @@ def test_packaged_catalog_is_read_first_then_the_installed_aime_catalog(tmp_path
 
 @pytest.mark.parametrize(
     ("cap", "arch"),
-    [((7, 0), "CUDA"), ((8, 0), "CUDA_AMPERE"), ((8, 6), "CUDA_AMPERE"), ((8, 9), "CUDA_ADA"),
-     ((9, 0), "CUDA_ADA"), ((10, 0), "CUDA_BLACKWELL"), ((12, 0), "CUDA_BLACKWELL")],
+    [
+        ((7, 0), "CUDA"),
+        ((8, 0), "CUDA_AMPERE"),
+        ((8, 6), "CUDA_AMPERE"),
+        ((8, 9), "CUDA_ADA"),
+        ((9, 0), "CUDA_ADA"),
+        ((10, 0), "CUDA_BLACKWELL"),
+        ((12, 0), "CUDA_BLACKWELL"),
+    ],
 )
 def test_compute_capability_to_arch(cap, arch):
     assert catalog.arch_from_compute_capability(*cap) == arch
@@ -109,9 +117,11 @@ def test_arch_precedence_flag_env_capability_error():
 def test_detected_architecture_uses_the_lowest_nvml_capability(mocker):
     from ds01.gpu.model import Gpu
 
-    gpus = [Gpu(0, "GPU-a", "H100", 80 << 30, compute_capability=(9, 0)),
-            Gpu(1, "GPU-b", "A100", 80 << 30, compute_capability=(8, 0)),
-            Gpu(2, "GPU-c", "lost", 0, compute_capability=(7, 0), lost=True)]
+    gpus = [
+        Gpu(0, "GPU-a", "H100", 80 << 30, compute_capability=(9, 0)),
+        Gpu(1, "GPU-b", "A100", 80 << 30, compute_capability=(8, 0)),
+        Gpu(2, "GPU-c", "lost", 0, compute_capability=(7, 0), lost=True),
+    ]
     mocker.patch("ds01.gpu.inventory.nvml_gpus", return_value=gpus)
     assert catalog.resolve_arch(None, environ={}) == "CUDA_AMPERE"
 

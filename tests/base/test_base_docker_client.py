@@ -10,12 +10,13 @@ from ds01.errors import DockerUnavailable
 
 def test_fast_listing_matches_the_sdk(docker_env, base_image, session_tag):
     labels = {"ds01.test.session": session_tag, "ds01.user": "lister", "aime.mlc": "lister"}
-    made = [docker_env.containers.create(base_image, ["true"], name=f"{session_tag}-list-{i}", labels=labels)
-            for i in range(3)]
+    made = [
+        docker_env.containers.create(base_image, ["true"], name=f"{session_tag}-list-{i}", labels=labels)
+        for i in range(3)
+    ]
     try:
         fast = dc.list_containers([f"ds01.test.session={session_tag}", "ds01.user=lister"])
-        raw = dc.api().containers(all=True, filters={"label": [f"ds01.test.session={session_tag}",
-                                                                "ds01.user=lister"]})
+        raw = dc.api().containers(all=True, filters={"label": [f"ds01.test.session={session_tag}", "ds01.user=lister"]})
         assert sorted(fast, key=lambda c: c.id) == sorted((dc.summary_from_api(r) for r in raw), key=lambda c: c.id)
         assert {c.name for c in fast} == {c.name for c in made}
         assert all(c.size_root_fs is None for c in fast)

@@ -139,8 +139,11 @@ def test_stop_and_kill_of_a_container_that_stopped_meanwhile(api):
 
 
 def test_forced_removals_of_many_containers(api):
-    api.remove_container.side_effect = [None, _api_error(404, "gone", docker.errors.NotFound),
-                                        _api_error(409, "removal already in progress")]
+    api.remove_container.side_effect = [
+        None,
+        _api_error(404, "gone", docker.errors.NotFound),
+        _api_error(409, "removal already in progress"),
+    ]
     api.inspect_container.return_value = {"State": {"Status": "removing"}}
     assert images.remove_containers(["a", "b", "c"]) == ["a", "b", "c"]
     api.remove_container.side_effect = _api_error(500, "device busy")
@@ -163,8 +166,10 @@ def test_listing_over_the_socket_is_typed_the_same(monkeypatch, tmp_path):
             conn, _ = server.accept()
             conn.recv(65536)
             body = b'{"message": "engine says no"}'
-            conn.sendall(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                         % (next(statuses), len(body), body))
+            conn.sendall(
+                b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                % (next(statuses), len(body), body)
+            )
             conn.close()
 
     thread = threading.Thread(target=answer, daemon=True)
@@ -222,5 +227,7 @@ def test_a_failed_create_removes_its_container_and_says_what_it_could_not(api, m
     engine._discard(error, "c0ffee", "pulled:1")
     api.remove_container.assert_called_once_with("c0ffee", force=True, v=True)
     api.remove_image.assert_called_once_with("pulled:1")  # ran although the first undo failed
-    assert error.details == ["Not undone: remove the half-made container c0ffee (Could not remove container "
-                             "c0ffee: device or resource busy)."]  # the image was already gone: not listed
+    assert error.details == [
+        "Not undone: remove the half-made container c0ffee (Could not remove container "
+        "c0ffee: device or resource busy)."
+    ]  # the image was already gone: not listed

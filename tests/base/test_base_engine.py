@@ -21,8 +21,9 @@ from ds01.errors import (
 
 
 def _spec(owner, ws, name, image, **kw):
-    return container_spec.ContainerSpec(name=name, owner=owner, image=image, workspace=ws, arch="CUDA",
-                                custom_image=kw.pop("custom_image", True), **kw)
+    return container_spec.ContainerSpec(
+        name=name, owner=owner, image=image, workspace=ws, arch="CUDA", custom_image=kw.pop("custom_image", True), **kw
+    )
 
 
 def _names(client, tag):
@@ -35,18 +36,36 @@ def _run(info, owner, argv):
     return code, b"".join(out).decode()
 
 
-def test_create_runs_as_the_caller_with_labels_limits_and_workspace(docker_env, base_image, session_tag,
-                                                                    owner, owned_dir):
+def test_create_runs_as_the_caller_with_labels_limits_and_workspace(
+    docker_env, base_image, session_tag, owner, owned_dir
+):
     ws, data = owned_dir("ws"), owned_dir("data")
-    spec = _spec(owner, ws, f"{session_tag}-full", base_image, data=data, gpus_label="1",
-                 resources={"nano_cpus": 500_000_000, "mem_limit": 64 * 2**20, "pids_limit": 100},
-                 device_uuids=("GPU-aaaa",), extra_labels={"ds01.group": "student", "ds01.gpu.uuids": "GPU-aaaa"})
+    spec = _spec(
+        owner,
+        ws,
+        f"{session_tag}-full",
+        base_image,
+        data=data,
+        gpus_label="1",
+        resources={"nano_cpus": 500_000_000, "mem_limit": 64 * 2**20, "pids_limit": 100},
+        device_uuids=("GPU-aaaa",),
+        extra_labels={"ds01.group": "student", "ds01.gpu.uuids": "GPU-aaaa"},
+    )
     info = engine.create_container(spec, start=True)
     assert info.docker_name == f"{session_tag}-full._.4242" and info.running
     attrs = docker_env.api.inspect_container(info.id)
     labels = attrs["Config"]["Labels"]
-    for key in ("aime.mlc", "aime.mlc.NAME", "aime.mlc.USER", "aime.mlc.ARCH", "aime.mlc.WORK_MOUNT",
-                "aime.mlc.DATA_MOUNT", "aime.mlc.MODELS_MOUNT", "aime.mlc.FRAMEWORK", "aime.mlc.GPUS"):
+    for key in (
+        "aime.mlc",
+        "aime.mlc.NAME",
+        "aime.mlc.USER",
+        "aime.mlc.ARCH",
+        "aime.mlc.WORK_MOUNT",
+        "aime.mlc.DATA_MOUNT",
+        "aime.mlc.MODELS_MOUNT",
+        "aime.mlc.FRAMEWORK",
+        "aime.mlc.GPUS",
+    ):
         assert key in labels
     assert labels["aime.mlc.MLC_VERSION"] == "4" and labels["aime.mlc.DS01_MANAGED"] == "true"
     assert labels["aime.mlc.CUSTOM_IMAGE"] == base_image and labels["ds01.group"] == "student"
@@ -68,24 +87,31 @@ def test_create_runs_as_the_caller_with_labels_limits_and_workspace(docker_env, 
     assert engine.remove_container(info, force=True) is False  # already gone (404): fine
 
 
-def test_every_create_failure_leaves_nothing_behind(docker_env, base_image, session_tag, owner, owned_dir,
-                                                   tmp_path):
+def test_every_create_failure_leaves_nothing_behind(docker_env, base_image, session_tag, owner, owned_dir, tmp_path):
     ws = owned_dir("ws")
     before = _names(docker_env, session_tag)
     cases = [
         (_spec(owner, ws, "bad#name", base_image), UsageError, "cannot be a container name"),
         (_spec(owner, ws, f"{session_tag}-img", f"ds01-missing-{session_tag}:none"), UsageError, "local images only"),
         (_spec(owner, tmp_path / "nope", f"{session_tag}-nows", base_image), UsageError, "cannot be used"),
-        (_spec(owner, owned_dir("theirs", uid=4343), f"{session_tag}-theirs", base_image), PolicyRefused,
-         "not yours"),
-        (_spec(owner, ws, f"{session_tag}-lbl", base_image, extra_labels={"ds01.user": "root"}), UsageError,
-         "set by ds01"),
-        (_spec(owner, ws, f"{session_tag}-pull", f"localhost:1/{session_tag}:x", custom_image=False),
-         OperationFailed, "nothing was created"),
+        (_spec(owner, owned_dir("theirs", uid=4343), f"{session_tag}-theirs", base_image), PolicyRefused, "not yours"),
+        (
+            _spec(owner, ws, f"{session_tag}-lbl", base_image, extra_labels={"ds01.user": "root"}),
+            UsageError,
+            "set by ds01",
+        ),
+        (
+            _spec(owner, ws, f"{session_tag}-pull", f"localhost:1/{session_tag}:x", custom_image=False),
+            OperationFailed,
+            "nothing was created",
+        ),
         # No NVIDIA runtime here: Docker accepts the create and fails the start ("could not select
         # device driver"), which ds01 names as the GPU stack's problem (exit 6).
-        (_spec(owner, ws, f"{session_tag}-gpu", base_image, device_requests=True, device_uuids=("GPU-x",)),
-         GpuLibraryError, "no NVIDIA device driver"),
+        (
+            _spec(owner, ws, f"{session_tag}-gpu", base_image, device_requests=True, device_uuids=("GPU-x",)),
+            GpuLibraryError,
+            "no NVIDIA device driver",
+        ),
     ]
     for spec, exc, text in cases:
         with pytest.raises(exc) as err:
@@ -99,8 +125,9 @@ def test_every_create_failure_leaves_nothing_behind(docker_env, base_image, sess
     assert not docker_env.api.images(name=f"localhost:1/{session_tag}")
 
 
-def test_name_taken_is_refused_and_the_first_container_is_untouched(docker_env, base_image, session_tag,
-                                                                    owner, owned_dir):
+def test_name_taken_is_refused_and_the_first_container_is_untouched(
+    docker_env, base_image, session_tag, owner, owned_dir
+):
     ws = owned_dir("ws")
     first = engine.create_container(_spec(owner, ws, f"{session_tag}-dup", base_image))
     with pytest.raises(UsageError, match="already exists") as err:
@@ -110,8 +137,9 @@ def test_name_taken_is_refused_and_the_first_container_is_untouched(docker_env, 
     engine.remove_container(first, force=True)
 
 
-def test_engine_down_is_exit_5_and_creates_nothing(docker_env, base_image, session_tag, owner, owned_dir,
-                                                  monkeypatch, fresh_client):
+def test_engine_down_is_exit_5_and_creates_nothing(
+    docker_env, base_image, session_tag, owner, owned_dir, monkeypatch, fresh_client
+):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     dc.reset_client()
     with pytest.raises(DockerUnavailable) as err:
@@ -122,8 +150,7 @@ def test_engine_down_is_exit_5_and_creates_nothing(docker_env, base_image, sessi
     assert _names(docker_env, session_tag + "-down") == []
 
 
-def test_find_is_exact_and_other_users_containers_are_not_found(docker_env, base_image, session_tag, owner,
-                                                               owned_dir):
+def test_find_is_exact_and_other_users_containers_are_not_found(docker_env, base_image, session_tag, owner, owned_dir):
     ws = owned_dir("ws")
     info = engine.create_container(_spec(owner, ws, f"x{session_tag}", base_image))
     with pytest.raises(NotFound):  # an unanchored filter would match x<tag>._.4242
@@ -138,8 +165,15 @@ def test_find_is_exact_and_other_users_containers_are_not_found(docker_env, base
 
 def test_definition_recreates_the_same_container(docker_env, base_image, session_tag, owner, owned_dir):
     ws = owned_dir("ws")
-    spec = _spec(owner, ws, f"{session_tag}-def", base_image, resources={"mem_limit": 128 * 2**20},
-                 extra_labels={"ds01.project": "thesis"}, restart_policy="on-failure:2")
+    spec = _spec(
+        owner,
+        ws,
+        f"{session_tag}-def",
+        base_image,
+        resources={"mem_limit": 128 * 2**20},
+        extra_labels={"ds01.project": "thesis"},
+        restart_policy="on-failure:2",
+    )
     info = engine.create_container(spec)
     defn = container_defs.container_definition(f"{session_tag}-def", owner)
     assert defn["mounts"]["workspace"] == str(ws) and defn["limits"]["mem_limit"] == 128 * 2**20
@@ -174,5 +208,10 @@ def test_stats_math_matches_docker_stats():
         "memory_stats": {"usage": 150, "limit": 1000, "stats": {"inactive_file": 50}},
         "pids_stats": {"current": 3},
     }
-    assert stats.stats_from_raw(raw) == {"cpu_percent": 40.0, "memory_usage": 100, "memory_limit": 1000,
-                                          "memory_percent": 10.0, "pids": 3}
+    assert stats.stats_from_raw(raw) == {
+        "cpu_percent": 40.0,
+        "memory_usage": 100,
+        "memory_limit": 1000,
+        "memory_percent": 10.0,
+        "pids": 3,
+    }

@@ -14,24 +14,48 @@ from ds01.base import docker_client as dc
 from ds01.base.catalog import ARCHITECTURES
 from ds01.identity import Identity
 
-AIME_LIST_KEYS = ("aime.mlc", "aime.mlc.NAME", "aime.mlc.USER", "aime.mlc.ARCH", "aime.mlc.MLC_VERSION",
-                  "aime.mlc.WORK_MOUNT", "aime.mlc.DATA_MOUNT", "aime.mlc.MODELS_MOUNT", "aime.mlc.FRAMEWORK",
-                  "aime.mlc.GPUS")
+AIME_LIST_KEYS = (
+    "aime.mlc",
+    "aime.mlc.NAME",
+    "aime.mlc.USER",
+    "aime.mlc.ARCH",
+    "aime.mlc.MLC_VERSION",
+    "aime.mlc.WORK_MOUNT",
+    "aime.mlc.DATA_MOUNT",
+    "aime.mlc.MODELS_MOUNT",
+    "aime.mlc.FRAMEWORK",
+    "aime.mlc.GPUS",
+)
 
 
 def _aime_made(client, image, name, ws):
     """A container made the way AIME's mlc makes one (raw create, its labels and naming only)."""
-    labels = {"aime.mlc": "mlcuser", "aime.mlc.NAME": name, "aime.mlc.USER": "mlcuser",
-              "aime.mlc.ARCH": "CUDA_ADA", "aime.mlc.MLC_VERSION": "4", "aime.mlc.WORK_MOUNT": str(ws),
-              "aime.mlc.DATA_MOUNT": "-", "aime.mlc.MODELS_MOUNT": "-", "aime.mlc.FRAMEWORK": "Pytorch-2.5.0",
-              "aime.mlc.GPUS": "all"}
-    return client.containers.create(image, ["sleep", "3600"], name=f"{name}._.4242", labels=labels,
-                                    user="4242:4242", working_dir="/workspace",
-                                    volumes={str(ws): {"bind": "/workspace", "mode": "rw"}})
+    labels = {
+        "aime.mlc": "mlcuser",
+        "aime.mlc.NAME": name,
+        "aime.mlc.USER": "mlcuser",
+        "aime.mlc.ARCH": "CUDA_ADA",
+        "aime.mlc.MLC_VERSION": "4",
+        "aime.mlc.WORK_MOUNT": str(ws),
+        "aime.mlc.DATA_MOUNT": "-",
+        "aime.mlc.MODELS_MOUNT": "-",
+        "aime.mlc.FRAMEWORK": "Pytorch-2.5.0",
+        "aime.mlc.GPUS": "all",
+    }
+    return client.containers.create(
+        image,
+        ["sleep", "3600"],
+        name=f"{name}._.4242",
+        labels=labels,
+        user="4242:4242",
+        working_dir="/workspace",
+        volumes={str(ws): {"bind": "/workspace", "mode": "rw"}},
+    )
 
 
-def test_aime_made_container_is_listed_started_stopped_removed(cli, docker_env, base_image, session_tag,
-                                                              as_caller, owned_dir):
+def test_aime_made_container_is_listed_started_stopped_removed(
+    cli, docker_env, base_image, session_tag, as_caller, owned_dir
+):
     name = f"{session_tag}-aime"
     made = _aime_made(docker_env, base_image, name, owned_dir("ws"))
     listed = json.loads(cli("mlc", "list", "--json").stdout)
@@ -50,8 +74,9 @@ def test_aime_made_container_is_listed_started_stopped_removed(cli, docker_env, 
     assert res.exit_code == 2 and "No container named" in res.stderr
 
 
-def test_ds01_made_container_carries_what_aime_list_reads(cli, docker_env, base_image, session_tag, as_caller,
-                                                         owned_dir):
+def test_ds01_made_container_carries_what_aime_list_reads(
+    cli, docker_env, base_image, session_tag, as_caller, owned_dir
+):
     name = f"{session_tag}-mine"
     ws = owned_dir("ws")
     res = cli("mlc", "create", name, "--image", base_image, "-w", str(ws), "--arch", "CUDA_AMPERE", "--json")
@@ -131,8 +156,9 @@ def test_export_import_round_trip(cli, docker_env, base_image, session_tag, as_c
     assert len(res.stderr.strip().splitlines()) == 1  # one sentence, not tarfile's list of methods
 
 
-def test_export_and_import_use_the_callers_rights_not_roots(cli, docker_env, base_image, session_tag, as_caller,
-                                                           owned_dir, caller_dir, tmp_path):
+def test_export_and_import_use_the_callers_rights_not_roots(
+    cli, docker_env, base_image, session_tag, as_caller, owned_dir, caller_dir, tmp_path
+):
     name = f"{session_tag}-rights"
     assert cli("mlc", "create", name, "--image", base_image, "-w", str(owned_dir("ws"))).exit_code == 0
     root_only = tmp_path / "root-only"
@@ -180,17 +206,22 @@ DS01 = os.path.join(os.path.dirname(sys.executable), "ds01")
 def _made_for_mlcuser(base_image, owned_dir, name):
     """A container of the sudo caller ``mlcuser`` (uid 4242), created but not started."""
     owner = Identity(name="mlcuser", uid=4242, gid=4242, home=owned_dir("home") / "mlcuser")
-    engine.create_container(container_spec.ContainerSpec(name=name, owner=owner, image=base_image,
-                                                 workspace=owned_dir("ws"), custom_image=True))
+    engine.create_container(
+        container_spec.ContainerSpec(
+            name=name, owner=owner, image=base_image, workspace=owned_dir("ws"), custom_image=True
+        )
+    )
     return owner
 
 
 def test_open_through_a_real_pty_and_last_shell_stops(docker_env, base_image, session_tag, owned_dir):
     import pexpect
+
     name = f"{session_tag}-open"
     owner = _made_for_mlcuser(base_image, owned_dir, name)
-    child = pexpect.spawn(DS01, ["mlc", "open", name], env=dict(os.environ, **MLC_USER, TERM="xterm"),
-                          encoding="utf-8", timeout=60)
+    child = pexpect.spawn(
+        DS01, ["mlc", "open", name], env=dict(os.environ, **MLC_USER, TERM="xterm"), encoding="utf-8", timeout=60
+    )
     child.expect(r"\$ ")
     child.sendline("echo answer-$((6*7)) $(id -un)")
     child.expect("answer-42 mlcuser")
@@ -202,8 +233,9 @@ def test_open_through_a_real_pty_and_last_shell_stops(docker_env, base_image, se
     engine.remove_container(engine.find_container(name, owner))
 
 
-def test_catalog_image_failed_pull_is_exit_1_and_leaves_nothing(cli, docker_env, session_tag, as_caller,
-                                                                owned_dir, tmp_path, monkeypatch):
+def test_catalog_image_failed_pull_is_exit_1_and_leaves_nothing(
+    cli, docker_env, session_tag, as_caller, owned_dir, tmp_path, monkeypatch
+):
     repo = tmp_path / "ml_images.repo"
     repo.write_text(f"Testfw, 1.0, [CUDA_ADA;CUDA_AMPERE], localhost:1/{session_tag}-fw:1.0\n")
     config = tmp_path / "limits.yaml"
@@ -218,20 +250,24 @@ def test_catalog_image_failed_pull_is_exit_1_and_leaves_nothing(cli, docker_env,
     assert res.exit_code == 2 and "available: 1.0" in res.stderr
 
 
-def test_create_asks_for_missing_arguments_on_a_real_terminal(docker_env, base_image, session_tag, owned_dir,
-                                                              tmp_path):
+def test_create_asks_for_missing_arguments_on_a_real_terminal(docker_env, base_image, session_tag, owned_dir, tmp_path):
     import pexpect
 
     repo = tmp_path / "ml_images.repo"
     repo.write_text(f"Busybox, 1.0, [CUDA_ADA], {base_image}\n")
     config = tmp_path / "limits.yaml"
     config.write_text(f"images:\n  aime_catalog: {repo}\n")
-    env = dict(os.environ, SUDO_USER="mlcuser", SUDO_UID="4242", SUDO_GID="4242", TERM="xterm",
-               DS01_CONFIG=str(config))
+    env = dict(os.environ, SUDO_USER="mlcuser", SUDO_UID="4242", SUDO_GID="4242", TERM="xterm", DS01_CONFIG=str(config))
     exe = os.path.join(os.path.dirname(sys.executable), "ds01")
     # -g 0: this config has no GPU inventory, and mlc create allocates through the ledger.
-    child = pexpect.spawn(exe, ["mlc", "create", "--arch", "CUDA_ADA", "-w", str(owned_dir("ws")), "-g", "0"], env=env,
-                          encoding="utf-8", timeout=60, dimensions=(30, 120))
+    child = pexpect.spawn(
+        exe,
+        ["mlc", "create", "--arch", "CUDA_ADA", "-w", str(owned_dir("ws")), "-g", "0"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(30, 120),
+    )
     name = f"{session_tag}-asked"
     child.expect("Container name")
     child.sendline(name)
@@ -255,16 +291,23 @@ def test_open_with_piped_commands_prints_their_output_and_exit_code(docker_env, 
 
     name = f"{session_tag}-pipe"
     owner = _made_for_mlcuser(base_image, owned_dir, name)
-    proc = subprocess.run([DS01, "mlc", "open", name], input="echo out-$((6*7))\necho err >&2\nexit 3\n",
-                          capture_output=True, text=True, env=dict(os.environ, **MLC_USER), timeout=60)
+    proc = subprocess.run(
+        [DS01, "mlc", "open", name],
+        input="echo out-$((6*7))\necho err >&2\nexit 3\n",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **MLC_USER),
+        timeout=60,
+    )
     assert proc.returncode == 3
     assert "out-42" in proc.stdout
     assert "err" in proc.stderr
     engine.remove_container(engine.find_container(name, owner), force=True)
 
 
-def test_a_hung_up_terminal_still_stops_the_container_after_the_last_shell(docker_env, base_image, session_tag,
-                                                                           owned_dir):
+def test_a_hung_up_terminal_still_stops_the_container_after_the_last_shell(
+    docker_env, base_image, session_tag, owned_dir
+):
     import signal
     import time
 
@@ -272,8 +315,9 @@ def test_a_hung_up_terminal_still_stops_the_container_after_the_last_shell(docke
 
     name = f"{session_tag}-hup"
     owner = _made_for_mlcuser(base_image, owned_dir, name)
-    child = pexpect.spawn(DS01, ["mlc", "open", name], env=dict(os.environ, **MLC_USER, TERM="xterm"),
-                          encoding="utf-8", timeout=60)
+    child = pexpect.spawn(
+        DS01, ["mlc", "open", name], env=dict(os.environ, **MLC_USER, TERM="xterm"), encoding="utf-8", timeout=60
+    )
     child.expect(r"\$ ")
     assert engine.find_container(name, owner).running
     child.kill(signal.SIGHUP)  # what a dropped ssh connection does
@@ -291,22 +335,40 @@ def test_archive_policy_takes_user_settings_only():
 
     from ds01.policy import archives
 
-    taken = archives.allowed_settings({
-        "format": 1, "name": "x", "network_mode": "host", "restart_policy": "always", "limits": {"cgroup_parent": "/"},
-        "env": {"NVIDIA_VISIBLE_DEVICES": "all", "DS01_STATE_DIR": "/tmp", "FOO": "bar"},
-        "mounts": {"workspace": "/root", "workspace_in_home": "../other/ws", "data": "/srv"},
-    })
+    taken = archives.allowed_settings(
+        {
+            "format": 1,
+            "name": "x",
+            "network_mode": "host",
+            "restart_policy": "always",
+            "limits": {"cgroup_parent": "/"},
+            "env": {"NVIDIA_VISIBLE_DEVICES": "all", "DS01_STATE_DIR": "/tmp", "FOO": "bar"},
+            "mounts": {"workspace": "/root", "workspace_in_home": "../other/ws", "data": "/srv"},
+        }
+    )
     assert taken.name == "x" and taken.env == {"FOO": "bar"} and taken.workspace is None
     assert {"network_mode", "restart_policy", "limits", "env NVIDIA_VISIBLE_DEVICES", "mount data"} <= set(
-        taken.ignored)
+        taken.ignored
+    )
     assert str(archives.allowed_settings({"mounts": {"workspace_in_home": "workspace/p"}}).workspace) == "workspace/p"
     assert archives.source_refusal(stat.S_IFCHR | 0o666, 0) and archives.source_refusal(stat.S_IFIFO | 0o644, 0)
     assert archives.source_refusal(stat.S_IFREG | 0o644, 10, cap=5) and not archives.source_refusal(
-        stat.S_IFREG | 0o644, 5, cap=5)
-    cfg = archives.image_config({"config": {"Env": ["NVIDIA_VISIBLE_DEVICES=all", "A=1"],
-                                            "Labels": {"ds01.gpu.slots": "0", "aime.mlc": "u", "k": "v"}}},
-                                {"ds01.user": "me"})
+        stat.S_IFREG | 0o644, 5, cap=5
+    )
+    cfg = archives.image_config(
+        {
+            "config": {
+                "Env": ["NVIDIA_VISIBLE_DEVICES=all", "A=1"],
+                "Labels": {"ds01.gpu.slots": "0", "aime.mlc": "u", "k": "v"},
+            }
+        },
+        {"ds01.user": "me"},
+    )
     assert cfg["config"]["Env"] == ["A=1"] and cfg["config"]["Labels"] == {"k": "v", "ds01.user": "me"}
-    assert archives.manifest_without_tags([{"Config": "c.json", "RepoTags": ["ds01-base:busybox"], "Layers": []}])[
-        0]["RepoTags"] is None
+    assert (
+        archives.manifest_without_tags([{"Config": "c.json", "RepoTags": ["ds01-base:busybox"], "Layers": []}])[0][
+            "RepoTags"
+        ]
+        is None
+    )
     assert archives.manifest_refusal([{"Config": "/etc/x", "Layers": []}])

@@ -132,8 +132,17 @@ def test_dir_create_refuses(cli, tmp_path, name):
 
 @pytest.mark.parametrize("name", ["MyThesis", "a._.b", "x" * 50])
 def test_image_create_refuses_before_docker(cli, tmp_path, name):
-    r = cli("image", "create", name, "--framework", "Pytorch", "--project-dockerfile", str(tmp_path / "p"),
-            "--no-build", env={**DEAD, "MLC_ARCH": "CUDA_ADA"})
+    r = cli(
+        "image",
+        "create",
+        name,
+        "--framework",
+        "Pytorch",
+        "--project-dockerfile",
+        str(tmp_path / "p"),
+        "--no-build",
+        env={**DEAD, "MLC_ARCH": "CUDA_ADA"},
+    )
     assert r.exit_code == 2, r
     assert "use lowercase letters" in r.stderr and "reference format" not in r.stderr
     assert not (tmp_path / "p").exists()

@@ -47,25 +47,55 @@ def test_docker_name_round_trip():
 
 def test_aime_labels_match_the_conventions():
     labels = lbl.aime_labels(
-        user="alice", name="pt", arch="CUDA_ADA", workspace=Path("/home/alice/ws"), data=None,
-        models=Path("/m"), framework="Pytorch", version="2.5.0", gpus="all", custom_image=None,
+        user="alice",
+        name="pt",
+        arch="CUDA_ADA",
+        workspace=Path("/home/alice/ws"),
+        data=None,
+        models=Path("/m"),
+        framework="Pytorch",
+        version="2.5.0",
+        gpus="all",
+        custom_image=None,
     )
     assert labels == {
-        "aime.mlc": "alice", "aime.mlc.NAME": "pt", "aime.mlc.USER": "alice", "aime.mlc.ARCH": "CUDA_ADA",
-        "aime.mlc.MLC_VERSION": "4", "aime.mlc.WORK_MOUNT": "/home/alice/ws", "aime.mlc.DATA_MOUNT": "-",
-        "aime.mlc.MODELS_MOUNT": "/m", "aime.mlc.FRAMEWORK": "Pytorch-2.5.0", "aime.mlc.GPUS": "all",
+        "aime.mlc": "alice",
+        "aime.mlc.NAME": "pt",
+        "aime.mlc.USER": "alice",
+        "aime.mlc.ARCH": "CUDA_ADA",
+        "aime.mlc.MLC_VERSION": "4",
+        "aime.mlc.WORK_MOUNT": "/home/alice/ws",
+        "aime.mlc.DATA_MOUNT": "-",
+        "aime.mlc.MODELS_MOUNT": "/m",
+        "aime.mlc.FRAMEWORK": "Pytorch-2.5.0",
+        "aime.mlc.GPUS": "all",
         "aime.mlc.DS01_MANAGED": "true",
     }
-    custom = lbl.aime_labels(user="a", name="n", arch="-", workspace=Path("/w"), data=None, models=None,
-                             framework=None, version=None, gpus="1", custom_image="me/img:1")
+    custom = lbl.aime_labels(
+        user="a",
+        name="n",
+        arch="-",
+        workspace=Path("/w"),
+        data=None,
+        models=None,
+        framework=None,
+        version=None,
+        gpus="1",
+        custom_image="me/img:1",
+    )
     assert custom["aime.mlc.CUSTOM_IMAGE"] == "me/img:1"
 
 
 def test_ds01_labels_engine_keys_cannot_be_overridden():
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     got = lbl.ds01_labels("alice", 4242, {"ds01.group": "student", "ds01.gpu.slots": "0:1"}, now=now)
-    assert got == {"ds01.group": "student", "ds01.gpu.slots": "0:1", "ds01.user": "alice", "ds01.uid": "4242",
-                   "ds01.created_at": "2026-01-02T03:04:05Z"}
+    assert got == {
+        "ds01.group": "student",
+        "ds01.gpu.slots": "0:1",
+        "ds01.user": "alice",
+        "ds01.uid": "4242",
+        "ds01.created_at": "2026-01-02T03:04:05Z",
+    }
     for bad in ({"ds01.user": "root"}, {"ds01.uid": "0"}, {"aime.mlc": "bob"}, {"com.evil": "x"}):
         with pytest.raises(UsageError):
             lbl.ds01_labels("alice", 4242, bad)

@@ -76,10 +76,20 @@ def test_lower_tiers_never_reach_up():
 
 
 def test_policy_is_a_shared_service_that_talks_to_no_engine():
-    banned = ("docker", "pynvml", "ds01.base", "ds01.gpu", "ds01.units", "ds01.orchestrators", "ds01.wizards",
-              "ds01.cli")
-    assert _offenders(lambda m, n: m.startswith("policy/") and n.split(".")[0] != "ds01"
-                      and n.split(".")[0] in banned) == []
+    banned = (
+        "docker",
+        "pynvml",
+        "ds01.base",
+        "ds01.gpu",
+        "ds01.units",
+        "ds01.orchestrators",
+        "ds01.wizards",
+        "ds01.cli",
+    )
+    assert (
+        _offenders(lambda m, n: m.startswith("policy/") and n.split(".")[0] != "ds01" and n.split(".")[0] in banned)
+        == []
+    )
     assert _offenders(lambda m, n: m.startswith("policy/") and n.startswith(banned[2:])) == []
 
 
@@ -116,14 +126,21 @@ def _prompt_calls() -> list[str]:
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-                found += [f"{rel}:{node.lineno}: import {m}" for m in mods
-                          if m.split(".")[0] in ("questionary", "prompt_toolkit", "getpass")]
+                found += [
+                    f"{rel}:{node.lineno}: import {m}"
+                    for m in mods
+                    if m.split(".")[0] in ("questionary", "prompt_toolkit", "getpass")
+                ]
             elif isinstance(node, ast.Call):
                 func = node.func
                 if isinstance(func, ast.Name) and func.id == "input":
                     found.append(f"{rel}:{node.lineno}: input()")
-                elif (isinstance(func, ast.Attribute) and func.attr in PROMPTS and isinstance(func.value, ast.Name)
-                      and func.value.id in ("term", "terminal", "t", "questionary")):
+                elif (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in PROMPTS
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id in ("term", "terminal", "t", "questionary")
+                ):
                     found.append(f"{rel}:{node.lineno}: {func.value.id}.{func.attr}()")
     return sorted(found)
 
@@ -139,6 +156,7 @@ def test_units_never_prompt():
 
 def test_timestamps_are_formatted_in_one_place():
     """ISO 8601 UTC text is written by ``ds01.timefmt`` only (``iso``, ``now_iso``, ``FORMAT``)."""
-    copies = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
-                    if "%Y-%m-%dT%H" in p.read_text() and p.name != "timefmt.py")
+    copies = sorted(
+        str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if "%Y-%m-%dT%H" in p.read_text() and p.name != "timefmt.py"
+    )
     assert copies == []

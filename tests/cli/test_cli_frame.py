@@ -23,7 +23,9 @@ def test_fast_root_help_is_what_click_prints(columns):
     env = dict(os.environ, COLUMNS=columns)
     by_click = subprocess.run(
         [sys.executable, "-c", "from ds01.cli.root import root; root.main(['--help'], prog_name='ds01')"],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     ).stdout
     fast = subprocess.run([ds01_executable(), "--help"], capture_output=True, text=True, env=env).stdout
     assert fast == by_click
@@ -173,8 +175,9 @@ def test_help_and_version_import_no_heavy_modules():
         "heavy = [m for m in ('docker', 'questionary', 'pynvml', 'rich.table', 'rich.console') if m in sys.modules]\n"
         "sys.stderr.write(repr(heavy))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          env=dict(os.environ, NO_COLOR="1"), check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"), check=True
+    )
     assert proc.stderr.strip() == "[]"
 
 
@@ -190,13 +193,17 @@ def _options(cmd):
 
 
 def test_every_tier2_and_higher_command_takes_guided():
-    missing = [f"{noun} {verb}" for noun, verb, cmd in _commands()
-               if noun in DISPATCHER_NOUNS and "--guided" not in _options(cmd)]
+    missing = [
+        f"{noun} {verb}"
+        for noun, verb, cmd in _commands()
+        if noun in DISPATCHER_NOUNS and "--guided" not in _options(cmd)
+    ]
     assert missing == []
 
 
 def test_every_listing_and_status_command_takes_json():
     reporting = {"list", "status", "user-status", "stats", "show", "check"}
-    missing = [f"{noun} {verb}" for noun, verb, cmd in _commands()
-               if verb in reporting and "--json" not in _options(cmd)]
+    missing = [
+        f"{noun} {verb}" for noun, verb, cmd in _commands() if verb in reporting and "--json" not in _options(cmd)
+    ]
     assert missing == []

@@ -7,16 +7,19 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.mark.parametrize(("argv", "suggestion"), [
-    (("contianer", "list"), "Did you mean: ds01 container list"),
-    (("cont", "list"), "Did you mean: ds01 container list"),
-    (("container", "lsit"), "Did you mean: ds01 container list"),
-    (("container", "craete", "x"), "Did you mean: ds01 container create x"),
-    (("imgae", "ls"), "Did you mean: ds01 image ls"),
-    (("stauts",), "Did you mean: ds01 status"),
-    (("dir-craete",), "ds01 dir-create"),
-    (("list",), "ds01 container list, ds01 image list"),
-])
+@pytest.mark.parametrize(
+    ("argv", "suggestion"),
+    [
+        (("contianer", "list"), "Did you mean: ds01 container list"),
+        (("cont", "list"), "Did you mean: ds01 container list"),
+        (("container", "lsit"), "Did you mean: ds01 container list"),
+        (("container", "craete", "x"), "Did you mean: ds01 container create x"),
+        (("imgae", "ls"), "Did you mean: ds01 image ls"),
+        (("stauts",), "Did you mean: ds01 status"),
+        (("dir-craete",), "ds01 dir-create"),
+        (("list",), "ds01 container list, ds01 image list"),
+    ],
+)
 def test_a_typo_gets_the_command_that_was_meant(cli, argv, suggestion):
     r = cli(*argv)
     assert r.exit_code == 2, r

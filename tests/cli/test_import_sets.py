@@ -30,11 +30,14 @@ PROBE = (
 )
 
 
-def loaded(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[set[str], subprocess.CompletedProcess]:
+def loaded(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[set[str], subprocess.CompletedProcess]:
     out = tmp_path / "modules.json"
     run_env = dict(os.environ, NO_COLOR="1", PROBE_OUT=str(out), **(env or {}))
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], env=run_env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], env=run_env, capture_output=True, text=True, timeout=120
+    )
     assert out.exists(), done.stderr
     return set(json.loads(out.read_text())), done
 
@@ -65,16 +68,18 @@ def test_listings_speak_to_the_engine_without_the_sdk(tmp_path, docker_env, argv
 
 
 @pytest.mark.docker
-def test_mlc_create_from_a_local_image_on_a_simulated_inventory_loads_no_nvml(tmp_path, docker_env, base_image,
-                                                                                session_tag):
+def test_mlc_create_from_a_local_image_on_a_simulated_inventory_loads_no_nvml(
+    tmp_path, docker_env, base_image, session_tag
+):
     ws = tmp_path / "ws"
     ws.mkdir()
     os.chown(ws, 4997, 4997)
     name = f"{session_tag}-imp"
     sudo = {"SUDO_USER": "importprobe", "SUDO_UID": "4997", "SUDO_GID": "4997"}
     try:
-        modules, done = loaded(tmp_path, "mlc", "create", name, "--image", base_image, "-w", str(ws), "-g", "0",
-                               "--script", env=sudo)
+        modules, done = loaded(
+            tmp_path, "mlc", "create", name, "--image", base_image, "-w", str(ws), "-g", "0", "--script", env=sudo
+        )
         assert done.returncode == 0, done.stderr
         assert "pynvml" not in modules and "questionary" not in modules and "rich.table" not in modules
     finally:
@@ -87,14 +92,18 @@ def test_the_verb_table_is_the_packages_verbs():
     assert list(VERB_NAMES) == list(NOUNS)
     for noun in NOUNS:
         assert VERB_NAMES[noun] == tuple(sorted(verbs_of(noun))), (
-            f"tree.VERB_NAMES[{noun!r}] is stale: paste `python -m ds01.cli.tree --verb-table`")
+            f"tree.VERB_NAMES[{noun!r}] is stale: paste `python -m ds01.cli.tree --verb-table`"
+        )
 
 
-@pytest.mark.parametrize("raw", [
-    b'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n[{"Id": "a"}]',
-    b'HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n[{"Id": "a"}]',
-    b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n[{"Id\r\n8\r\n": "a"}]\r\n0\r\n\r\n',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n[{"Id": "a"}]',
+        b'HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n[{"Id": "a"}]',
+        b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n[{"Id\r\n8\r\n": "a"}]\r\n0\r\n\r\n',
+    ],
+)
 def test_the_listing_reply_is_read_plain_sized_or_chunked(raw):
     status, body = _parse_response(raw, "list containers")
     assert status == 200 and json.loads(body) == [{"Id": "a"}]

@@ -56,8 +56,9 @@ def test_attack_own_config_granting_unlimited_gpus_is_ignored_under_sudo():
         assert result.stderr.count("ignoring DS01_CONFIG") == 1
 
         # The same file as plain root (no sudo caller) is an admin's choice and counts.
-        as_root = run_process("limits", "show", user.name, "--json",
-                              env={"DS01_CONFIG": str(evil), "SUDO_USER": "", "SUDO_UID": ""})
+        as_root = run_process(
+            "limits", "show", user.name, "--json", env={"DS01_CONFIG": str(evil), "SUDO_USER": "", "SUDO_UID": ""}
+        )
         assert as_root.exit_code == 0, as_root
         assert json.loads(as_root.stdout)["limits"]["max_mig_instances"] is None
 

@@ -27,9 +27,13 @@ def _ids() -> dict:
 
 def _try_regain_root() -> list[str]:
     regained = []
-    for name, call in (("setuid", lambda: os.setuid(0)), ("seteuid", lambda: os.seteuid(0)),
-                       ("setresuid", lambda: os.setresuid(0, 0, 0)), ("setgid", lambda: os.setgid(0)),
-                       ("setgroups", lambda: os.setgroups([0]))):
+    for name, call in (
+        ("setuid", lambda: os.setuid(0)),
+        ("seteuid", lambda: os.seteuid(0)),
+        ("setresuid", lambda: os.setresuid(0, 0, 0)),
+        ("setgid", lambda: os.setgid(0)),
+        ("setgroups", lambda: os.setgroups([0])),
+    ):
         try:
             call()
             regained.append(name)

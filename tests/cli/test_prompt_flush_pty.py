@@ -24,8 +24,13 @@ print("ANSWERS", repr(a), repr(b))
 def _env(tmp_path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    env = dict(os.environ, TERM="xterm", HOME=str(home), DS01_STATE_DIR=str(tmp_path / "state"),
-               DS01_LOG_DIR=str(tmp_path / "log"))
+    env = dict(
+        os.environ,
+        TERM="xterm",
+        HOME=str(home),
+        DS01_STATE_DIR=str(tmp_path / "state"),
+        DS01_LOG_DIR=str(tmp_path / "log"),
+    )
     env.pop("NO_COLOR", None)
     return env
 
@@ -67,12 +72,26 @@ def test_phases_are_numbered_as_shown():
 
     said: list[str] = []
     term = SimpleNamespace(
-        info=said.append, style=lambda text, *styles: text, error=said.append,
-        confirm=lambda *a, **k: True, choose=lambda message, choices, **k: k.get("default") or choices[0],
-        ask=lambda *a, **k: "")
-    request = SimpleNamespace(base_image=None, framework="pytorch", version="2.5", arch=None, jupyter=True,
-                              data_science=None, use_case=None, packages=[], system_packages=[])
-    ask_phases(term, request, ImageSettings(), ask_jupyter=False, ask_data_science=True, ask_use_case=True,
-               ask_packages=True)
+        info=said.append,
+        style=lambda text, *styles: text,
+        error=said.append,
+        confirm=lambda *a, **k: True,
+        choose=lambda message, choices, **k: k.get("default") or choices[0],
+        ask=lambda *a, **k: "",
+    )
+    request = SimpleNamespace(
+        base_image=None,
+        framework="pytorch",
+        version="2.5",
+        arch=None,
+        jupyter=True,
+        data_science=None,
+        use_case=None,
+        packages=[],
+        system_packages=[],
+    )
+    ask_phases(
+        term, request, ImageSettings(), ask_jupyter=False, ask_data_science=True, ask_use_case=True, ask_packages=True
+    )
     headers = [s for s in said if s.startswith("Phase")]
     assert headers == ["Phase 1 of 3: data science", "Phase 2 of 3: use case", "Phase 3 of 3: your own packages"]

@@ -33,12 +33,26 @@ def test_rule_allows_exactly_the_entry_point_and_keeps_no_ds01_variable():
     assert " env_keep = " in keep  # set, not added to: a site-wide env_keep += DS01_* does not leak in
     assert "DS01" not in keep and "PYTHON" not in keep and "PATH" not in keep.split("=", 1)[1]
     assert "SETENV" not in text and "ALL, " not in text
-    assert sudoers.rule("/opt/x/entry", group="gpu-users").splitlines()[-1] == \
-        "%gpu-users ALL=(root) NOPASSWD: /opt/x/entry"
+    assert (
+        sudoers.rule("/opt/x/entry", group="gpu-users").splitlines()[-1]
+        == "%gpu-users ALL=(root) NOPASSWD: /opt/x/entry"
+    )
 
 
-@pytest.mark.parametrize("bad", ["relative/entry", "/opt/with space", "/opt/a,b", "/opt/a:b", "/opt/../etc/x",
-                                 "/opt/x\nALL ALL=(ALL) ALL", "/opt/a=b", "/opt/*", "/opt//x"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "relative/entry",
+        "/opt/with space",
+        "/opt/a,b",
+        "/opt/a:b",
+        "/opt/../etc/x",
+        "/opt/x\nALL ALL=(ALL) ALL",
+        "/opt/a=b",
+        "/opt/*",
+        "/opt//x",
+    ],
+)
 def test_rule_refuses_paths_that_would_change_its_meaning(bad):
     with pytest.raises(UsageError):
         sudoers.rule(bad)
@@ -71,10 +85,23 @@ def test_entry_script_fixes_paths_runs_python_isolated_and_passes_argv_unchanged
     entry = tmp_path / "entry"
     entry.write_text(script)
     entry.chmod(0o755)
-    proc = subprocess.run([str(entry), "container-create", "my box", "--gpus", "1", "$(id)"],
-                          capture_output=True, text=True, env={"DS01_CONFIG": "/home/evil.yaml", "PATH": "/usr/bin:/bin"})
-    assert proc.stdout.splitlines() == ["-I", "-m", "ds01.secure_entry", "container-create", "my box", "--gpus", "1",
-                                        "$(id)", "CONFIG=/etc/ds01 x/limits.yaml STATE=/srv/s"]
+    proc = subprocess.run(
+        [str(entry), "container-create", "my box", "--gpus", "1", "$(id)"],
+        capture_output=True,
+        text=True,
+        env={"DS01_CONFIG": "/home/evil.yaml", "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.stdout.splitlines() == [
+        "-I",
+        "-m",
+        "ds01.secure_entry",
+        "container-create",
+        "my box",
+        "--gpus",
+        "1",
+        "$(id)",
+        "CONFIG=/etc/ds01 x/limits.yaml STATE=/srv/s",
+    ]
     with pytest.raises(UsageError):
         sudoers.entry_script(str(plain), {"DS01_CONFIG": "relative.yaml"})
 
@@ -85,7 +112,7 @@ def test_entry_script_fixes_paths_runs_python_isolated_and_passes_argv_unchanged
 MODE_CASES = [
     "security:\n  mode: secure\n",
     "security:\n  mode: group\n",
-    "defaults: {}\nsecurity:\n  allowed_base_images: [a]\n  mode: \"secure\"  # comment\nimages: {}\n",
+    'defaults: {}\nsecurity:\n  allowed_base_images: [a]\n  mode: "secure"  # comment\nimages: {}\n',
     "security:   # trust model\n    mode: 'secure'\n",
     "security:\n  nested:\n    mode: secure\n  mode: group\n",
     "defaults:\n  mode: secure\n",

@@ -48,8 +48,16 @@ def test_no_terminal_means_no_prompt_but_a_usage_error():
 
 @pytest.mark.parametrize(
     ("n", "text"),
-    [(None, "-"), (0, "0B"), (999, "999B"), (1000, "1.0kB"), (1_500_000, "1.5MB"), (2_000_000_000, "2.0GB"),
-     (3 * 10**12, "3.0TB"), (5 * 10**15, "5000.0TB")],
+    [
+        (None, "-"),
+        (0, "0B"),
+        (999, "999B"),
+        (1000, "1.0kB"),
+        (1_500_000, "1.5MB"),
+        (2_000_000_000, "2.0GB"),
+        (3 * 10**12, "3.0TB"),
+        (5 * 10**15, "5000.0TB"),
+    ],
 )
 def test_human_size(n, text):
     assert human_size(n) == text

@@ -14,8 +14,13 @@ def test_columns_drop_by_priority_before_a_name_is_cut():
     out = io.StringIO()
     term = Terminal(out, io.StringIO(), color=False, interactive=False)
     name = "n" * 24
-    cols = [Column("NAME", 1, name=True), Column("STATUS"), Column("IMAGE", 3), Column("CREATED", 4),
-            Column("PROJECT", 5)]
+    cols = [
+        Column("NAME", 1, name=True),
+        Column("STATUS"),
+        Column("IMAGE", 3),
+        Column("CREATED", 4),
+        Column("PROJECT", 5),
+    ]
     rows = [[name, "stopped", "i" * 30, "3d ago", "p" * 20]]
     term.table(cols, rows, width=100)
     lines = out.getvalue().splitlines()
@@ -72,10 +77,19 @@ def test_image_list_fits(cli, monkeypatch, width):
     from ds01.units.images import listing
 
     name = "n" * 18 + "-image"  # 24 characters
-    images = [listing.ImageInfo(name=name, project="p", id="sha256:" + "0" * 64, size=12_300_000_000,
-                                created=int(time.time()) - 7200, framework="pytorch-2.5.1-cuda12.4-ubuntu22.04",
-                                base_image=None, dockerfile=None,
-                                containers=(f"{'c' * 24}._.4301", f"{'d' * 24}._.4301"))]
+    images = [
+        listing.ImageInfo(
+            name=name,
+            project="p",
+            id="sha256:" + "0" * 64,
+            size=12_300_000_000,
+            created=int(time.time()) - 7200,
+            framework="pytorch-2.5.1-cuda12.4-ubuntu22.04",
+            base_image=None,
+            dockerfile=None,
+            containers=(f"{'c' * 24}._.4301", f"{'d' * 24}._.4301"),
+        )
+    ]
     monkeypatch.setattr(listing, "list_images", lambda identity: images)
     r = cli("image", "list", env={"COLUMNS": str(width)})
     assert r.exit_code == 0, r

@@ -41,15 +41,26 @@ class Env(Callers):
     def active_rows(self) -> list[tuple]:
         return ledger_rows("slot, container, user, confirmed_at IS NOT NULL, stopped_at", order="slot")
 
-    def rewrite(self, *, device_requests: str = "auto", pending: str = "10m", topology: str = SEVEN_SLOTS,
-                extra: str = "") -> None:
+    def rewrite(
+        self, *, device_requests: str = "auto", pending: str = "10m", topology: str = SEVEN_SLOTS, extra: str = ""
+    ) -> None:
         configs.write(
-            self.root, topology, extra=extra,
-            defaults={"max_gpus_per_container": 2, "memory_swap": "512m", "shm_size": "64m",
-                      "max_containers_per_user": 3, "gpu_hold_after_stop": "1h"},
-            default_group="student", groups={"student": {"members": [], "max_containers_per_user": 3}},
-            admins=["boss"], gpu_allocation={"device_requests": device_requests},
-            policies={"pending_allocation_timeout": pending})
+            self.root,
+            topology,
+            extra=extra,
+            defaults={
+                "max_gpus_per_container": 2,
+                "memory_swap": "512m",
+                "shm_size": "64m",
+                "max_containers_per_user": 3,
+                "gpu_hold_after_stop": "1h",
+            },
+            default_group="student",
+            groups={"student": {"members": [], "max_containers_per_user": 3}},
+            admins=["boss"],
+            gpu_allocation={"device_requests": device_requests},
+            policies={"pending_allocation_timeout": pending},
+        )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 def _advised(text: str) -> list[str]:
     """The first `ds01 ...` command quoted in a message, as argv (without ``ds01``)."""
     start = text.index("`ds01 ") + len("`ds01 ")
-    return text[start:text.index("`", start)].split()
+    return text[start : text.index("`", start)].split()
 
 
 @pytest.mark.docker

@@ -31,8 +31,12 @@ def aime_list_labels(line: str) -> dict[str, str]:
 
 
 def _docker_ps_labels(name: str) -> str:
-    out = subprocess.run(["docker", "ps", "-a", "--filter", "label=aime.mlc", "--filter", f"name=^{name}$",
-                          "--format", "{{.Labels}}"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["docker", "ps", "-a", "--filter", "label=aime.mlc", "--filter", f"name=^{name}$", "--format", "{{.Labels}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     lines = [line for line in out.splitlines() if line]
     assert len(lines) == 1, out
     return lines[0]
@@ -59,8 +63,7 @@ def test_aime_list_reads_every_container_ds01_makes(cli, cenv, as_user, docker_e
     ws = cenv.workspace("alice")
     made = []
     # container create with two GPU slots
-    r = cli("container", "create", cenv.name("ai-two"), "--image", base_image, "-w", str(ws), "--gpus", "2",
-            "--json")
+    r = cli("container", "create", cenv.name("ai-two"), "--image", base_image, "-w", str(ws), "--gpus", "2", "--json")
     assert r.exit_code == 0, r
     two = json.loads(r.stdout)
     assert len(two["slots"]) == 2
@@ -116,11 +119,26 @@ def _aime_made(client, base_image: str, repo: str, docker_name: str, ws: Path, u
     setup = client.containers.create(base_image, ["true"], name=f"{docker_name}-setup")
     setup.commit(repo, docker_name)  # an image of its own, as AIME's commit makes
     setup.remove()
-    labels = {"aime.mlc": "alice", "aime.mlc.NAME": short, "aime.mlc.USER": "alice", "aime.mlc.ARCH": "CUDA_ADA",
-              "aime.mlc.MLC_VERSION": "4", "aime.mlc.WORK_MOUNT": str(ws), "aime.mlc.DATA_MOUNT": "-",
-              "aime.mlc.MODELS_MOUNT": "-", "aime.mlc.FRAMEWORK": "Pytorch-2.5.0", "aime.mlc.GPUS": "all"}
-    return client.containers.create(f"{repo}:{docker_name}", ["sleep", "3600"], name=docker_name, labels=labels,
-                                    user=f"{uid}:{uid}", working_dir="/workspace")
+    labels = {
+        "aime.mlc": "alice",
+        "aime.mlc.NAME": short,
+        "aime.mlc.USER": "alice",
+        "aime.mlc.ARCH": "CUDA_ADA",
+        "aime.mlc.MLC_VERSION": "4",
+        "aime.mlc.WORK_MOUNT": str(ws),
+        "aime.mlc.DATA_MOUNT": "-",
+        "aime.mlc.MODELS_MOUNT": "-",
+        "aime.mlc.FRAMEWORK": "Pytorch-2.5.0",
+        "aime.mlc.GPUS": "all",
+    }
+    return client.containers.create(
+        f"{repo}:{docker_name}",
+        ["sleep", "3600"],
+        name=docker_name,
+        labels=labels,
+        user=f"{uid}:{uid}",
+        working_dir="/workspace",
+    )
 
 
 def test_mlc_remove_of_an_aime_container_removes_its_committed_image(cli, cenv, as_user, docker_env, base_image):

@@ -28,11 +28,28 @@ def test_twelve_creates_at_once_on_seven_slots(cenv, docker_env, base_image):
     procs = []
     for i, user in enumerate(users):
         ws = cenv.workspace(user)
-        procs.append(subprocess.Popen(
-            [ds01_executable(), "container", "create", f"{prefix}{i}", "--image", base_image, "-w", str(ws),
-             "--gpus", "1", "--json"],
-            env=_env(cenv, user), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            text=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    ds01_executable(),
+                    "container",
+                    "create",
+                    f"{prefix}{i}",
+                    "--image",
+                    base_image,
+                    "-w",
+                    str(ws),
+                    "--gpus",
+                    "1",
+                    "--json",
+                ],
+                env=_env(cenv, user),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+        )
     results = [(p.wait(timeout=240), p.stdout.read(), p.stderr.read()) for p in procs]
     codes = sorted(code for code, _, _ in results)
     assert codes == [0] * 7 + [4] * 5, results
@@ -60,9 +77,23 @@ def test_a_create_killed_at_a_random_point_leaves_nothing_unexplained(cenv, dock
         name = cenv.name(f"ck-{attempt}")
         user = "alice"
         proc = subprocess.Popen(
-            [ds01_executable(), "container", "create", name, "--image", base_image, "-w",
-             str(cenv.workspace(user)), "--gpus", "1"],
-            env=_env(cenv, user), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            [
+                ds01_executable(),
+                "container",
+                "create",
+                name,
+                "--image",
+                base_image,
+                "-w",
+                str(cenv.workspace(user)),
+                "--gpus",
+                "1",
+            ],
+            env=_env(cenv, user),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.2, 1.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()

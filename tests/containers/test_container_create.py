@@ -98,8 +98,10 @@ def test_no_capacity_exits_4_and_leaves_nothing(cli, cenv, as_user, docker_env, 
     cenv.rewrite(topology=one_slot)
     prefix = cenv.name("cr-cap")
     as_user("alice")
-    assert cli("container", "create", f"{prefix}-a", "--image", base_image, "-w",
-               str(cenv.workspace("alice"))).exit_code == 0
+    assert (
+        cli("container", "create", f"{prefix}-a", "--image", base_image, "-w", str(cenv.workspace("alice"))).exit_code
+        == 0
+    )
     as_user("bob")
     r = cli("container", "create", f"{prefix}-b", "--image", base_image, "-w", str(cenv.workspace("bob")))
     assert r.exit_code == 4, r
@@ -107,8 +109,17 @@ def test_no_capacity_exits_4_and_leaves_nothing(cli, cenv, as_user, docker_env, 
     assert _prefixed(docker_env, prefix) == [cenv.docker_name("cr-cap-a", "alice")]
     assert [row[1] for row in cenv.active_rows()] == [cenv.docker_name("cr-cap-a", "alice")]
     # The dry run says what would happen, with the same exit status as the real thing.
-    d = cli("container", "create", f"{prefix}-b", "--image", base_image, "-w", str(cenv.workspace("bob")),
-            "--dry-run", "--json")
+    d = cli(
+        "container",
+        "create",
+        f"{prefix}-b",
+        "--image",
+        base_image,
+        "-w",
+        str(cenv.workspace("bob")),
+        "--dry-run",
+        "--json",
+    )
     assert d.exit_code == 0 and json.loads(d.stdout)["refusal"]
     as_user("alice")
     assert cli("container", "cleanup", f"{prefix}-a").exit_code == 0
@@ -151,15 +162,20 @@ def test_image_choice_default_project_image_and_script_mode(cli, cenv, as_user, 
         docker_env.images.remove(f"{name}-image:latest")
 
 
-def test_a_catalog_image_by_its_aimehub_ref_is_usable_without_being_listed(cli, cenv, as_user, docker_env,
-                                                                         base_image, tmp_path):
+def test_a_catalog_image_by_its_aimehub_ref_is_usable_without_being_listed(
+    cli, cenv, as_user, docker_env, base_image, tmp_path
+):
     """`--image` of a catalog row's image is allowed (it is not in allowed_base_images), while an
     image of the same registry that no catalog row names is refused: the rule is the catalog's."""
     ref = f"aimehub/{cenv.tag}-pytorch:2.5.1-aime-cuda12.1.1"
     other = f"aimehub/{cenv.tag}-uncatalogued:1"
     for tag in (ref, other):
-        docker_env.images.build(fileobj=io.BytesIO(f"FROM {base_image}\nRUN echo {tag}\n".encode()), tag=tag,
-                                rm=True, labels={"ds01.test.session": cenv.tag})
+        docker_env.images.build(
+            fileobj=io.BytesIO(f"FROM {base_image}\nRUN echo {tag}\n".encode()),
+            tag=tag,
+            rm=True,
+            labels={"ds01.test.session": cenv.tag},
+        )
     repo = tmp_path / "ml_images.repo"
     repo.write_text(f"Pytorch, 2.5.1, [CUDA_AMPERE], {ref}\n")
     cenv.rewrite(extra=f"images:\n  aime_catalog: {repo}\n")
@@ -181,8 +197,9 @@ def test_device_requests_always_carries_the_slot_uuids(cli, cenv, as_user, docke
     cenv.rewrite(device_requests="always")
     as_user("alice")
     name = cenv.name("cr-dev")
-    r = cli("container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")), "--gpus", "2",
-            "--json")
+    r = cli(
+        "container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")), "--gpus", "2", "--json"
+    )
     assert r.exit_code == 0, r
     out = json.loads(r.stdout)
     host = docker_env.api.inspect_container(out["docker_name"])["HostConfig"]
@@ -203,8 +220,11 @@ def test_bad_input_is_refused_before_allocating(cli, cenv, as_user, docker_env, 
         ([cenv.name("cr-bad"), "ubuntu"], "--image"),
     ]
     for args, text in cases:
-        r = cli("container", "create", *args, "--image", base_image) if args[1:2] != ["ubuntu"] else \
-            cli("container", "create", args[0], "--image", base_image, "Pytorch")
+        r = (
+            cli("container", "create", *args, "--image", base_image)
+            if args[1:2] != ["ubuntu"]
+            else cli("container", "create", args[0], "--image", base_image, "Pytorch")
+        )
         assert r.exit_code == (3 if text == "not yours" else 2) and text in r.stderr, (args, r)
     assert cenv.active_rows() == [] and tagged(docker_env, cenv.name("cr-bad")) == []
     assert split_docker_name(cenv.docker_name("x", "alice"))[1] == 4301

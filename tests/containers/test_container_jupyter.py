@@ -41,8 +41,9 @@ def notebook_image(docker_env, base_image, session_tag) -> str:
 def _bridge_config(cenv, image: str, mode: str = "group") -> None:
     text = cenv.config.read_text()
     text = text.replace("network_mode: none", "network_mode: bridge")
-    text = text.replace("allowed_base_images: [ds01-base:busybox]",
-                        f"allowed_base_images: [ds01-base:busybox, {image}]\n  mode: {mode}")
+    text = text.replace(
+        "allowed_base_images: [ds01-base:busybox]", f"allowed_base_images: [ds01-base:busybox, {image}]\n  mode: {mode}"
+    )
     cenv.config.write_text(text)
 
 

@@ -14,8 +14,9 @@ from support.cli import ds01_executable, run_process
 
 def _create(cenv, base_image, short: str) -> str:
     name = cenv.name(short)
-    r = run_process("container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")),
-                    env=cenv.caller("alice"))
+    r = run_process(
+        "container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")), env=cenv.caller("alice")
+    )
     assert r.exit_code == 0, r
     return name
 
@@ -82,8 +83,7 @@ def test_answering_yes_stops_it(cenv, docker_env, base_image):
 
 def test_without_a_terminal_it_keeps_running_and_says_so(cenv, docker_env, base_image):
     name = _create(cenv, base_image, "leave-pipe")
-    r = run_process("container", "run", name, env=cenv.caller("alice"),
-                    input="sleep 1000 > /dev/null 2>&1 &\nexit\n")
+    r = run_process("container", "run", name, env=cenv.caller("alice"), input="sleep 1000 > /dev/null 2>&1 &\nexit\n")
     assert r.exit_code == 0, r
     assert "still run in it" in r.stderr and "keeps running for 1 program" in r.stderr
     assert _status(cenv, name) == "running"

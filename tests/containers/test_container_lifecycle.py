@@ -72,8 +72,18 @@ def test_hold_after_stop_release_stale_and_recreate(cli, cenv, as_user, docker_e
     assert "1 released" in plain.stderr and "create one" not in plain.stderr, plain
     # Someone else takes the old slot meanwhile; run recreates with a fresh allocation.
     as_user("bob")
-    other = json.loads(cli("container", "create", cenv.name("lc-taker"), "--image", base_image, "-w",
-                           str(cenv.workspace("bob")), "--json").stdout)
+    other = json.loads(
+        cli(
+            "container",
+            "create",
+            cenv.name("lc-taker"),
+            "--image",
+            base_image,
+            "-w",
+            str(cenv.workspace("bob")),
+            "--json",
+        ).stdout
+    )
     assert other["slots"] == [slot]
     as_user("alice")
     s = json.loads(cli("container", "start", name, "--json").stdout)
@@ -94,8 +104,12 @@ def test_hold_after_stop_release_stale_and_recreate(cli, cenv, as_user, docker_e
 def test_ownership_other_users_containers_are_not_found(cli, cenv, as_user, docker_env, base_image):
     as_user("alice")
     name = cenv.name("lc-own")
-    assert cli("container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")),
-               "--gpus", "0").exit_code == 0
+    assert (
+        cli(
+            "container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")), "--gpus", "0"
+        ).exit_code
+        == 0
+    )
     as_user("bob")
     nobody = cli("container", "stop", cenv.name("lc-nobody"))
     for verb in ("stop", "start", "cleanup", "retire"):
@@ -166,10 +180,15 @@ def test_what_container_exit_advises_keeps_a_program_running(cli, cenv, as_user,
     advice = cli("container", "exit").stdout
     assert "nohup" in advice and "ds01 mlc start -d NAME" in advice
     name = cenv.name("lc-keep")
-    assert cli("container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")),
-               "--gpus", "0").exit_code == 0
-    r = run_process("container", "run", name, input="nohup sleep 60 >/dev/null 2>&1 &\nexit\n",
-                    env=cenv.caller("alice"))
+    assert (
+        cli(
+            "container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")), "--gpus", "0"
+        ).exit_code
+        == 0
+    )
+    r = run_process(
+        "container", "run", name, input="nohup sleep 60 >/dev/null 2>&1 &\nexit\n", env=cenv.caller("alice")
+    )
     assert r.exit_code == 0 and "stopped (last shell closed)" in r.stderr, r
     assert "commands from standard input" in r.stderr and "Ctrl-D" not in r.stderr
     assert not engine.find_container(name, _owner(cenv, "alice")).running

@@ -36,8 +36,12 @@ def test_shared_network_namespaces_are_refused(mode):
 
 
 def test_private_networks_pass():
-    assert [pc.check_network_mode(m) for m in ("bridge", "none", "lab-net", "")] == ["bridge", "none", "lab-net",
-                                                                                   "bridge"]
+    assert [pc.check_network_mode(m) for m in ("bridge", "none", "lab-net", "")] == [
+        "bridge",
+        "none",
+        "lab-net",
+        "bridge",
+    ]
 
 
 def _attrs(**host):
@@ -54,8 +58,16 @@ def test_an_unhardened_container_is_refused_in_secure_mode_only():
         pc.check_container("secure", uid=1234, gid=2345, attrs=old, name="x")
     good = _attrs(CapDrop=["ALL"], SecurityOpt=["no-new-privileges"], NetworkMode="none", IpcMode="private")
     assert pc.problems("secure", uid=1234, gid=2345, attrs=good) == []
-    for bad in ({"Privileged": True}, {"PidMode": "host"}, {"CgroupnsMode": "host"}, {"NetworkMode": "host"}, {"CapAdd": ["SYS_ADMIN"]},
-                {"Devices": [{"PathOnHost": "/dev/sda"}]}, {"User": "0:0"}, {"User": "1234:0"}):
+    for bad in (
+        {"Privileged": True},
+        {"PidMode": "host"},
+        {"CgroupnsMode": "host"},
+        {"NetworkMode": "host"},
+        {"CapAdd": ["SYS_ADMIN"]},
+        {"Devices": [{"PathOnHost": "/dev/sda"}]},
+        {"User": "0:0"},
+        {"User": "1234:0"},
+    ):
         attrs = _attrs(**{"CapDrop": ["ALL"], "SecurityOpt": ["no-new-privileges"], **bad})
         assert pc.problems("secure", uid=1234, gid=2345, attrs=attrs), bad
 

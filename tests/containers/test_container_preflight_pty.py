@@ -16,8 +16,9 @@ PICKER = "Image for the container"
 
 def _spawn(*args: str) -> pexpect.spawn:
     env = dict(os.environ, TERM="xterm", NO_COLOR="1", COLUMNS="120", LINES="40")
-    return pexpect.spawn(ds01_executable(), ["container", *args], env=env, encoding="utf-8", timeout=60,
-                         dimensions=(40, 120))
+    return pexpect.spawn(
+        ds01_executable(), ["container", *args], env=env, encoding="utf-8", timeout=60, dimensions=(40, 120)
+    )
 
 
 def _refused(child: pexpect.spawn) -> str:
@@ -36,7 +37,9 @@ def test_at_the_container_limit_refused_before_the_picker(cli, cenv, as_user, ba
     cenv.config.write_text(cenv.config.read_text().replace("max_containers_per_user: 3", "max_containers_per_user: 1"))
     as_user("alice")
     ws = str(cenv.workspace("alice"))
-    assert cli("container", "create", cenv.name("pf-one"), "--image", base_image, "--gpus", "0", "-w", ws).exit_code == 0
+    assert (
+        cli("container", "create", cenv.name("pf-one"), "--image", base_image, "--gpus", "0", "-w", ws).exit_code == 0
+    )
     child = _spawn(verb, cenv.name("pf-two"), "-w", ws)  # no NAME-image: the picker would come next
     out = _refused(child)
     assert child.exitstatus == 3, out
@@ -55,8 +58,16 @@ def test_over_the_gpu_quota_refused_before_the_picker(cenv, as_user, docker_env)
 
 def test_a_missing_mount_refused_before_the_picker(cenv, as_user, docker_env):
     as_user("alice")
-    child = _spawn("create", cenv.name("pf-mnt"), "--gpus", "0", "-w", str(cenv.workspace("alice")),
-                   "-d", str(cenv.root / "no-such-folder"))
+    child = _spawn(
+        "create",
+        cenv.name("pf-mnt"),
+        "--gpus",
+        "0",
+        "-w",
+        str(cenv.workspace("alice")),
+        "-d",
+        str(cenv.root / "no-such-folder"),
+    )
     out = _refused(child)
     assert child.exitstatus == 2, out
     assert "no-such-folder" in out and _ours(docker_env, cenv) == []

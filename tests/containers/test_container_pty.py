@@ -13,8 +13,9 @@ def test_run_opens_a_shell_and_the_last_exit_stops_and_holds(cenv, docker_env, b
 
     name = cenv.name("pty-run")
     env = {**os.environ, **cenv.caller("alice"), "TERM": "xterm"}
-    r = run_process("container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")),
-                    env=cenv.caller("alice"))
+    r = run_process(
+        "container", "create", name, "--image", base_image, "-w", str(cenv.workspace("alice")), env=cenv.caller("alice")
+    )
     assert r.exit_code == 0, r
     child = pexpect.spawn(ds01_executable(), ["container", "run", name], env=env, encoding="utf-8", timeout=60)
     child.expect("Opening a shell")
@@ -39,8 +40,21 @@ def test_missing_name_opens_a_picker_on_a_terminal(cenv, docker_env, base_image)
 
     name = cenv.name("pty-pick")
     env = {**os.environ, **cenv.caller("bob")}
-    assert run_process("container", "create", name, "--image", base_image, "-w", str(cenv.workspace("bob")),
-                       "--gpus", "0", env=cenv.caller("bob")).exit_code == 0
+    assert (
+        run_process(
+            "container",
+            "create",
+            name,
+            "--image",
+            base_image,
+            "-w",
+            str(cenv.workspace("bob")),
+            "--gpus",
+            "0",
+            env=cenv.caller("bob"),
+        ).exit_code
+        == 0
+    )
     child = pexpect.spawn(ds01_executable(), ["container", "start"], env=env, encoding="utf-8", timeout=60)
     child.expect("Which container")
     child.send("\r")  # the only choice
@@ -61,8 +75,13 @@ def test_create_asks_for_the_image_before_the_spinner_starts(cenv, docker_env, b
     name = cenv.name("pty-ask")
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env.update(cenv.caller("alice"), TERM="xterm")
-    child = pexpect.spawn(ds01_executable(), ["container", "create", name, "-w", str(cenv.workspace("alice"))],
-                          env=env, encoding="utf-8", timeout=60)
+    child = pexpect.spawn(
+        ds01_executable(),
+        ["container", "create", name, "-w", str(cenv.workspace("alice"))],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+    )
     child.expect("Image for the container")
     # The picker lists the images alice may use (here the offline base, allowed and in the catalog)
     # and last a framework from the catalog: up from the first entry wraps to it.
@@ -100,9 +119,13 @@ def test_deploy_reports_after_the_spinner_and_points_nowhere_else(cenv, docker_e
     name = cenv.name("pty-dep")
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env.update(cenv.caller("alice"), TERM="xterm")
-    child = pexpect.spawn(ds01_executable(), ["container", "deploy", name, "--image", base_image, "--gpus", "0",
-                                              "-w", str(cenv.workspace("alice"))],
-                          env=env, encoding="utf-8", timeout=60)
+    child = pexpect.spawn(
+        ds01_executable(),
+        ["container", "deploy", name, "--image", base_image, "--gpus", "0", "-w", str(cenv.workspace("alice"))],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+    )
     child.expect(r"\$ ")  # the shell deploy opened
     shown = child.before
     child.sendline("exit")

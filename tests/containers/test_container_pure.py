@@ -31,8 +31,16 @@ def test_container_of_cgroup_v1_v2_and_foreign():
 
 
 def _info(name, state="exited", labels=None, user="alice"):
-    return SimpleNamespace(name=name, docker_name=f"{name}._.4301", user=user, state=state, image="img",
-                           labels=labels or {"ds01.user": user}, created=0, ds01_managed=True)
+    return SimpleNamespace(
+        name=name,
+        docker_name=f"{name}._.4301",
+        user=user,
+        state=state,
+        image="img",
+        labels=labels or {"ds01.user": user},
+        created=0,
+        ds01_managed=True,
+    )
 
 
 def _row(container, slot, stopped=None, user="alice"):
@@ -42,8 +50,10 @@ def _row(container, slot, stopped=None, user="alice"):
 def test_build_entries_holds_and_released_definitions():
     infos = [_info("a", "running"), _info("b"), _info("c")]
     rows = [_row("a._.4301", "0:0"), _row("b._.4301", "0:1", stopped=1000.0), _row("c._.4301", "0:2", stopped=5.0)]
-    defs = [{"name": "gone", "docker_name": "gone._.4301", "user": "alice", "image": "img", "labels": {}},
-            {"name": "a", "docker_name": "a._.4301", "user": "alice"}]
+    defs = [
+        {"name": "gone", "docker_name": "gone._.4301", "user": "alice", "image": "img", "labels": {}},
+        {"name": "a", "docker_name": "a._.4301", "user": "alice"},
+    ]
     holds = {"alice": 3600}
     entries = {e.name: e for e in build_entries(infos, rows, defs, holds.get, include_released=True)}
     assert entries["a"].status == "running" and entries["a"].held_until is None
@@ -58,8 +68,9 @@ def test_build_entries_holds_and_released_definitions():
 def test_definitions_round_trip_atomically(tmp_path):
     # Folders are keyed by uid (containers/<uid>/), never by a sanitised name.
     assert definitions.load("root", "x") is None
-    path = definitions.save("root", "x", {"format": 1, "name": "x", "labels": {"ds01.gpu.slots": "0:1,0:2"}},
-                            gpu_count=2, project="p")
+    path = definitions.save(
+        "root", "x", {"format": 1, "name": "x", "labels": {"ds01.gpu.slots": "0:1,0:2"}}, gpu_count=2, project="p"
+    )
     assert path.parent.name == "0" and not list(path.parent.glob(".*.tmp"))
     doc = definitions.load("root", "x")
     assert doc is not None and doc["ds01"]["project"] == "p" and definitions.gpu_count(doc) == 2
@@ -72,8 +83,10 @@ def test_definitions_round_trip_atomically(tmp_path):
 def test_counts_and_summary():
     infos = [SimpleNamespace(ds01_managed=True), SimpleNamespace(ds01_managed=False)]
     assert count_ds01_containers(infos) == 1
-    assert limits_summary({"nano_cpus": 1_500_000_000, "mem_limit": 2**30, "pids_limit": 10}) == \
-        "CPUs 1.5, memory 1g, PIDs 10"
+    assert (
+        limits_summary({"nano_cpus": 1_500_000_000, "mem_limit": 2**30, "pids_limit": 10})
+        == "CPUs 1.5, memory 1g, PIDs 10"
+    )
 
 
 def test_exit_and_help_need_no_docker(cli):

@@ -15,8 +15,9 @@ def _check(result, width: int, names: list[str]) -> None:
     for n in names:
         assert n in result.stdout, (n, result.stdout)
     assert "._." not in result.stdout  # user-facing names only
-    assert "…" not in "".join(line for line in result.stdout.splitlines() if any(n in line for n in names)
-                              ) or width == 80
+    assert (
+        "…" not in "".join(line for line in result.stdout.splitlines() if any(n in line for n in names)) or width == 80
+    )
 
 
 @pytest.mark.docker

@@ -20,8 +20,15 @@ import pynvml
 GiB = 1024**3
 MiB = 1024**2
 # What real A100-80GB / H100-80GB MIG devices report as their memory (nvmlDeviceGetMemoryInfo.total).
-REAL_MIB = {"1g.10gb": 9728, "1g.10gb+me": 9728, "1g.20gb": 19968, "2g.20gb": 19968, "3g.40gb": 40192,
-            "4g.40gb": 40192, "7g.80gb": 80896}
+REAL_MIB = {
+    "1g.10gb": 9728,
+    "1g.10gb+me": 9728,
+    "1g.20gb": 19968,
+    "2g.20gb": 19968,
+    "3g.40gb": 40192,
+    "4g.40gb": 40192,
+    "7g.80gb": 80896,
+}
 NO_ID = 0xFFFFFFFF  # the instance ids of a process on a GPU without MIG
 
 
@@ -32,8 +39,17 @@ def real(profile: str) -> int:
 
 
 _GI_PROFILE = {1: 0, 2: 1, 3: 2, 4: 3, 7: 4, 8: 5, 6: 6}
-_SUFFIX_PROFILE = {("+me", 1): 7, ("+me", 2): 8, ("+gfx", 1): 10, ("+gfx", 2): 11, ("+gfx", 4): 12,
-                   ("-me", 1): 13, ("-me", 2): 14, ("+me.all", 1): 15, ("+me.all", 2): 16}
+_SUFFIX_PROFILE = {
+    ("+me", 1): 7,
+    ("+me", 2): 8,
+    ("+gfx", 1): 10,
+    ("+gfx", 2): 11,
+    ("+gfx", 4): 12,
+    ("-me", 1): 13,
+    ("-me", 2): 14,
+    ("+me.all", 1): 15,
+    ("+me.all", 2): 16,
+}
 
 
 @dataclass
@@ -87,8 +103,12 @@ class FakeGpu:
 def dgx_a100() -> list[FakeGpu]:
     """8 GPUs: whole, whole with processes, mixed MIG with a gap, 7 x 1g, MIG without instances,
     pending MIG change, lost, and one whose MIG names and compute capability are unsupported."""
-    mixed = {0: FakeMig("3g.40gb", real("3g.40gb"), 2), 1: FakeMig("2g.20gb", real("2g.20gb"), 3),
-             3: FakeMig("1g.10gb", real("1g.10gb"), 9), 4: FakeMig("1g.10gb", real("1g.10gb"), 10)}
+    mixed = {
+        0: FakeMig("3g.40gb", real("3g.40gb"), 2),
+        1: FakeMig("2g.20gb", real("2g.20gb"), 3),
+        3: FakeMig("1g.10gb", real("1g.10gb"), 9),
+        4: FakeMig("1g.10gb", real("1g.10gb"), 10),
+    }
     sevens = {m: FakeMig("1g.10gb", real("1g.10gb"), 7 + m) for m in range(7)}
     return [
         FakeGpu(uuid="GPU-00000000-0000-0000-0000-000000000000", used=8 * GiB),
@@ -98,9 +118,13 @@ def dgx_a100() -> list[FakeGpu]:
         FakeGpu(uuid="GPU-44444444-4444-4444-4444-444444444444", mig_current=1, mig_pending=1, migs={}),
         FakeGpu(uuid="GPU-55555555-5555-5555-5555-555555555555", mig_current=0, mig_pending=1),
         FakeGpu(uuid="GPU-66666666-6666-6666-6666-666666666666", lost=True),
-        FakeGpu(uuid="GPU-77777777-7777-7777-7777-777777777777", mig_current=1, mig_pending=1, cc=None,
-                migs={0: FakeMig("1g.10gb", real("1g.10gb"), 1, name_supported=False,
-                                 attributes_supported=False)}),
+        FakeGpu(
+            uuid="GPU-77777777-7777-7777-7777-777777777777",
+            mig_current=1,
+            mig_pending=1,
+            cc=None,
+            migs={0: FakeMig("1g.10gb", real("1g.10gb"), 1, name_supported=False, attributes_supported=False)},
+        ),
     ]
 
 
@@ -108,13 +132,24 @@ def h100_shared() -> list[FakeGpu]:
     """An H100 (GPM, no permission for whole-GPU views) with a 3g GPU instance split into two
     compute instances (1c.3g and 2c.3g, one shared memory), a +me slice and a plain 2g."""
     shared = real("3g.40gb")
-    return [FakeGpu(name="NVIDIA H100 80GB HBM3", uuid="GPU-hhhhhhhh-0000-0000-0000-000000000000", cc=(9, 0),
-                    mig_current=1, mig_pending=1, aggregate_denied=True, gpm=True, utilization=None, migs={
-                        0: FakeMig("1c.3g.40gb", shared, 1, ci=0, processes=[(5001, 3 * GiB)], gpm_activity=42.0),
-                        1: FakeMig("2c.3g.40gb", shared, 1, ci=1),
-                        2: FakeMig("1g.10gb+me", real("1g.10gb+me"), 9),
-                        3: FakeMig("2g.20gb", real("2g.20gb"), 5, processes=[(5002, GiB)]),
-                    })]
+    return [
+        FakeGpu(
+            name="NVIDIA H100 80GB HBM3",
+            uuid="GPU-hhhhhhhh-0000-0000-0000-000000000000",
+            cc=(9, 0),
+            mig_current=1,
+            mig_pending=1,
+            aggregate_denied=True,
+            gpm=True,
+            utilization=None,
+            migs={
+                0: FakeMig("1c.3g.40gb", shared, 1, ci=0, processes=[(5001, 3 * GiB)], gpm_activity=42.0),
+                1: FakeMig("2c.3g.40gb", shared, 1, ci=1),
+                2: FakeMig("1g.10gb+me", real("1g.10gb+me"), 9),
+                3: FakeMig("2g.20gb", real("2g.20gb"), 5, processes=[(5002, GiB)]),
+            },
+        )
+    ]
 
 
 def _addr(handle: Any) -> int:

@@ -40,8 +40,14 @@ def test_without_nvml_it_reports_and_exits_1(monkeypatch, tmp_path, capsys):
 
 @pytest.mark.skipif(ctypes.util.find_library("nvidia-ml") is not None, reason="this machine has NVML")
 def test_as_a_command_without_a_gpu(tmp_path):
-    res = subprocess.run([sys.executable, "dev/gpu_check.py"], cwd=ROOT, capture_output=True, text=True,
-                         env=dict(os.environ, OUT=str(tmp_path)), timeout=120)
+    res = subprocess.run(
+        [sys.executable, "dev/gpu_check.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, OUT=str(tmp_path)),
+        timeout=120,
+    )
     assert res.returncode == 1 and res.stdout.count("\n") == 1 and "NVML unavailable" in res.stdout
     assert json.loads((tmp_path / "gpu_check.json").read_text())["mismatches"]
 

@@ -27,14 +27,21 @@ PROCS = 16
 
 def _env(tmp: Path, cfg: Path, state: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DS01_CONFIG=str(cfg), DS01_STATE_DIR=str(tmp / state), DS01_LOG_DIR=str(tmp / f"{state}-log"),
-               NO_COLOR="1")
+    env.update(
+        DS01_CONFIG=str(cfg), DS01_STATE_DIR=str(tmp / state), DS01_LOG_DIR=str(tmp / f"{state}-log"), NO_COLOR="1"
+    )
     return env
 
 
 def _spawn(env: dict[str, str], *args: str) -> subprocess.Popen:
-    return subprocess.Popen([ds01_executable(), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        [ds01_executable(), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -42,8 +49,9 @@ def test_sixteen_processes_seven_slots(tmp_path, docker_engine):
     cfg = write_config(tmp_path / "cfg")
     for rnd in range(ROUNDS):
         env = _env(tmp_path, cfg, f"round{rnd}")
-        procs = [_spawn(env, "gpu", "allocate", f"user{i}", f"job{i}-{rnd}._.{1000 + i}", "1", "10")
-                 for i in range(PROCS)]
+        procs = [
+            _spawn(env, "gpu", "allocate", f"user{i}", f"job{i}-{rnd}._.{1000 + i}", "1", "10") for i in range(PROCS)
+        ]
         results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
         codes = sorted(r[0] for r in results)
         assert codes == [0] * 7 + [4] * 9, results

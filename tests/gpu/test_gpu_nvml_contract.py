@@ -26,7 +26,11 @@ def test_dgx_inventory_through_the_real_binding(monkeypatch):
     # mixed MIG with a gap at position 2: enumeration indices stay dense, GI/CI ids come from NVML
     mixed = g[2].instances
     assert [(i.index, i.profile, i.gpu_instance_id, i.compute_instance_id) for i in mixed] == [
-        (0, "3g.40gb", 2, 0), (1, "2g.20gb", 3, 0), (2, "1g.10gb", 9, 0), (3, "1g.10gb", 10, 0)]
+        (0, "3g.40gb", 2, 0),
+        (1, "2g.20gb", 3, 0),
+        (2, "1g.10gb", 9, 0),
+        (3, "1g.10gb", 10, 0),
+    ]
     assert all(i.uuid.startswith("MIG-") for i in mixed)
     assert inv.slot("2:3").memory_bytes == real("2g.20gb") and inv.slot("2:3").uuid == mixed[1].uuid
     assert inv.slot("0").profile is None and inv.slot("0").memory_used_percent == pytest.approx(10.0)
@@ -51,10 +55,20 @@ def test_every_nvml_entry_point_the_code_uses_is_exercised(monkeypatch):
     }
     used = set(lib.calls)
     assert used >= {
-        "nvmlInitWithFlags", "nvmlShutdown", "nvmlDeviceGetCount_v2", "nvmlDeviceGetHandleByIndex_v2",
-        "nvmlDeviceGetName", "nvmlDeviceGetUUID", "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetCudaComputeCapability",
-        "nvmlDeviceGetMigMode", "nvmlDeviceGetMaxMigDeviceCount", "nvmlDeviceGetMigDeviceHandleByIndex",
-        "nvmlDeviceGetGpuInstanceId", "nvmlDeviceGetComputeInstanceId", "nvmlDeviceGetComputeRunningProcesses_v3",
+        "nvmlInitWithFlags",
+        "nvmlShutdown",
+        "nvmlDeviceGetCount_v2",
+        "nvmlDeviceGetHandleByIndex_v2",
+        "nvmlDeviceGetName",
+        "nvmlDeviceGetUUID",
+        "nvmlDeviceGetMemoryInfo",
+        "nvmlDeviceGetCudaComputeCapability",
+        "nvmlDeviceGetMigMode",
+        "nvmlDeviceGetMaxMigDeviceCount",
+        "nvmlDeviceGetMigDeviceHandleByIndex",
+        "nvmlDeviceGetGpuInstanceId",
+        "nvmlDeviceGetComputeInstanceId",
+        "nvmlDeviceGetComputeRunningProcesses_v3",
     }
 
 
@@ -115,20 +129,24 @@ def test_text_decodes_bytes_and_keeps_str():
     assert inventory._text("GPU-abc") == "GPU-abc"
 
 
-@pytest.mark.parametrize("name,mem,total,expected", [
-    ("NVIDIA A100-SXM4-80GB MIG 3g.40gb", 40 * GiB, 80 * GiB, "3g.40gb"),
-    ("NVIDIA H100 MIG 1g.10gb+me", 10 * GiB, 80 * GiB, "1g.10gb+me"),
-    ("", 10 * GiB, 80 * GiB, "1g.10gb"),
-    ("", 20 * GiB, 80 * GiB, "2g.20gb"),
-])
+@pytest.mark.parametrize(
+    "name,mem,total,expected",
+    [
+        ("NVIDIA A100-SXM4-80GB MIG 3g.40gb", 40 * GiB, 80 * GiB, "3g.40gb"),
+        ("NVIDIA H100 MIG 1g.10gb+me", 10 * GiB, 80 * GiB, "1g.10gb+me"),
+        ("", 10 * GiB, 80 * GiB, "1g.10gb"),
+        ("", 20 * GiB, 80 * GiB, "2g.20gb"),
+    ],
+)
 def test_profile_name(name, mem, total, expected):
     assert inventory.profile_name(name, mem, total) == expected
 
 
 def _nvml_config(tmp_path, monkeypatch):
     cfg = tmp_path / "resource-limits.yaml"
-    cfg.write_text("defaults: {max_mig_instances: null, priority: 10}\nadmins: [root]\n"
-                   "gpu_allocation: {inventory: nvml}\n")
+    cfg.write_text(
+        "defaults: {max_mig_instances: null, priority: 10}\nadmins: [root]\ngpu_allocation: {inventory: nvml}\n"
+    )
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
     from ds01.gpu import sync
 

@@ -15,10 +15,17 @@ from ds01.gpu import inventory
 
 
 def test_mig_processes_are_listed_once_under_their_slice(monkeypatch):
-    gpus = [FakeGpu(uuid="GPU-aaaa", mig_current=1, mig_pending=1, migs={
-        0: FakeMig("3g.40gb", real("3g.40gb"), 2, processes=[(11, GiB)]),
-        1: FakeMig("3g.40gb", real("3g.40gb"), 1, processes=[(12, 2 * GiB)]),
-    })]
+    gpus = [
+        FakeGpu(
+            uuid="GPU-aaaa",
+            mig_current=1,
+            mig_pending=1,
+            migs={
+                0: FakeMig("3g.40gb", real("3g.40gb"), 2, processes=[(11, GiB)]),
+                1: FakeMig("3g.40gb", real("3g.40gb"), 1, processes=[(12, 2 * GiB)]),
+            },
+        )
+    ]
     lib = install(monkeypatch, gpus)
     procs = inventory.nvml_processes()
     # the parent's aggregate list (with instance ids) would add both PIDs again under GPU-aaaa
@@ -27,10 +34,16 @@ def test_mig_processes_are_listed_once_under_their_slice(monkeypatch):
 
 
 def test_refused_slice_list_falls_back_to_the_aggregate_by_instance_ids(monkeypatch):
-    gpus = [FakeGpu(mig_current=1, mig_pending=1, migs={
-        0: FakeMig("3g.40gb", real("3g.40gb"), 2, processes=[(11, GiB)], processes_denied=True),
-        1: FakeMig("3g.40gb", real("3g.40gb"), 1, processes=[(12, 2 * GiB)]),
-    })]
+    gpus = [
+        FakeGpu(
+            mig_current=1,
+            mig_pending=1,
+            migs={
+                0: FakeMig("3g.40gb", real("3g.40gb"), 2, processes=[(11, GiB)], processes_denied=True),
+                1: FakeMig("3g.40gb", real("3g.40gb"), 1, processes=[(12, 2 * GiB)]),
+            },
+        )
+    ]
     install(monkeypatch, gpus)
     procs, warnings = inventory.nvml_process_scan()
     assert sorted((p.pid, p.device_uuid) for p in procs) == [(11, gpus[0].migs[0].uuid), (12, gpus[0].migs[1].uuid)]
@@ -85,11 +98,14 @@ def test_no_permission_at_init_advises_root(monkeypatch):
     assert err.value.exit_code == 6 and "/dev/nvidiactl" in err.value.hint
 
 
-@pytest.mark.parametrize("code,words", [
-    (pynvml.NVML_ERROR_NO_PERMISSION, "Insufficient Permissions"),
-    (pynvml.NVML_ERROR_INSUFFICIENT_POWER, "Insufficient External Power"),
-    (pynvml.NVML_ERROR_IRQ_ISSUE, "Interrupt Request Issue"),
-])
+@pytest.mark.parametrize(
+    "code,words",
+    [
+        (pynvml.NVML_ERROR_NO_PERMISSION, "Insufficient Permissions"),
+        (pynvml.NVML_ERROR_INSUFFICIENT_POWER, "Insufficient External Power"),
+        (pynvml.NVML_ERROR_IRQ_ISSUE, "Interrupt Request Issue"),
+    ],
+)
 def test_one_bad_gpu_handle_marks_only_that_gpu(monkeypatch, code, words):
     gpus = [FakeGpu(uuid="GPU-good"), FakeGpu(uuid="GPU-bad", handle_error=code)]
     install(monkeypatch, gpus)
@@ -145,13 +161,16 @@ def test_compute_instances_sharing_a_gpu_instance_are_marked(monkeypatch):
     assert inv.slot("0:5").shared_memory_with == ()
 
 
-@pytest.mark.parametrize("name,mem,total,expected", [
-    ("NVIDIA H100 MIG 1c.3g.40gb", 40192 * 2**20, 80 * GiB, "1c.3g.40gb"),
-    ("NVIDIA H100 MIG 1g.20gb+me.all", 19968 * 2**20, 80 * GiB, "1g.20gb+me.all"),
-    ("NVIDIA H100 MIG 1g.10gb-me", 9728 * 2**20, 80 * GiB, "1g.10gb-me"),
-    ("", 40192 * 2**20, 80 * GiB, "3g.40gb"),
-    ("", 9728 * 2**20, 80 * GiB, "1g.10gb"),
-])
+@pytest.mark.parametrize(
+    "name,mem,total,expected",
+    [
+        ("NVIDIA H100 MIG 1c.3g.40gb", 40192 * 2**20, 80 * GiB, "1c.3g.40gb"),
+        ("NVIDIA H100 MIG 1g.20gb+me.all", 19968 * 2**20, 80 * GiB, "1g.20gb+me.all"),
+        ("NVIDIA H100 MIG 1g.10gb-me", 9728 * 2**20, 80 * GiB, "1g.10gb-me"),
+        ("", 40192 * 2**20, 80 * GiB, "3g.40gb"),
+        ("", 9728 * 2**20, 80 * GiB, "1g.10gb"),
+    ],
+)
 def test_profile_name_real_forms(name, mem, total, expected):
     assert inventory.profile_name(name, mem, total) == expected
 
@@ -201,8 +220,13 @@ def test_activity_mig_with_gpm(monkeypatch):
     assert act[s["0:1.1"]].busy is True  # the same GPU instance: one GPM reading for both
     assert (act[s["0:5"]].busy, act[s["0:5"]].evidence) == (False, "gpm")  # a process, but no activity
     assert "nvmlDeviceGetUtilizationRates" not in lib.calls  # never read on MIG
-    assert {"nvmlGpmQueryDeviceSupport", "nvmlGpmSampleAlloc", "nvmlGpmMigSampleGet", "nvmlGpmMetricsGet",
-            "nvmlGpmSampleFree"} <= set(lib.calls)
+    assert {
+        "nvmlGpmQueryDeviceSupport",
+        "nvmlGpmSampleAlloc",
+        "nvmlGpmMigSampleGet",
+        "nvmlGpmMetricsGet",
+        "nvmlGpmSampleFree",
+    } <= set(lib.calls)
     assert len(lib.freed) == len(lib.samples)  # every sample freed
 
 
@@ -254,9 +278,11 @@ def test_container_stats_processes_degrade_per_gpu_with_a_warning(monkeypatch, t
     from ds01.units.containers.listing import gpu_processes_by_container
 
     cid = "c" * 64
-    gpus = [FakeGpu(uuid="GPU-ok", processes=[(7001, GiB)]),
-            FakeGpu(uuid="GPU-bad", handle_error=pynvml.NVML_ERROR_INSUFFICIENT_POWER),
-            *h100_shared()]
+    gpus = [
+        FakeGpu(uuid="GPU-ok", processes=[(7001, GiB)]),
+        FakeGpu(uuid="GPU-bad", handle_error=pynvml.NVML_ERROR_INSUFFICIENT_POWER),
+        *h100_shared(),
+    ]
     for m in gpus[2].migs.values():
         m.processes_denied = True  # and the aggregate is refused too
     install(monkeypatch, gpus)
@@ -270,6 +296,12 @@ def test_container_stats_processes_degrade_per_gpu_with_a_warning(monkeypatch, t
 
 
 def test_gpm_support_per_gpu(monkeypatch):
-    install(monkeypatch, [FakeGpu(uuid="GPU-a100"), *h100_shared(),
-                          FakeGpu(uuid="GPU-bad", handle_error=pynvml.NVML_ERROR_NO_PERMISSION)])
+    install(
+        monkeypatch,
+        [
+            FakeGpu(uuid="GPU-a100"),
+            *h100_shared(),
+            FakeGpu(uuid="GPU-bad", handle_error=pynvml.NVML_ERROR_NO_PERMISSION),
+        ],
+    )
     assert inventory.nvml_gpm_support() == {"GPU-a100": False, "GPU-hhhhhhhh-0000-0000-0000-000000000000": True}

@@ -12,16 +12,49 @@ T = 1_000_000.0
 UUIDS = {"0": "GPU-a", "1:0": "MIG-b", "1:1": "MIG-c"}
 
 
-def row(i: int, slot: str, container: str, *, confirmed: float | None = T - 100, allocated: float = T - 100,
-        stopped: float | None = None, cid: str | None = "ID") -> Row:
-    return Row(i, slot, UUIDS.get(slot, ""), container, "alice", 10, allocated, confirmed, stopped, None, None, True,
-               None if confirmed is None else (cid if cid != "ID" else f"id-{container}"))
+def row(
+    i: int,
+    slot: str,
+    container: str,
+    *,
+    confirmed: float | None = T - 100,
+    allocated: float = T - 100,
+    stopped: float | None = None,
+    cid: str | None = "ID",
+) -> Row:
+    return Row(
+        i,
+        slot,
+        UUIDS.get(slot, ""),
+        container,
+        "alice",
+        10,
+        allocated,
+        confirmed,
+        stopped,
+        None,
+        None,
+        True,
+        None if confirmed is None else (cid if cid != "ID" else f"id-{container}"),
+    )
 
 
-def view(name: str, slots: str = "", uuids: str = "", state: str = "running", *, cid: str | None = None,
-         created: float = T - 200) -> ContainerView:
-    return view_from_labels(name, state, {"ds01.user": "alice", "ds01.gpu.slots": slots, "ds01.gpu.uuids": uuids},
-                            id=cid or f"id-{name}", created=created)
+def view(
+    name: str,
+    slots: str = "",
+    uuids: str = "",
+    state: str = "running",
+    *,
+    cid: str | None = None,
+    created: float = T - 200,
+) -> ContainerView:
+    return view_from_labels(
+        name,
+        state,
+        {"ds01.user": "alice", "ds01.gpu.slots": slots, "ds01.gpu.uuids": uuids},
+        id=cid or f"id-{name}",
+        created=created,
+    )
 
 
 def run(rows, views, **kw):
@@ -94,7 +127,9 @@ def test_a_container_that_took_a_rows_name_is_not_the_rows():
     # The row's container (id-a) was removed; another with the same name and labels exists.
     old = view("a", "0", "GPU-a", cid="other", created=T - 1000)
     p = run([row(1, "0", "a")], [old])
-    assert [(r.id, why) for r, why in p.release] == [(1, "container no longer exists (another container took its name)")]
+    assert [(r.id, why) for r, why in p.release] == [
+        (1, "container no longer exists (another container took its name)")
+    ]
     assert [(c.container, c.kind) for c in p.conflicts] == [("a", "unrecorded")]
     # a moment after a recreation by ds01 (the new id not recorded yet) the row is kept
     fresh = view("a", "0", "GPU-a", cid="other", created=T - 5)
@@ -121,8 +156,10 @@ def test_label_and_row_disagree_is_reported_not_changed():
 
 
 def test_stops_and_restarts_found_in_docker():
-    p = run([row(1, "0", "a"), row(2, "1:0", "b", stopped=T - 50)],
-            [view("a", "0", state="exited"), view("b", "1:0", state="running")])
+    p = run(
+        [row(1, "0", "a"), row(2, "1:0", "b", stopped=T - 50)],
+        [view("a", "0", state="exited"), view("b", "1:0", state="running")],
+    )
     assert p.mark_stopped == ["a"] and p.restarted == ["b"]
 
 

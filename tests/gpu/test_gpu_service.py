@@ -33,6 +33,7 @@ def _no_docker(monkeypatch):
 
 # -- simulated inventory ----------------------------------------------------------------------
 
+
 def test_simulated_uuids_are_stable_and_distinct(tmp_path):
     topo = paths.packaged_config_dir() / "topologies" / "dgx-a100-80gb.yaml"
     a, b = inventory.load("simulated", topo), inventory.load("simulated", topo)
@@ -46,20 +47,25 @@ def test_simulated_uuids_are_stable_and_distinct(tmp_path):
 
 def test_simulated_lost_gpu_and_explicit_uuid(tmp_path):
     topo = tmp_path / "t.yaml"
-    topo.write_text("gpus:\n  - {name: X, memory: 16g, mig: null, uuid: GPU-fixed}\n  - {name: Y, memory: 16g, lost: true}\n")
+    topo.write_text(
+        "gpus:\n  - {name: X, memory: 16g, mig: null, uuid: GPU-fixed}\n  - {name: Y, memory: 16g, lost: true}\n"
+    )
     inv = inventory.load("simulated", topo)
     assert [(s.id, s.uuid) for s in inv.slots] == [("0", "GPU-fixed")]
     assert any("GPU 1 is lost" in w for w in inv.warnings)
 
 
-@pytest.mark.parametrize("text,fragment", [
-    ("gpus: 3\n", "gpus = 3 is not a list; expected `gpus:`"),
-    ("gpus:\n  - {memory: 48}\n", "gpus[0]"),
-    ("gpus:\n  - {name: X, memory: 8g, mig: [7g.big]}\n", "is not a MIG profile"),
-    ("gpus:\n  - {name: X, memory: 8g, colour: red}\n", "gpus[0].colour = 'colour' is not a known key"),
-    ("gpus:\n  - {memory: 8g}\n", "gpus[0].name is not a GPU name"),
-    ("gpus: [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ("gpus: 3\n", "gpus = 3 is not a list; expected `gpus:`"),
+        ("gpus:\n  - {memory: 48}\n", "gpus[0]"),
+        ("gpus:\n  - {name: X, memory: 8g, mig: [7g.big]}\n", "is not a MIG profile"),
+        ("gpus:\n  - {name: X, memory: 8g, colour: red}\n", "gpus[0].colour = 'colour' is not a known key"),
+        ("gpus:\n  - {memory: 8g}\n", "gpus[0].name is not a GPU name"),
+        ("gpus: [\n", "not valid YAML"),
+    ],
+)
 def test_bad_topology_is_a_config_error(tmp_path, text, fragment):
     topo = tmp_path / "bad.yaml"
     topo.write_text(text)
@@ -69,6 +75,7 @@ def test_bad_topology_is_a_config_error(tmp_path, text, fragment):
 
 
 # -- ledger lifecycle ---------------------------------------------------------------------------
+
 
 def test_allocate_confirm_stop_restart_release_with_logs(config, monkeypatch):
     _no_docker(monkeypatch)
@@ -89,14 +96,28 @@ def test_allocate_confirm_stop_restart_release_with_logs(config, monkeypatch):
     assert service.release("nb._.1000") == []
     assert active_rows(db) == []
     log = (paths.log_dir() / "gpu-allocations.log").read_text().splitlines()
-    assert [line.split("|")[1] for line in log] == ["allocate", "allocate", "mark-stopped", "mark-stopped",
-                                                   "restart", "restart", "release", "release"]
+    assert [line.split("|")[1] for line in log] == [
+        "allocate",
+        "allocate",
+        "mark-stopped",
+        "mark-stopped",
+        "restart",
+        "restart",
+        "release",
+        "release",
+    ]
     ts, event, user, container, gpu_id, reason = log[0].split("|")
     assert (event, user, container, gpu_id, reason) == ("allocate", "alice", "nb._.1000", "0:0", "priority 20")
     assert ts.endswith("Z") and "T" in ts
     events = [json.loads(x) for x in (paths.log_dir() / "events.jsonl").read_text().splitlines()]
-    assert events[0] == {"timestamp": ts, "event": "allocate", "user": "alice", "container": "nb._.1000",
-                              "gpu_id": "0:0", "reason": "priority 20"}
+    assert events[0] == {
+        "timestamp": ts,
+        "event": "allocate",
+        "user": "alice",
+        "container": "nb._.1000",
+        "gpu_id": "0:0",
+        "reason": "priority 20",
+    }
     history = Ledger().history()
     assert [h[1] for h in history] == [line.split("|")[1] for line in log]
 
@@ -167,9 +188,14 @@ def test_release_stale_honours_each_users_hold(config, monkeypatch):
     service.mark_stopped("old._.1", now=lambda: t0)  # 3h ago, hold 1h -> expired
     service.mark_stopped("kept._.2", now=lambda: t0)  # hold null -> forever
     service.mark_stopped("fresh._.3")  # just now -> within the hold
-    monkeypatch.setattr(sync, "_docker_views", lambda: [
-        gpu_reconcile.ContainerView(n, u, (), (), "exited", f"id-{n}", t0)
-        for n, u in (("old._.1", "alice"), ("kept._.2", "forever"), ("fresh._.3", "bob"))])
+    monkeypatch.setattr(
+        sync,
+        "_docker_views",
+        lambda: [
+            gpu_reconcile.ContainerView(n, u, (), (), "exited", f"id-{n}", t0)
+            for n, u in (("old._.1", "alice"), ("kept._.2", "forever"), ("fresh._.3", "bob"))
+        ],
+    )
     dry = housekeeping.release_stale(config, dry_run=True)
     assert [e["container"] for e in dry.released] == ["old._.1"]
     assert len(active_rows(paths.state_dir() / "ds01.db")) == 3
@@ -189,8 +215,11 @@ def test_release_stale_reports_and_logs_only_what_it_released(config, monkeypatc
     service.allocate(config, "alice", "back._.1", 1, 10, now=lambda: t0)
     service.confirm("back._.1", container_id="id-back._.1")
     service.mark_stopped("back._.1", now=lambda: t0)
-    monkeypatch.setattr(sync, "_docker_views", lambda: [
-        gpu_reconcile.ContainerView("back._.1", "alice", (), (), "exited", "id-back._.1", t0)])
+    monkeypatch.setattr(
+        sync,
+        "_docker_views",
+        lambda: [gpu_reconcile.ContainerView("back._.1", "alice", (), (), "exited", "id-back._.1", t0)],
+    )
     # The user starts it again while release-stale is removing it.
     report = housekeeping.release_stale(config, remove_container=lambda c, u: service.clear_stopped(c))
     assert report.released == []
@@ -205,8 +234,9 @@ def test_release_stale_keeps_hold_when_removal_fails(config, monkeypatch):
     service.allocate(config, "alice", "old._.1", 1, 10, now=lambda: t0)
     service.confirm("old._.1", container_id="id-old")
     service.mark_stopped("old._.1", now=lambda: t0)
-    monkeypatch.setattr(sync, "_docker_views",
-                        lambda: [gpu_reconcile.ContainerView("old._.1", "alice", (), (), "exited", "id-old", t0)])
+    monkeypatch.setattr(
+        sync, "_docker_views", lambda: [gpu_reconcile.ContainerView("old._.1", "alice", (), (), "exited", "id-old", t0)]
+    )
 
     def fail(container, user):
         raise OperationFailed("Could not remove the container: in use.")
@@ -217,6 +247,7 @@ def test_release_stale_keeps_hold_when_removal_fails(config, monkeypatch):
 
 
 # -- reconcile against the real Docker engine ---------------------------------------------------
+
 
 def _labels(tag: str, user: str, slots: str = "", uuids: str = "") -> dict[str, str]:
     labels = {"ds01.test.session": tag, "aime.mlc.DS01_MANAGED": "true", "ds01.user": user}
@@ -232,32 +263,39 @@ def test_reconcile_against_docker(config, docker_env, base_image, session_tag):
     inv = inputs.inventory(config)
     uuid = {s.id: s.uuid for s in inv.slots}
     n = lambda short: f"{short}-{session_tag}._.1000"  # noqa: E731
-    running = client.containers.create(base_image, ["sleep", "300"], name=n("run"),
-                                       labels=_labels(session_tag, "alice", "0:0", uuid["0:0"]))
+    running = client.containers.create(
+        base_image, ["sleep", "300"], name=n("run"), labels=_labels(session_tag, "alice", "0:0", uuid["0:0"])
+    )
     running.start()
-    exited = client.containers.create(base_image, ["true"], name=n("exit"),
-                                      labels=_labels(session_tag, "bob", "0:1", uuid["0:1"]))
+    exited = client.containers.create(
+        base_image, ["true"], name=n("exit"), labels=_labels(session_tag, "bob", "0:1", uuid["0:1"])
+    )
     exited.start()
     exited.wait(timeout=30)
-    orphan = client.containers.create(base_image, ["sleep", "300"], name=n("orphan"),
-                                      labels=_labels(session_tag, "carol", "0:2", uuid["0:2"]))
-    created = client.containers.create(base_image, ["sleep", "300"], name=n("created"),
-                                       labels=_labels(session_tag, "dave", "0:4", uuid["0:4"]))
-    restarted = client.containers.create(base_image, ["sleep", "300"], name=n("again"),
-                                         labels=_labels(session_tag, "erin", "0:6", uuid["0:6"]))
+    orphan = client.containers.create(
+        base_image, ["sleep", "300"], name=n("orphan"), labels=_labels(session_tag, "carol", "0:2", uuid["0:2"])
+    )
+    created = client.containers.create(
+        base_image, ["sleep", "300"], name=n("created"), labels=_labels(session_tag, "dave", "0:4", uuid["0:4"])
+    )
+    restarted = client.containers.create(
+        base_image, ["sleep", "300"], name=n("again"), labels=_labels(session_tag, "erin", "0:6", uuid["0:6"])
+    )
     restarted.start()
 
     t_old = time.time() - 3600
-    service.allocate(config, "alice", n("run"), 1, 10, reconcile_first=False)      # 0:0, recorded by id
+    service.allocate(config, "alice", n("run"), 1, 10, reconcile_first=False)  # 0:0, recorded by id
     service.confirm(n("run"), container_id=running.id)
-    service.allocate(config, "bob", n("exit"), 1, 10, reconcile_first=False)       # 0:1, exited -> stopped
+    service.allocate(config, "bob", n("exit"), 1, 10, reconcile_first=False)  # 0:1, exited -> stopped
     service.confirm(n("exit"), container_id=exited.id)
-    service.allocate(config, "gone", n("gone"), 1, 10, reconcile_first=False)      # 0:2 vanished -> released
+    service.allocate(config, "gone", n("gone"), 1, 10, reconcile_first=False)  # 0:2 vanished -> released
     service.confirm(n("gone"), container_id="0" * 64)
-    service.allocate(config, "new", n("creating"), 1, 10, reconcile_first=False)   # 0:3 fresh pending -> kept
-    service.allocate(config, "dave", n("created"), 1, 10, reconcile_first=False, now=lambda: t_old)  # 0:4 never confirmed
+    service.allocate(config, "new", n("creating"), 1, 10, reconcile_first=False)  # 0:3 fresh pending -> kept
+    service.allocate(
+        config, "dave", n("created"), 1, 10, reconcile_first=False, now=lambda: t_old
+    )  # 0:4 never confirmed
     service.allocate(config, "stale", n("never"), 1, 10, reconcile_first=False, now=lambda: t_old)  # 0:5 old pending
-    service.allocate(config, "erin", n("again"), 1, 10, reconcile_first=False)     # 0:6
+    service.allocate(config, "erin", n("again"), 1, 10, reconcile_first=False)  # 0:6
     service.confirm(n("again"), container_id=restarted.id)
     service.mark_stopped(n("again"))
 
@@ -308,8 +346,9 @@ def test_reconcile_reports_conflicting_labels(config, docker_env, base_image, se
     client = docker_env
     name = f"conf-{session_tag}._.1000"
     service.allocate(config, "alice", name, 1, 10, reconcile_first=False)  # gets 0:0
-    c = client.containers.create(base_image, ["sleep", "300"], name=name,
-                                 labels=_labels(session_tag, "alice", "0:3", "MIG-other"))
+    c = client.containers.create(
+        base_image, ["sleep", "300"], name=name, labels=_labels(session_tag, "alice", "0:3", "MIG-other")
+    )
     service.confirm(name, container_id=c.id)
     try:
         report = sync.reconcile(config)
@@ -322,6 +361,7 @@ def test_reconcile_reports_conflicting_labels(config, docker_env, base_image, se
 
 
 # -- commands -----------------------------------------------------------------------------------
+
 
 def test_commands_exit_codes_and_json(config, cli, monkeypatch):
     _no_docker(monkeypatch)
@@ -339,8 +379,19 @@ def test_commands_exit_codes_and_json(config, cli, monkeypatch):
     assert res.exit_code == 2  # a bare number is not a duration
     status = json.loads(cli("gpu", "status", "--json").stdout)
     assert set(status) == {"backend", "slots", "warnings"}
-    assert set(status["slots"][0]) == {"id", "uuid", "gpu_index", "profile", "memory_bytes", "shared_memory_with",
-                                       "state", "containers", "users", "held_until", "reserved_for"}
+    assert set(status["slots"][0]) == {
+        "id",
+        "uuid",
+        "gpu_index",
+        "profile",
+        "memory_bytes",
+        "shared_memory_with",
+        "state",
+        "containers",
+        "users",
+        "held_until",
+        "reserved_for",
+    }
     assert [s["state"] for s in status["slots"]] == ["allocated"] * 7
     assert cli("gpu", "mark-stopped", "a._.1").exit_code == 0
     status = json.loads(cli("gpu", "status", "--json").stdout)
@@ -365,7 +416,8 @@ def test_reserved_slot_shows_and_refuses(tmp_path, cli, monkeypatch):
     text = cfg.read_text().replace(
         "  forever:\n",
         "  carol:\n    reservation_start: 2020-01-01T00:00:00\n    reservation_end: 2099-01-01T00:00:00\n"
-        "    reserved_gpus: ['1']\n    reason: thesis deadline\n  forever:\n")
+        "    reserved_gpus: ['1']\n    reason: thesis deadline\n  forever:\n",
+    )
     cfg.write_text(text)
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
     assert cli("gpu", "allocate", "alice", "a._.1", "1", "10").exit_code == 0
@@ -409,8 +461,10 @@ def test_gpu_help_lists_every_verb_without_heavy_imports(cli):
     res = cli("gpu", "--help")
     for verb in ("status", "allocate", "release", "mark-stopped", "user-status", "release-stale", "reconcile"):
         assert verb in res.stdout
-    code = ("import sys, ds01.gpu.service, ds01.gpu.sync, ds01.gpu.housekeeping, ds01.gpu.facts, ds01.gpu.inventory, ds01.cli.gpu.status, ds01.cli.gpu.allocate; "
-            "print(sorted(m for m in ('pynvml', 'docker', 'yaml', 'rich') if m in sys.modules))")
+    code = (
+        "import sys, ds01.gpu.service, ds01.gpu.sync, ds01.gpu.housekeeping, ds01.gpu.facts, ds01.gpu.inventory, ds01.cli.gpu.status, ds01.cli.gpu.allocate; "
+        "print(sorted(m for m in ('pynvml', 'docker', 'yaml', 'rich') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -459,8 +513,17 @@ def test_wait_says_it_waits_and_the_refusal_says_how_long(config, cli, monkeypat
         service.allocate(config, f"u{i}", f"c{i}._.1", 1, 10)
     told = []
     with pytest.raises(NoCapacity) as err:
-        service.allocate(config, "late", "late._.1", 1, 10, wait=3, sleep=lambda s: None,
-                         now=iter(range(0, 1000)).__next__, on_wait=told.append)
+        service.allocate(
+            config,
+            "late",
+            "late._.1",
+            1,
+            10,
+            wait=3,
+            sleep=lambda s: None,
+            now=iter(range(0, 1000)).__next__,
+            on_wait=told.append,
+        )
     assert len(told) == 1 and told[0].startswith("No free GPU slot for late")
     assert err.value.message.endswith("None freed within 3s.") and "use --wait" not in err.value.message
     res = cli("gpu", "allocate", "late", "late._.1", "1", "10", "--wait", "1s")
@@ -500,8 +563,11 @@ def test_ledger_and_logs_stay_group_writable_whatever_the_umask(config, monkeypa
         service.allocate(config, "alice", "um._.1000", 1, 20)
     finally:
         os.umask(old)
-    for path in (paths.state_dir() / "ds01.db", paths.log_dir() / "gpu-allocations.log",
-                 paths.log_dir() / "events.jsonl"):
+    for path in (
+        paths.state_dir() / "ds01.db",
+        paths.log_dir() / "gpu-allocations.log",
+        paths.log_dir() / "events.jsonl",
+    ):
         assert stat.S_IMODE(path.stat().st_mode) == 0o664, path
 
 
@@ -512,8 +578,10 @@ def test_simulated_activity_reads_the_topologys_busy_list_and_the_state_file(tmp
     from ds01.gpu import inventory as inv_mod
 
     topo = tmp_path / "topo.yaml"
-    topo.write_text("gpus:\n  - name: A\n    memory: 80g\n    mig: [3g.40gb, 1g.10gb]\n"
-                    "  - name: B\n    memory: 80g\nbusy: ['0:1']\n")
+    topo.write_text(
+        "gpus:\n  - name: A\n    memory: 80g\n    mig: [3g.40gb, 1g.10gb]\n"
+        "  - name: B\n    memory: 80g\nbusy: ['0:1']\n"
+    )
     inv = inv_mod.load("simulated", topo)
     by_slot = {s.id: s.uuid for s in inv.slots}
     seen = inv_mod.simulated_activity(inv, topo, tmp_path)

@@ -49,8 +49,10 @@ def test_schema_accepts_compute_instance_slot_ids():
 
 def _nvml_config(tmp_path, monkeypatch):
     cfg = tmp_path / "resource-limits.yaml"
-    cfg.write_text("defaults: {max_mig_instances: null, max_gpus_per_container: null, priority: 10}\n"
-                   "admins: [root]\ngpu_allocation: {inventory: nvml}\npolicies: {pending_allocation_timeout: 1h}\n")
+    cfg.write_text(
+        "defaults: {max_mig_instances: null, max_gpus_per_container: null, priority: 10}\n"
+        "admins: [root]\ngpu_allocation: {inventory: nvml}\npolicies: {pending_allocation_timeout: 1h}\n"
+    )
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
     from ds01.gpu import sync
 

@@ -24,8 +24,12 @@ gpus:
 
 @pytest.fixture
 def config(tmp_path, monkeypatch):
-    cfg = write_config(tmp_path / "cfg", topology=WHOLE_AND_ONE_SLICE, max_mig="1",
-                       extra="groups:\n  students:\n    members: [alice, bob]\n    allow_full_gpu: false\n")
+    cfg = write_config(
+        tmp_path / "cfg",
+        topology=WHOLE_AND_ONE_SLICE,
+        max_mig="1",
+        extra="groups:\n  students:\n    members: [alice, bob]\n    allow_full_gpu: false\n",
+    )
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
     monkeypatch.setattr(sync, "_docker_views", lambda: [])
     return load_config(cfg)
@@ -51,8 +55,9 @@ def test_only_whole_gpus_free_waits_until_a_slice_frees(config):
         if len(sleeps) == 2:
             service.release("b._.1")
 
-    r = service.allocate(config, "alice", "a._.1", 1, 10, wait=60, now=lambda: clock[0], sleep=fake_sleep,
-                         on_wait=told.append)
+    r = service.allocate(
+        config, "alice", "a._.1", 1, 10, wait=60, now=lambda: clock[0], sleep=fake_sleep, on_wait=told.append
+    )
     assert r.slots == ["1:0"] and len(sleeps) == 2 and len(told) == 1
 
 

@@ -23,8 +23,12 @@ def _fresh_client():
 
 
 def _build(client, tag: str, session_tag: str, labels: dict[str, str] | None = None) -> str:
-    image, _ = client.images.build(fileobj=io.BytesIO(b"FROM ds01-base:busybox\n"), tag=tag, rm=True,
-                                   labels={"ds01.test.session": session_tag, **(labels or {})})
+    image, _ = client.images.build(
+        fileobj=io.BytesIO(b"FROM ds01-base:busybox\n"),
+        tag=tag,
+        rm=True,
+        labels={"ds01.test.session": session_tag, **(labels or {})},
+    )
     return image.id
 
 
@@ -33,8 +37,10 @@ def write_config(folder: Path, session_tag: str) -> Path:
     whose admin allows the offline base plus one image that is not here."""
     folder.mkdir(parents=True, exist_ok=True)
     catalog = folder / "ml_images.repo"
-    catalog.write_text(f"Testfw, 1.0, [CUDA_ADA;CUDA_AMPERE], {session_tag}-fw:1.0\n"
-                       f"Testfw, 0.9, [CUDA_ADA], {session_tag}-nothere:0.9\n")
+    catalog.write_text(
+        f"Testfw, 1.0, [CUDA_ADA;CUDA_AMPERE], {session_tag}-fw:1.0\n"
+        f"Testfw, 0.9, [CUDA_ADA], {session_tag}-nothere:0.9\n"
+    )
     topology = folder / "bases-topology.yaml"
     topology.write_text("gpus:\n  - name: NVIDIA A100-SXM4-80GB\n    memory: 80g\n    mig: null\n")
     cfg = folder / "resource-limits.yaml"
@@ -51,8 +57,7 @@ def write_config(folder: Path, session_tag: str) -> Path:
 def bases_config(tmp_path, monkeypatch, docker_env, session_tag):
     cfg = write_config(tmp_path / "cfg", session_tag)
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
-    _build(docker_env, f"{session_tag}-fw:1.0", session_tag,
-           {"org.opencontainers.image.description": DESCRIPTION})
+    _build(docker_env, f"{session_tag}-fw:1.0", session_tag, {"org.opencontainers.image.description": DESCRIPTION})
     _build(docker_env, f"{session_tag}-plain:1", session_tag)  # here, but neither catalog nor allowed
     return cfg
 
@@ -95,8 +100,9 @@ def test_another_users_image_under_a_catalog_name_is_not_offered(cli, bases_conf
         r = cli("image", "bases", "--json", env=sudo_env(student))
         assert r.exit_code == 0, r
         assert f"{session_tag}-fw:1.0" in [b["ref"] for b in json.loads(r.stdout)]
-        docker_images.record_owner(image_id, uid=student.uid + 1, user="someone", project="x", labels={},
-                                   dockerfile="/nowhere", shared=False)
+        docker_images.record_owner(
+            image_id, uid=student.uid + 1, user="someone", project="x", labels={}, dockerfile="/nowhere", shared=False
+        )
         try:
             r = cli("image", "bases", "--json", env=sudo_env(student))
         finally:

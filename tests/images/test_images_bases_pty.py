@@ -35,8 +35,9 @@ def _offered(cfg: Path) -> list[str]:
 def _spawn(args: list[str], cfg: Path) -> pexpect.spawn:
     env = dict(os.environ, TERM="xterm", COLUMNS="120", LINES="40", DS01_CONFIG=str(cfg))
     env.pop("MLC_ARCH", None)
-    return pexpect.spawn(ds01_executable(), ["image", "create", *args], env=env, encoding="utf-8",
-                         timeout=60, dimensions=(40, 120))
+    return pexpect.spawn(
+        ds01_executable(), ["image", "create", *args], env=env, encoding="utf-8", timeout=60, dimensions=(40, 120)
+    )
 
 
 def test_picker_offers_the_servers_bases_and_writes_the_dockerfile(docker_env, base_image, session_tag, tmp_path):
@@ -44,8 +45,21 @@ def test_picker_offers_the_servers_bases_and_writes_the_dockerfile(docker_env, b
     offered = _offered(cfg)
     assert base_image in offered and f"{session_tag}-absent:1" not in offered
     project = f"{session_tag}-pick"
-    child = _spawn([project, "--no-build", "--no-jupyter", "--no-data-science", "--use-case", "custom",
-                    "--packages", "polars", "--system-packages", ""], cfg)
+    child = _spawn(
+        [
+            project,
+            "--no-build",
+            "--no-jupyter",
+            "--no-data-science",
+            "--use-case",
+            "custom",
+            "--packages",
+            "polars",
+            "--system-packages",
+            "",
+        ],
+        cfg,
+    )
     seen = ""
     try:
         child.expect("Phase 1")
@@ -70,13 +84,25 @@ def test_picker_offers_the_servers_bases_and_writes_the_dockerfile(docker_env, b
     assert f"FROM {base_image}" in dockerfile.read_text().splitlines()
 
 
-def test_naming_another_image_is_checked_and_never_advises_docker(docker_env, base_image, session_tag,
-                                                                 tmp_path):
+def test_naming_another_image_is_checked_and_never_advises_docker(docker_env, base_image, session_tag, tmp_path):
     cfg = write_config(tmp_path / "cfg", session_tag)
     offered = _offered(cfg)
     project = f"{session_tag}-name"
-    child = _spawn([project, "--no-build", "--no-jupyter", "--no-data-science", "--use-case", "custom",
-                    "--packages", "polars", "--system-packages", ""], cfg)
+    child = _spawn(
+        [
+            project,
+            "--no-build",
+            "--no-jupyter",
+            "--no-data-science",
+            "--use-case",
+            "custom",
+            "--packages",
+            "polars",
+            "--system-packages",
+            "",
+        ],
+        cfg,
+    )
     seen = ""
     try:
         child.expect("Another local image")

@@ -30,8 +30,17 @@ def test_unknown_version_names_the_choices_and_writes_nothing(cli, monkeypatch):
 @pytest.mark.docker  # reaches the engine through ds01 itself
 def test_project_dockerfile_and_bad_name(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("MLC_ARCH", "CUDA_ADA")
-    r = cli("image", "create", "fwproj", "--framework", "Pytorch", "--project-dockerfile", str(tmp_path / "p"),
-            "--no-build", "--json")
+    r = cli(
+        "image",
+        "create",
+        "fwproj",
+        "--framework",
+        "Pytorch",
+        "--project-dockerfile",
+        str(tmp_path / "p"),
+        "--no-build",
+        "--json",
+    )
     assert r.exit_code == 0, r
     assert json.loads(r.stdout)["dockerfile"] == str(tmp_path / "p" / "Dockerfile")
     r = cli("image", "create", "Bad Name", "--framework", "Pytorch", "--no-build")

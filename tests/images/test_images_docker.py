@@ -37,8 +37,21 @@ def _dockerfile(project: str) -> Path:
 
 def test_create_builds_with_exactly_the_chosen_packages(cli, docker_env, base_image, session_tag):
     project = f"{session_tag}-cv"
-    r = cli("image", "create", project, "--base-image", base_image, "--no-jupyter", "--use-case", "cv",
-            "--packages", "pandas==1.5.3 torch-geometric", "--packages", "numpy>=2.0.0", "--json")
+    r = cli(
+        "image",
+        "create",
+        project,
+        "--base-image",
+        base_image,
+        "--no-jupyter",
+        "--use-case",
+        "cv",
+        "--packages",
+        "pandas==1.5.3 torch-geometric",
+        "--packages",
+        "numpy>=2.0.0",
+        "--json",
+    )
     assert r.exit_code == 0, r
     data = json.loads(r.stdout)
     assert data["image"] == f"{project}-image"
@@ -48,8 +61,7 @@ def test_create_builds_with_exactly_the_chosen_packages(cli, docker_env, base_im
     assert data["packages"]["custom"] == ["pandas==1.5.3", "torch-geometric", "numpy>=2.0.0"]
     assert pip_calls(docker_env, f"{project}-image", session_tag) == [
         ["install", "--no-cache-dir", "pandas", "scipy", "scikit-learn", "matplotlib", "seaborn"],
-        ["install", "--no-cache-dir", "opencv-python-headless", "timm", "albumentations", "pillow",
-         "scikit-image"],
+        ["install", "--no-cache-dir", "opencv-python-headless", "timm", "albumentations", "pillow", "scikit-image"],
         ["install", "--no-cache-dir", "pandas==1.5.3", "torch-geometric", "numpy>=2.0.0"],
     ]
     labels = docker_env.images.get(f"{project}-image").labels
@@ -70,17 +82,33 @@ def test_create_builds_with_exactly_the_chosen_packages(cli, docker_env, base_im
 
 def test_update_round_trip(cli, docker_env, base_image, session_tag):
     project = f"{session_tag}-up"
-    r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom",
-            "--no-data-science", "--packages", "polars", "--yes")
+    r = cli(
+        "image",
+        "create",
+        project,
+        "--base-image",
+        base_image,
+        "--use-case",
+        "custom",
+        "--no-data-science",
+        "--packages",
+        "polars",
+        "--yes",
+    )
     assert r.exit_code == 0, r
     first = docker_env.images.get(f"{project}-image").id
 
-    r = cli("image", "update", project, "--remove", "ipywidgets", "--add", "pandas~=1.5.0 rich",
-            "--no-jupyter", "--json")
+    r = cli(
+        "image", "update", project, "--remove", "ipywidgets", "--add", "pandas~=1.5.0 rich", "--no-jupyter", "--json"
+    )
     assert r.exit_code == 0, r
     data = json.loads(r.stdout)
-    assert data["packages"] == {"jupyter": [], "data-science": [], "use-case": [],
-                                "custom": ["polars", "pandas~=1.5.0", "rich"]}
+    assert data["packages"] == {
+        "jupyter": [],
+        "data-science": [],
+        "use-case": [],
+        "custom": ["polars", "pandas~=1.5.0", "rich"],
+    }
     assert data["built"] is True
     text = _dockerfile(project).read_text()
     assert "ds01:phase=jupyter" not in text
@@ -116,8 +144,20 @@ def test_bad_specifier_writes_nothing(cli, docker_env, base_image, session_tag):
 
 def test_failed_build_keeps_previous_image_and_log(cli, docker_env, base_image, session_tag):
     project = f"{session_tag}-fail"
-    r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom",
-            "--no-jupyter", "--no-data-science", "--packages", "polars", "--yes")
+    r = cli(
+        "image",
+        "create",
+        project,
+        "--base-image",
+        base_image,
+        "--use-case",
+        "custom",
+        "--no-jupyter",
+        "--no-data-science",
+        "--packages",
+        "polars",
+        "--yes",
+    )
     assert r.exit_code == 0, r
     good = docker_env.images.get(f"{project}-image").id
     path = _dockerfile(project)
@@ -137,11 +177,22 @@ def test_failed_build_keeps_previous_image_and_log(cli, docker_env, base_image, 
 
 def test_delete_refuses_while_used_then_force_removes(cli, docker_env, base_image, session_tag):
     project = f"{session_tag}-del"
-    r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom",
-            "--no-jupyter", "--no-data-science", "--yes")
+    r = cli(
+        "image",
+        "create",
+        project,
+        "--base-image",
+        base_image,
+        "--use-case",
+        "custom",
+        "--no-jupyter",
+        "--no-data-science",
+        "--yes",
+    )
     assert r.exit_code == 0, r
-    container = docker_env.containers.create(f"{project}-image", ["sleep", "60"], name=f"{session_tag}-user",
-                                             labels={"ds01.test.session": session_tag})
+    container = docker_env.containers.create(
+        f"{project}-image", ["sleep", "60"], name=f"{session_tag}-user", labels={"ds01.test.session": session_tag}
+    )
     r = cli("image", "list", "--json")
     mine = [i for i in json.loads(r.stdout) if i["project"] == project]
     assert mine[0]["containers"] == [f"{session_tag}-user"]
@@ -156,8 +207,10 @@ def test_delete_refuses_while_used_then_force_removes(cli, docker_env, base_imag
 
     r = cli("image", "delete", f"{project}-image", "--force", "--json")
     assert r.exit_code == 0, r
-    assert json.loads(r.stdout) == {"deleted": [f"{project}-image:latest"],
-                                    "containers_removed": [f"{session_tag}-user"]}
+    assert json.loads(r.stdout) == {
+        "deleted": [f"{project}-image:latest"],
+        "containers_removed": [f"{session_tag}-user"],
+    }
     import docker.errors
 
     with pytest.raises(docker.errors.NotFound):
@@ -183,8 +236,18 @@ def test_under_sudo_the_new_dockerfile_folders_belong_to_the_caller(cli, docker_
     with make_user() as user:
         env = sudo_env(user)
         project = f"{session_tag}-own"
-        r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
-                "--no-data-science", env=env)
+        r = cli(
+            "image",
+            "create",
+            project,
+            "--base-image",
+            base_image,
+            "--use-case",
+            "custom",
+            "--no-jupyter",
+            "--no-data-science",
+            env=env,
+        )
         assert r.exit_code == 0, r
         folder = user.home / "dockerfiles" / project
         for path in (user.home / "dockerfiles", folder, folder / "Dockerfile", folder / "build.log"):
@@ -196,19 +259,39 @@ def test_under_sudo_the_new_dockerfile_folders_belong_to_the_caller(cli, docker_
         work = user.home / "work"
         work.mkdir()
         os.chown(work, user.uid, user.gid)  # a folder of the caller's; ds01 makes p2 inside it
-        r = cli("image", "create", f"{project}2", "--base-image", base_image, "--no-build",
-                "--project-dockerfile", str(work / "p2"), env=env)
+        r = cli(
+            "image",
+            "create",
+            f"{project}2",
+            "--base-image",
+            base_image,
+            "--no-build",
+            "--project-dockerfile",
+            str(work / "p2"),
+            env=env,
+        )
         assert r.exit_code == 0, r
         for path in (work, work / "p2", work / "p2" / "Dockerfile"):
             assert path.stat().st_uid == user.uid, path
 
 
-def test_an_old_build_listed_as_untagged_can_be_deleted_by_its_listed_name(cli, docker_env, base_image,
-                                                                           session_tag):
+def test_an_old_build_listed_as_untagged_can_be_deleted_by_its_listed_name(cli, docker_env, base_image, session_tag):
     project = f"{session_tag}-old"
     for extra in ("polars", "rich"):
-        r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
-                "--no-data-science", "--packages", extra, "--yes")
+        r = cli(
+            "image",
+            "create",
+            project,
+            "--base-image",
+            base_image,
+            "--use-case",
+            "custom",
+            "--no-jupyter",
+            "--no-data-science",
+            "--packages",
+            extra,
+            "--yes",
+        )
         assert r.exit_code == 0, r
     mine = [i for i in json.loads(cli("image", "list", "--json").stdout) if i["project"] == project]
     old = [i["name"] for i in mine if i["name"].startswith("<untagged>@")]
@@ -227,8 +310,18 @@ def test_a_project_name_whose_image_belongs_to_someone_else_is_refused(cli, dock
     with make_user() as alice_user, make_user() as bob_user:
         alice, bob = sudo_env(alice_user), sudo_env(bob_user)
         project = f"{session_tag}-shared-name"
-        args = ("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
-                "--no-data-science", "--yes")
+        args = (
+            "image",
+            "create",
+            project,
+            "--base-image",
+            base_image,
+            "--use-case",
+            "custom",
+            "--no-jupyter",
+            "--no-data-science",
+            "--yes",
+        )
         assert cli(*args, env=alice).exit_code == 0
         alices = docker_env.images.get(f"{project}-image:latest").id
 
@@ -257,15 +350,31 @@ def test_a_second_build_of_a_project_waits_for_the_first(cli, docker_env, base_i
     from support.locks import wait_until_blocked
 
     project = f"{session_tag}-lock"
-    r = cli("image", "create", project, "--base-image", base_image, "--use-case", "custom", "--no-jupyter",
-            "--no-data-science", "--packages", "polars", "--yes")
+    r = cli(
+        "image",
+        "create",
+        project,
+        "--base-image",
+        base_image,
+        "--use-case",
+        "custom",
+        "--no-jupyter",
+        "--no-data-science",
+        "--packages",
+        "polars",
+        "--yes",
+    )
     assert r.exit_code == 0, r
     first = docker_env.images.get(f"{project}-image").id
     dockerfile = _dockerfile(project)
     exe = str(Path(sys.executable).parent / "ds01")
     with locked_dir(dockerfile.parent):  # a build of this project in progress
-        proc = subprocess.Popen([exe, "image", "update", project, "--add", "rich", "--build", "--yes"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [exe, "image", "update", project, "--add", "rich", "--build", "--yes"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         while "rich" not in dockerfile.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -293,9 +402,11 @@ def _apt_base(client, base_image: str, tag: str) -> str:
     import tarfile
 
     ref = f"{tag}-aptbase:latest"
-    files = {"Dockerfile": f"FROM {base_image}\nCOPY apt-get /usr/bin/apt-get\nRUN mkdir -p /var/lib/apt/lists\n"
-                           f"LABEL test.session={tag}\n",
-             "apt-get": APT_STAND_IN}
+    files = {
+        "Dockerfile": f"FROM {base_image}\nCOPY apt-get /usr/bin/apt-get\nRUN mkdir -p /var/lib/apt/lists\n"
+        f"LABEL test.session={tag}\n",
+        "apt-get": APT_STAND_IN,
+    }
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, text in files.items():
@@ -304,13 +415,13 @@ def _apt_base(client, base_image: str, tag: str) -> str:
             info.size, info.mode = len(data), 0o755
             tar.addfile(info, io.BytesIO(data))
     buf.seek(0)
-    client.images.build(fileobj=buf, custom_context=True, tag=ref, pull=False, rm=True, forcerm=True,
-                        labels={"ds01.test.session": tag})
+    client.images.build(
+        fileobj=buf, custom_context=True, tag=ref, pull=False, rm=True, forcerm=True, labels={"ds01.test.session": tag}
+    )
     return ref
 
 
-def test_system_packages_are_one_apt_run_in_exec_form(cli, docker_env, base_image, session_tag, tmp_path,
-                                                       monkeypatch):
+def test_system_packages_are_one_apt_run_in_exec_form(cli, docker_env, base_image, session_tag, tmp_path, monkeypatch):
     base = _apt_base(docker_env, base_image, session_tag)
     config = yaml.safe_load(PACKAGED_CONFIG.read_text())
     config.setdefault("security", {})["allowed_base_images"] = [base_image, base]
@@ -324,22 +435,52 @@ def test_system_packages_are_one_apt_run_in_exec_form(cli, docker_env, base_imag
         assert r.exit_code == 2 and "not a Debian package name" in r.stderr, (bad, r)
         assert not _dockerfile(project).parent.exists()
 
-    r = cli("image", "create", project, "--base-image", base, "--use-case", "custom", "--no-jupyter",
-            "--no-data-science", "--packages", "polars", "--system-packages", "libgl1 ffmpeg=7:5.1.6-0+deb12u1",
-            "--json")
+    r = cli(
+        "image",
+        "create",
+        project,
+        "--base-image",
+        base,
+        "--use-case",
+        "custom",
+        "--no-jupyter",
+        "--no-data-science",
+        "--packages",
+        "polars",
+        "--system-packages",
+        "libgl1 ffmpeg=7:5.1.6-0+deb12u1",
+        "--json",
+    )
     assert r.exit_code == 0, r
     assert json.loads(r.stdout)["system_packages"] == ["libgl1", "ffmpeg=7:5.1.6-0+deb12u1"]
     runs = [line for line in _dockerfile(project).read_text().splitlines() if line.startswith("RUN")]
     assert json.loads(runs[0][4:])[3:] == ["sh", "libgl1", "ffmpeg=7:5.1.6-0+deb12u1"]
     assert json.loads(runs[0][4:])[:2] == ["/bin/sh", "-c"]
-    out = docker_env.containers.run(f"{project}-image", ["cat", "/var/lib/apt-stand-in/calls.log"], remove=True,
-                                    labels={"ds01.test.session": session_tag}).decode()
+    out = docker_env.containers.run(
+        f"{project}-image",
+        ["cat", "/var/lib/apt-stand-in/calls.log"],
+        remove=True,
+        labels={"ds01.test.session": session_tag},
+    ).decode()
     assert [line.rstrip("\t").split("\t") for line in out.splitlines()] == [
-        ["update"], ["install", "-y", "--no-install-recommends", "libgl1", "ffmpeg=7:5.1.6-0+deb12u1"]]
+        ["update"],
+        ["install", "-y", "--no-install-recommends", "libgl1", "ffmpeg=7:5.1.6-0+deb12u1"],
+    ]
 
     # image update adds and removes system packages; the last one removed takes its RUN line along.
-    r = cli("image", "update", project, "--system-packages", "ffmpeg", "--remove", "libgl1", "--category", "system",
-            "--no-build", "--json")
+    r = cli(
+        "image",
+        "update",
+        project,
+        "--system-packages",
+        "ffmpeg",
+        "--remove",
+        "libgl1",
+        "--category",
+        "system",
+        "--no-build",
+        "--json",
+    )
     assert r.exit_code == 0, r
     assert json.loads(r.stdout)["system_packages"] == ["ffmpeg"]
     r = cli("image", "update", project, "--remove", "ffmpeg", "--json")
@@ -347,4 +488,5 @@ def test_system_packages_are_one_apt_run_in_exec_form(cli, docker_env, base_imag
     text = _dockerfile(project).read_text()
     assert "apt-get" not in text and "ds01:phase=system" not in text
     assert [line for line in text.splitlines() if line.startswith("RUN")] == [
-        'RUN ["pip", "install", "--no-cache-dir", "polars"]']
+        'RUN ["pip", "install", "--no-cache-dir", "polars"]'
+    ]

@@ -14,8 +14,7 @@ from ds01.units.images.packages import CUSTOM, DATA_SCIENCE, JUPYTER, USE_CASE
 def _make(**packages):
     full = {JUPYTER: [], DATA_SCIENCE: [], USE_CASE: [], CUSTOM: []}
     full.update({k.replace("_", "-"): v for k, v in packages.items()})
-    return df.generate(project="p", base_image="base:1", framework="Pytorch-2.5.0", packages=full,
-                       use_case="cv")
+    return df.generate(project="p", base_image="base:1", framework="Pytorch-2.5.0", packages=full, use_case="cv")
 
 
 def _run_lines(text):
@@ -23,14 +22,12 @@ def _run_lines(text):
 
 
 def test_phases_render_in_order_with_markers_and_exact_arguments():
-    text = _make(custom=["pandas==1.5.3"], jupyter=["jupyter"], data_science=["scipy"],
-                 use_case=["timm"]).render()
+    text = _make(custom=["pandas==1.5.3"], jupyter=["jupyter"], data_science=["scipy"], use_case=["timm"]).render()
     lines = text.splitlines()
     assert lines[0].startswith("# Image p-image")
     assert "FROM base:1" in lines
     markers = [line.split()[1] for line in lines if line.startswith("# ds01:phase=")]
-    assert markers == ["ds01:phase=jupyter", "ds01:phase=data-science", "ds01:phase=use-case:cv",
-                       "ds01:phase=custom"]
+    assert markers == ["ds01:phase=jupyter", "ds01:phase=data-science", "ds01:phase=use-case:cv", "ds01:phase=custom"]
     assert _run_lines(text) == [
         ["pip", "install", "--no-cache-dir", "jupyter"],
         ["pip", "install", "--no-cache-dir", "scipy"],
@@ -53,8 +50,17 @@ def test_nothing_chosen_is_just_from():
     assert "FROM base:1" in text
 
 
-@pytest.mark.parametrize("spec", ["pandas", "pandas==1.5.3", "pandas>=2.0.0", "pandas~=1.5.0",
-                                  "requests[socks]>=2", 'numpy; python_version < "3.13"'])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "pandas",
+        "pandas==1.5.3",
+        "pandas>=2.0.0",
+        "pandas~=1.5.0",
+        "requests[socks]>=2",
+        'numpy; python_version < "3.13"',
+    ],
+)
 def test_specifiers_survive_a_round_trip(spec):
     text = _make(custom=[spec]).render()
     parsed = df.parse(text)
@@ -104,8 +110,9 @@ def test_hand_edits_are_kept_and_detected():
     text = _make(custom=["polars"]).render()
     assert not df.is_edited(text)
     edited = text.replace("FROM base:1", "FROM base:1\nENV MY_SETTING=1")
-    edited = edited.replace('RUN ["pip", "install", "--no-cache-dir", "polars"]',
-                            "RUN pip install --no-cache-dir \\\n    polars 'numpy>=2'")
+    edited = edited.replace(
+        'RUN ["pip", "install", "--no-cache-dir", "polars"]', "RUN pip install --no-cache-dir \\\n    polars 'numpy>=2'"
+    )
     assert df.is_edited(edited)
     doc = df.parse(edited)
     assert doc.packages()[CUSTOM] == ["polars", "numpy>=2"]

@@ -17,8 +17,9 @@ UP, DOWN, ENTER = "\x1b[A", "\x1b[B", "\r"
 def test_interactive_create_through_a_pty(docker_env, base_image, session_tag, tmp_path):
     project = f"{session_tag}-tty"
     env = dict(os.environ, TERM="xterm", MLC_ARCH="CUDA_ADA", COLUMNS="120", LINES="40")
-    child = pexpect.spawn(ds01_executable(), ["image", "create"], env=env, encoding="utf-8",
-                          timeout=60, dimensions=(40, 120))
+    child = pexpect.spawn(
+        ds01_executable(), ["image", "create"], env=env, encoding="utf-8", timeout=60, dimensions=(40, 120)
+    )
     try:
         child.expect("Project name")
         child.sendline("Not A Name")  # refused, asked again
@@ -73,8 +74,12 @@ def test_interactive_create_through_a_pty(docker_env, base_image, session_tag, t
     finally:
         child.close()
     assert child.exitstatus == 0, child.before
-    out = docker_env.containers.run(f"{project}-image", ["cat", "/var/lib/pip-stand-in/calls.log"], remove=True,
-                                    labels={"ds01.test.session": session_tag})
+    out = docker_env.containers.run(
+        f"{project}-image",
+        ["cat", "/var/lib/pip-stand-in/calls.log"],
+        remove=True,
+        labels={"ds01.test.session": session_tag},
+    )
     calls = [line.rstrip("\t").split("\t") for line in out.decode().splitlines()]
     assert calls == [
         ["install", "--no-cache-dir", "pandas", "scipy", "scikit-learn", "matplotlib", "seaborn"],

@@ -19,27 +19,40 @@ from ds01.units.images.packages import (
 )
 
 
-@pytest.mark.parametrize("spec", ["pandas", "pandas==1.5.3", "pandas>=2.0.0", "pandas~=1.5.0",
-                                  "pandas>=1,<3", "requests[socks,security]>=2.31",
-                                  'numpy; python_version < "3.13"', "torch-geometric"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "pandas",
+        "pandas==1.5.3",
+        "pandas>=2.0.0",
+        "pandas~=1.5.0",
+        "pandas>=1,<3",
+        "requests[socks,security]>=2.31",
+        'numpy; python_version < "3.13"',
+        "torch-geometric",
+    ],
+)
 def test_valid_specifiers_pass(spec):
     assert validate_spec(spec)
 
 
-@pytest.mark.parametrize("item, named", [
-    ("pandas; rm -rf /", "pandas; rm -rf /"),
-    ("pandas && curl evil", "pandas && curl evil"),
-    ("pandas|sh", "pandas|sh"),
-    ("$(reboot)", "$(reboot)"),
-    ("`id`", "`id`"),
-    ("pandas>out.txt", "pandas>out.txt"),
-    ("--index-url", "--index-url"),
-    ("-e", "-e"),
-    ("pandas\nnumpy", "pandas\\nnumpy"),
-    ("https://example.org/x.whl", "https://example.org/x.whl"),
-    ("pkg @ https://example.org/x.whl", "pkg @ https://example.org/x.whl"),
-    ("pandas===", "pandas==="),
-])
+@pytest.mark.parametrize(
+    "item, named",
+    [
+        ("pandas; rm -rf /", "pandas; rm -rf /"),
+        ("pandas && curl evil", "pandas && curl evil"),
+        ("pandas|sh", "pandas|sh"),
+        ("$(reboot)", "$(reboot)"),
+        ("`id`", "`id`"),
+        ("pandas>out.txt", "pandas>out.txt"),
+        ("--index-url", "--index-url"),
+        ("-e", "-e"),
+        ("pandas\nnumpy", "pandas\\nnumpy"),
+        ("https://example.org/x.whl", "https://example.org/x.whl"),
+        ("pkg @ https://example.org/x.whl", "pkg @ https://example.org/x.whl"),
+        ("pandas===", "pandas==="),
+    ],
+)
 def test_bad_items_are_refused_by_name(item, named):
     with pytest.raises(UsageError) as info:
         validate_spec(item)

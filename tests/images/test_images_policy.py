@@ -10,8 +10,14 @@ from ds01.policy import images, labels
 
 def test_foreign_labels_are_reserved_keys_ds01_did_not_write():
     written = {"ds01.managed": "true", "ds01.user": "alice", "ds01.framework": ""}
-    image = {**written, "ds01.gpu.slots": "0", "aime.mlc.GPUS": "all", "aime.mlc": "bob", "org.other": "x",
-             "ds01x.nope": "1"}
+    image = {
+        **written,
+        "ds01.gpu.slots": "0",
+        "aime.mlc.GPUS": "all",
+        "aime.mlc": "bob",
+        "org.other": "x",
+        "ds01x.nope": "1",
+    }
     assert labels.foreign_labels(image, written) == ["aime.mlc", "aime.mlc.GPUS", "ds01.gpu.slots"]
     assert labels.foreign_labels({**written, "ds01.user": "mallory"}, written) == ["ds01.user"]
     assert labels.foreign_labels(written, written) == []
@@ -36,10 +42,12 @@ def test_judge_uses_the_record_never_the_name():
 
 
 def test_referenced_images_of_a_dockerfile():
-    text = ("# comment\nFROM --platform=linux/amd64 base:1 AS build\nRUN make\nFROM scratch\n"
-            "COPY --from=build /a /a\nCOPY --from=0 /b /b\nCOPY --chown=1:1 --from=other:2 /c /c\n"
-            "FROM build\nRUN --mount=type=bind,from=mounted,target=/m true\n"
-            'COPY ["a", "b"]\n')
+    text = (
+        "# comment\nFROM --platform=linux/amd64 base:1 AS build\nRUN make\nFROM scratch\n"
+        "COPY --from=build /a /a\nCOPY --from=0 /b /b\nCOPY --chown=1:1 --from=other:2 /c /c\n"
+        "FROM build\nRUN --mount=type=bind,from=mounted,target=/m true\n"
+        'COPY ["a", "b"]\n'
+    )
     assert images.referenced_images(text) == ["base:1", "other:2", "mounted"]
     for bad in ("ARG B=x\nFROM $B\n", "FROM a\nCOPY --from=${X} /a /a\n", "FROM a\nONBUILD FROM b\n"):
         with pytest.raises(UsageError):
@@ -47,6 +55,8 @@ def test_referenced_images_of_a_dockerfile():
 
 
 def test_label_keys_of_a_dockerfile():
-    text = 'FROM a\nLABEL ds01.gpu.slots="0" "aime.mlc.GPUS"=all \\\n  other=1\nLABEL ds01.user bob\n' \
-           "ONBUILD LABEL ds01.uid=0\n"
+    text = (
+        'FROM a\nLABEL ds01.gpu.slots="0" "aime.mlc.GPUS"=all \\\n  other=1\nLABEL ds01.user bob\n'
+        "ONBUILD LABEL ds01.uid=0\n"
+    )
     assert images.label_keys(text) == ["ds01.gpu.slots", "aime.mlc.GPUS", "other", "ds01.user", "ds01.uid"]

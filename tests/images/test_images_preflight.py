@@ -11,8 +11,9 @@ from support.cli import ds01_executable
 
 def _spawn(args, **extra):
     env = dict(os.environ, TERM="xterm", COLUMNS="120", LINES="40", **extra)
-    return pexpect.spawn(ds01_executable(), ["image", "create", *args], env=env, encoding="utf-8",
-                         timeout=60, dimensions=(40, 120))
+    return pexpect.spawn(
+        ds01_executable(), ["image", "create", *args], env=env, encoding="utf-8", timeout=60, dimensions=(40, 120)
+    )
 
 
 def test_unknown_version_refused_before_the_phases(session_tag):

@@ -33,16 +33,31 @@ class Env(Callers):
     def uid(self, user: str) -> int:
         return USERS[user]
 
-    def rewrite(self, *, idle: str = "null", runtime: str = "null", gpu_hold: str = "1h",
-                container_hold: str = "null", warning: str = "1h", max_keep_alive: str = "24h") -> None:
+    def rewrite(
+        self,
+        *,
+        idle: str = "null",
+        runtime: str = "null",
+        gpu_hold: str = "1h",
+        container_hold: str = "null",
+        warning: str = "1h",
+        max_keep_alive: str = "24h",
+    ) -> None:
         def value(text: str) -> str | None:
             return None if text == "null" else text
 
         configs.write(
-            self.root, TOPOLOGY,
-            defaults={"gpu_hold_after_stop": value(gpu_hold), "container_hold_after_stop": value(container_hold),
-                      "idle_timeout": value(idle), "max_runtime": value(runtime)},
-            admins=["boss"], policies={"idle_warning": value(warning), "max_keep_alive": value(max_keep_alive)})
+            self.root,
+            TOPOLOGY,
+            defaults={
+                "gpu_hold_after_stop": value(gpu_hold),
+                "container_hold_after_stop": value(container_hold),
+                "idle_timeout": value(idle),
+                "max_runtime": value(runtime),
+            },
+            admins=["boss"],
+            policies={"idle_warning": value(warning), "max_keep_alive": value(max_keep_alive)},
+        )
 
     def mark_busy(self, *slots: str) -> None:
         state = Path(os.environ["DS01_STATE_DIR"])

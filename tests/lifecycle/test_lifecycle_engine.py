@@ -35,8 +35,16 @@ def _owner(lenv, user: str) -> Identity:
 
 def _make(cli, lenv, as_user, user: str, short: str, *, ws: str = "ws") -> dict:
     as_user(user)
-    r = cli("container", "create", lenv.name(short), "--image", "ds01-base:busybox", "-w",
-            str(lenv.workspace(user, ws)), "--json")
+    r = cli(
+        "container",
+        "create",
+        lenv.name(short),
+        "--image",
+        "ds01-base:busybox",
+        "-w",
+        str(lenv.workspace(user, ws)),
+        "--json",
+    )
     assert r.exit_code == 0, r
     assert cli("container", "start", lenv.name(short)).exit_code == 0
     as_user(None)
@@ -77,8 +85,11 @@ def test_idle_container_is_stopped_busy_ones_are_not(cli, lenv, as_user, docker_
     gpu = _make(cli, lenv, as_user, "bob", "lc-gpu")
     _busy_loop(lenv, "alice", "lc-cpu")
     lenv.mark_busy(gpu["slots"][0])  # bob's slot does work: the simulated inventory says so
-    sleepy, cpu, gpu_name = (lenv.docker_name("lc-sleep", "alice"), lenv.docker_name("lc-cpu", "alice"),
-                             lenv.docker_name("lc-gpu", "bob"))
+    sleepy, cpu, gpu_name = (
+        lenv.docker_name("lc-sleep", "alice"),
+        lenv.docker_name("lc-cpu", "alice"),
+        lenv.docker_name("lc-gpu", "bob"),
+    )
     t0 = time.time()
     first = _pass(t0)
     assert first.sampled >= 3 and not first.stopped_idle and not first.warned  # no CPU delta yet
@@ -198,8 +209,9 @@ def test_stopped_container_is_removed_then_recreated_with_its_workspace(cli, len
 
     owner = _owner(lenv, "alice")
     out: list[bytes] = []
-    execs.run_command(engine.find_container(lenv.name("lc-rm"), owner), owner, ["cat", "/workspace/thesis.txt"],
-                       out=out.append)
+    execs.run_command(
+        engine.find_container(lenv.name("lc-rm"), owner), owner, ["cat", "/workspace/thesis.txt"], out=out.append
+    )
     assert b"".join(out) == b"chapter 1\n"
 
 
@@ -220,8 +232,10 @@ def test_dry_run_changes_nothing(cli, lenv, as_user, docker_env):
     def snapshot():
         conn = sqlite3.connect(state / "ds01.db")
         try:
-            db = [conn.execute(f"SELECT * FROM {t}").fetchall() for t in ("allocations", "samples", "history",
-                                                                          "keep_alive")]
+            db = [
+                conn.execute(f"SELECT * FROM {t}").fetchall()
+                for t in ("allocations", "samples", "history", "keep_alive")
+            ]
         finally:
             conn.close()
         files = {p.name: p.read_bytes() for p in logs.iterdir()}
@@ -237,8 +251,7 @@ def test_dry_run_changes_nothing(cli, lenv, as_user, docker_env):
     assert _state(docker_env, lenv, "lc-dry2", "alice") == "exited"
     r = cli("lifecycle", "run", "--dry-run", "--json")
     assert r.exit_code == 0, r
-    assert set(json.loads(r.stdout)) >= {"sampled", "warned", "stopped_idle", "stopped_runtime", "released",
-                                         "removed"}
+    assert set(json.loads(r.stdout)) >= {"sampled", "warned", "stopped_idle", "stopped_runtime", "released", "removed"}
     assert snapshot() == before
 
 

@@ -17,16 +17,19 @@ from ds01.gpu.ledger import SampleRow
 CID = "5cc196bcccadfb246c768b5c79efce929408c4e8386495446d1655c8e02a6a30"
 
 
-@pytest.mark.parametrize(("driver", "version", "parent", "expected"), [
-    ("cgroupfs", 1, "ds01-student.slice", f"cpuacct/ds01-student.slice/{CID}/cpuacct.usage"),
-    ("cgroupfs", 1, "", f"cpuacct/docker/{CID}/cpuacct.usage"),
-    ("systemd", 1, "ds01-student.slice", f"cpuacct/ds01.slice/ds01-student.slice/docker-{CID}.scope/cpuacct.usage"),
-    ("systemd", 1, "", f"cpuacct/system.slice/docker-{CID}.scope/cpuacct.usage"),
-    ("cgroupfs", 2, "ds01-student.slice", f"ds01-student.slice/{CID}/cpu.stat"),
-    ("cgroupfs", 2, "/custom/parent", f"custom/parent/{CID}/cpu.stat"),
-    ("systemd", 2, "ds01-student.slice", f"ds01.slice/ds01-student.slice/docker-{CID}.scope/cpu.stat"),
-    ("systemd", 2, "", f"system.slice/docker-{CID}.scope/cpu.stat"),
-])
+@pytest.mark.parametrize(
+    ("driver", "version", "parent", "expected"),
+    [
+        ("cgroupfs", 1, "ds01-student.slice", f"cpuacct/ds01-student.slice/{CID}/cpuacct.usage"),
+        ("cgroupfs", 1, "", f"cpuacct/docker/{CID}/cpuacct.usage"),
+        ("systemd", 1, "ds01-student.slice", f"cpuacct/ds01.slice/ds01-student.slice/docker-{CID}.scope/cpuacct.usage"),
+        ("systemd", 1, "", f"cpuacct/system.slice/docker-{CID}.scope/cpuacct.usage"),
+        ("cgroupfs", 2, "ds01-student.slice", f"ds01-student.slice/{CID}/cpu.stat"),
+        ("cgroupfs", 2, "/custom/parent", f"custom/parent/{CID}/cpu.stat"),
+        ("systemd", 2, "ds01-student.slice", f"ds01.slice/ds01-student.slice/docker-{CID}.scope/cpu.stat"),
+        ("systemd", 2, "", f"system.slice/docker-{CID}.scope/cpu.stat"),
+    ],
+)
 def test_cgroup_paths_for_both_drivers_and_versions(driver, version, parent, expected):
     root = Path("/sys/fs/cgroup")
     assert cgroups.cpu_file(cgroups.Layout(driver, version), parent, CID, root=root) == root / expected
@@ -37,10 +40,13 @@ def test_slice_path_nests_by_dashes():
     assert cgroups.slice_path("ds01-gpu-a.slice") == "ds01.slice/ds01-gpu.slice/ds01-gpu-a.slice"
 
 
-@pytest.mark.parametrize(("version", "name", "text", "ns"), [
-    (1, "cpuacct.usage", "27118826\n", 27118826),
-    (2, "cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n", 1_500_000),
-])
+@pytest.mark.parametrize(
+    ("version", "name", "text", "ns"),
+    [
+        (1, "cpuacct.usage", "27118826\n", 27118826),
+        (2, "cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n", 1_500_000),
+    ],
+)
 def test_cpu_counters_and_the_proc_fallback(tmp_path, version, name, text, ns):
     # The computed folder is missing; /proc/<pid>/cgroup names the real one.
     base = tmp_path / "cg" if version == 2 else tmp_path / "cg" / "cpuacct"
@@ -74,10 +80,21 @@ def test_docker_times():
     assert cgroups._docker_time("0001-01-01T00:00:00Z") is None
 
 
-def _obs(at: float, cpu_s: float, *, gpu: bool | None = False, shells: int = 0, cid: str = "c1",
-         started: float = 0.0) -> idle.Observation:
-    return idle.Observation("box._.1000", cid, "alice", at, started, int(cpu_s * 1e9), gpu,
-                            "GPU slot 1:0 no processes (processes)" if gpu is not None else "GPU unknown", 0, shells)
+def _obs(
+    at: float, cpu_s: float, *, gpu: bool | None = False, shells: int = 0, cid: str = "c1", started: float = 0.0
+) -> idle.Observation:
+    return idle.Observation(
+        "box._.1000",
+        cid,
+        "alice",
+        at,
+        started,
+        int(cpu_s * 1e9),
+        gpu,
+        "GPU slot 1:0 no processes (processes)" if gpu is not None else "GPU unknown",
+        0,
+        shells,
+    )
 
 
 def _run(observations, threshold=2.0) -> list[SampleRow]:
@@ -95,16 +112,24 @@ def test_idle_stretch_starts_at_the_previous_sample_and_carries_on():
     assert "CPU 0.1% over 10m" in idle.evidence(s[2]) and "no shell open" in idle.evidence(s[2])
 
 
-@pytest.mark.parametrize("breaker", [
-    {"cpu": 100.0},  # a CPU loop
-    {"gpu": True},  # a busy GPU slot
-    {"gpu": None},  # unknown GPU activity is never idle
-    {"shells": 1},  # a shell open
-    {"cid": "c2"},  # recreated: a new counter
-])
+@pytest.mark.parametrize(
+    "breaker",
+    [
+        {"cpu": 100.0},  # a CPU loop
+        {"gpu": True},  # a busy GPU slot
+        {"gpu": None},  # unknown GPU activity is never idle
+        {"shells": 1},  # a shell open
+        {"cid": "c2"},  # recreated: a new counter
+    ],
+)
 def test_each_signal_breaks_the_idle_stretch(breaker):
-    last = _obs(700, 1.6 + breaker.get("cpu", 0.0), gpu=breaker.get("gpu", False), shells=breaker.get("shells", 0),
-                cid=breaker.get("cid", "c1"))
+    last = _obs(
+        700,
+        1.6 + breaker.get("cpu", 0.0),
+        gpu=breaker.get("gpu", False),
+        shells=breaker.get("shells", 0),
+        cid=breaker.get("cid", "c1"),
+    )
     s = _run([_obs(100, 1.0), _obs(400, 1.3), last])
     assert s[-1].idle is False and s[-1].idle_since is None
 

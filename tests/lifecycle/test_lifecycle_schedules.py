@@ -31,11 +31,17 @@ def test_systemd_units_verify(tmp_path):
     # verify checks that ExecStart's program exists: point it at this checkout's ds01.
     (tmp_path / "ds01-lifecycle.service").write_text(service.replace("/usr/local/bin/ds01", ds01_executable()))
     (tmp_path / "ds01-lifecycle.timer").write_text(timer)
-    r = subprocess.run(["systemd-analyze", "verify", "ds01-lifecycle.service", "ds01-lifecycle.timer"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        ["systemd-analyze", "verify", "ds01-lifecycle.service", "ds01-lifecycle.timer"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), r
     # The check is real: a broken timer is refused.
     (tmp_path / "ds01-lifecycle.timer").write_text(timer.replace("OnUnitActiveSec", "OnUnitActiveSecs"))
-    r = subprocess.run(["systemd-analyze", "verify", "ds01-lifecycle.timer"], cwd=tmp_path, capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run(
+        ["systemd-analyze", "verify", "ds01-lifecycle.timer"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert r.returncode != 0 or "Unknown key" in r.stderr

@@ -40,7 +40,8 @@ def test_show_unknown_user_says_default_group(cli) -> None:
     result = cli("limits", "show", "someone-new")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == (
-        "someone-new: group student (in no group; default_group is student); priority 10")
+        "someone-new: group student (in no group; default_group is student); priority 10"
+    )
 
 
 def test_show_without_default_group_says_defaults(cli, tmp_path: Path) -> None:
@@ -73,7 +74,9 @@ def test_show_json(cli) -> None:
 
 
 def test_show_docker_args_and_group(cli, tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         groups:
           lab:
             members: [ann]
@@ -81,7 +84,8 @@ def test_show_docker_args_and_group(cli, tmp_path: Path) -> None:
             memory: 2g
             shm_size: 256m
             pids_limit: 512
-    """)
+    """,
+    )
     env = {"DS01_CONFIG": str(path)}
     result = cli("limits", "show", "ann", "--docker-args", env=env)
     assert result.exit_code == 0
@@ -123,18 +127,22 @@ def test_check_valid_file_prints_summary(cli) -> None:
     path = ROOT / "config" / "resource-limits.yaml"
     topo = ROOT / "config" / "topologies" / "demo-small.yaml"
     assert result.stdout == (
-        f"{path}: OK: 3 groups, 5 users, 1 overrides, 1 reservations, inventory simulated ({topo})\n")
+        f"{path}: OK: 3 groups, 5 users, 1 overrides, 1 reservations, inventory simulated ({topo})\n"
+    )
 
 
 def test_check_invalid_file_lists_every_problem(cli, tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         defaults:
           memory: 32
           idel_timeout: 1h
         groups:
           a: {members: [x]}
           b: {members: [x]}
-    """)
+    """,
+    )
     result = cli("limits", "check", str(path))
     assert result.exit_code == 2
     assert f"error: {path} is not a valid ds01 configuration: 3 problem(s); nothing was changed." in result.stderr
@@ -187,8 +195,9 @@ def test_limits_show_imports_nothing_heavy() -> None:
         "sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n')\n"
         "sys.exit(code)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY=\n" in proc.stderr
     assert json.loads(proc.stdout)["user"] == "student1"
@@ -197,7 +206,8 @@ def test_limits_show_imports_nothing_heavy() -> None:
 def test_config_doc_is_generated_from_schema() -> None:
     committed = (ROOT / "docs" / "config.md").read_text()
     assert committed == render_markdown(), (
-        "docs/config.md is stale: run `python -m ds01.limits.schema --markdown > docs/config.md`")
+        "docs/config.md is stale: run `python -m ds01.limits.schema --markdown > docs/config.md`"
+    )
 
 
 def test_config_doc_names_every_key() -> None:
@@ -245,15 +255,16 @@ def test_check_binary_file_is_not_called_a_permission_problem(cli, tmp_path: Pat
     ("topology", "fragment"),
     [
         ("gpus:\n  - {name: g, memory: 80g, mig: [foo]}\n", "gpus[0].mig[0]: 'foo' is not a MIG profile"),
-        ("gpus:\n  - {name: g, memory: 80g, mig: null, compute_capability: eight}\n",
-         "gpus[0].compute_capability: 'eight' is not a compute capability"),
+        (
+            "gpus:\n  - {name: g, memory: 80g, mig: null, compute_capability: eight}\n",
+            "gpus[0].compute_capability: 'eight' is not a compute capability",
+        ),
         ("gpus:\n  - {name: g, memory: 80g, mig: null, lost: maybe}\n", "gpus[0].lost: 'maybe' is not true or false"),
         ("", "gpus: None is not a list"),
         ("# nothing but a comment\n", "gpus: None is not a list"),
     ],
 )
-def test_check_refuses_every_topology_the_inventory_refuses(cli, tmp_path: Path, topology: str,
-                                                              fragment: str) -> None:
+def test_check_refuses_every_topology_the_inventory_refuses(cli, tmp_path: Path, topology: str, fragment: str) -> None:
     """`limits check` passing means every gpu command can load the inventory."""
     topo = tmp_path / "topo.yaml"
     topo.write_text(topology)

@@ -34,8 +34,7 @@ def test_packaged_example_is_valid_and_complete() -> None:
     assert problems == []
     assert config is not None
     assert config.default_group == "student"
-    assert {n: g.limits["priority"] for n, g in config.groups.items()} == {
-        "student": 10, "researcher": 50, "admin": 90}
+    assert {n: g.limits["priority"] for n, g in config.groups.items()} == {"student": 10, "researcher": 50, "admin": 90}
     assert config.groups["student"].limits["gpu_hold_after_stop"] == 3600
     assert config.groups["researcher"].limits["gpu_hold_after_stop"] == 7200
     assert config.groups["admin"].limits["gpu_hold_after_stop"] == 3 * 3600
@@ -73,7 +72,9 @@ def test_empty_file_and_empty_sections_mean_defaults(tmp_path: Path) -> None:
     assert problems == [] and config is not None
     assert config.gpu_allocation.strategy == "least_allocated"
     assert any("sets nothing" in w for w in warnings)  # an emptied file is valid but suspicious
-    config, problems, warnings = check(tmp_path, """
+    config, problems, warnings = check(
+        tmp_path,
+        """
         defaults:
         groups:
         user_overrides:
@@ -83,7 +84,8 @@ def test_empty_file_and_empty_sections_mean_defaults(tmp_path: Path) -> None:
         images:
         wizard:
         admins:
-    """)
+    """,
+    )
     assert problems == []
     assert not any("sets nothing" in w for w in warnings)
     assert config is not None
@@ -96,7 +98,9 @@ def test_empty_file_and_empty_sections_mean_defaults(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_collected_with_path_value_and_forms(tmp_path: Path) -> None:
-    _config, problems, _ = check(tmp_path, """
+    _config, problems, _ = check(
+        tmp_path,
+        """
         defaults:
           memroy: 32g
           max_runtime: 48
@@ -120,14 +124,26 @@ def test_every_problem_is_collected_with_path_value_and_forms(tmp_path: Path) ->
         advanced:
           restart_policy: always-ish
         gpu_alocation: {}
-    """)
+    """,
+    )
     found = by_path(problems)
     assert set(found) == {
-        "defaults.memroy", "defaults.max_runtime", "defaults.shm_size", "defaults.priority",
-        "defaults.allow_full_gpu", "groups.student.idle_timeout", "groups.student.max_cpus",
-        "groups.researcher.members", "default_group", "gpu_allocation.strategy", "gpu_allocation.sharing",
-        "gpu_allocation.inventory", "gpu_allocation.device_requests", "gpu_allocation.max_containers_per_gpu",
-        "advanced.restart_policy", "gpu_alocation",
+        "defaults.memroy",
+        "defaults.max_runtime",
+        "defaults.shm_size",
+        "defaults.priority",
+        "defaults.allow_full_gpu",
+        "groups.student.idle_timeout",
+        "groups.student.max_cpus",
+        "groups.researcher.members",
+        "default_group",
+        "gpu_allocation.strategy",
+        "gpu_allocation.sharing",
+        "gpu_allocation.inventory",
+        "gpu_allocation.device_requests",
+        "gpu_allocation.max_containers_per_gpu",
+        "advanced.restart_policy",
+        "gpu_alocation",
     }
     assert "did you mean 'memory'" in found["defaults.memroy"].message
     assert "bare number" in found["defaults.max_runtime"].message
@@ -216,8 +232,13 @@ user_overrides:
 """
 
 
-def reservation(tmp_path: Path, slots: str = "['0']", start: str = "2027-03-01T09:00:00",
-                end: str = "2027-03-02T09:00:00", topology: str = "topologies/demo-small.yaml"):
+def reservation(
+    tmp_path: Path,
+    slots: str = "['0']",
+    start: str = "2027-03-01T09:00:00",
+    end: str = "2027-03-02T09:00:00",
+    topology: str = "topologies/demo-small.yaml",
+):
     return check(tmp_path, RESERVATION.format(topology=topology, start=start, end=end, slots=slots))
 
 
@@ -245,13 +266,16 @@ def test_reservation_unknown_slot_names_topology_slots(tmp_path: Path) -> None:
 
 
 def test_reservation_slot_syntax_checked_even_with_nvml(tmp_path: Path) -> None:
-    config, problems, _ = check(tmp_path, """
+    config, problems, _ = check(
+        tmp_path,
+        """
         user_overrides:
           alice:
             reservation_start: 2027-03-01T09:00:00
             reservation_end: 2027-03-02T09:00:00
             reserved_gpus: ['7:3', 'gpu0']
-    """)
+    """,
+    )
     assert config is None
     assert [p.value for p in problems] == ["gpu0"]
 
@@ -263,12 +287,15 @@ def test_reservation_ending_before_start(tmp_path: Path) -> None:
 
 
 def test_reservation_half_given(tmp_path: Path) -> None:
-    _config, problems, _ = check(tmp_path, """
+    _config, problems, _ = check(
+        tmp_path,
+        """
         user_overrides:
           alice:
             reservation_start: 2027-03-01T09:00:00
             reserved_gpus: ['0']
-    """)
+    """,
+    )
     paths = {p.key_path for p in problems}
     assert paths == {"user_overrides.alice.reservation_end", "user_overrides.alice.reserved_gpus"}
 
@@ -341,22 +368,42 @@ def test_reservation_with_empty_slot_list(tmp_path: Path) -> None:
 
 
 def test_empty_lists_given_as_null(tmp_path: Path) -> None:
-    config, problems, _ = check(tmp_path, """
+    config, problems, _ = check(
+        tmp_path,
+        """
         groups:
           student:
             members:
         images:
           use_cases:
         admins:
-    """)
+    """,
+    )
     assert problems == [] and config is not None
     assert config.groups["student"].members == ()
     assert config.images.use_cases == {}
     assert config.admins == frozenset()
 
 
-ODD_VALUES = [None, True, False, 0, -1, 1.5, "", "x", "1h", "1g", "-2g", [], ["a"], [1, "b"], {}, {"a": 1},
-              "2027-01-01T00:00:00"]
+ODD_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    "",
+    "x",
+    "1h",
+    "1g",
+    "-2g",
+    [],
+    ["a"],
+    [1, "b"],
+    {},
+    {"a": 1},
+    "2027-01-01T00:00:00",
+]
 
 
 def _all_keys() -> list[tuple[str, str]]:

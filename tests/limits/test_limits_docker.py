@@ -11,7 +11,8 @@ from ds01.limits.resolver import container_resources, resolve
 
 def test_container_resources_are_applied_by_docker(docker_engine, base_image, session_tag, tmp_path: Path) -> None:
     path = tmp_path / "limits.yaml"
-    path.write_text(textwrap.dedent("""
+    path.write_text(
+        textwrap.dedent("""
         groups:
           lab:
             members: [ann]
@@ -20,13 +21,18 @@ def test_container_resources_are_applied_by_docker(docker_engine, base_image, se
             memory_swap: 128m
             shm_size: 32m
             pids_limit: 64
-    """))
+    """)
+    )
     config, problems, _ = check_file(path, host_cpus=1)
     assert problems == [] and config is not None
     kwargs = container_resources(resolve(config, "ann"), host_cpus=1)
     container = docker_engine.containers.run(
-        base_image, ["sh", "-c", "df -k /dev/shm | tail -1"], name=f"{session_tag}-limits",
-        labels={"ds01.test.session": session_tag}, detach=True, **kwargs,
+        base_image,
+        ["sh", "-c", "df -k /dev/shm | tail -1"],
+        name=f"{session_tag}-limits",
+        labels={"ds01.test.session": session_tag},
+        detach=True,
+        **kwargs,
     )
     try:
         container.wait(timeout=60)

@@ -27,15 +27,19 @@ def test_check_names_each_original_key_with_its_replacement() -> None:
     found = by_path(problems)
     hint = " (`ds01 limits migrate FILE` rewrites it)"
     assert found["defaults.max_gpus_per_user"].message == (
-        "is an original DS01 key; write max_mig_instances: 1 instead" + hint)  # not max_gpus_per_container
+        "is an original DS01 key; write max_mig_instances: 1 instead" + hint
+    )  # not max_gpus_per_container
     assert found["defaults.idle_timeout_h"].value == 48
     assert found["defaults.idle_timeout_h"].message == "is an original DS01 key; write idle_timeout: 48h instead" + hint
     assert found["defaults.container_hold_after_stop_h"].message.startswith(
-        "is an original DS01 key; write container_hold_after_stop: null instead")
+        "is an original DS01 key; write container_hold_after_stop: null instead"
+    )
     assert found["groups.admins.idle_timeout"].message == (
-        "is the original DS01 spelling of no limit; write idle_timeout: null instead" + hint)
+        "is the original DS01 spelling of no limit; write idle_timeout: null instead" + hint
+    )
     assert found["groups.students.policies.idle_timeout_h"].message == (
-        "is in an original DS01 per-group policies: mapping; write groups.students.idle_timeout: 30m instead" + hint)
+        "is in an original DS01 per-group policies: mapping; write groups.students.idle_timeout: 30m instead" + hint
+    )
     assert found["groups.admins.max_mig_instances"].value == "unlimited"
     assert len(problems) == 14
 
@@ -76,19 +80,30 @@ def test_migrating_a_ds01_file_changes_nothing() -> None:
     assert (mig.changes, mig.refusals, mig.text) == ([], [], packaged.read_text())
 
 
-@pytest.mark.parametrize(("body", "refusal"), [
-    ("groups:\n  g:\n    policies:\n      allow_sudo: true\n",
-     "groups.g.policies.allow_sudo: True is not a per-user key; ds01 has no per-group 'allow_sudo' "
-     "(see docs/config.md)"),
-    ("defaults:\n  idle_timeout_h: 0\n",
-     "defaults.idle_timeout_h: 0 is an original DS01 key and is 0 hours, which has no single meaning; write "
-     "idle_timeout: null for no limit, or a duration such as 48h"),
-    ("defaults:\n  idle_timeout_h: 48\n  idle_timeout: 24h\n",
-     "defaults.idle_timeout_h: 48 would become defaults.idle_timeout, which defaults already sets; keep one of them"),
-    ("defaults:\n  max_gpus_per_user: two\n",
-     "defaults.max_gpus_per_user: 'two' is an original DS01 key and has no translation; write max_mig_instances: N "
-     "(a whole number of GPU slots) or null"),
-])
+@pytest.mark.parametrize(
+    ("body", "refusal"),
+    [
+        (
+            "groups:\n  g:\n    policies:\n      allow_sudo: true\n",
+            "groups.g.policies.allow_sudo: True is not a per-user key; ds01 has no per-group 'allow_sudo' "
+            "(see docs/config.md)",
+        ),
+        (
+            "defaults:\n  idle_timeout_h: 0\n",
+            "defaults.idle_timeout_h: 0 is an original DS01 key and is 0 hours, which has no single meaning; write "
+            "idle_timeout: null for no limit, or a duration such as 48h",
+        ),
+        (
+            "defaults:\n  idle_timeout_h: 48\n  idle_timeout: 24h\n",
+            "defaults.idle_timeout_h: 48 would become defaults.idle_timeout, which defaults already sets; keep one of them",
+        ),
+        (
+            "defaults:\n  max_gpus_per_user: two\n",
+            "defaults.max_gpus_per_user: 'two' is an original DS01 key and has no translation; write max_mig_instances: N "
+            "(a whole number of GPU slots) or null",
+        ),
+    ],
+)
 def test_migrate_refuses_what_it_cannot_translate_naming_it(body: str, refusal: str) -> None:
     mig = migrate_text(body)
     assert mig.refusals == [refusal]
@@ -120,7 +135,9 @@ def test_cli_migrate_write_keeps_a_backup_and_the_result_checks(cli, tmp_path: P
     again = cli("limits", "migrate", str(path), "--write")
     assert again.exit_code == 0 and "nothing to migrate" in again.stdout
     assert sorted(p.name for p in tmp_path.glob("resource-limits*")) == [
-        "resource-limits.yaml", "resource-limits.yaml.orig"]
+        "resource-limits.yaml",
+        "resource-limits.yaml.orig",
+    ]
 
 
 def test_cli_migrate_refusal_names_the_key_exits_2_and_writes_nothing(cli, tmp_path: Path) -> None:

@@ -76,12 +76,14 @@ def test_range_table(tmp_path, section, key, value, ok, fragment):
     if section.startswith("groups."):
         group = section.split(".", 1)[1]
         path = tmp_path / "limits.yaml"
-        path.write_text(textwrap.dedent(f"""\
+        path.write_text(
+            textwrap.dedent(f"""\
             groups:
               {group}:
                 members: [someone]
                 {key}: {value}
-            """))
+            """)
+        )
         problems = check_file(path, host_cpus=8)[1]
         where = f"{section}.{key}"
     else:
@@ -106,14 +108,17 @@ def test_every_numeric_field_has_a_range():
     assert POLICIES_SPECS  # the policies section is covered by the same rule
 
 
-@pytest.mark.parametrize(("yaml", "fragment"), [
-    ("defaults:\n  gpu_hold_after_stop: 1000000000000000s\n", "defaults.gpu_hold_after_stop"),
-    ("defaults:\n  memory: 1k\n", "defaults.memory"),
-    ("defaults:\n  max_cpus: .inf\n", "defaults.max_cpus"),
-    ("defaults:\n  max_cpus: 1e-10\n", "defaults.max_cpus"),
-    ("defaults:\n  shm_size: 10000000t\n", "defaults.shm_size"),
-    ("advanced:\n  network_mode: container:x\n", "advanced.network_mode"),
-])
+@pytest.mark.parametrize(
+    ("yaml", "fragment"),
+    [
+        ("defaults:\n  gpu_hold_after_stop: 1000000000000000s\n", "defaults.gpu_hold_after_stop"),
+        ("defaults:\n  memory: 1k\n", "defaults.memory"),
+        ("defaults:\n  max_cpus: .inf\n", "defaults.max_cpus"),
+        ("defaults:\n  max_cpus: 1e-10\n", "defaults.max_cpus"),
+        ("defaults:\n  shm_size: 10000000t\n", "defaults.shm_size"),
+        ("advanced:\n  network_mode: container:x\n", "advanced.network_mode"),
+    ],
+)
 def test_limits_check_refuses_naming_key_and_range(cli, tmp_path, yaml, fragment):
     path = tmp_path / "limits.yaml"
     path.write_text(yaml)

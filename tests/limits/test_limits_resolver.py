@@ -125,7 +125,9 @@ def test_two_hundred_users_each_resolve_to_their_group(tmp_path: Path) -> None:
 
 
 def test_docker_renderings_come_from_one_table(tmp_path: Path) -> None:
-    config = load(tmp_path, """
+    config = load(
+        tmp_path,
+        """
         groups:
           student:
             members: [stu]
@@ -134,10 +136,15 @@ def test_docker_renderings_come_from_one_table(tmp_path: Path) -> None:
             memory_swap: 48g
             shm_size: 512m
             pids_limit: 1024
-    """)
+    """,
+    )
     res = resolve(config, "stu")
     assert docker_run_args(res, host_cpus=8) == [
-        "--cpus=2.5", "--memory=32g", "--memory-swap=48g", "--shm-size=512m", "--pids-limit=1024",
+        "--cpus=2.5",
+        "--memory=32g",
+        "--memory-swap=48g",
+        "--shm-size=512m",
+        "--pids-limit=1024",
         "--cgroup-parent=ds01-student.slice",
     ]
     assert container_resources(res, host_cpus=8) == {
@@ -192,9 +199,15 @@ def test_resolved_limits_attribute_access_and_copying(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value", "text"),
-    [("memory", 32 * G, "32g"), ("idle_timeout", 5400, "1h30m"), ("idle_timeout", None, "never"),
-     ("max_mig_instances", None, "unlimited"), ("allow_full_gpu", False, "no"), ("max_cpus", 2.5, "2.5"),
-     ("max_cpus", 8, "8")],
+    [
+        ("memory", 32 * G, "32g"),
+        ("idle_timeout", 5400, "1h30m"),
+        ("idle_timeout", None, "never"),
+        ("max_mig_instances", None, "unlimited"),
+        ("allow_full_gpu", False, "no"),
+        ("max_cpus", 2.5, "2.5"),
+        ("max_cpus", 8, "8"),
+    ],
 )
 def test_format_value(name: str, value: object, text: str) -> None:
     assert format_value(name, value) == text

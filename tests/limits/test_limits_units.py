@@ -113,8 +113,16 @@ def test_parse_duration_rejections(value: object, reason: str) -> None:
 
 @pytest.mark.parametrize(
     ("n", "text"),
-    [(32 * G, "32g"), (34359738368, "32g"), (T, "1t"), (512 * M, "512m"), (1536 * M, "1536m"),
-     (64 * K, "64k"), (100, "100b"), (0, "0b")],
+    [
+        (32 * G, "32g"),
+        (34359738368, "32g"),
+        (T, "1t"),
+        (512 * M, "512m"),
+        (1536 * M, "1536m"),
+        (64 * K, "64k"),
+        (100, "100b"),
+        (0, "0b"),
+    ],
 )
 def test_format_size(n: int, text: str) -> None:
     assert format_size(n) == text

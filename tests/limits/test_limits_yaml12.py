@@ -16,8 +16,11 @@ TOPOLOGY = ROOT / "config" / "topologies" / "demo-small.yaml"  # slots 0, 1:0, 1
 
 
 def check(tmp_path: Path, text: str, inventory: str = "nvml"):
-    head = "gpu_allocation:\n  inventory: simulated\n  topology: " + str(TOPOLOGY) + "\n" \
-        if inventory == "simulated" else ""
+    head = (
+        "gpu_allocation:\n  inventory: simulated\n  topology: " + str(TOPOLOGY) + "\n"
+        if inventory == "simulated"
+        else ""
+    )
     path = tmp_path / "limits.yaml"
     path.write_text(head + textwrap.dedent(text))
     return check_file(path, host_cpus=64)
@@ -28,10 +31,22 @@ def by_path(problems):
 
 
 def test_loader_resolves_the_yaml_1_1_traps_as_yaml_1_2() -> None:
-    data = yaml12.load("a: [1:0, 2:3]\nb: no\nc: on\nd: 017\ne: 0o17\nf: 1_000\ng: 2027-03-01\nh: yes\n"
-                       "i: true\nj: null\nk: 1.5\n")
-    assert data == {"a": ["1:0", "2:3"], "b": "no", "c": "on", "d": 17, "e": "0o17", "f": "1_000",
-                    "g": "2027-03-01", "h": "yes", "i": True, "j": None, "k": 1.5}
+    data = yaml12.load(
+        "a: [1:0, 2:3]\nb: no\nc: on\nd: 017\ne: 0o17\nf: 1_000\ng: 2027-03-01\nh: yes\ni: true\nj: null\nk: 1.5\n"
+    )
+    assert data == {
+        "a": ["1:0", "2:3"],
+        "b": "no",
+        "c": "on",
+        "d": 17,
+        "e": "0o17",
+        "f": "1_000",
+        "g": "2027-03-01",
+        "h": "yes",
+        "i": True,
+        "j": None,
+        "k": 1.5,
+    }
 
 
 RESERVATION = """
@@ -57,10 +72,13 @@ def test_unquoted_slot_not_in_topology_is_named_as_written(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("inventory", ["nvml", "simulated"])
-@pytest.mark.parametrize(("slots", "value", "fix"), [("[0]", 0, "quote it: '0'"), ("[1.5]", 1.5, "quote it: '1:0'"),
-                                                     ("[true]", True, "quote it: '1:0'")])
-def test_slot_ids_of_another_type_are_refused_with_the_fix(tmp_path: Path, inventory: str, slots: str,
-                                                           value: object, fix: str) -> None:
+@pytest.mark.parametrize(
+    ("slots", "value", "fix"),
+    [("[0]", 0, "quote it: '0'"), ("[1.5]", 1.5, "quote it: '1:0'"), ("[true]", True, "quote it: '1:0'")],
+)
+def test_slot_ids_of_another_type_are_refused_with_the_fix(
+    tmp_path: Path, inventory: str, slots: str, value: object, fix: str
+) -> None:
     config, problems, _ = check(tmp_path, RESERVATION.format(slots=slots), inventory)
     assert config is None
     (p,) = problems
@@ -72,8 +90,9 @@ def test_slot_ids_of_another_type_are_refused_with_the_fix(tmp_path: Path, inven
 def test_yes_no_on_off_are_strings(tmp_path: Path, inventory: str) -> None:
     config, problems, _ = check(tmp_path, "advanced:\n  restart_policy: no\n", inventory)
     assert problems == [] and config is not None and config.advanced.restart_policy == "no"
-    _config, problems, _ = check(tmp_path, "defaults:\n  allow_full_gpu: yes\nadvanced:\n  restart_policy: off\n",
-                                 inventory)
+    _config, problems, _ = check(
+        tmp_path, "defaults:\n  allow_full_gpu: yes\nadvanced:\n  restart_policy: off\n", inventory
+    )
     found = by_path(problems)
     assert found["defaults.allow_full_gpu"].value == "yes"  # YAML 1.1: True, silently
     assert found["defaults.allow_full_gpu"].message.startswith("is not true or false")
@@ -85,11 +104,14 @@ def test_no_octal_no_underscores_no_infinity(tmp_path: Path, inventory: str) -> 
     config, problems, _ = check(tmp_path, "defaults:\n  max_mig_instances: 010\n", inventory)
     assert problems == [] and config is not None
     assert config.defaults["max_mig_instances"] == 10  # YAML 1.1: octal 8
-    _config, problems, _ = check(tmp_path, "defaults:\n  pids_limit: 1_000\n  max_containers_per_user: 0o17\n"
-                                 "  max_cpus: .inf\n", inventory)
+    _config, problems, _ = check(
+        tmp_path, "defaults:\n  pids_limit: 1_000\n  max_containers_per_user: 0o17\n  max_cpus: .inf\n", inventory
+    )
     found = by_path(problems)
     assert (found["defaults.pids_limit"].value, found["defaults.pids_limit"].message.split(";")[0]) == (
-        "1_000", "is not a whole number")
+        "1_000",
+        "is not a whole number",
+    )
     assert found["defaults.max_containers_per_user"].value == "0o17"
     assert found["defaults.max_cpus"].message.split(";")[0] == "is not a finite number"
 
@@ -101,13 +123,16 @@ def _topology(tmp_path: Path, body: str) -> Path:
 
 
 def test_topology_flags_yes_no_are_not_booleans(tmp_path: Path) -> None:
-    topo = _topology(tmp_path, """
+    topo = _topology(
+        tmp_path,
+        """
         gpus:
           - name: A100
             memory: 80g
             mig: null
             lost: no
-    """)
+    """,
+    )
     path = tmp_path / "limits.yaml"
     path.write_text(f"gpu_allocation:\n  inventory: simulated\n  topology: {topo}\n")
     config, problems, _ = check_file(path, host_cpus=64)
@@ -118,15 +143,17 @@ def test_topology_flags_yes_no_are_not_booleans(tmp_path: Path) -> None:
 def test_topology_busy_list_names_mig_slots_as_written(tmp_path: Path) -> None:
     from ds01.gpu import inventory
 
-    topo = _topology(tmp_path, """
+    topo = _topology(
+        tmp_path,
+        """
         gpus:
           - name: A100
             memory: 80g
             mig: [3g.40gb, 3g.40gb]
         busy: [0:1]
-    """)
+    """,
+    )
     inv = inventory.load("simulated", topo)
     activity = inventory.simulated_activity(inv, topo)
     busy = sorted(s.id for s in inv.slots if activity[s.uuid].busy)
     assert busy == ["0:1"]  # YAML 1.1: the number 1, naming no slot
-

@@ -30,10 +30,17 @@ class Env:
 
 @pytest.fixture
 def menv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
-    cfg = configs.use(monkeypatch, configs.write(
-        tmp_path, TOPOLOGY, topology_name="monitoring-topology.yaml",
-        defaults={"max_mig_instances": 3, "gpu_hold_after_stop": "1h", "idle_timeout": "2h", "max_runtime": "48h"},
-        groups={"students": {"members": ["alice", "bob"]}, "staff": {"members": ["carol"]}}, admins=["boss"]))
+    cfg = configs.use(
+        monkeypatch,
+        configs.write(
+            tmp_path,
+            TOPOLOGY,
+            topology_name="monitoring-topology.yaml",
+            defaults={"max_mig_instances": 3, "gpu_hold_after_stop": "1h", "idle_timeout": "2h", "max_runtime": "48h"},
+            groups={"students": {"members": ["alice", "bob"]}, "staff": {"members": ["carol"]}},
+            admins=["boss"],
+        ),
+    )
     return Env(tmp_path, cfg)
 
 

@@ -40,8 +40,18 @@ def test_one_frame_fits_80_columns_and_shows_more_at_200(cli, menv, tagged, monk
     narrow = _once(80)
     assert max(len(line) for line in narrow.splitlines()) <= 80
     assert "\x1b[" not in narrow  # NO_COLOR and no terminal: plain text
-    for heading in ("GPU slots", "SLOT", "STATE", "USER", "Running containers", "CPU%", "STOP IN", "Users",
-                    "SLOTS", "Last events"):
+    for heading in (
+        "GPU slots",
+        "SLOT",
+        "STATE",
+        "USER",
+        "Running containers",
+        "CPU%",
+        "STOP IN",
+        "Users",
+        "SLOTS",
+        "Last events",
+    ):
         assert heading in narrow, heading
     assert "REASON" not in narrow  # the least important column of the events dropped first
     assert name in narrow and "alice" in narrow and "b1" in narrow
@@ -82,8 +92,15 @@ def test_live_view_in_a_real_terminal_quits_on_q_and_restores_it(cli, menv, tmp_
     assert cli("gpu", "allocate", "carol", "c1", "1", "10").exit_code == 0
     env = ds01_env({"TERM": "xterm", "PS1": "READY> "})
     env.pop("COLUMNS", None)
-    shell = pexpect.spawn("/bin/bash", ["--norc", "--noprofile"], env=env, encoding="utf-8", timeout=30,
-                          dimensions=(40, 80), cwd=str(tmp_path))
+    shell = pexpect.spawn(
+        "/bin/bash",
+        ["--norc", "--noprofile"],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 80),
+        cwd=str(tmp_path),
+    )
     try:
         shell.expect("READY> ")
         shell.sendline("stty -a > before.txt")

@@ -18,9 +18,10 @@ from monitoring_support import ds01_env
 
 from support.cli import ds01_executable
 
-needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None,
-                                    reason="promtool (Debian package prometheus) is not installed; "
-                                           "scripts/setup.sh installs it")
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None,
+    reason="promtool (Debian package prometheus) is not installed; scripts/setup.sh installs it",
+)
 
 
 def _parse(text: str) -> dict:
@@ -59,10 +60,19 @@ def test_exposition_passes_promtool_and_parses_back(cli, menv, tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
 
     fams = _parse(text)
-    for name in ("ds01_gpu_slot_info", "ds01_gpu_slot_allocated", "ds01_user_slots", "ds01_user_quota_slots",
-                 "ds01_container_cpu_seconds", "ds01_container_memory_bytes", "ds01_container_memory_limit_bytes",
-                 "ds01_container_idle_seconds", "ds01_allocations", "ds01_gpu_seconds",
-                 "ds01_scrape_duration_seconds"):
+    for name in (
+        "ds01_gpu_slot_info",
+        "ds01_gpu_slot_allocated",
+        "ds01_user_slots",
+        "ds01_user_quota_slots",
+        "ds01_container_cpu_seconds",
+        "ds01_container_memory_bytes",
+        "ds01_container_memory_limit_bytes",
+        "ds01_container_idle_seconds",
+        "ds01_allocations",
+        "ds01_gpu_seconds",
+        "ds01_scrape_duration_seconds",
+    ):
         assert name in fams, name
     info = {s.labels["slot"]: s.labels for s in _samples(fams, "ds01_gpu_slot_info")}
     assert set(info) == {"0", "1:0", "1:1", "1:2", "1:3"}
@@ -71,10 +81,15 @@ def test_exposition_passes_promtool_and_parses_back(cli, menv, tmp_path):
     assert info["0"]["GPU_I_ID"] == ""
     assert info["1:0"]["uuid"].startswith("MIG-") and info["1:0"]["UUID"].startswith("GPU-")
     assert info["1:0"]["UUID"] == info["1:1"]["UUID"] != info["0"]["UUID"]
-    assert (info["1:0"]["GPU_I_ID"], info["1:0"]["GPU_I_PROFILE"], info["1:0"]["profile"]) == ("0", "3g.40gb",
-                                                                                              "3g.40gb")
-    held = {(s.labels["slot"], s.labels["user"], s.labels["container"], s.labels["group"], s.labels["state"]):
-            s.value for s in _samples(fams, "ds01_gpu_slot_allocated")}
+    assert (info["1:0"]["GPU_I_ID"], info["1:0"]["GPU_I_PROFILE"], info["1:0"]["profile"]) == (
+        "0",
+        "3g.40gb",
+        "3g.40gb",
+    )
+    held = {
+        (s.labels["slot"], s.labels["user"], s.labels["container"], s.labels["group"], s.labels["state"]): s.value
+        for s in _samples(fams, "ds01_gpu_slot_allocated")
+    }
     assert held[("0", "alice", "a1", "students", "allocated")] == 1
     assert held[("1:0", "bob", "b1", "students", "allocated")] == 1
     assert held[("1:3", "", "", "", "free")] == 0
@@ -125,8 +140,7 @@ def test_a_running_container_has_its_cgroup_usage(cli, menv, tagged, monkeypatch
     def value(metric: str) -> float:
         found = [s.value for s in _samples(fams, metric) if s.labels["container"] == docker_name]
         assert len(found) == 1, (metric, found)
-        assert [s.labels["user"] for s in _samples(fams, metric) if s.labels["container"] == docker_name] == \
-            ["alice"]
+        assert [s.labels["user"] for s in _samples(fams, metric) if s.labels["container"] == docker_name] == ["alice"]
         return found[0]
 
     assert value("ds01_container_cpu_seconds_total") >= 0
@@ -145,8 +159,13 @@ def _free_port() -> int:
 def test_http_endpoint_is_scraped_over_a_real_socket(cli, menv):
     _allocate(cli, "carol", "c1")
     port = _free_port()
-    proc = subprocess.Popen([ds01_executable(), "monitor", "metrics", "--listen", f"127.0.0.1:{port}"],
-                            env=ds01_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [ds01_executable(), "monitor", "metrics", "--listen", f"127.0.0.1:{port}"],
+        env=ds01_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         body = None

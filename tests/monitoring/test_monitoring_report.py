@@ -42,15 +42,25 @@ def _history():
     from ds01.gpu.ledger import Ledger
 
     led = Ledger()
-    plan = [("a1", "alice", "0", 0, 10, [("allocate", 0), ("mark-stopped", 6), ("restart", 7), ("release", 10)]),
-            ("b1", "bob", "1:0", 2, None, [("allocate", 2)]),
-            ("c1", "carol", "1:2", 4, 5, [("allocate", 4), ("mark-stopped", 5), ("release", 5)]),
-            ("a2", "alice", "1:1", 8, 20, [("allocate", 8), ("release-stale", 20)])]
+    plan = [
+        ("a1", "alice", "0", 0, 10, [("allocate", 0), ("mark-stopped", 6), ("restart", 7), ("release", 10)]),
+        ("b1", "bob", "1:0", 2, None, [("allocate", 2)]),
+        ("c1", "carol", "1:2", 4, 5, [("allocate", 4), ("mark-stopped", 5), ("release", 5)]),
+        ("a2", "alice", "1:1", 8, 20, [("allocate", 8), ("release-stale", 20)]),
+    ]
     try:
         with led.write() as conn:
             for container, user, slot, start, end, events in plan:
-                led.insert(conn, slot=slot, uuid=_uuid_of(slot), container=container, user=user, priority=10,
-                           at=h(start), confirmed=True)
+                led.insert(
+                    conn,
+                    slot=slot,
+                    uuid=_uuid_of(slot),
+                    container=container,
+                    user=user,
+                    priority=10,
+                    at=h(start),
+                    confirmed=True,
+                )
                 row_id = conn.execute("SELECT MAX(id) FROM allocations").fetchone()[0]
                 if end is not None:
                     led.release_row(conn, row_id, at=h(end), reason="released")
@@ -61,31 +71,90 @@ def _history():
     log = Path(os.environ["DS01_LOG_DIR"])
     log.mkdir(parents=True, exist_ok=True)
     events = [
-        {"event": "refuse", "user": "alice", "container": "a3", "gpu_id": "", "timestamp": _stamp(h(1)),
-         "reason": "alice may hold at most 3 GPU slot(s).", "refused": "policy"},
+        {
+            "event": "refuse",
+            "user": "alice",
+            "container": "a3",
+            "gpu_id": "",
+            "timestamp": _stamp(h(1)),
+            "reason": "alice may hold at most 3 GPU slot(s).",
+            "refused": "policy",
+        },
         # an event written before refusals carried their kind: told apart by its wording
-        {"event": "refuse", "user": "bob", "container": "b2", "gpu_id": "", "timestamp": _stamp(h(3)),
-         "reason": "No free GPU slot for bob: all 5 slot(s) are taken."},
-        {"event": "refuse", "user": "bob", "container": "b2", "gpu_id": "", "timestamp": _stamp(h(30)),
-         "reason": "x", "refused": "capacity"},
+        {
+            "event": "refuse",
+            "user": "bob",
+            "container": "b2",
+            "gpu_id": "",
+            "timestamp": _stamp(h(3)),
+            "reason": "No free GPU slot for bob: all 5 slot(s) are taken.",
+        },
+        {
+            "event": "refuse",
+            "user": "bob",
+            "container": "b2",
+            "gpu_id": "",
+            "timestamp": _stamp(h(30)),
+            "reason": "x",
+            "refused": "capacity",
+        },
         # one idle stop, logged once per slot of the container
-        {"event": "stop-idle", "user": "carol", "container": "c1", "gpu_id": "1:2", "timestamp": _stamp(h(5)),
-         "reason": "idle"},
-        {"event": "stop-idle", "user": "carol", "container": "c1", "gpu_id": "1:3", "timestamp": _stamp(h(5)),
-         "reason": "idle"},
-        {"event": "allocate", "user": "carol", "container": "c1", "gpu_id": "1:2", "timestamp": _stamp(h(4)),
-         "reason": "priority 10"},
+        {
+            "event": "stop-idle",
+            "user": "carol",
+            "container": "c1",
+            "gpu_id": "1:2",
+            "timestamp": _stamp(h(5)),
+            "reason": "idle",
+        },
+        {
+            "event": "stop-idle",
+            "user": "carol",
+            "container": "c1",
+            "gpu_id": "1:3",
+            "timestamp": _stamp(h(5)),
+            "reason": "idle",
+        },
+        {
+            "event": "allocate",
+            "user": "carol",
+            "container": "c1",
+            "gpu_id": "1:2",
+            "timestamp": _stamp(h(4)),
+            "reason": "priority 10",
+        },
     ]
     (log / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
 
 
 EXPECTED_USERS = {
-    "alice": {"gpu_hours": round(10 + 4 * 2 / 7, 3), "container_hours": 13.0, "allocations": 2,
-              "refusals_quota": 1, "refusals_capacity": 0, "idle_stops": 0, "peak_slots": 2},
-    "bob": {"gpu_hours": round(10 * 3 / 7, 3), "container_hours": 10.0, "allocations": 1,
-            "refusals_quota": 0, "refusals_capacity": 1, "idle_stops": 0, "peak_slots": 1},
-    "carol": {"gpu_hours": round(1 / 7, 3), "container_hours": 1.0, "allocations": 1,
-              "refusals_quota": 0, "refusals_capacity": 0, "idle_stops": 1, "peak_slots": 1},
+    "alice": {
+        "gpu_hours": round(10 + 4 * 2 / 7, 3),
+        "container_hours": 13.0,
+        "allocations": 2,
+        "refusals_quota": 1,
+        "refusals_capacity": 0,
+        "idle_stops": 0,
+        "peak_slots": 2,
+    },
+    "bob": {
+        "gpu_hours": round(10 * 3 / 7, 3),
+        "container_hours": 10.0,
+        "allocations": 1,
+        "refusals_quota": 0,
+        "refusals_capacity": 1,
+        "idle_stops": 0,
+        "peak_slots": 1,
+    },
+    "carol": {
+        "gpu_hours": round(1 / 7, 3),
+        "container_hours": 1.0,
+        "allocations": 1,
+        "refusals_quota": 0,
+        "refusals_capacity": 0,
+        "idle_stops": 1,
+        "peak_slots": 1,
+    },
 }
 
 
@@ -106,8 +175,12 @@ def test_report_numbers_from_a_known_history(cli, menv):
     assert total["user"] == "TOTAL"
     assert total["gpu_hours"] == pytest.approx(sum(v["gpu_hours"] for v in EXPECTED_USERS.values()))
     assert total["container_hours"] == 24.0
-    assert (total["allocations"], total["refusals_quota"], total["refusals_capacity"], total["idle_stops"]) == \
-        (4, 1, 1, 1)
+    assert (total["allocations"], total["refusals_quota"], total["refusals_capacity"], total["idle_stops"]) == (
+        4,
+        1,
+        1,
+        1,
+    )
     assert total["peak_slots"] == 3  # 8h-10h: a1, a2 and b1
 
 
@@ -157,17 +230,30 @@ def test_open_intervals_count_up_to_now():
     from ds01.orchestrators.monitoring.report import Interval, usage
 
     now = h(100)
-    rows, total = usage([Interval("dora", now - 1.5 * H, None, 3 / 7)], [Interval("dora", now - H, None)], [],
-                        since=h(0), until=h(1000), now=now)
+    rows, total = usage(
+        [Interval("dora", now - 1.5 * H, None, 3 / 7)],
+        [Interval("dora", now - H, None)],
+        [],
+        since=h(0),
+        until=h(1000),
+        now=now,
+    )
     assert rows[0]["gpu_hours"] == round(1.5 * 3 / 7, 3)
     assert rows[0]["container_hours"] == 1.0
     assert total["peak_slots"] == 1
 
 
-@pytest.mark.parametrize(("profile", "gpu", "fraction"), [
-    (None, "NVIDIA A100-SXM4-80GB", 1.0), ("3g.40gb", "NVIDIA A100-SXM4-80GB", 3 / 7),
-    ("1c.3g.40gb", "NVIDIA A100-SXM4-80GB", 1 / 7), ("7g.80gb", "NVIDIA H100 80GB HBM3", 1.0),
-    ("2g.12gb", "NVIDIA A30", 0.5), ("1g.10gb+me", "NVIDIA A100-SXM4-80GB", 1 / 7)])
+@pytest.mark.parametrize(
+    ("profile", "gpu", "fraction"),
+    [
+        (None, "NVIDIA A100-SXM4-80GB", 1.0),
+        ("3g.40gb", "NVIDIA A100-SXM4-80GB", 3 / 7),
+        ("1c.3g.40gb", "NVIDIA A100-SXM4-80GB", 1 / 7),
+        ("7g.80gb", "NVIDIA H100 80GB HBM3", 1.0),
+        ("2g.12gb", "NVIDIA A30", 0.5),
+        ("1g.10gb+me", "NVIDIA A100-SXM4-80GB", 1 / 7),
+    ],
+)
 def test_mig_fractions(profile, gpu, fraction):
     from ds01.orchestrators.monitoring.report import profile_fraction
 

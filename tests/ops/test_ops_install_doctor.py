@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.docker,
-              pytest.mark.skipif(os.geteuid() != 0, reason="install sets owners: needs root")]
+pytestmark = [pytest.mark.docker, pytest.mark.skipif(os.geteuid() != 0, reason="install sets owners: needs root")]
 
 
 def _tree(root: Path) -> set[str]:
@@ -29,8 +28,14 @@ def test_install_doctor_break_uninstall(staged, cli, monkeypatch):
     before = _tree(root)
     first = cli("admin", "install", "--root", str(root))
     assert first.exit_code == 0, first.output
-    for expected in ("resource-limits.yaml", "var/lib/ds01", "var/log/ds01", "usr/local/bin/container-create",
-                     "etc/cron.d/ds01", "etc/logrotate.d/ds01"):
+    for expected in (
+        "resource-limits.yaml",
+        "var/lib/ds01",
+        "var/log/ds01",
+        "usr/local/bin/container-create",
+        "etc/cron.d/ds01",
+        "etc/logrotate.d/ds01",
+    ):
         assert expected in first.output
     assert (root / "usr/local/bin/gpu-status").is_symlink()
     assert (root / "var/lib/ds01").stat().st_mode & 0o7777 == 0o2775
@@ -118,7 +123,8 @@ def test_readme_lists_exactly_the_installed_symlinks():
     text = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()
     block = text.split("<!-- symlinks:begin -->\n", 1)[1].split("<!-- symlinks:end -->", 1)[0]
     assert block == symlinks_markdown(), (
-        "README.md's symlink list is stale: replace the block with `python -m ds01.cli.tree --markdown`")
+        "README.md's symlink list is stale: replace the block with `python -m ds01.cli.tree --markdown`"
+    )
 
 
 def test_help_lists_exactly_the_installed_symlinks():
@@ -127,8 +133,9 @@ def test_help_lists_exactly_the_installed_symlinks():
 
     for noun in NOUNS:
         assert verb_names(noun) == sorted(verbs_of(noun)), noun
-    listed = {n for label, text in alias_rows() if label != "symlinks" and "= ds01" not in text
-              for n in text.split(", ")}
+    listed = {
+        n for label, text in alias_rows() if label != "symlinks" and "= ds01" not in text for n in text.split(", ")
+    }
     assert listed == set(symlink_names())
 
 
@@ -150,10 +157,27 @@ def test_doctor_counts_a_pass_seen_only_in_the_ledger(staged, cli):
 
     led = Ledger(targets.state / "ds01.db")
     with led.write() as conn:
-        add_sample(conn, SampleRow(container="c._.1", container_id="x", user="alice", at=time.time() - 60,
-                                   started_at=time.time() - 600, cpu_ns=0, cpu_percent=0.0, gpu_busy=None,
-                                   gpu_detail="", processes=1, shells=0, idle=False, idle_since=None,
-                                   idle_cpu_ns=0, last_shell_at=None, warned_for=None))
+        add_sample(
+            conn,
+            SampleRow(
+                container="c._.1",
+                container_id="x",
+                user="alice",
+                at=time.time() - 60,
+                started_at=time.time() - 600,
+                cpu_ns=0,
+                cpu_percent=0.0,
+                gpu_busy=None,
+                gpu_detail="",
+                processes=1,
+                shells=0,
+                idle=False,
+                idle_since=None,
+                idle_cpu_ns=0,
+                last_shell_at=None,
+                warned_for=None,
+            ),
+        )
     led.close()
     _code, checks = _doctor(cli, root)
     assert checks["lifecycle pass"]["status"] == "ok", checks["lifecycle pass"]

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.docker,
-              pytest.mark.skipif(os.geteuid() != 0, reason="install sets owners: needs root"),
-              pytest.mark.skipif(shutil.which("visudo") is None, reason="needs visudo (the sudo package)")]
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.skipif(os.geteuid() != 0, reason="install sets owners: needs root"),
+    pytest.mark.skipif(shutil.which("visudo") is None, reason="needs visudo (the sudo package)"),
+]
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int, int, bytes | str | None]]:
@@ -93,7 +95,12 @@ def test_uninstall_purge_dry_run_changes_nothing(staged, cli):
     r = cli("admin", "uninstall", "--root", str(root), "--purge", "--dry-run")
     assert r.exit_code == 0, r.output
     assert _snapshot(root) == before
-    for path in ("etc/sudoers.d/ds01", "etc/cron.d/ds01", "usr/local/bin/container-create",
-                 "var/lib/ds01 and everything in it (--purge)", "var/log/ds01 and everything in it (--purge)"):
+    for path in (
+        "etc/sudoers.d/ds01",
+        "etc/cron.d/ds01",
+        "usr/local/bin/container-create",
+        "var/lib/ds01 and everything in it (--purge)",
+        "var/log/ds01 and everything in it (--purge)",
+    ):
         assert f"would remove {root / path}" in r.output, path
     assert "dry run:" in r.output

@@ -18,13 +18,17 @@ OLD_RELEASE = "4e948f7"
 
 def _old_schema() -> str:
     try:
-        text = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_RELEASE}:src/ds01/gpu/ledger.py"],
-                              capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{OLD_RELEASE}:src/ds01/gpu/ledger.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip(f"needs the git history of ds01 (release {OLD_RELEASE})")
     namespace: dict = {}
     start = text.index('_SCHEMA = """')
-    exec(text[start:text.index('"""', start + 13) + 3], namespace)
+    exec(text[start : text.index('"""', start + 13) + 3], namespace)
     return namespace["_SCHEMA"]
 
 
@@ -40,10 +44,16 @@ def _old_database(path: Path) -> None:
     ]
     conn.executemany(
         "INSERT INTO allocations (slot, uuid, container, user, priority, allocated_at, confirmed_at, "
-        "stopped_at, released_at, reason, exclusive) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-    conn.executemany("INSERT INTO history (at, event, user, container, slot, reason) VALUES (?,?,?,?,?,?)",
-                     [(100.0, "allocated", "alice", "alice-proj", "0", None),
-                      (70.0, "released", "carol", "carol-old", "2", "stale")])
+        "stopped_at, released_at, reason, exclusive) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO history (at, event, user, container, slot, reason) VALUES (?,?,?,?,?,?)",
+        [
+            (100.0, "allocated", "alice", "alice-proj", "0", None),
+            (70.0, "released", "carol", "carol-old", "2", "stale"),
+        ],
+    )
     conn.close()
 
 
@@ -53,8 +63,10 @@ def test_a_ledger_of_the_previous_release_migrates_once_and_keeps_every_row(tmp_
     led = ledger.Ledger(db)
     assert ledger.schema_version(led._connect()) == ledger.SCHEMA_VERSION
     rows = sorted(_all_rows(led), key=lambda r: r.id)
-    assert [(r.slot, r.uuid, r.container, r.user, r.priority, r.stopped_at, r.released_at, r.reason, r.exclusive)
-            for r in rows] == [
+    assert [
+        (r.slot, r.uuid, r.container, r.user, r.priority, r.stopped_at, r.released_at, r.reason, r.exclusive)
+        for r in rows
+    ] == [
         ("0", "GPU-0", "alice-proj", "alice", 50, None, None, None, True),
         ("1:0", "MIG-1a", "bob-train", "bob", 10, 300.0, None, None, True),
         ("2", "GPU-2", "carol-old", "carol", 50, 60.0, 70.0, "stale", True),

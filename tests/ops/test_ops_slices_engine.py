@@ -12,8 +12,7 @@ import pytest
 from ds01.base.cgroups import daemon_layout
 from ds01.ops import slices
 
-pytestmark = [pytest.mark.docker,
-              pytest.mark.skipif(os.geteuid() != 0, reason="writes cgroup limits: needs root")]
+pytestmark = [pytest.mark.docker, pytest.mark.skipif(os.geteuid() != 0, reason="writes cgroup limits: needs root")]
 
 MiB = 1024 * 1024
 
@@ -21,8 +20,10 @@ MiB = 1024 * 1024
 def _config(tmp_path: Path, group: str, memory: str | None, cpus: float = 0.5, tasks: int = 64) -> Path:
     path = tmp_path / "limits.yaml"
     mem = "null" if memory is None else memory
-    path.write_text(f"groups:\n  {group}:\n    members: [opsuser]\n    slice_cpus: {cpus}\n"
-                    f"    slice_memory: {mem}\n    slice_tasks: {tasks}\n")
+    path.write_text(
+        f"groups:\n  {group}:\n    members: [opsuser]\n    slice_cpus: {cpus}\n"
+        f"    slice_memory: {mem}\n    slice_tasks: {tasks}\n"
+    )
     return path
 
 
@@ -30,9 +31,16 @@ def _run(client, image: str, tag: str, parent: str, command: str) -> tuple[int, 
     """A container under ``parent`` whose own memory limit (512m) is above the group's cap."""
     from dev.engine import TEST_LABEL
 
-    c = client.containers.run(image, ["sh", "-c", command], detach=True, cgroup_parent=parent,
-                              mem_limit="512m", memswap_limit="512m", labels={TEST_LABEL: tag},
-                              name=f"ops-{tag}-{os.urandom(3).hex()}")
+    c = client.containers.run(
+        image,
+        ["sh", "-c", command],
+        detach=True,
+        cgroup_parent=parent,
+        mem_limit="512m",
+        memswap_limit="512m",
+        labels={TEST_LABEL: tag},
+        name=f"ops-{tag}-{os.urandom(3).hex()}",
+    )
     try:
         status = int(c.wait(timeout=120)["StatusCode"])
         return status, c.logs().decode(errors="replace")
@@ -40,8 +48,7 @@ def _run(client, image: str, tag: str, parent: str, command: str) -> tuple[int, 
         c.remove(force=True)
 
 
-def test_setup_slices_caps_a_group_on_the_real_engine(docker_env, base_image, session_tag, tmp_path, cli,
-                                                      monkeypatch):
+def test_setup_slices_caps_a_group_on_the_real_engine(docker_env, base_image, session_tag, tmp_path, cli, monkeypatch):
     layout = daemon_layout()
     if layout.driver != "cgroupfs":
         pytest.skip(f"this engine uses the {layout.driver} cgroup driver; its units are checked by systemd-analyze")
@@ -52,8 +59,7 @@ def test_setup_slices_caps_a_group_on_the_real_engine(docker_env, base_image, se
     def f(rel: str) -> Path:
         return slices.cgroup_file(rel, parent, layout.version, bases=bases)
 
-    created = ([f(c + "/x").parent for c in ("cpu", "memory", "pids")] if layout.version == 1
-               else [f("x").parent])
+    created = [f(c + "/x").parent for c in ("cpu", "memory", "pids")] if layout.version == 1 else [f("x").parent]
     monkeypatch.setenv("DS01_CONFIG", str(_config(tmp_path, group, "48m")))
     try:
         r = cli("admin", "setup-slices")
@@ -100,8 +106,9 @@ def test_setup_slices_caps_a_group_on_the_real_engine(docker_env, base_image, se
                 pass
 
 
-def test_a_config_change_changes_a_running_containers_parent(docker_env, base_image, session_tag, tmp_path,
-                                                             cli, monkeypatch):
+def test_a_config_change_changes_a_running_containers_parent(
+    docker_env, base_image, session_tag, tmp_path, cli, monkeypatch
+):
     layout = daemon_layout()
     if layout.driver != "cgroupfs" or layout.version != 1:
         pytest.skip("checks the cgroup v1 files of the cgroupfs driver")
@@ -111,8 +118,14 @@ def test_a_config_change_changes_a_running_containers_parent(docker_env, base_im
     parent = f"ds01-{group}.slice"
     bases = slices.daemon_cgroups()
     monkeypatch.setenv("DS01_CONFIG", str(_config(tmp_path, group, "64m")))
-    c = docker_env.containers.run(base_image, ["sleep", "60"], detach=True, cgroup_parent=parent,
-                                  labels={TEST_LABEL: session_tag}, name=f"ops-{session_tag}-run")
+    c = docker_env.containers.run(
+        base_image,
+        ["sleep", "60"],
+        detach=True,
+        cgroup_parent=parent,
+        labels={TEST_LABEL: session_tag},
+        name=f"ops-{session_tag}-run",
+    )
     mem = slices.cgroup_file("memory/memory.limit_in_bytes", parent, 1, bases=bases)
     try:
         assert cli("admin", "setup-slices").exit_code == 0

@@ -48,10 +48,15 @@ def test_add_user_group_mode_docker_group_and_a_comment_keeping_edit(cli, config
         assert "docker" in _groups_of(u.name)
         after = config.read_text()
         # Exactly one line changed: the researcher group's members; every comment is still there.
-        diff = [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-                if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-        assert diff == ["-    members: [researcher1, researcher2]",
-                        f"+    members: [researcher1, researcher2, {u.name}]"], diff
+        diff = [
+            line
+            for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ]
+        assert diff == [
+            "-    members: [researcher1, researcher2]",
+            f"+    members: [researcher1, researcher2, {u.name}]",
+        ], diff
         assert cli("limits", "check").exit_code == 0
         shown = json.loads(cli("limits", "show", u.name, "--json").stdout)
         assert shown["group"] == "researcher"
@@ -118,9 +123,12 @@ def test_users_lists_real_containers_and_slots(cli, tmp_path, monkeypatch, docke
 
     docker_client.reset_client()
     with make_user() as u:
-        configs.use(monkeypatch, configs.write(
-            tmp_path, configs.topology(None),
-            groups={"lab": {"members": [u.name, "idle-member"], "priority": 40}}))
+        configs.use(
+            monkeypatch,
+            configs.write(
+                tmp_path, configs.topology(None), groups={"lab": {"members": [u.name, "idle-member"], "priority": 40}}
+            ),
+        )
         name = f"{session_tag}-users"
         as_u = sudo_env(u)
         try:

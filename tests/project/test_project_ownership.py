@@ -59,8 +59,14 @@ def test_git_init_under_sudo_uses_the_callers_git_identity_never_roots(cli, user
     assert data["initialized"] is True
     assert data["identity"] is None and data["committed"] is False
     assert any("git does not know who you are" in note for note in data["notes"])
-    log = subprocess.run(["git", "-C", str(project), "log", "--format=%an"], capture_output=True, text=True,
-                         user=user.uid, group=user.gid, env={"HOME": str(user.home), "PATH": os.environ["PATH"]})
+    log = subprocess.run(
+        ["git", "-C", str(project), "log", "--format=%an"],
+        capture_output=True,
+        text=True,
+        user=user.uid,
+        group=user.gid,
+        env={"HOME": str(user.home), "PATH": os.environ["PATH"]},
+    )
     assert "Root Person" not in log.stdout
     assert _owners(project) == {user.uid}
 
@@ -85,8 +91,21 @@ def test_git_init_under_sudo_commits_with_the_callers_own_identity(cli, user):
         ("project", "git-init", "{root}"),
         ("project", "readme-create", "{root}"),
         ("project", "vscode-setup", "proj", "--dir", "{root}"),
-        pytest.param(("project", "init", "proj", "--dir", "{root}/proj", "--base-image", "ds01-base:busybox",
-                      "--yes", "--no-image", "--no-container"), marks=pytest.mark.docker),
+        pytest.param(
+            (
+                "project",
+                "init",
+                "proj",
+                "--dir",
+                "{root}/proj",
+                "--base-image",
+                "ds01-base:busybox",
+                "--yes",
+                "--no-image",
+                "--no-container",
+            ),
+            marks=pytest.mark.docker,
+        ),
     ],
 )
 def test_under_sudo_nothing_is_written_where_the_caller_cannot_write(cli, user, argv):

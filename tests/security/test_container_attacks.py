@@ -59,8 +59,9 @@ def _build(client, tag: str, files: dict[str, tuple[bytes, int]], dockerfile: st
             info.size, info.mode = len(data), mode
             tar.addfile(info, io.BytesIO(data))
     buf.seek(0)
-    client.images.build(fileobj=buf, custom_context=True, tag=tag, rm=True, forcerm=True,
-                        labels={"ds01.test.session": session_tag})
+    client.images.build(
+        fileobj=buf, custom_context=True, tag=tag, rm=True, forcerm=True, labels={"ds01.test.session": session_tag}
+    )
     return tag
 
 
@@ -71,19 +72,20 @@ def suid_image(docker_engine, base_image, session_tag, tmp_path_factory) -> str:
         pytest.skip("needs gcc to build the setuid helper")
     work = tmp_path_factory.mktemp("su0")
     (work / "su0.c").write_text(SU0)
-    subprocess.run(["gcc", "-static", "-O2", "-o", str(work / "su0"), str(work / "su0.c")], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["gcc", "-static", "-O2", "-o", str(work / "su0"), str(work / "su0.c")], check=True, capture_output=True
+    )
     dockerfile = f"FROM {base_image}\nCOPY su0 /usr/bin/su0\nRUN chmod 4755 /usr/bin/su0 && mkdir -p /etc/sudoers.d\n"
-    return _build(docker_engine, f"{session_tag}-suid:1", {"su0": ((work / "su0").read_bytes(), 0o755)},
-                  dockerfile, session_tag)
+    return _build(
+        docker_engine, f"{session_tag}-suid:1", {"su0": ((work / "su0").read_bytes(), 0o755)}, dockerfile, session_tag
+    )
 
 
 @pytest.fixture(scope="module")
 def forged_image(docker_engine, base_image, session_tag) -> str:
     """An image whose Dockerfile writes labels in ds01's and AIME's namespaces."""
     label_line = " ".join(f'{k}="{v}"' for k, v in FORGED.items())
-    return _build(docker_engine, f"{session_tag}-forged:1", {}, f"FROM {base_image}\nLABEL {label_line}\n",
-                  session_tag)
+    return _build(docker_engine, f"{session_tag}-forged:1", {}, f"FROM {base_image}\nLABEL {label_line}\n", session_tag)
 
 
 class Setup:
@@ -96,13 +98,22 @@ class Setup:
         self.write("secure")
 
     def write(self, mode: str, network: str = "none") -> None:
-        self.config.write_text(configs.render(
-            self.topology,
-            defaults={"memory_swap": "512m", "shm_size": "64m", "max_containers_per_user": 3,
-                      "gpu_hold_after_stop": "1h"},
-            default_group="student", groups={"student": {"members": []}},
-            gpu_allocation={"device_requests": "never"}, advanced={"network_mode": network},
-            security={"mode": mode, "allowed_base_images": ["ds01-base:busybox", *self.images]}))
+        self.config.write_text(
+            configs.render(
+                self.topology,
+                defaults={
+                    "memory_swap": "512m",
+                    "shm_size": "64m",
+                    "max_containers_per_user": 3,
+                    "gpu_hold_after_stop": "1h",
+                },
+                default_group="student",
+                groups={"student": {"members": []}},
+                gpu_allocation={"device_requests": "never"},
+                advanced={"network_mode": network},
+                security={"mode": mode, "allowed_base_images": ["ds01-base:busybox", *self.images]},
+            )
+        )
 
     @staticmethod
     def ds01(user, *args: str, input: str | None = None):
@@ -132,8 +143,15 @@ def _folder(owner, name: str) -> Path:
 
 
 def _as(owner, *argv: str) -> None:
-    subprocess.run(list(argv), check=True, user=owner.uid, group=owner.gid, extra_groups=[], cwd=owner.home,
-                   env={"PATH": "/usr/bin:/bin", "HOME": str(owner.home)})
+    subprocess.run(
+        list(argv),
+        check=True,
+        user=owner.uid,
+        group=owner.gid,
+        extra_groups=[],
+        cwd=owner.home,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(owner.home)},
+    )
 
 
 def _rows() -> list[tuple]:
@@ -158,11 +176,11 @@ exit
 
 
 def test_secure_mode_container_is_the_caller_without_privileges_and_makes_no_setuid_root_file(
-        setup, user, docker_env, suid_image, session_tag):
+    setup, user, docker_env, suid_image, session_tag
+):
     ws = _folder(user, "ws")
     name = f"{session_tag}-hard"
-    r = setup.ds01(user, "container", "create", name, "--image", suid_image, "-w", str(ws), "--gpus", "1",
-                   "--json")
+    r = setup.ds01(user, "container", "create", name, "--image", suid_image, "-w", str(ws), "--gpus", "1", "--json")
     assert r.exit_code == 0, r
     out = json.loads(r.stdout)
     attrs = docker_env.api.inspect_container(out["docker_name"])
@@ -189,7 +207,8 @@ def test_secure_mode_container_is_the_caller_without_privileges_and_makes_no_set
 
 
 def test_group_mode_keeps_the_old_defaults_where_the_docker_group_is_root_anyway(
-        setup, user, docker_env, suid_image, session_tag):
+    setup, user, docker_env, suid_image, session_tag
+):
     """The same attack succeeds in group mode (docs/security.md says so); secure mode refuses to
     start such a container, so switching a server to secure mode closes it for old containers too."""
     setup.write("group")
@@ -226,22 +245,27 @@ def test_host_network_is_refused_in_both_modes(setup, user, docker_env, base_ima
 
 
 def test_workspace_swapped_for_a_symlink_is_refused_at_start_run_and_recreate(
-        setup, user, docker_env, base_image, session_tag):
+    setup, user, docker_env, base_image, session_tag
+):
     with make_user("ds01v") as victim:
         secret = victim.home / "secret.txt"
         secret.write_text("victim's")
         wsx = _folder(user, "wsx")
         name = f"{session_tag}-swap"
-        r = setup.ds01(user, "container", "create", name, "--image", base_image, "-w", str(wsx), "--gpus", "1",
-                       "--json")
+        r = setup.ds01(
+            user, "container", "create", name, "--image", base_image, "-w", str(wsx), "--gpus", "1", "--json"
+        )
         assert r.exit_code == 0, r
         cid = json.loads(r.stdout)["id"]
         assert setup.ds01(user, "container", "stop", name).exit_code == 0
         _as(user, "mv", str(wsx), str(user.home / "wsx.old"))
         _as(user, "ln", "-s", str(victim.home), str(wsx))
 
-        for args, stdin in ((("container", "start", name), None), (("container", "run", name), "cat secret.txt\n"),
-                            (("mlc", "start", name, "cat", "/workspace/secret.txt"), None)):
+        for args, stdin in (
+            (("container", "start", name), None),
+            (("container", "run", name), "cat secret.txt\n"),
+            (("mlc", "start", name, "cat", "/workspace/secret.txt"), None),
+        ):
             r = setup.ds01(user, *args, input=stdin)
             assert r.exit_code == 3 and "symbolic link" in r.stderr, (args, r)
             assert "victim's" not in r.stdout
@@ -273,9 +297,16 @@ def test_engine_writes_every_reserved_label_an_image_carries(setup, user, docker
     from ds01.base import container_spec, engine
 
     ws = _folder(user, "ws")
-    spec = container_spec.ContainerSpec(name=f"{session_tag}-lbl", owner=user, image=forged_image, workspace=ws,
-                                custom_image=True, security_mode="secure", network_mode="none",
-                                extra_labels={"ds01.gpu.slots": "", "ds01.gpu.uuids": ""})
+    spec = container_spec.ContainerSpec(
+        name=f"{session_tag}-lbl",
+        owner=user,
+        image=forged_image,
+        workspace=ws,
+        custom_image=True,
+        security_mode="secure",
+        network_mode="none",
+        extra_labels={"ds01.gpu.slots": "", "ds01.gpu.uuids": ""},
+    )
     info = engine.create_container(spec)
     labels = docker_env.api.inspect_container(info.id)["Config"]["Labels"]
     assert _reserved(labels) == _reserved(info.labels)  # exactly what ds01 sent
@@ -284,12 +315,12 @@ def test_engine_writes_every_reserved_label_an_image_carries(setup, user, docker
     assert labels["ds01.gpu.slots"] == "" and labels["ds01.admin"] == ""
 
 
-def test_forged_gpu_labels_in_a_dockerfile_give_the_container_nothing(setup, user, docker_env, forged_image,
-                                                                      session_tag):
+def test_forged_gpu_labels_in_a_dockerfile_give_the_container_nothing(
+    setup, user, docker_env, forged_image, session_tag
+):
     ws = _folder(user, "ws")
     name = f"{session_tag}-forge"
-    r = setup.ds01(user, "container", "create", name, "--image", forged_image, "-w", str(ws), "--gpus", "1",
-                   "--json")
+    r = setup.ds01(user, "container", "create", name, "--image", forged_image, "-w", str(ws), "--gpus", "1", "--json")
     if r.exit_code == 3:  # refused outright for carrying reserved labels: nothing made, nothing held
         assert not docker_env.api.containers(all=True, filters={"name": name}) and _rows() == []
         return
@@ -309,11 +340,19 @@ def test_another_users_project_image_is_refused_for_a_container(setup, user, doc
     from ds01.base import images
 
     with make_user("ds01o") as other:
-        ref = _build(docker_env, f"{session_tag}-theirs-image:latest", {}, f"FROM {base_image}\nRUN echo private\n",
-                     session_tag)
+        ref = _build(
+            docker_env, f"{session_tag}-theirs-image:latest", {}, f"FROM {base_image}\nRUN echo private\n", session_tag
+        )
         image_id = docker_env.api.inspect_image(ref)["Id"]
-        images.record_owner(image_id, uid=other.uid, user=other.name, project=f"{session_tag}-theirs", labels={},
-                            dockerfile="/nowhere/Dockerfile", shared=False)
+        images.record_owner(
+            image_id,
+            uid=other.uid,
+            user=other.name,
+            project=f"{session_tag}-theirs",
+            labels={},
+            dockerfile="/nowhere/Dockerfile",
+            shared=False,
+        )
         ws = _folder(user, "ws")
         for args in (("--image", ref), ()):  # by flag, and as the default NAME-image of a same-named container
             name = f"{session_tag}-theirs" if not args else f"{session_tag}-borrow"
@@ -336,8 +375,13 @@ def _picker_list(setup, user, ws: Path, name: str) -> str:
 
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env.update(sudo_env(user), HOME=str(world_dir("ds01-roothome-")), TERM="xterm")
-    child = pexpect.spawn(ds01_executable(), ["container", "create", name, "-w", str(ws), "--gpus", "1"],
-                          env=env, encoding="utf-8", timeout=60)
+    child = pexpect.spawn(
+        ds01_executable(),
+        ["container", "create", name, "-w", str(ws), "--gpus", "1"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+    )
     try:
         child.expect("Image for the container")
         child.expect("A framework from the catalog")  # always the last entry: everything above it is shown
@@ -349,23 +393,27 @@ def _picker_list(setup, user, ws: Path, name: str) -> str:
 
 
 @pytest.mark.parametrize("mode", ["secure", "group"])
-def test_a_container_uses_only_images_the_caller_may_build_on(setup, user, docker_env, base_image, session_tag,
-                                                             mode):
+def test_a_container_uses_only_images_the_caller_may_build_on(setup, user, docker_env, base_image, session_tag, mode):
     """`--image` of (a) a plain local image nobody listed and (b) one whose Dockerfile claims the
     caller's ds01 labels is refused before anything is allocated; (b) is not offered by the picker
     either. (c) Once an admin lists it in security.allowed_base_images the same image is allowed."""
     setup.write(mode)
-    plain = _build(docker_env, f"{session_tag}-plain-{mode}:1", {}, f"FROM {base_image}\nRUN echo plain\n",
-                   session_tag)
-    claimed = _build(docker_env, f"{session_tag}-claimed-{mode}:1", {},
-                     f"FROM {base_image}\nLABEL ds01.user={user.name} ds01.managed=true\n", session_tag)
+    plain = _build(docker_env, f"{session_tag}-plain-{mode}:1", {}, f"FROM {base_image}\nRUN echo plain\n", session_tag)
+    claimed = _build(
+        docker_env,
+        f"{session_tag}-claimed-{mode}:1",
+        {},
+        f"FROM {base_image}\nLABEL ds01.user={user.name} ds01.managed=true\n",
+        session_tag,
+    )
     ws = _folder(user, "ws")
     for ref in (plain, claimed):
         name = f"{session_tag}-img-{mode}"
         r = setup.ds01(user, "container", "create", name, "--image", ref, "-w", str(ws), "--gpus", "1")
         assert r.exit_code == 3 and "not one you may use" in r.stderr, r
-        assert [line for line in r.stderr.splitlines() if line.startswith("error:")] == \
-            [r.stderr.strip().splitlines()[-1]], r.stderr  # one sentence
+        assert [line for line in r.stderr.splitlines() if line.startswith("error:")] == [
+            r.stderr.strip().splitlines()[-1]
+        ], r.stderr  # one sentence
         assert not docker_env.api.containers(all=True, filters={"name": name}) and _rows() == []
 
     shown = _picker_list(setup, user, ws, f"{session_tag}-pick-{mode}")

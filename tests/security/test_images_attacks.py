@@ -55,31 +55,44 @@ def _as(user, path: Path, *, mode: int | None = None) -> Path:
     return path
 
 
-def test_a_dockerfiles_symlink_to_a_root_only_folder_gets_nothing_created(cli, docker_env, base_image,
-                                                                            session_tag, two_users):
+def test_a_dockerfiles_symlink_to_a_root_only_folder_gets_nothing_created(
+    cli, docker_env, base_image, session_tag, two_users
+):
     attacker, _ = two_users
     target = world_dir() / "root-only"
     target.mkdir(mode=0o700)
     (attacker.home / "dockerfiles").symlink_to(target)
     project = f"{session_tag}-symdf"
-    r = run_process("image", "create", project, "--base-image", base_image, *MINIMAL, "--no-build",
-                    env=sudo_env(attacker))
+    r = run_process(
+        "image", "create", project, "--base-image", base_image, *MINIMAL, "--no-build", env=sudo_env(attacker)
+    )
     assert r.exit_code != 0, r
     assert "Permission denied" in r.stderr and "Traceback" not in r.stderr
     assert list(target.iterdir()) == []
 
 
 @pytest.mark.parametrize("via_symlink", [False, True])
-def test_requirements_of_a_file_the_caller_cannot_read_are_not_read(cli, docker_env, base_image, session_tag,
-                                                                      two_users, via_symlink):
+def test_requirements_of_a_file_the_caller_cannot_read_are_not_read(
+    cli, docker_env, base_image, session_tag, two_users, via_symlink
+):
     attacker, _ = two_users
     source = Path("/etc/shadow")
     if via_symlink:
         source = attacker.home / "req.txt"
         source.symlink_to("/etc/shadow")
     project = f"{session_tag}-shadow"
-    r = run_process("image", "create", project, "--base-image", base_image, *MINIMAL, "--requirements",
-                    str(source), "--no-build", env=sudo_env(attacker))
+    r = run_process(
+        "image",
+        "create",
+        project,
+        "--base-image",
+        base_image,
+        *MINIMAL,
+        "--requirements",
+        str(source),
+        "--no-build",
+        env=sudo_env(attacker),
+    )
     assert r.exit_code == 2, r
     assert "Permission denied" in r.stderr
     for line in _shadow_lines():
@@ -129,9 +142,11 @@ def test_another_users_project_image_is_never_a_base(cli, docker_env, base_image
     r = cli("image", "create", project, "--base-image", base_image, *MINIMAL, "--no-build", env=env)
     assert r.exit_code == 0, r
     dockerfile = attacker.home / "dockerfiles" / project / "Dockerfile"
-    for text in (f"FROM {victims}\n",
-                 f"FROM {base_image}\nCOPY --from={victims} /etc/hostname /stolen\n",
-                 f"FROM {base_image} AS one\nFROM {victims}:latest\n"):
+    for text in (
+        f"FROM {victims}\n",
+        f"FROM {base_image}\nCOPY --from={victims} /etc/hostname /stolen\n",
+        f"FROM {base_image} AS one\nFROM {victims}:latest\n",
+    ):
         dockerfile.write_text(text)
         r = cli("image", "update", project, "--build", "--yes", env=env)
         assert r.exit_code == 3, (text, r)
@@ -147,8 +162,10 @@ def test_a_label_does_not_make_an_image_someones(cli, docker_env, base_image, se
     it is not listed for them, they cannot build on it, and its name is not theirs to build over."""
     _, victim = two_users
     squat = f"{session_tag}-squat"
-    dockerfile = (f"FROM {base_image}\nLABEL ds01.managed=true ds01.user={victim.name} ds01.uid={victim.uid} "
-                  f"ds01.project={squat} ds01.test.session={session_tag}\n")
+    dockerfile = (
+        f"FROM {base_image}\nLABEL ds01.managed=true ds01.user={victim.name} ds01.uid={victim.uid} "
+        f"ds01.project={squat} ds01.test.session={session_tag}\n"
+    )
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
         data = dockerfile.encode()
@@ -156,8 +173,9 @@ def test_a_label_does_not_make_an_image_someones(cli, docker_env, base_image, se
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     context.seek(0)
-    docker_env.images.build(fileobj=context, custom_context=True, tag=f"{squat}-image:latest", pull=False, rm=True,
-                            forcerm=True)
+    docker_env.images.build(
+        fileobj=context, custom_context=True, tag=f"{squat}-image:latest", pull=False, rm=True, forcerm=True
+    )
 
     env = sudo_env(victim)
     listed = json.loads(cli("image", "list", "--json", env=env).stdout)
@@ -177,8 +195,12 @@ def test_a_dockerfile_cannot_write_ds01_labels(cli, docker_env, base_image, sess
     first = docker_env.images.get(f"{project}-image").id
     dockerfile = attacker.home / "dockerfiles" / project / "Dockerfile"
     original = dockerfile.read_text()
-    for line in ('LABEL ds01.gpu.slots="0"', 'LABEL "aime.mlc.GPUS"=all', "LABEL ds01.user other",
-                 'LABEL ds01.uid="0"'):
+    for line in (
+        'LABEL ds01.gpu.slots="0"',
+        'LABEL "aime.mlc.GPUS"=all',
+        "LABEL ds01.user other",
+        'LABEL ds01.uid="0"',
+    ):
         dockerfile.write_text(original + line + "\n")
         r = cli("image", "update", project, "--build", "--yes", env=env)
         assert r.exit_code == 3, (line, r)
@@ -194,8 +216,11 @@ def test_delete_force_never_removes_another_users_container(cli, docker_env, bas
     image = docker_env.images.get(f"{project}-image")
     # The other user's container on that image (made before images stopped crossing users).
     theirs = docker_env.containers.create(
-        image.id, ["sleep", "60"], name=f"{session_tag}-theirs._.{other.uid}",
-        labels={"aime.mlc": other.name, "ds01.test.session": session_tag})
+        image.id,
+        ["sleep", "60"],
+        name=f"{session_tag}-theirs._.{other.uid}",
+        labels={"aime.mlc": other.name, "ds01.test.session": session_tag},
+    )
     r = cli("image", "delete", project, "--force", "--yes", env=sudo_env(owner))
     assert r.exit_code == 3, r
     assert "nothing was deleted" in r.stderr and other.name not in r.stderr
@@ -205,8 +230,11 @@ def test_delete_force_never_removes_another_users_container(cli, docker_env, bas
     # The owner's own container (named and labelled for them) is removed with --force.
     theirs.remove(force=True)
     mine = docker_env.containers.create(
-        image.id, ["sleep", "60"], name=f"{session_tag}-mine._.{owner.uid}",
-        labels={"aime.mlc": owner.name, "ds01.test.session": session_tag})
+        image.id,
+        ["sleep", "60"],
+        name=f"{session_tag}-mine._.{owner.uid}",
+        labels={"aime.mlc": owner.name, "ds01.test.session": session_tag},
+    )
     r = cli("image", "delete", project, "--force", "--yes", env=sudo_env(owner))
     assert r.exit_code == 0, r
     import docker.errors

@@ -38,10 +38,17 @@ ONE = configs.topology(None)
 
 
 def _config(folder: Path, *, topology: str = SEVEN, pending: str = "10m", mode: str = "group") -> Path:
-    cfg = configs.write(folder, topology, topology_name=f"ledger-attacks-{secrets.token_hex(3)}.yaml", base=False,
-                        defaults={"max_mig_instances": 1, "max_gpus_per_container": 1, "priority": 10}, admins=[],
-                        gpu_allocation={"device_requests": "never"},
-                        policies={"pending_allocation_timeout": pending}, security={"mode": mode})
+    cfg = configs.write(
+        folder,
+        topology,
+        topology_name=f"ledger-attacks-{secrets.token_hex(3)}.yaml",
+        base=False,
+        defaults={"max_mig_instances": 1, "max_gpus_per_container": 1, "priority": 10},
+        admins=[],
+        gpu_allocation={"device_requests": "never"},
+        policies={"pending_allocation_timeout": pending},
+        security={"mode": mode},
+    )
     os.environ["DS01_CONFIG"] = str(cfg)
     return cfg
 
@@ -64,22 +71,33 @@ def _rows() -> list[tuple]:
         return []
     conn = sqlite3.connect(_db())
     try:
-        return conn.execute("SELECT slot, container, user, priority FROM allocations WHERE released_at IS NULL "
-                            "ORDER BY id").fetchall()
+        return conn.execute(
+            "SELECT slot, container, user, priority FROM allocations WHERE released_at IS NULL ORDER BY id"
+        ).fetchall()
     finally:
         conn.close()
 
 
 # -- forged labels ------------------------------------------------------------------------------
 
+
 def _forged_labels(user, tag: str, slot: str, uuid: str) -> dict[str, str]:
-    return {"ds01.test.session": tag, "aime.mlc": user.name, "aime.mlc.DS01_MANAGED": "true",
-            "aime.mlc.NAME": "forged", "ds01.user": user.name, "ds01.uid": str(user.uid),
-            "ds01.gpu.slots": slot, "ds01.gpu.uuids": uuid, "ds01.managed": "true"}
+    return {
+        "ds01.test.session": tag,
+        "aime.mlc": user.name,
+        "aime.mlc.DS01_MANAGED": "true",
+        "aime.mlc.NAME": "forged",
+        "ds01.user": user.name,
+        "ds01.uid": str(user.uid),
+        "ds01.gpu.slots": slot,
+        "ds01.gpu.uuids": uuid,
+        "ds01.managed": "true",
+    }
 
 
-def test_forged_gpu_labels_are_never_adopted_and_grant_no_slot_beyond_the_quota(config, docker_env, base_image,
-                                                                                session_tag):
+def test_forged_gpu_labels_are_never_adopted_and_grant_no_slot_beyond_the_quota(
+    config, docker_env, base_image, session_tag
+):
     from ds01.gpu import inputs
     from ds01.limits.config import load_config
 
@@ -89,17 +107,26 @@ def test_forged_gpu_labels_are_never_adopted_and_grant_no_slot_beyond_the_quota(
     with make_user("ds01l") as user:
         try:
             # 1. straight from the Docker API, with every label ds01 would write
-            direct = client.containers.create(base_image, ["sleep", "300"], name=f"forged-{session_tag}._.{user.uid}",
-                                              labels=_forged_labels(user, session_tag, "0:0", uuid["0:0"]))
+            direct = client.containers.create(
+                base_image,
+                ["sleep", "300"],
+                name=f"forged-{session_tag}._.{user.uid}",
+                labels=_forged_labels(user, session_tag, "0:0", uuid["0:0"]),
+            )
             made.append(direct)
             direct.start()
             # 2. from an image whose Dockerfile writes the labels (the container inherits them)
             labels = _forged_labels(user, session_tag, "0:1", uuid["0:1"])
             dockerfile = f"FROM {base_image}\n" + "".join(f'LABEL {k}="{v}"\n' for k, v in labels.items())
-            image, _ = client.images.build(fileobj=io.BytesIO(dockerfile.encode()),
-                                           tag=f"forged-{session_tag}-image:latest", rm=True)
-            inherited = client.containers.create(image.id, ["sleep", "300"], name=f"inh-{session_tag}._.{user.uid}",
-                                                 labels={"ds01.test.session": session_tag})
+            image, _ = client.images.build(
+                fileobj=io.BytesIO(dockerfile.encode()), tag=f"forged-{session_tag}-image:latest", rm=True
+            )
+            inherited = client.containers.create(
+                image.id,
+                ["sleep", "300"],
+                name=f"inh-{session_tag}._.{user.uid}",
+                labels={"ds01.test.session": session_tag},
+            )
             made.append(inherited)
             inherited.start()
             assert inherited.labels["ds01.gpu.slots"] == "0:1"
@@ -128,8 +155,7 @@ def test_forged_gpu_labels_are_never_adopted_and_grant_no_slot_beyond_the_quota(
             client.images.remove(f"forged-{session_tag}-image:latest", force=True)
 
 
-def test_a_replacement_under_a_recorded_name_is_not_the_recorded_container(config, docker_env, base_image,
-                                                                           session_tag):
+def test_a_replacement_under_a_recorded_name_is_not_the_recorded_container(config, docker_env, base_image, session_tag):
     """An export re-imported (or any container made again) under the name of a recorded one
     comes back with the old labels; the row follows the recorded id, not the name."""
     from ds01.gpu import service, sync
@@ -139,8 +165,12 @@ def test_a_replacement_under_a_recorded_name_is_not_the_recorded_container(confi
     cfg = load_config(config)
     client = docker_env
     name = f"again-{session_tag}._.4242"
-    labels = {"ds01.test.session": session_tag, "aime.mlc.DS01_MANAGED": "true", "ds01.user": "root",
-              "ds01.gpu.slots": "0:0"}
+    labels = {
+        "ds01.test.session": session_tag,
+        "aime.mlc.DS01_MANAGED": "true",
+        "ds01.user": "root",
+        "ds01.gpu.slots": "0:0",
+    }
     first = client.containers.create(base_image, ["sleep", "300"], name=name, labels=labels)
     service.allocate(cfg, "nobody-here", name, 1, reconcile_first=False)
     service.confirm(name, container_id=first.id)
@@ -150,7 +180,8 @@ def test_a_replacement_under_a_recorded_name_is_not_the_recorded_container(confi
         # Docker's creation time is in seconds: count the replacement as old enough to be judged.
         report = sync.reconcile(cfg, now=lambda: time.time() + 3600)
         assert [e["reason"] for e in report.released if e["container"] == name] == [
-            "container no longer exists (another container took its name)"]
+            "container no longer exists (another container took its name)"
+        ]
         assert any(c["container"] == name and c["kind"] == "unrecorded" for c in report.conflicts)
         assert Ledger().rows_for(name) == []
     finally:
@@ -158,6 +189,7 @@ def test_a_replacement_under_a_recorded_name_is_not_the_recorded_container(confi
 
 
 # -- priority and borrowed rows -----------------------------------------------------------------
+
 
 def test_a_non_admin_cannot_choose_their_priority(config, docker_env):
     with make_user("ds01p") as user:
@@ -183,8 +215,11 @@ def test_a_row_for_another_users_container_name_cannot_be_made_taken_or_released
         # A row borrowed that way (kept from an older version) is never handed to bob...
         assert _as(None, "gpu", "status").exit_code == 0  # creates the ledger
         conn = sqlite3.connect(_db())
-        conn.execute("INSERT INTO allocations (slot, uuid, container, user, priority, allocated_at, exclusive) "
-                     "VALUES ('0:0', 'MIG-x', ?, ?, 10, ?, 1)", (theirs, alice.name, time.time()))
+        conn.execute(
+            "INSERT INTO allocations (slot, uuid, container, user, priority, allocated_at, exclusive) "
+            "VALUES ('0:0', 'MIG-x', ?, ?, 10, ?, 1)",
+            (theirs, alice.name, time.time()),
+        )
         conn.commit()
         conn.close()
         res = _as(bob, "gpu", "allocate", bob.name, theirs, "1")
@@ -207,13 +242,17 @@ def test_a_row_for_another_users_container_name_cannot_be_made_taken_or_released
 
 # -- state folders keyed by uid -----------------------------------------------------------------
 
+
 def _useradd(name: str):
     from ds01.identity import lookup
 
     home = Path("/tmp/ds01-test-homes") / name
     home.parent.mkdir(mode=0o755, exist_ok=True)
-    subprocess.run(["useradd", "--badname", "--create-home", "--home-dir", str(home), "--shell", "/bin/sh",
-                    "--user-group", name], check=True, capture_output=True)
+    subprocess.run(
+        ["useradd", "--badname", "--create-home", "--home-dir", str(home), "--shell", "/bin/sh", "--user-group", name],
+        check=True,
+        capture_output=True,
+    )
     os.chmod(home, 0o755)
     ident = lookup(name)
     assert ident is not None
@@ -225,8 +264,16 @@ def _userdel(name: str) -> None:
 
 
 def _definition(user, name: str, image: str) -> dict:
-    return {"format": 1, "name": name, "docker_name": f"{name}._.{user.uid}", "user": user.name, "uid": user.uid,
-            "image": image, "labels": {"ds01.gpu.slots": ""}, "mounts": {}}
+    return {
+        "format": 1,
+        "name": name,
+        "docker_name": f"{name}._.{user.uid}",
+        "user": user.name,
+        "uid": user.uid,
+        "image": image,
+        "labels": {"ds01.gpu.slots": ""},
+        "mounts": {},
+    }
 
 
 def test_logins_with_one_sanitised_name_keep_separate_definitions(config, docker_env):
@@ -267,8 +314,8 @@ def test_logins_with_one_sanitised_name_keep_separate_definitions(config, docker
 
 # -- a ledger file replaced under a waiting command ---------------------------------------------
 
-def test_deleting_the_ledger_while_an_allocation_waits_never_grants_one_slot_twice(tmp_path, monkeypatch,
-                                                                                    docker_env):
+
+def test_deleting_the_ledger_while_an_allocation_waits_never_grants_one_slot_twice(tmp_path, monkeypatch, docker_env):
     monkeypatch.setenv("DS01_CONFIG", "")
     _config(tmp_path, topology=ONE, pending="6s")
     # (Accounts this host does not know: an admin may record rows for them.)
@@ -279,7 +326,11 @@ def test_deleting_the_ledger_while_an_allocation_waits_never_grants_one_slot_twi
     with open(err_path, "w") as err_file:
         waiter = subprocess.Popen(
             [ds01_executable(), "gpu", "allocate", "ghosttwo", "waiter._.70002", "1", "--wait", "40s"],
-            stdout=subprocess.PIPE, stderr=err_file, text=True, env=dict(os.environ))
+            stdout=subprocess.PIPE,
+            stderr=err_file,
+            text=True,
+            env=dict(os.environ),
+        )
     try:
         deadline = time.time() + 30
         while time.time() < deadline and "Waiting" not in err_path.read_text():
@@ -306,6 +357,7 @@ def test_deleting_the_ledger_while_an_allocation_waits_never_grants_one_slot_twi
 
 # -- secure mode: the ledger and logs stay root's -----------------------------------------------
 
+
 def test_secure_mode_never_leaves_the_ledger_or_logs_writable_by_a_user(tmp_path, monkeypatch, docker_env):
     monkeypatch.setenv("DS01_CONFIG", "")
     _config(tmp_path, mode="secure")
@@ -323,13 +375,15 @@ def test_secure_mode_never_leaves_the_ledger_or_logs_writable_by_a_user(tmp_path
         assert res.exit_code == 0, res
         for path in (state / "ds01.db", logs / "gpu-allocations.log", logs / "events.jsonl"):
             assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
-            probe = subprocess.run(["sh", "-c", f": >> '{path}'"], user=user.uid, group=user.gid,
-                                   extra_groups=[], capture_output=True)
+            probe = subprocess.run(
+                ["sh", "-c", f": >> '{path}'"], user=user.uid, group=user.gid, extra_groups=[], capture_output=True
+            )
             assert probe.returncode != 0, f"{user.name} could write {path}"
 
 
 def test_an_interrupted_create_is_confirmed_by_its_seal_and_a_forged_seal_confirms_nothing(
-        tmp_path, monkeypatch, docker_env, base_image, session_tag):
+    tmp_path, monkeypatch, docker_env, base_image, session_tag
+):
     """ds01 dies between Docker's create and its confirmation: the ``ds01.allocation`` seal it
     wrote makes reconcile confirm that container. A user's own container under a pending row's
     name, with a guessed seal, is reported and gets nothing."""

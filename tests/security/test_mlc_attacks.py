@@ -31,12 +31,24 @@ TOPOLOGY = configs.topology(configs.SEVEN, compute_capability="8.0")
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch, docker_env, base_image, session_tag):
-    configs.use(monkeypatch, configs.write(
-        tmp_path, TOPOLOGY,
-        defaults={"max_mig_instances": 4, "max_gpus_per_container": 2, "memory_swap": "512m", "shm_size": "64m",
-                  "max_containers_per_user": 2},
-        default_group="student", groups={"student": {"members": [], "max_containers_per_user": 2}},
-        gpu_allocation={"device_requests": "never"}, security={"mode": "group"}))
+    configs.use(
+        monkeypatch,
+        configs.write(
+            tmp_path,
+            TOPOLOGY,
+            defaults={
+                "max_mig_instances": 4,
+                "max_gpus_per_container": 2,
+                "memory_swap": "512m",
+                "shm_size": "64m",
+                "max_containers_per_user": 2,
+            },
+            default_group="student",
+            groups={"student": {"members": [], "max_containers_per_user": 2}},
+            gpu_allocation={"device_requests": "never"},
+            security={"mode": "group"},
+        ),
+    )
     with make_user("ds01m") as user:
         ws = user.home / "ws"
         ws.mkdir(mode=0o755)
@@ -61,15 +73,18 @@ def _give(user, path: Path) -> Path:
 # -- mlc create: the ledger and the quotas ----------------------------------------------------
 
 
-def test_five_creates_with_a_limit_of_two_stop_at_the_third_and_are_all_in_the_ledger(setup, docker_env,
-                                                                                     base_image, session_tag):
+def test_five_creates_with_a_limit_of_two_stop_at_the_third_and_are_all_in_the_ledger(
+    setup, docker_env, base_image, session_tag
+):
     user = setup
     names = [f"{session_tag}-q{i}" for i in range(5)]
     results = [_ds01(user, "mlc", "create", n, "--image", base_image, "-w", str(user.home / "ws")) for n in names]
     assert [r.exit_code for r in results] == [0, 0, 3, 3, 3], results
     assert "limit is 2" in results[2].stderr
-    made = {c["Names"][0].lstrip("/") for c in docker_env.api.containers(all=True, filters={
-        "label": f"ds01.uid={user.uid}"})}
+    made = {
+        c["Names"][0].lstrip("/")
+        for c in docker_env.api.containers(all=True, filters={"label": f"ds01.uid={user.uid}"})
+    }
     assert made == {f"{n}._.{user.uid}" for n in names[:2]}
     rows = _rows()
     assert sorted(r[2] for r in rows) == sorted(made) and {r[3] for r in rows} == {user.name}
@@ -103,10 +118,18 @@ def test_g_all_is_refused_with_what_to_ask_for(setup, docker_env, base_image, se
 def _crafted_archive(client, base_image: str, tag: str, repo_tags: list[str], dest: Path) -> Path:
     """A real export file whose image (a real commit with a new file) claims ``repo_tags``."""
     c = client.api.create_container(
-        base_image, ["sh", "-c", "echo planted > /planted"], name=f"{tag}-craft",
-        labels={"ds01.gpu.slots": "0:0", "ds01.gpu.uuids": "MIG-forged", "ds01.user": "someone-else",
-                "aime.mlc.GPUS": "all", "keep.me": "yes"},
-        environment=["NVIDIA_VISIBLE_DEVICES=all", "DS01_CONFIG=/tmp/mine.yaml", "FOO=bar"])
+        base_image,
+        ["sh", "-c", "echo planted > /planted"],
+        name=f"{tag}-craft",
+        labels={
+            "ds01.gpu.slots": "0:0",
+            "ds01.gpu.uuids": "MIG-forged",
+            "ds01.user": "someone-else",
+            "aime.mlc.GPUS": "all",
+            "keep.me": "yes",
+        },
+        environment=["NVIDIA_VISIBLE_DEVICES=all", "DS01_CONFIG=/tmp/mine.yaml", "FOO=bar"],
+    )
     client.api.start(c)
     client.api.wait(c)
     ref = f"{tag}-crafted:1"
@@ -133,11 +156,20 @@ def _crafted_archive(client, base_image: str, tag: str, repo_tags: list[str], de
             else:
                 dst.addfile(m)
     definition = {
-        "format": 1, "name": f"{tag}-imp", "image": ref, "network_mode": "host", "restart_policy": "always",
-        "limits": {"cgroup_parent": "/", "mem_limit": None}, "device_requests": True, "device_uuids": [],
+        "format": 1,
+        "name": f"{tag}-imp",
+        "image": ref,
+        "network_mode": "host",
+        "restart_policy": "always",
+        "limits": {"cgroup_parent": "/", "mem_limit": None},
+        "device_requests": True,
+        "device_uuids": [],
         "env": {"NVIDIA_VISIBLE_DEVICES": "all", "DS01_STATE_DIR": "/tmp", "FOO": "bar"},
-        "labels": {"ds01.gpu.slots": "0:0"}, "mounts": {"workspace": "/root", "workspace_in_home": "ws"},
-        "privileged": True, "cap_add": ["SYS_ADMIN"], "devices": ["/dev/mem"],
+        "labels": {"ds01.gpu.slots": "0:0"},
+        "mounts": {"workspace": "/root", "workspace_in_home": "ws"},
+        "privileged": True,
+        "cap_add": ["SYS_ADMIN"],
+        "devices": ["/dev/mem"],
     }
     payload = json.dumps({"format": "ds01-mlc-export/1", "image_ref": ref, "definition": definition}).encode()
     with tarfile.open(dest, "w") as archive:
@@ -148,14 +180,14 @@ def _crafted_archive(client, base_image: str, tag: str, repo_tags: list[str], de
     return dest
 
 
-def test_import_of_a_crafted_archive_takes_the_image_and_user_settings_only(setup, docker_env, base_image,
-                                                                            session_tag):
+def test_import_of_a_crafted_archive_takes_the_image_and_user_settings_only(setup, docker_env, base_image, session_tag):
     user = setup
     victim = f"{session_tag}-victim"
     docker_env.api.tag(base_image, victim, "v1")  # another user's project image
     victim_id = docker_env.api.inspect_image(f"{victim}:v1")["Id"]
-    archive = _give(user, _crafted_archive(docker_env, base_image, session_tag, [f"{victim}:v1"],
-                                           user.home / "crafted.tar"))
+    archive = _give(
+        user, _crafted_archive(docker_env, base_image, session_tag, [f"{victim}:v1"], user.home / "crafted.tar")
+    )
     r = _ds01(user, "mlc", "import", str(archive), "--json")
     assert r.exit_code == 0, r
     out = json.loads(r.stdout)
@@ -259,12 +291,14 @@ def test_import_stops_at_the_size_cap(cli, setup, monkeypatch):
 # -- mlc export: written as the caller -----------------------------------------------------------
 
 
-def test_export_is_written_as_the_caller_only_where_they_may_write(setup, docker_env, base_image, session_tag,
-                                                                   tmp_path):
+def test_export_is_written_as_the_caller_only_where_they_may_write(
+    setup, docker_env, base_image, session_tag, tmp_path
+):
     user = setup
     name = f"{session_tag}-ex"
-    assert _ds01(user, "mlc", "create", name, "--image", base_image, "-w", str(user.home / "ws"),
-                 "-g", "0").exit_code == 0
+    assert (
+        _ds01(user, "mlc", "create", name, "--image", base_image, "-w", str(user.home / "ws"), "-g", "0").exit_code == 0
+    )
     target = Path("/etc") / f"{session_tag}-export.tar"
     r = _ds01(user, "mlc", "export", name, str(target))
     assert r.exit_code == 2 and "Cannot write" in r.stderr, r
@@ -283,8 +317,7 @@ def test_export_is_written_as_the_caller_only_where_they_may_write(setup, docker
     assert (mine.stat().st_uid, mine.stat().st_mode & 0o777) == (user.uid, 0o600)
 
 
-def test_a_re_imported_container_gets_a_fresh_allocation_not_its_old_labels(setup, docker_env, base_image,
-                                                                             session_tag):
+def test_a_re_imported_container_gets_a_fresh_allocation_not_its_old_labels(setup, docker_env, base_image, session_tag):
     user = setup
     name = f"{session_tag}-rt"
     r = _ds01(user, "mlc", "create", name, "--image", base_image, "-w", str(user.home / "ws"), "-g", "2", "--json")

@@ -53,12 +53,14 @@ def _write(user, path: Path, text: str, mode: int = 0o644) -> Path:
 def _arm_git(user, how: str) -> Path:
     """A ~/.gitconfig whose hook (or fsmonitor) writes the uid running it to ~/marker."""
     marker = user.home / "marker"
-    script = _write(user, user.home / "hooks" / ("post-commit" if how == "hooksPath" else "fsmonitor"),
-                    f"#!/bin/sh\nid -u >> {marker}\n", mode=0o755)
-    setting = (f"[core]\n\thooksPath = {script.parent}\n" if how == "hooksPath"
-               else f"[core]\n\tfsmonitor = {script}\n")
-    _write(user, user.home / ".gitconfig",
-           f"[user]\n\tname = Caller\n\temail = caller@example.org\n{setting}")
+    script = _write(
+        user,
+        user.home / "hooks" / ("post-commit" if how == "hooksPath" else "fsmonitor"),
+        f"#!/bin/sh\nid -u >> {marker}\n",
+        mode=0o755,
+    )
+    setting = f"[core]\n\thooksPath = {script.parent}\n" if how == "hooksPath" else f"[core]\n\tfsmonitor = {script}\n"
+    _write(user, user.home / ".gitconfig", f"[user]\n\tname = Caller\n\temail = caller@example.org\n{setting}")
     return marker
 
 
@@ -111,16 +113,26 @@ def _fake_key(user, ssh: Path) -> None:
     """A real key pair made by the caller's own ssh-keygen (as they would have one)."""
     import subprocess
 
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh / "id_ed25519")], check=True,
-                   user=user.uid, group=user.gid, env={"HOME": str(user.home), "PATH": os.environ["PATH"]})
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh / "id_ed25519")],
+        check=True,
+        user=user.uid,
+        group=user.gid,
+        env={"HOME": str(user.home), "PATH": os.environ["PATH"]},
+    )
 
 
 def _shadow_lines() -> list[str]:
     return [line for line in Path("/etc/shadow").read_text().splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("argv", [("project", "ssh-setup"), ("user", "setup", "proj", "--yes", "--no-image",
-                                                                 "--no-container", "--no-git", "--no-vscode")])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("project", "ssh-setup"),
+        ("user", "setup", "proj", "--yes", "--no-image", "--no-container", "--no-git", "--no-vscode"),
+    ],
+)
 def test_a_public_key_symlinked_to_shadow_does_not_print_shadow(user, argv):
     ssh = _ssh_dir(user)
     _write(user, ssh / "id_ed25519", "not really a key\n", mode=0o600)
@@ -191,8 +203,10 @@ def test_authorize_from_a_file_reads_it_as_the_caller(user):
     import subprocess
 
     secret_dir = world_dir("ds01-rootkey-")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ROOT-ONLY-KEY", "-f",
-                    str(secret_dir / "key")], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ROOT-ONLY-KEY", "-f", str(secret_dir / "key")],
+        check=True,
+    )
     os.chmod(secret_dir / "key.pub", 0o600)
     r = _as_sudo(user, "project", "ssh-setup", "--authorize", str(secret_dir / "key.pub"))
     assert r.exit_code == 1, r
@@ -238,8 +252,13 @@ def test_user_setup_vscode_step_through_a_symlink_gets_nothing_written(user):
 
 
 @pytest.mark.docker  # reaches the engine through ds01 itself
-@pytest.mark.parametrize("argv", [("project", "dir-create", "proj"),
-                                  ("project", "init", "proj", "--yes", "--no-git", "--no-image", "--no-container")])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("project", "dir-create", "proj"),
+        ("project", "init", "proj", "--yes", "--no-git", "--no-image", "--no-container"),
+    ],
+)
 def test_a_data_symlink_to_a_root_folder_gets_nothing_written_or_chowned(user, argv):
     project = user.home / "workspace" / "proj"
     project.mkdir(parents=True)
@@ -264,10 +283,10 @@ def test_the_overwrite_question_works_in_the_step_run_as_the_caller(user):
 
     project = user.home / "thesis"
     _write(user, project / "README.md", "# Mine\n")
-    env = {**os.environ, **sudo_env(user), "HOME": str(world_dir("ds01-roothome-")), "TERM": "xterm",
-           "NO_COLOR": "1"}
-    child = pexpect.spawn(ds01_executable(), ["readme-create", str(project)], env=env, encoding="utf-8",
-                          timeout=60, dimensions=(40, 160))
+    env = {**os.environ, **sudo_env(user), "HOME": str(world_dir("ds01-roothome-")), "TERM": "xterm", "NO_COLOR": "1"}
+    child = pexpect.spawn(
+        ds01_executable(), ["readme-create", str(project)], env=env, encoding="utf-8", timeout=60, dimensions=(40, 160)
+    )
     child.expect("Replace it")
     child.send("y")
     child.expect(pexpect.EOF)

@@ -56,8 +56,9 @@ def _ensure_sudo() -> None:
 
 
 def _user_can_run(user: Identity, program: str) -> bool:
-    proc = subprocess.run(["runuser", "-u", user.name, "--", program, "-c", "import ds01"],
-                          capture_output=True, cwd="/")
+    proc = subprocess.run(
+        ["runuser", "-u", user.name, "--", program, "-c", "import ds01"], capture_output=True, cwd="/"
+    )
     return proc.returncode == 0
 
 
@@ -76,9 +77,12 @@ def _user_side_ds01(user: Identity, world: Path) -> Path:
         pytest.skip("no interpreter that an unprivileged user may run")
     venv = world / "user-venv"
     subprocess.run([system, "-m", "venv", "--without-pip", str(venv)], check=True)
-    purelib = subprocess.run([str(venv / "bin" / "python"), "-c",
-                              "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     site = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     Path(purelib, "ds01-checkout.pth").write_text(f"import site; site.addsitedir({str(site)!r})\n")
     launcher = venv / "bin" / "ds01"
@@ -101,16 +105,35 @@ class Server:
     tag: str
 
     def env(self, **extra: str) -> list[str]:
-        base = {"PATH": "/usr/bin:/bin", "HOME": str(self.user.home), "LANG": "C.UTF-8", "NO_COLOR": "1",
-                "DS01_CONFIG": str(self.config), "DS01_SECURE_ENTRY": str(self.entry)}
+        base = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(self.user.home),
+            "LANG": "C.UTF-8",
+            "NO_COLOR": "1",
+            "DS01_CONFIG": str(self.config),
+            "DS01_SECURE_ENTRY": str(self.entry),
+        }
         base.update(extra)
         return ["env", "-i", *(f"{k}={v}" for k, v in base.items())]
 
-    def run(self, command: str, *args: str, input: str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        command: str,
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[str]:
         argv = ["runuser", "-u", self.user.name, "--", *self.env(**(env or {})), str(self.bin / command), *args]
-        return subprocess.run(argv, capture_output=True, text=True, input=input, cwd=self.user.home,
-                              timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            input=input,
+            cwd=self.user.home,
+            timeout=timeout,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
 
 
 @pytest.fixture
@@ -126,26 +149,47 @@ def server(docker_env, base_image, session_tag) -> Iterator[Server]:
             except KeyError:
                 pass
             assert docker_gid not in os.getgrouplist(user.name, user.gid)
-            (user.home / ".gitconfig").write_text(f"[user]\n\tname = Test {user.name}\n\temail = {user.name}@example.org\n")
+            (user.home / ".gitconfig").write_text(
+                f"[user]\n\tname = Test {user.name}\n\temail = {user.name}@example.org\n"
+            )
             os.chown(user.home / ".gitconfig", user.uid, user.gid)
 
             topology = world / f"topology-{session_tag}-{os.getpid()}.yaml"  # simulated UUIDs of its own
             topology.write_text(TOPOLOGY.read_text())
             config = world / "resource-limits.yaml"
-            config.write_text(configs.render(
-                topology, defaults={"max_containers_per_user": 3, "memory": "512m", "memory_swap": "512m",
-                                    "shm_size": "64m", "gpu_hold_after_stop": "1h",
-                                    "pids_limit": configs.OMIT, "priority": configs.OMIT},
-                admins=[], security={"mode": "secure", "allowed_base_images": [base_image]}))
+            config.write_text(
+                configs.render(
+                    topology,
+                    defaults={
+                        "max_containers_per_user": 3,
+                        "memory": "512m",
+                        "memory_swap": "512m",
+                        "shm_size": "64m",
+                        "gpu_hold_after_stop": "1h",
+                        "pids_limit": configs.OMIT,
+                        "priority": configs.OMIT,
+                    },
+                    admins=[],
+                    security={"mode": "secure", "allowed_base_images": [base_image]},
+                )
+            )
             state, log, bin_dir = world / "state", world / "log", world / "bin"
             for folder in (state, log, bin_dir):
                 folder.mkdir(mode=0o755)
             entry = world / "libexec" / "ds01-secure"
 
-            admin_env = {**os.environ, "DS01_CONFIG": str(config), "DS01_STATE_DIR": str(state),
-                         "DS01_LOG_DIR": str(log)}
-            installed = subprocess.run([ds01_executable(), "admin", "sudoers", "--entry", str(entry),
-                                        "--output", str(rule_file)], capture_output=True, text=True, env=admin_env)
+            admin_env = {
+                **os.environ,
+                "DS01_CONFIG": str(config),
+                "DS01_STATE_DIR": str(state),
+                "DS01_LOG_DIR": str(log),
+            }
+            installed = subprocess.run(
+                [ds01_executable(), "admin", "sudoers", "--entry", str(entry), "--output", str(rule_file)],
+                capture_output=True,
+                text=True,
+                env=admin_env,
+            )
             assert installed.returncode == 0, installed
             assert subprocess.run(["visudo", "-cf", str(rule_file)], capture_output=True).returncode == 0
             assert (rule_file.stat().st_mode & 0o7777) == 0o440
@@ -153,8 +197,12 @@ def server(docker_env, base_image, session_tag) -> Iterator[Server]:
 
             launcher = _user_side_ds01(user, world)
             path = f"{launcher.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
-            links = subprocess.run([ds01_executable(), "admin", "symlinks", "--prefix", str(bin_dir)],
-                                   capture_output=True, text=True, env={**os.environ, "PATH": path})
+            links = subprocess.run(
+                [ds01_executable(), "admin", "symlinks", "--prefix", str(bin_dir)],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PATH": path},
+            )
             assert links.returncode == 0, links
             (bin_dir / "ds01").symlink_to(launcher)
             yield Server(world, config, state, log, entry, bin_dir, user, session_tag)
@@ -177,9 +225,19 @@ def test_a_student_outside_the_docker_group_works_through_sudo_only(server: Serv
 
     # No Docker for the student: the socket refuses them.
     probe = subprocess.run(
-        ["runuser", "-u", user.name, "--", "/usr/bin/python3", "-c",
-         f"import socket; s = socket.socket(socket.AF_UNIX); s.connect({SOCKET!r})"],
-        capture_output=True, text=True, cwd="/")
+        [
+            "runuser",
+            "-u",
+            user.name,
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            f"import socket; s = socket.socket(socket.AF_UNIX); s.connect({SOCKET!r})",
+        ],
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
     assert probe.returncode != 0 and "PermissionError" in probe.stderr, probe
 
     box = f"{tag}box"
@@ -194,14 +252,34 @@ def test_a_student_outside_the_docker_group_works_through_sudo_only(server: Serv
     assert [str(user.uid), str(user.gid)] == [line for line in ran.stdout.split() if line.isdigit()][:2], ran
 
     proj = f"{tag}img"
-    image = server.run("image-create", proj, "--base-image", base_image, "--use-case", "custom",
-                       "--no-jupyter", "--no-data-science", "--packages", "rich", "--yes")
+    image = server.run(
+        "image-create",
+        proj,
+        "--base-image",
+        base_image,
+        "--use-case",
+        "custom",
+        "--no-jupyter",
+        "--no-data-science",
+        "--packages",
+        "rich",
+        "--yes",
+    )
     assert image.returncode == 0, image
     assert docker_env.api.images(filters={"label": [f"ds01.user={user.name}", f"ds01.project={proj}"]}), image
 
     proj2 = f"{tag}prj"
-    init = server.run("project-init", proj2, "--base-image", base_image, "--use-case", "custom",
-                      "--no-jupyter", "--no-data-science", "--yes")
+    init = server.run(
+        "project-init",
+        proj2,
+        "--base-image",
+        base_image,
+        "--use-case",
+        "custom",
+        "--no-jupyter",
+        "--no-data-science",
+        "--yes",
+    )
     assert init.returncode == 0, init
     assert (user.home / "workspace" / proj2 / "README.md").stat().st_uid == user.uid
 
@@ -243,9 +321,28 @@ def test_the_student_cannot_hand_root_a_config_or_skip_the_rule(server: Server, 
 
     # sudo itself refuses to keep their environment for the entry point.
     keep = subprocess.run(
-        ["runuser", "-u", user.name, "--", "env", f"DS01_CONFIG={evil}", "sudo", "-n", "-E", "--",
-         str(server.entry), "ds01", "limits", "show", user.name, "--json"],
-        capture_output=True, text=True, cwd=user.home)
+        [
+            "runuser",
+            "-u",
+            user.name,
+            "--",
+            "env",
+            f"DS01_CONFIG={evil}",
+            "sudo",
+            "-n",
+            "-E",
+            "--",
+            str(server.entry),
+            "ds01",
+            "limits",
+            "show",
+            user.name,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=user.home,
+    )
     assert keep.returncode != 0 and "max_mig_instances" not in keep.stdout, keep
 
     # An entry point with no rule: one sentence, exit 3.

@@ -40,8 +40,13 @@ def ds01_executable() -> str:
     return str(candidate)
 
 
-def run_process(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
-                executable: str | None = None, input: str | None = None) -> Result:
+def run_process(
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    executable: str | None = None,
+    input: str | None = None,
+) -> Result:
     """Run the installed ``ds01`` (or ``executable``, e.g. a symlink) as a subprocess."""
     full_env = dict(os.environ)
     if env:

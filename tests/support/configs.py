@@ -21,14 +21,24 @@ A100 = "NVIDIA A100-SXM4-80GB"
 SEVEN = ["1g.10gb"] * 7
 OMIT = object()
 
-DEFAULTS = {"max_mig_instances": 2, "max_gpus_per_container": 1, "max_cpus": 1, "memory": "256m",
-            "pids_limit": 200, "max_containers_per_user": 4, "priority": 10}
-SECTIONS = {"advanced": {"network_mode": "none", "restart_policy": "no"},
-            "security": {"allowed_base_images": ["ds01-base:busybox"]}}
+DEFAULTS = {
+    "max_mig_instances": 2,
+    "max_gpus_per_container": 1,
+    "max_cpus": 1,
+    "memory": "256m",
+    "pids_limit": 200,
+    "max_containers_per_user": 4,
+    "priority": 10,
+}
+SECTIONS = {
+    "advanced": {"network_mode": "none", "restart_policy": "no"},
+    "security": {"allowed_base_images": ["ds01-base:busybox"]},
+}
 
 
-def topology(*gpus: list[str] | None, name: str = A100, memory: str = "80g",
-             compute_capability: str | None = None) -> str:
+def topology(
+    *gpus: list[str] | None, name: str = A100, memory: str = "80g", compute_capability: str | None = None
+) -> str:
     """One GPU per argument: its MIG slices, or None for a whole GPU."""
     lines = ["gpus:"]
     for mig in gpus:
@@ -39,14 +49,19 @@ def topology(*gpus: list[str] | None, name: str = A100, memory: str = "80g",
     return "\n".join(lines) + "\n"
 
 
-def render(topology_path: Path | str, *, base: bool = True, defaults: dict | None = None,
-           gpu_allocation: dict | None = None, **sections: Any) -> str:
+def render(
+    topology_path: Path | str,
+    *,
+    base: bool = True,
+    defaults: dict | None = None,
+    gpu_allocation: dict | None = None,
+    **sections: Any,
+) -> str:
     """The config text: ``defaults`` and the other mapping sections merge over the shared ones."""
     data: dict[str, Any] = {"defaults": _merge(DEFAULTS if base else {}, defaults or {})}
     rest = {key: sections.pop(key) for key in list(sections) if key not in SECTIONS}
     data.update(rest)
-    data["gpu_allocation"] = _merge({"inventory": "simulated", "topology": str(topology_path)},
-                                    gpu_allocation or {})
+    data["gpu_allocation"] = _merge({"inventory": "simulated", "topology": str(topology_path)}, gpu_allocation or {})
     for key, shared in SECTIONS.items():
         given = sections.get(key)
         if base or given is not None:
@@ -54,8 +69,15 @@ def render(topology_path: Path | str, *, base: bool = True, defaults: dict | Non
     return "".join(_lines(data, 0))
 
 
-def write(folder: Path, topology_text: str, *, topology_name: str = "topology.yaml",
-          config_name: str = "resource-limits.yaml", extra: str = "", **kw: Any) -> Path:
+def write(
+    folder: Path,
+    topology_text: str,
+    *,
+    topology_name: str = "topology.yaml",
+    config_name: str = "resource-limits.yaml",
+    extra: str = "",
+    **kw: Any,
+) -> Path:
     """Write the topology and, beside it, the config rendered from ``kw`` (then ``extra``)."""
     folder.mkdir(parents=True, exist_ok=True)
     topo = folder / topology_name

@@ -62,7 +62,8 @@ def ledger_rows(columns: str, order: str = "") -> list[tuple]:
         return []
     conn = sqlite3.connect(db)
     try:
-        return conn.execute(f"SELECT {columns} FROM allocations WHERE released_at IS NULL"
-                            + (f" ORDER BY {order}" if order else "")).fetchall()
+        return conn.execute(
+            f"SELECT {columns} FROM allocations WHERE released_at IS NULL" + (f" ORDER BY {order}" if order else "")
+        ).fetchall()
     finally:
         conn.close()

@@ -14,8 +14,9 @@ UP, DOWN, ENTER = "\x1b[A", "\x1b[B", "\r"
 def test_new_project_concise_questions_and_shell(docker_env, base_image, caller):
     project = caller.project("np")
     env = dict(os.environ, TERM="xterm", NO_COLOR="1", COLUMNS="160", LINES="40")
-    child = pexpect.spawn(ds01_executable(), ["new-project"], env=env, encoding="utf-8", timeout=60,
-                          dimensions=(40, 160))
+    child = pexpect.spawn(
+        ds01_executable(), ["new-project"], env=env, encoding="utf-8", timeout=60, dimensions=(40, 160)
+    )
     try:
         child.expect("Project name")
         child.sendline("Not Valid")  # refused, asked again; nothing is created

@@ -26,8 +26,7 @@ def init(cli, *args: str):
 
 def test_init_yes_end_to_end_then_rerun_changes_nothing(cli, docker_env, base_image, caller):
     project = caller.project("e2e")
-    r, data = init(cli, project, "--base-image", base_image, "--use-case", "nlp", "--packages", "rich==13.0",
-                   "--yes")
+    r, data = init(cli, project, "--base-image", base_image, "--use-case", "nlp", "--packages", "rich==13.0", "--yes")
     assert r.exit_code == 0, r
     assert [s["step"] for s in data["steps"]] == STEPS
     assert set(statuses(data).values()) == {"done"}, data
@@ -37,8 +36,12 @@ def test_init_yes_end_to_end_then_rerun_changes_nothing(cli, docker_env, base_im
     # Directory, repository with its first commit, README, Dockerfile in the project.
     for folder in ("data", "notebooks", "src", "models", "outputs"):
         assert (root / folder / "README.md").is_file()
-    log = subprocess.run(["git", "-C", str(root), "log", "--format=%an|%s"], capture_output=True, text=True,
-                         env={"SUDO_UID": str(caller.uid), "HOME": str(caller.home), "PATH": "/usr/bin:/bin"})
+    log = subprocess.run(
+        ["git", "-C", str(root), "log", "--format=%an|%s"],
+        capture_output=True,
+        text=True,
+        env={"SUDO_UID": str(caller.uid), "HOME": str(caller.home), "PATH": "/usr/bin:/bin"},
+    )
     assert log.stdout.strip() == f"Test {caller.name}|Initial project layout", log
     assert f"# {project}" in (root / "README.md").read_text()
     dockerfile = root / "Dockerfile"
@@ -64,8 +67,7 @@ def test_init_yes_end_to_end_then_rerun_changes_nothing(cli, docker_env, base_im
 
     # Re-run: every step already done, nothing on disk or in Docker changed.
     before = snapshot(caller.home)
-    r, again = init(cli, project, "--base-image", base_image, "--use-case", "nlp", "--packages", "rich==13.0",
-                    "--yes")
+    r, again = init(cli, project, "--base-image", base_image, "--use-case", "nlp", "--packages", "rich==13.0", "--yes")
     assert r.exit_code == 0, r
     assert set(statuses(again).values()) == {"already done"}, again
     # Without the image flags the project's Dockerfile is kept as the recipe: still nothing to do.
@@ -82,9 +84,14 @@ def test_skip_flags_then_resume(cli, docker_env, base_image, caller):
     root = caller.workspace(project)
     r, data = init(cli, project, "--no-git", "--no-readme", "--no-image", "--no-container", "--yes")
     assert r.exit_code == 0, r
-    assert statuses(data) == {"dir-create": "done", "git-init": "skipped", "readme-create": "skipped",
-                              "image-create": "skipped", "container-create": "skipped",
-                              "container-run": "skipped"}
+    assert statuses(data) == {
+        "dir-create": "done",
+        "git-init": "skipped",
+        "readme-create": "skipped",
+        "image-create": "skipped",
+        "container-create": "skipped",
+        "container-run": "skipped",
+    }
     assert (root / "src").is_dir()
     assert not (root / ".git").exists() and not (root / "README.md").exists()
     assert not (root / "Dockerfile").exists()
@@ -93,8 +100,14 @@ def test_skip_flags_then_resume(cli, docker_env, base_image, caller):
     # Resume: the image and a stopped container, still no git.
     r, data = init(cli, project, "--no-git", "--base-image", base_image, "--no-run", "--yes")
     assert r.exit_code == 0, r
-    assert statuses(data) == {"dir-create": "already done", "git-init": "skipped", "readme-create": "done",
-                              "image-create": "done", "container-create": "done", "container-run": "skipped"}
+    assert statuses(data) == {
+        "dir-create": "already done",
+        "git-init": "skipped",
+        "readme-create": "done",
+        "image-create": "done",
+        "container-create": "done",
+        "container-run": "skipped",
+    }
     container = docker_env.containers.get(f"{project}._.{caller.uid}")
     assert container.status == "created"
     assert not (root / ".git").exists()
@@ -102,9 +115,14 @@ def test_skip_flags_then_resume(cli, docker_env, base_image, caller):
     # Resume again with every step: only git and the start are left to do.
     r, data = init(cli, project, "--yes")
     assert r.exit_code == 0, r
-    assert statuses(data) == {"dir-create": "already done", "git-init": "done", "readme-create": "already done",
-                              "image-create": "already done", "container-create": "already done",
-                              "container-run": "done"}
+    assert statuses(data) == {
+        "dir-create": "already done",
+        "git-init": "done",
+        "readme-create": "already done",
+        "image-create": "already done",
+        "container-create": "already done",
+        "container-run": "done",
+    }
     container.reload()
     assert container.status == "running"
     assert (root / ".git").is_dir()
@@ -115,8 +133,18 @@ def test_changed_packages_rebuild_the_image(cli, docker_env, base_image, caller)
     r, _ = init(cli, project, "--base-image", base_image, "--no-container", "--use-case", "custom", "--yes")
     assert r.exit_code == 0, r
     first = docker_env.images.get(f"{project}-image").id
-    r, data = init(cli, project, "--base-image", base_image, "--no-container", "--use-case", "custom",
-                   "--packages", "polars", "--yes")
+    r, data = init(
+        cli,
+        project,
+        "--base-image",
+        base_image,
+        "--no-container",
+        "--use-case",
+        "custom",
+        "--packages",
+        "polars",
+        "--yes",
+    )
     assert r.exit_code == 0, r
     assert statuses(data)["image-create"] == "done"
     assert data["steps"][3]["details"]["packages"]["custom"] == ["polars"]
@@ -141,8 +169,19 @@ def test_edited_dockerfile_is_kept_without_asking(cli, docker_env, base_image, c
 def test_rerun_with_new_packages_keeps_the_other_choices_of_the_dockerfile(cli, docker_env, base_image, caller):
     """Only --packages on a re-run: the base, the phases and the use case stay as the Dockerfile has them."""
     project = caller.project("keep")
-    r, _ = init(cli, project, "--base-image", base_image, "--no-container", "--no-jupyter", "--use-case", "rl",
-                "--packages", "httpx", "--yes")
+    r, _ = init(
+        cli,
+        project,
+        "--base-image",
+        base_image,
+        "--no-container",
+        "--no-jupyter",
+        "--use-case",
+        "rl",
+        "--packages",
+        "httpx",
+        "--yes",
+    )
     assert r.exit_code == 0, r
     r, data = init(cli, project, "--no-container", "--packages", "rich==13.0", "--yes")
     assert r.exit_code == 0, r
@@ -197,13 +236,18 @@ def test_failed_step_is_reported_and_later_steps_skipped(cli, docker_env, base_i
     r, _ = init(cli, project, "--no-image", "--no-container", "--yes")
     assert r.exit_code == 0, r
     # The user's own Dockerfile, whose build fails.
-    (caller.workspace(project) / "Dockerfile").write_text(f"FROM {base_image}\nRUN [\"false\"]\n")
+    (caller.workspace(project) / "Dockerfile").write_text(f'FROM {base_image}\nRUN ["false"]\n')
     r, data = init(cli, project, "--yes")
     assert r.exit_code == 1, r
     assert data["ok"] is False and data["exit_code"] == 1
-    assert statuses(data) == {"dir-create": "already done", "git-init": "already done",
-                              "readme-create": "already done", "image-create": "failed",
-                              "container-create": "skipped", "container-run": "skipped"}
+    assert statuses(data) == {
+        "dir-create": "already done",
+        "git-init": "already done",
+        "readme-create": "already done",
+        "image-create": "failed",
+        "container-create": "skipped",
+        "container-run": "skipped",
+    }
     assert "failed" in data["error"]
     assert r.stderr.count("error: ") == 1
     assert docker_env.images.list(name=f"{project}-image") == []

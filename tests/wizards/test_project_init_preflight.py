@@ -29,18 +29,21 @@ def test_no_slot_the_user_may_take_refused_before_the_build(cli, docker_env, bas
     from ds01.limits.config import load_config
 
     slots = [s.id for s in inputs.inventory(load_config(sim_config)).slots]
-    sim_config.write_text(sim_config.read_text() + (
-        "user_overrides:\n  someoneelse:\n    reservation_start: 2020-01-01T00:00:00Z\n"
-        "    reservation_end: 2099-01-01T00:00:00Z\n"
-        f"    reserved_gpus: [{', '.join(repr(s) for s in slots)}]\n"))
+    sim_config.write_text(
+        sim_config.read_text()
+        + (
+            "user_overrides:\n  someoneelse:\n    reservation_start: 2020-01-01T00:00:00Z\n"
+            "    reservation_end: 2099-01-01T00:00:00Z\n"
+            f"    reserved_gpus: [{', '.join(repr(s) for s in slots)}]\n"
+        )
+    )
     project = caller.project("full")
     r = cli("project", "init", project, "--base-image", base_image, "--yes", "--json")
     assert r.exit_code == 3, r
     assert "reserved for someoneelse" in r.stderr and "before the image build" in r.stderr
     _nothing_made(caller, docker_env, project)
     # Without the container the project is set up as before.
-    r = cli("project", "init", project, "--base-image", base_image, "--yes", "--no-container", "--no-image",
-            "--json")
+    r = cli("project", "init", project, "--base-image", base_image, "--yes", "--no-container", "--no-image", "--json")
     assert r.exit_code == 0, r
     assert json.loads(r.stdout)["ok"] is True
     assert os.path.isdir(caller.workspace(project))

@@ -29,16 +29,19 @@ def test_default_directory_is_in_the_workspace_and_dir_overrides():
     assert orch.project_dir(orch.InitRequest("p", OWNER, directory=Path("/srv/x"))) == Path("/srv/x")
 
 
-@pytest.mark.parametrize(("kwargs", "given"), [
-    ({}, False),
-    ({"use_case": "cv"}, True),
-    ({"base_image": "b:1"}, True),
-    ({"framework": "Pytorch"}, True),
-    ({"packages": ["rich"]}, True),
-    ({"jupyter": False}, True),
-    ({"data_science": True}, True),
-    ({"gpus": 0, "git": False}, False),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "given"),
+    [
+        ({}, False),
+        ({"use_case": "cv"}, True),
+        ({"base_image": "b:1"}, True),
+        ({"framework": "Pytorch"}, True),
+        ({"packages": ["rich"]}, True),
+        ({"jupyter": False}, True),
+        ({"data_science": True}, True),
+        ({"gpus": 0, "git": False}, False),
+    ],
+)
 def test_image_choices_given(kwargs, given):
     assert orch.InitRequest("p", OWNER, **kwargs).image_choices_given() is given
 
@@ -55,8 +58,7 @@ def test_report_json_keys_and_error():
     assert report.step("dir-create") is report.steps[0] and report.step("git-init") is None
 
 
-@pytest.mark.parametrize(("name", "hint"), [("MyProj", "(try 'myproj')"), ("a..b", ""), ("a-", ""),
-                                            ("x" * 49, "")])
+@pytest.mark.parametrize(("name", "hint"), [("MyProj", "(try 'myproj')"), ("a..b", ""), ("a-", ""), ("x" * 49, "")])
 def test_a_refused_name_states_the_one_rule_projects_follow(name, hint):
     """The same sentence whichever of the directory, image or container rules refused the name."""
     with pytest.raises(UsageError) as err:

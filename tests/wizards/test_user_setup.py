@@ -17,8 +17,7 @@ UP, DOWN, ENTER = "\x1b[A", "\x1b[B", "\r"
 
 def _spawn(*args: str) -> pexpect.spawn:
     env = dict(os.environ, TERM="xterm", NO_COLOR="1", COLUMNS="160", LINES="40")
-    return pexpect.spawn(ds01_executable(), list(args), env=env, encoding="utf-8", timeout=60,
-                         dimensions=(40, 160))
+    return pexpect.spawn(ds01_executable(), list(args), env=env, encoding="utf-8", timeout=60, dimensions=(40, 160))
 
 
 def _finish(child: pexpect.spawn) -> None:
@@ -32,8 +31,7 @@ def test_user_setup_through_a_pty_then_rerun(docker_env, base_image, caller):
     child = _spawn("user-setup", "--hostname", "gpu01.lab.example.org")
     try:
         # The lesson comes first, in plain words.
-        for text in ("Images", "Containers", "/workspace", "GPUs", "MIG slice", "Stopping", "held for you",
-                     "Limits"):
+        for text in ("Images", "Containers", "/workspace", "GPUs", "MIG slice", "Stopping", "held for you", "Limits"):
             child.expect(text)
         child.expect("Set up an SSH key")
         child.send("y")
@@ -99,8 +97,7 @@ def test_user_setup_through_a_pty_then_rerun(docker_env, base_image, caller):
         child.expect("ssh-setup: you already have a key")
         child.expect("Project name")
         child.sendline(project)
-        for step in ("dir-create", "git-init", "readme-create", "image-create", "container-create",
-                     "container-run"):
+        for step in ("dir-create", "git-init", "readme-create", "image-create", "container-create", "container-run"):
             child.expect(f"= {step}: ")
         child.expect("Write VS Code settings")
         child.send("y")
@@ -115,8 +112,22 @@ def test_user_setup_through_a_pty_then_rerun(docker_env, base_image, caller):
 
 def test_user_setup_with_flags_only_then_rerun(cli, docker_env, base_image, caller):
     project = caller.project("flags")
-    args = ["user", "setup", project, "--yes", "--json", "--hostname", "gpu01.lab.example.org",
-            "--base-image", base_image, "--use-case", "rl", "--no-jupyter", "--packages", "rich"]
+    args = [
+        "user",
+        "setup",
+        project,
+        "--yes",
+        "--json",
+        "--hostname",
+        "gpu01.lab.example.org",
+        "--base-image",
+        base_image,
+        "--use-case",
+        "rl",
+        "--no-jupyter",
+        "--packages",
+        "rich",
+    ]
     r = cli(*args)
     assert r.exit_code == 0, r
     data = json.loads(r.stdout)
@@ -149,8 +160,18 @@ def test_user_setup_with_flags_only_then_rerun(cli, docker_env, base_image, call
 @pytest.mark.docker  # reaches the engine through ds01 itself
 def test_user_setup_skips_ssh_and_vscode_on_request(cli, caller):
     project = caller.project("nossh")
-    r = cli("user", "setup", project, "--yes", "--json", "--no-ssh", "--no-vscode", "--no-image",
-            "--no-container", "--no-guided")
+    r = cli(
+        "user",
+        "setup",
+        project,
+        "--yes",
+        "--json",
+        "--no-ssh",
+        "--no-vscode",
+        "--no-image",
+        "--no-container",
+        "--no-guided",
+    )
     assert r.exit_code == 0, r
     data = json.loads(r.stdout)
     assert data["ssh"]["status"] == "skipped" and data["vscode"]["status"] == "skipped"

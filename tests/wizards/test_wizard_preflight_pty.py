@@ -13,8 +13,9 @@ from support.cli import ds01_executable
 
 def _run_until_refused(project: str) -> tuple[int | None, str]:
     env = dict(os.environ, TERM="xterm", NO_COLOR="1", COLUMNS="160", LINES="40")
-    child = pexpect.spawn(ds01_executable(), ["new-project"], env=env, encoding="utf-8", timeout=60,
-                          dimensions=(40, 160))
+    child = pexpect.spawn(
+        ds01_executable(), ["new-project"], env=env, encoding="utf-8", timeout=60, dimensions=(40, 160)
+    )
     child.expect("Project name")
     child.sendline(project)
     index = child.expect(["Build the image", "Base image", "Framework", pexpect.EOF])

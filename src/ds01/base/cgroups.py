@@ -213,8 +213,12 @@ def container_facts(container_id: str) -> Facts | None:
     state = attrs.get("State") or {}
     if not state.get("Running"):
         return None
-    return Facts(str(attrs.get("Id")), int(state.get("Pid") or 0),
-                 str((attrs.get("HostConfig") or {}).get("CgroupParent") or ""), _docker_time(state.get("StartedAt")))
+    return Facts(
+        str(attrs.get("Id")),
+        int(state.get("Pid") or 0),
+        str((attrs.get("HostConfig") or {}).get("CgroupParent") or ""),
+        _docker_time(state.get("StartedAt")),
+    )
 
 
 def _docker_time(value: Any) -> float | None:

@@ -126,6 +126,7 @@ def info_from_summary(s: dc.ContainerSummary) -> ContainerInfo:
         s.size_root_fs,
     )
 
+
 # -- validation (pure or host-only: runs before Docker is touched) -----------------------
 
 
@@ -207,8 +208,16 @@ def plan_create(spec: ContainerSpec) -> _Plan:
         binds[str(data)] = {"bind": DATA, "mode": "rw"}
     if models:
         binds[str(models)] = {"bind": MODELS, "mode": "rw"}
-    return _Plan(docker_name(spec.name, owner.uid), labels, binds, env, restart_policy(spec.restart_policy), spec,
-                 harden, network)
+    return _Plan(
+        docker_name(spec.name, owner.uid),
+        labels,
+        binds,
+        env,
+        restart_policy(spec.restart_policy),
+        spec,
+        harden,
+        network,
+    )
 
 
 # Variables the NVIDIA container toolkit reads to decide which devices a container sees. ds01

@@ -254,7 +254,8 @@ def _get_json(socket_path: str, path: str, query: dict[str, str], *, action: str
     if status != 200:
         message = data.get("message") if isinstance(data, dict) else None
         kind = {400: BadRequest, 404: EngineNotFound, 409: Conflict, 408: Timeout, 504: Timeout}.get(
-            status, OperationFailed)
+            status, OperationFailed
+        )
         raise kind(f"Could not {action}: {message or f'HTTP {status}'}.")
     return data
 
@@ -281,7 +282,7 @@ def _parse_response(raw: bytes, action: str) -> tuple[int, bytes]:
             if size == 0:
                 break
             out.append(rest[:size])
-            rest = rest[size + 2:]
+            rest = rest[size + 2 :]
         body = b"".join(out)
     elif b"content-length" in headers and headers[b"content-length"].isdigit():
         body = body[: int(headers[b"content-length"])]

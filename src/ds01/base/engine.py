@@ -104,6 +104,7 @@ def _device_requests(spec: ContainerSpec) -> list[Any] | None:
         return [DeviceRequest(driver="nvidia", device_ids=list(spec.device_uuids), capabilities=[["gpu"]])]
     return [DeviceRequest(driver="nvidia", count=spec.gpu_count, capabilities=[["gpu"]])]
 
+
 def _path_exists(cid: str, path: str) -> bool:
     import docker.errors
 
@@ -241,11 +242,21 @@ def _discard(error: BaseException, cid: str | None, image: str | None) -> None:
     not be removed is added to its details (``ds01.rollback``)."""
     steps = []
     if cid:
-        steps.append((f"remove the half-made container {cid[:12]}", lambda: _remove_quietly_if_gone(
-            f"remove container {cid[:12]}", lambda: dc.api().remove_container(cid, force=True, v=True))))
+        steps.append(
+            (
+                f"remove the half-made container {cid[:12]}",
+                lambda: _remove_quietly_if_gone(
+                    f"remove container {cid[:12]}", lambda: dc.api().remove_container(cid, force=True, v=True)
+                ),
+            )
+        )
     if image:
-        steps.append((f"remove the image {image} pulled for it", lambda: _remove_quietly_if_gone(
-            f"remove image {image}", lambda: dc.api().remove_image(image))))
+        steps.append(
+            (
+                f"remove the image {image} pulled for it",
+                lambda: _remove_quietly_if_gone(f"remove image {image}", lambda: dc.api().remove_image(image)),
+            )
+        )
     rollback.run(error, steps)
 
 
@@ -298,7 +309,7 @@ def _still_there(cid: str, *, running: bool | None = None) -> Callable[[], bool]
     def check() -> bool:
         try:
             with dc.engine_errors("look up the container"):
-                state = (dc.api().inspect_container(cid).get("State") or {})
+                state = dc.api().inspect_container(cid).get("State") or {}
         except dc.EngineNotFound:
             return False
         if state.get("Status") in ("removing", "dead"):
@@ -330,8 +341,13 @@ def _owner_ids(info: ContainerInfo, owner: Identity | None) -> tuple[int, int]:
     return info.uid, info.uid
 
 
-def check_before_start(info: ContainerInfo, owner: Identity | None = None, *, mode: str | None = None,
-                       attrs: Mapping[str, Any] | None = None) -> None:
+def check_before_start(
+    info: ContainerInfo,
+    owner: Identity | None = None,
+    *,
+    mode: str | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> None:
     """Refuse (exit 3) to start a container whose bind sources are not the owner's real folders
     now, or (secure mode) that lacks the hardening; ``policy.mounts``/``policy.containers`` decide."""
     uid, gid = _owner_ids(info, owner)
@@ -364,10 +380,14 @@ def stop_container(info: ContainerInfo, *, timeout: int = 10, force: bool = Fals
         return False
     api = dc.api()
     if force:
-        return dc.gone_ok(f"kill container {info.name}", lambda: api.kill(info.id),
-                          still_there=_still_there(info.id, running=True))
-    return dc.gone_ok(f"stop container {info.name}", lambda: api.stop(info.id, timeout=timeout),
-                      still_there=_still_there(info.id, running=True))
+        return dc.gone_ok(
+            f"kill container {info.name}", lambda: api.kill(info.id), still_there=_still_there(info.id, running=True)
+        )
+    return dc.gone_ok(
+        f"stop container {info.name}",
+        lambda: api.stop(info.id, timeout=timeout),
+        still_there=_still_there(info.id, running=True),
+    )
 
 
 def remove_container(info: ContainerInfo, *, force: bool = False) -> bool:
@@ -376,8 +396,11 @@ def remove_container(info: ContainerInfo, *, force: bool = False) -> bool:
         raise UsageError(
             f"Container {info.name!r} is running; stop it first (ds01 mlc stop {info.name}) or remove it with -f."
         )
-    return dc.gone_ok(f"remove container {info.name}", lambda: dc.api().remove_container(info.id, force=force),
-                      still_there=_still_there(info.id))
+    return dc.gone_ok(
+        f"remove container {info.name}",
+        lambda: dc.api().remove_container(info.id, force=force),
+        still_there=_still_there(info.id),
+    )
 
 
 def aime_committed_image(info: ContainerInfo) -> str | None:

@@ -32,9 +32,9 @@ def run_command(
     api = dc.api()
     user = exec_user(info, owner, mode=mode)
     with dc.engine_errors(f"run a command in {info.name}"):
-        exec_id = api.exec_create(
-            info.id, argv, user=user, workdir=WORKSPACE, stdout=not detach, stderr=not detach
-        )["Id"]
+        exec_id = api.exec_create(info.id, argv, user=user, workdir=WORKSPACE, stdout=not detach, stderr=not detach)[
+            "Id"
+        ]
         if detach:
             api.exec_start(exec_id, detach=True)
             return 0
@@ -63,15 +63,17 @@ def live_execs(container_id: str) -> int:
     return count
 
 
-def start_program(info: ContainerInfo, owner: Identity, argv: list[str], env: Mapping[str, str], *,
-                  mode: str | None = None) -> None:
+def start_program(
+    info: ContainerInfo, owner: Identity, argv: list[str], env: Mapping[str, str], *, mode: str | None = None
+) -> None:
     """Start ``argv`` in the background in the container as its owner (the same user as a shell:
     ``exec_user``, never root for a user), in /workspace, with ``env`` added."""
     api = dc.api()
     user = exec_user(info, owner, mode=mode)
     with dc.engine_errors(f"start a program in {info.name}"):
-        exec_id = api.exec_create(info.id, argv, user=user, workdir=WORKSPACE, stdout=False, stderr=False,
-                                  environment=dict(env))["Id"]
+        exec_id = api.exec_create(
+            info.id, argv, user=user, workdir=WORKSPACE, stdout=False, stderr=False, environment=dict(env)
+        )["Id"]
         api.exec_start(exec_id, detach=True)
 
 
@@ -131,7 +133,7 @@ def other_programs(info: ContainerInfo) -> list[Program]:
             pid, ppid, secs = int(row[col["PID"]]), int(row[col["PPID"]]), int(row[col["ELAPSED"]])
         except (ValueError, IndexError):
             continue
-        command = " ".join(row[col["COMMAND"]:])
+        command = " ".join(row[col["COMMAND"] :])
         if pid == init or (ppid == init and command == main_argv):
             continue
         out.append(Program(pid, secs, command))

@@ -187,8 +187,12 @@ def containers_by_image(image_ids: Iterable[str]) -> dict[str, list[dict[str, st
         if image_id in wanted:
             names = item.get("Names") or [""]
             result[image_id].append(
-                {"id": item["Id"], "name": names[0].lstrip("/"), "state": item.get("State", ""),
-                 "user": str((item.get("Labels") or {}).get("aime.mlc") or "")}
+                {
+                    "id": item["Id"],
+                    "name": names[0].lstrip("/"),
+                    "state": item.get("State", ""),
+                    "user": str((item.get("Labels") or {}).get("aime.mlc") or ""),
+                }
             )
     return result
 
@@ -197,8 +201,11 @@ def remove_containers(container_ids: Iterable[str]) -> list[str]:
     """Force-remove containers (stopping running ones); already-gone ones count as removed."""
     removed = []
     for cid in container_ids:
-        gone_ok(f"remove container {cid[:12]}", lambda cid=cid: api().remove_container(cid, force=True, v=False),
-                still_there=lambda cid=cid: _container_left(cid))
+        gone_ok(
+            f"remove container {cid[:12]}",
+            lambda cid=cid: api().remove_container(cid, force=True, v=False),
+            still_there=lambda cid=cid: _container_left(cid),
+        )
         removed.append(cid)
     return removed
 
@@ -336,8 +343,9 @@ def _record_path(image_id: str) -> Path:
     return _records_dir() / f"{digest}.json"
 
 
-def record_owner(image_id: str, *, uid: int, user: str, project: str, labels: Mapping[str, str],
-                 dockerfile: str, shared: bool) -> None:
+def record_owner(
+    image_id: str, *, uid: int, user: str, project: str, labels: Mapping[str, str], dockerfile: str, shared: bool
+) -> None:
     """Record that ds01 built ``image_id`` for ``uid`` (with these labels, from that Dockerfile).
 
     ``shared``: group mode, where each user runs ds01 as themselves, so the folder is made
@@ -349,8 +357,15 @@ def record_owner(image_id: str, *, uid: int, user: str, project: str, labels: Ma
     folder = _records_dir()
     make_dirs(folder.parent)  # the state folder itself is never made world-writable
     make_dirs(folder, mode=0o1777 if shared else 0o755)
-    doc = {"uid": int(uid), "user": user, "project": project, "labels": dict(labels), "dockerfile": dockerfile,
-           "image_id": image_id, "recorded_at": now_iso()}
+    doc = {
+        "uid": int(uid),
+        "user": user,
+        "project": project,
+        "labels": dict(labels),
+        "dockerfile": dockerfile,
+        "image_id": image_id,
+        "recorded_at": now_iso(),
+    }
     write_atomic(_record_path(image_id), json.dumps(doc, sort_keys=True) + "\n", mode=0o644)
 
 

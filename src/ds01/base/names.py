@@ -25,8 +25,10 @@ SEPARATOR = "._."
 # 48 characters keeps ``<name>._.<uid>`` and ``<name>-image`` well inside every such limit.
 NAME_MAX = 48
 _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-RULE_TEXT = (f"lowercase letters and digits, with '.', '_' or '-' between them, "
-             f"at most {NAME_MAX} characters (for example 'my-thesis')")
+RULE_TEXT = (
+    f"lowercase letters and digits, with '.', '_' or '-' between them, "
+    f"at most {NAME_MAX} characters (for example 'my-thesis')"
+)
 # Docker's own container-name grammar (what an existing container may be called).
 _DOCKER_CONTAINER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 

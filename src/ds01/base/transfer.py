@@ -160,8 +160,13 @@ def export_container(
             if progress:
                 progress(f"Saving the filesystem of {info.name}…")
             with dc.engine_errors(f"commit container {info.name}"):
-                api.commit(info.id, repository=ref_repo, tag=ref_tag,
-                           message=f"ds01 mlc export of {info.docker_name}", pause=info.running)
+                api.commit(
+                    info.id,
+                    repository=ref_repo,
+                    tag=ref_tag,
+                    message=f"ds01 mlc export of {info.docker_name}",
+                    pause=info.running,
+                )
             payload = json.dumps({"format": EXPORT_FORMAT, "image_ref": ref, "definition": defn}, indent=2).encode()
             head = tarfile.TarInfo(DEFINITION_MEMBER)
             head.size, head.mode, head.mtime = len(payload), 0o644, int(time.time())
@@ -449,8 +454,14 @@ def _image_exists(ref: str) -> bool:
     return engine.image_present(ref)
 
 
-def load_image(archive: Archive, owner: Identity, name: str, *, shared: bool = True,
-               progress: container_spec.Progress | None = None) -> str:
+def load_image(
+    archive: Archive,
+    owner: Identity,
+    name: str,
+    *,
+    shared: bool = True,
+    progress: container_spec.Progress | None = None,
+) -> str:
     """Load the archive's image for ``owner`` and return the fresh tag it got.
 
     Nothing in the archive can name or tag an image; ds01 writes the image's ``ds01.*``
@@ -459,6 +470,7 @@ def load_image(archive: Archive, owner: Identity, name: str, *, shared: bool = T
     (unless the same image was there before).
     """
     from ds01.base import images
+
     owner_labels = {
         "ds01.managed": "true",
         "ds01.user": owner.name,
@@ -498,8 +510,9 @@ def load_image(archive: Archive, owner: Identity, name: str, *, shared: bool = T
         with dc.engine_errors("tag the imported image"):
             api.tag(image_id, repo, tag=tag)
         tagged = True
-        images.record_owner(image_id, uid=owner.uid, user=owner.name, project=name, labels=owner_labels,
-                            dockerfile="", shared=shared)
+        images.record_owner(
+            image_id, uid=owner.uid, user=owner.name, project=name, labels=owner_labels, dockerfile="", shared=shared
+        )
     except BaseException as exc:
         steps = []
         if tagged:
@@ -509,4 +522,3 @@ def load_image(archive: Archive, owner: Identity, name: str, *, shared: bool = T
         rollback.run(exc, steps)
         raise
     return ref
-

@@ -43,8 +43,9 @@ def choose_shell(passwd_text: str) -> str:
     return "/bin/sh"
 
 
-def with_user(passwd_text: str, group_text: str, user: UserEntry,
-              member_of: tuple[str, ...] = SUPPLEMENTARY_GROUPS) -> tuple[str, str]:
+def with_user(
+    passwd_text: str, group_text: str, user: UserEntry, member_of: tuple[str, ...] = SUPPLEMENTARY_GROUPS
+) -> tuple[str, str]:
     """``(passwd, group)`` with ``user`` present exactly once and in ``member_of`` (sudo, video) when they exist.
 
     An image entry with the same name or uid (``ubuntu`` at 1000 in many images) is replaced,

@@ -35,6 +35,7 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> int:
 
     from ds01.cli.root import root
     from ds01.errors import Ds01Error, ExitCode
+
     debug = os.environ.get("DS01_DEBUG") == "1"
     try:
         rv = root.main(args=args, prog_name="ds01", standalone_mode=False)
@@ -68,9 +69,7 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback for users
         if debug:
             raise
-        _terminal().error(
-            f"internal error ({type(exc).__name__}: {exc}). Re-run with DS01_DEBUG=1 for the details."
-        )
+        _terminal().error(f"internal error ({type(exc).__name__}: {exc}). Re-run with DS01_DEBUG=1 for the details.")
         return int(ExitCode.FAILED)
     return rv if isinstance(rv, int) else 0
 

@@ -41,8 +41,9 @@ class App:
     def config(self) -> Config:
         from ds01.limits import last_good
 
-        return last_good.load(paths.config_path(), use=self.config_use, is_admin=self._admin_in,
-                              warn=self.terminal.warning)
+        return last_good.load(
+            paths.config_path(), use=self.config_use, is_admin=self._admin_in, warn=self.terminal.warning
+        )
 
     def _admin_in(self, config: Config | None) -> bool:
         ident = self.identity

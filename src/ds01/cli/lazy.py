@@ -20,8 +20,7 @@ LazySpec = dict[str, tuple[str, str]]
 
 
 class LazyGroup(click.Group):
-    def __init__(self, *args: Any, lazy: LazySpec | None = None, aliases: dict[str, str] | None = None,
-                 **kwargs: Any):
+    def __init__(self, *args: Any, lazy: LazySpec | None = None, aliases: dict[str, str] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.lazy: LazySpec = dict(lazy or {})
         if aliases is None:
@@ -48,9 +47,13 @@ class LazyGroup(click.Group):
 
     def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
         name = click.utils.make_str(args[0]) if args else ""
-        if (name and not name.startswith("-") and not ctx.resilient_parsing
-                and self.aliases.get(name, name) not in self.commands
-                and self.aliases.get(name, name) not in self.lazy):
+        if (
+            name
+            and not name.startswith("-")
+            and not ctx.resilient_parsing
+            and self.aliases.get(name, name) not in self.commands
+            and self.aliases.get(name, name) not in self.lazy
+        ):
             raise click.UsageError(unknown_command_message(self, ctx, name, args[1:]), ctx)
         return super().resolve_command(ctx, args)
 

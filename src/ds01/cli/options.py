@@ -13,9 +13,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def json_option(f: F) -> F:
-    return click.option(
-        "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (stable keys)."
-    )(f)
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (stable keys).")(
+        f
+    )
 
 
 def _set_guided(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

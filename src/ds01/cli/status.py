@@ -48,24 +48,60 @@ def command(app: App, as_json: bool) -> None:
     for c in data["containers"]:
         held = relative(c["held_until"]) if c["held_until"] else ("indefinitely" if c["held_indefinitely"] else "-")
         rows.append([c["name"], c["status"], ",".join(c["gpu_slots"]) or "-", held, c["image"]])
-    term.table([Column("CONTAINER", 1, name=True), Column("STATUS", 1), Column("GPU", 2), Column("HELD UNTIL", 3),
-                Column("IMAGE", 4)], rows,
-               empty="No containers yet; create one with `ds01 container create NAME`.")
+    term.table(
+        [
+            Column("CONTAINER", 1, name=True),
+            Column("STATUS", 1),
+            Column("GPU", 2),
+            Column("HELD UNTIL", 3),
+            Column("IMAGE", 4),
+        ],
+        rows,
+        empty="No containers yet; create one with `ds01 container create NAME`.",
+    )
     term.out("")
     limits = data["limits"]
-    shown = ("max_mig_instances", "max_gpus_per_container", "max_containers_per_user", "max_cpus", "memory",
-             "shm_size", "pids_limit", "gpu_hold_after_stop", "idle_timeout", "max_runtime")
-    term.table([Column("LIMIT", 1, name=True), Column("VALUE", 1), Column("FROM", 2)],
-               [[k, limits[k]["display"], limits[k]["source"]] for k in shown])
+    shown = (
+        "max_mig_instances",
+        "max_gpus_per_container",
+        "max_containers_per_user",
+        "max_cpus",
+        "memory",
+        "shm_size",
+        "pids_limit",
+        "gpu_hold_after_stop",
+        "idle_timeout",
+        "max_runtime",
+    )
+    term.table(
+        [Column("LIMIT", 1, name=True), Column("VALUE", 1), Column("FROM", 2)],
+        [[k, limits[k]["display"], limits[k]["source"]] for k in shown],
+    )
     if data["lifecycle"]:
         from ds01.terminal import relative_in as left
 
         term.out("")
-        term.table([Column("CONTAINER", 1, name=True), Column("IDLE SINCE", 4), Column("KEEP-ALIVE UNTIL", 5),
-                    Column("STOP IN", 1), Column("WHY", 2)],
-                   [[r["name"], relative(r["idle_since"]), relative(r["keep_alive_until"]), left(r["stop_in_seconds"]),
-                     "runtime" if r["stop_at"] and r["stop_at"] == r["runtime_stop_at"] else
-                     ("idle" if r["stop_at"] else "-")] for r in data["lifecycle"]])
+        term.table(
+            [
+                Column("CONTAINER", 1, name=True),
+                Column("IDLE SINCE", 4),
+                Column("KEEP-ALIVE UNTIL", 5),
+                Column("STOP IN", 1),
+                Column("WHY", 2),
+            ],
+            [
+                [
+                    r["name"],
+                    relative(r["idle_since"]),
+                    relative(r["keep_alive_until"]),
+                    left(r["stop_in_seconds"]),
+                    "runtime"
+                    if r["stop_at"] and r["stop_at"] == r["runtime_stop_at"]
+                    else ("idle" if r["stop_at"] else "-"),
+                ]
+                for r in data["lifecycle"]
+            ],
+        )
     for n in data["notices"]:
         term.warning(f"{relative(n['when'])}: {n['message']}")
 
@@ -77,8 +113,15 @@ def _lifecycle(app: App, warnings: list[str]) -> tuple[list[dict], list[dict]]:
     from ds01.timefmt import iso
     from ds01.units.containers import activity
 
-    notices = [{"when": iso(float(n["at"])), "container": n.get("container"), "kind": n.get("kind"),
-                "message": n.get("message")} for n in activity.read_notices(app.identity.uid)]
+    notices = [
+        {
+            "when": iso(float(n["at"])),
+            "container": n.get("container"),
+            "kind": n.get("kind"),
+            "message": n.get("message"),
+        }
+        for n in activity.read_notices(app.identity.uid)
+    ]
     try:
         from ds01.orchestrators.lifecycle import monitor
 

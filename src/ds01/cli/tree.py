@@ -101,8 +101,20 @@ def verbs_of(noun: str) -> dict[str, tuple[str, str]]:
 # ``tests/cli/test_import_sets.py`` keeps it equal to the packages; after adding a verb, paste
 # the output of ``python -m ds01.cli.tree --verb-table`` here.
 VERB_NAMES: dict[str, tuple[str, ...]] = {
-    "container": ("cleanup", "create", "deploy", "exit", "jupyter", "keep-alive", "list", "retire", "run", "start",
-                  "stats", "stop"),
+    "container": (
+        "cleanup",
+        "create",
+        "deploy",
+        "exit",
+        "jupyter",
+        "keep-alive",
+        "list",
+        "retire",
+        "run",
+        "start",
+        "stats",
+        "stop",
+    ),
     "image": ("bases", "create", "delete", "list", "update"),
     "project": ("dir-create", "git-init", "init", "readme-create", "ssh-setup", "vscode-setup"),
     "user": ("new", "new-project", "setup"),

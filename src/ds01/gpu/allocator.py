@@ -205,16 +205,20 @@ def decide(
         lines, nxt = holders_summary(holdings, now)
         total = len(slots)
         if total == 0:
-            return Decision(refused="capacity", reason="This server offers no GPU slot at all; `ds01 gpu status` "
-                            "says why (no GPU found, or MIG enabled without instances).")
+            return Decision(
+                refused="capacity",
+                reason="This server offers no GPU slot at all; `ds01 gpu status` "
+                "says why (no GPU found, or MIG enabled without instances).",
+            )
         if candidates:
-            reason = (f"Not enough free GPU slots for {request.user}: asked for {request.count}, "
-                      f"{len(candidates)} free.")
+            reason = f"Not enough free GPU slots for {request.user}: asked for {request.count}, {len(candidates)} free."
         elif policy.sharing == "exclusive":
             reason = f"No free GPU slot for {request.user}: all {total} slot(s) are taken."
         else:
-            reason = (f"No free GPU slot for {request.user}: all {total} slot(s) already have "
-                      f"{limit} container(s) (max_containers_per_gpu).")
+            reason = (
+                f"No free GPU slot for {request.user}: all {total} slot(s) already have "
+                f"{limit} container(s) (max_containers_per_gpu)."
+            )
         if nxt:
             reason += " " + nxt
         else:

@@ -19,8 +19,21 @@ from ds01 import paths
 from ds01.fsutil import SHARED_FILE_MODE, share_with_group
 from ds01.timefmt import iso
 
-EVENTS = ("allocate", "release", "release-stale", "mark-stopped", "restart", "adopt", "conflict", "refuse",
-          "idle-warning", "stop-idle", "stop-runtime", "remove-stopped", "keep-alive")
+EVENTS = (
+    "allocate",
+    "release",
+    "release-stale",
+    "mark-stopped",
+    "restart",
+    "adopt",
+    "conflict",
+    "refuse",
+    "idle-warning",
+    "stop-idle",
+    "stop-runtime",
+    "remove-stopped",
+    "keep-alive",
+)
 LOG_NAME = "gpu-allocations.log"
 JSONL_NAME = "events.jsonl"
 
@@ -61,8 +74,11 @@ class Event:
 
 
 def _append(path: os.PathLike[str] | str, text: str, *, shared: bool) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                 SHARED_FILE_MODE if shared else 0o644)
+    fd = os.open(
+        path,
+        os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+        SHARED_FILE_MODE if shared else 0o644,
+    )
     try:
         if shared:
             share_with_group(fd)
@@ -87,8 +103,9 @@ def write(events: list[Event]) -> list[str]:
 
         shared = bool(os.stat(folder).st_mode & 0o020) and not secure_now()
         _append(folder / LOG_NAME, "".join(e.line() + "\n" for e in events), shared=shared)
-        _append(folder / JSONL_NAME, "".join(json.dumps(e.as_json(), sort_keys=True) + "\n" for e in events),
-                shared=shared)
+        _append(
+            folder / JSONL_NAME, "".join(json.dumps(e.as_json(), sort_keys=True) + "\n" for e in events), shared=shared
+        )
     except OSError as exc:
         return [f"Could not write the allocation log in {folder}: {exc.strerror}."]
     return []

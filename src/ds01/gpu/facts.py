@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from ds01.limits.config import Config
 
 
-
 def compute_capability(config: Config) -> tuple[int, int] | None:
     """The compute capability of the first GPU that reports one (the image catalog picks the
     framework build's architecture from it); None when no GPU says."""
@@ -29,7 +28,6 @@ def gpu_processes(config: Config) -> list[GpuProcess]:
     from ds01.gpu import inventory as _inventory
 
     return _inventory.nvml_processes()
-
 
 
 def slot_activity(config: Config, inv: Inventory) -> dict[str, SlotActivity]:

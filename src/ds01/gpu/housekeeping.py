@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from ds01.limits.config import Config
 
 
-
 @dataclass
 class StaleReport:
     dry_run: bool
@@ -27,13 +26,22 @@ class StaleReport:
     reconcile: ReconcileReport
 
     def to_json(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "released": self.released, "failed": self.failed,
-                "reconcile": self.reconcile.to_json()}
+        return {
+            "dry_run": self.dry_run,
+            "released": self.released,
+            "failed": self.failed,
+            "reconcile": self.reconcile.to_json(),
+        }
 
 
-def release_stale(config: Config, *, dry_run: bool = False,
-                  remove_container: Callable[[str, str], None] | None = None,
-                  ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> StaleReport:
+def release_stale(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    remove_container: Callable[[str, str], None] | None = None,
+    ledger: Ledger | None = None,
+    now: Callable[[], float] = time.time,
+) -> StaleReport:
     """Release holds of stopped containers past their user's ``gpu_hold_after_stop``.
 
     ``remove_container(container, user)`` is called for each expired hold BEFORE its slot
@@ -53,8 +61,13 @@ def release_stale(config: Config, *, dry_run: bool = False,
     released: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     for container, rows in sorted(expired.items()):
-        entry = {"container": container, "user": rows[0].user, "slots": [r.slot for r in rows],
-                 "stopped_at": iso(min(r.stopped_at or t for r in rows)), "reason": "hold after stop expired"}
+        entry = {
+            "container": container,
+            "user": rows[0].user,
+            "slots": [r.slot for r in rows],
+            "stopped_at": iso(min(r.stopped_at or t for r in rows)),
+            "reason": "hold after stop expired",
+        }
         if dry_run:
             released.append(entry)
             continue
@@ -71,12 +84,20 @@ def release_stale(config: Config, *, dry_run: bool = False,
                 if r.stopped_at is None:
                     continue  # restarted meanwhile: keep it
                 led.release_row(conn, r.id, at=at, reason="hold after stop expired")
-                led.record(conn, at=at, event="release-stale", user=r.user, container=container, slot=r.slot,
-                           reason="hold after stop expired")
+                led.record(
+                    conn,
+                    at=at,
+                    event="release-stale",
+                    user=r.user,
+                    container=container,
+                    slot=r.slot,
+                    reason="hold after stop expired",
+                )
                 done.append(r)
         # The event log says what the transaction released, not what was read before it.
-        _events.write([_events.Event("release-stale", r.user, container, r.slot, "hold after stop expired", at)
-                       for r in done])
+        _events.write(
+            [_events.Event("release-stale", r.user, container, r.slot, "hold after stop expired", at) for r in done]
+        )
         if done:
             released.append({**entry, "slots": [r.slot for r in done]})
     return StaleReport(dry_run, released, failed, rec)

@@ -63,9 +63,24 @@ def next_sample(prev: SampleRow | None, obs: Observation, *, cpu_threshold: floa
         since, since_cpu = None, None
     last_shell = obs.at if obs.shells else (prev.last_shell_at if prev is not None else None)
     warned = prev.warned_for if prev is not None and continued else None
-    return SampleRow(obs.container, obs.container_id, obs.user, obs.at, obs.started_at, obs.cpu_ns, pct,
-                     obs.gpu_busy, obs.gpu_detail, obs.processes, obs.shells, idle, since, since_cpu, last_shell,
-                     warned)
+    return SampleRow(
+        obs.container,
+        obs.container_id,
+        obs.user,
+        obs.at,
+        obs.started_at,
+        obs.cpu_ns,
+        pct,
+        obs.gpu_busy,
+        obs.gpu_detail,
+        obs.processes,
+        obs.shells,
+        idle,
+        since,
+        since_cpu,
+        last_shell,
+        warned,
+    )
 
 
 @dataclass(frozen=True)
@@ -124,11 +139,21 @@ class Verdict:
         def left(t: float | None) -> int | None:
             return None if t is None else max(0, int(round(t - now)))
 
-        return {"container": self.container, "user": self.user, "action": self.action, "reason": self.reason,
-                "evidence": self.evidence, "idle": self.idle, "idle_since": iso(self.idle_since),
-                "keep_alive_until": iso(self.keep_alive_until), "idle_stop_at": iso(self.idle_stop_at),
-                "runtime_stop_at": iso(self.runtime_stop_at), "stop_at": iso(self.stop_at),
-                "warn_in_seconds": left(self.warn_at), "stop_in_seconds": left(self.stop_at)}
+        return {
+            "container": self.container,
+            "user": self.user,
+            "action": self.action,
+            "reason": self.reason,
+            "evidence": self.evidence,
+            "idle": self.idle,
+            "idle_since": iso(self.idle_since),
+            "keep_alive_until": iso(self.keep_alive_until),
+            "idle_stop_at": iso(self.idle_stop_at),
+            "runtime_stop_at": iso(self.runtime_stop_at),
+            "stop_at": iso(self.stop_at),
+            "warn_in_seconds": left(self.warn_at),
+            "stop_in_seconds": left(self.stop_at),
+        }
 
 
 def verdict(s: SampleRow, limits: Limits, keep_alive_until: float | None, now: float) -> Verdict:
@@ -157,8 +182,9 @@ def verdict(s: SampleRow, limits: Limits, keep_alive_until: float | None, now: f
         action = "warn"
         what = "runtime limit" if stop_at == runtime_stop else "idle timeout"
         reason = f"will be stopped in {human(stop_at - now)} ({what}; {ev})"
-    return Verdict(s.container, s.user, action, reason, ev, s.idle, s.idle_since, idle_stop, runtime_stop, ka,
-                   stop_at, warn_at)
+    return Verdict(
+        s.container, s.user, action, reason, ev, s.idle, s.idle_since, idle_stop, runtime_stop, ka, stop_at, warn_at
+    )
 
 
 def keep_alive_end(set_at: float, until: float, max_keep_alive: int) -> float:

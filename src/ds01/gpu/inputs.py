@@ -62,8 +62,12 @@ def quota(config: Config, user: str) -> UserQuota:
 
 def policy_of(config: Config) -> Policy:
     g = config.gpu_allocation
-    return Policy(strategy=g.strategy, sharing=g.sharing, max_containers_per_gpu=g.max_containers_per_gpu,
-                  respect_reservations=g.respect_reservations)
+    return Policy(
+        strategy=g.strategy,
+        sharing=g.sharing,
+        max_containers_per_gpu=g.max_containers_per_gpu,
+        respect_reservations=g.respect_reservations,
+    )
 
 
 def reservations_of(config: Config) -> list[Reservation]:
@@ -143,8 +147,16 @@ class Holds:
 
 def holdings(rows: list[Row], holds: Holds) -> list[Holding]:
     return [
-        Holding(slot=r.slot, container=r.container, user=r.user, priority=r.priority,
-                allocated_at=datetime.fromtimestamp(r.allocated_at, UTC), stopped_at=_dt(r.stopped_at),
-                hold_until=_dt(holds.until(r)), uuid=r.uuid or "", pending=r.pending)
+        Holding(
+            slot=r.slot,
+            container=r.container,
+            user=r.user,
+            priority=r.priority,
+            allocated_at=datetime.fromtimestamp(r.allocated_at, UTC),
+            stopped_at=_dt(r.stopped_at),
+            hold_until=_dt(holds.until(r)),
+            uuid=r.uuid or "",
+            pending=r.pending,
+        )
         for r in rows
     ]

@@ -61,8 +61,14 @@ def _library_errors() -> tuple[type, ...]:
     return (pynvml.NVMLError_LibraryNotFound, pynvml.NVMLError_DriverNotLoaded, pynvml.NVMLError_Uninitialized)
 
 
-def _call(fn: Callable[..., T], *args: Any, default: Any = None, optional: bool = False, soft: bool = False,
-          newer: bool = False) -> T:
+def _call(
+    fn: Callable[..., T],
+    *args: Any,
+    default: Any = None,
+    optional: bool = False,
+    soft: bool = False,
+    newer: bool = False,
+) -> T:
     """Every NVML call goes through here: NVMLError becomes a typed result or a clear error.
 
     - library missing / driver not loaded / kernel-module mismatch -> GpuLibraryError (exit 6)
@@ -91,9 +97,10 @@ def _call(fn: Callable[..., T], *args: Any, default: Any = None, optional: bool 
         if newer and isinstance(exc, pynvml.NVMLError_FunctionNotFound):
             return default
         if isinstance(exc, pynvml.NVMLError_FunctionNotFound):
-            raise GpuLibraryError(f"NVML call {getattr(fn, '__name__', fn)} failed: {exc}.",
-                                  hint="Install an nvidia-ml-py version matching the driver, or a newer driver.") \
-                from exc
+            raise GpuLibraryError(
+                f"NVML call {getattr(fn, '__name__', fn)} failed: {exc}.",
+                hint="Install an nvidia-ml-py version matching the driver, or a newer driver.",
+            ) from exc
         if soft:
             return default
         raise _DeviceError(str(exc)) from exc
@@ -106,8 +113,10 @@ def _init() -> None:
     try:
         pynvml.nvmlInit()
     except pynvml.NVMLLibraryMismatchError as exc:
-        raise GpuLibraryError(f"nvidia-ml-py does not match the installed NVIDIA driver ({exc}).",
-                              hint="Install an nvidia-ml-py version matching the driver.") from exc
+        raise GpuLibraryError(
+            f"nvidia-ml-py does not match the installed NVIDIA driver ({exc}).",
+            hint="Install an nvidia-ml-py version matching the driver.",
+        ) from exc
     except pynvml.NVMLError as exc:
         if isinstance(exc, pynvml.NVMLError_LibRmVersionMismatch):
             hint = _RM_MISMATCH_ADVICE
@@ -138,9 +147,18 @@ def _suffixes() -> dict[int, str]:
     """GPU-instance profile id -> the profile name's suffix (media extensions, graphics)."""
     import pynvml
 
-    table = {"1_SLICE_REV1": "+me", "2_SLICE_REV1": "+me", "1_SLICE_GFX": "+gfx", "2_SLICE_GFX": "+gfx",
-             "3_SLICE_GFX": "+gfx", "4_SLICE_GFX": "+gfx", "1_SLICE_NO_ME": "-me", "2_SLICE_NO_ME": "-me",
-             "1_SLICE_ALL_ME": "+me.all", "2_SLICE_ALL_ME": "+me.all"}
+    table = {
+        "1_SLICE_REV1": "+me",
+        "2_SLICE_REV1": "+me",
+        "1_SLICE_GFX": "+gfx",
+        "2_SLICE_GFX": "+gfx",
+        "3_SLICE_GFX": "+gfx",
+        "4_SLICE_GFX": "+gfx",
+        "1_SLICE_NO_ME": "-me",
+        "2_SLICE_NO_ME": "-me",
+        "1_SLICE_ALL_ME": "+me.all",
+        "2_SLICE_ALL_ME": "+me.all",
+    }
     out = {}
     for name, suffix in table.items():
         pid = getattr(pynvml, f"NVML_GPU_INSTANCE_PROFILE_{name}", None)
@@ -198,11 +216,13 @@ def _read_profile(handle: Any, mig: Any, gi: int, memory_bytes: int, gpu_memory_
         sm = re.search(r"gb([+-][a-z]+(?:\.[a-z]+)?)$", from_name.group(1).lower())
         suffix = sm.group(1) if sm else ""
     size = int(attrs.memorySizeMB) * 1024**2 or memory_bytes
-    return mig_profile(int(attrs.gpuInstanceSliceCount), int(attrs.computeInstanceSliceCount), size,
-                       gpu_memory_bytes, suffix)
+    return mig_profile(
+        int(attrs.gpuInstanceSliceCount), int(attrs.computeInstanceSliceCount), size, gpu_memory_bytes, suffix
+    )
 
 
 # -- devices ------------------------------------------------------------------------------------
+
 
 def _mig_handles(handle: Any) -> list[Any]:
     """The MIG device handles of a GPU in MIG mode (empty positions answer NOT_FOUND)."""
@@ -237,8 +257,10 @@ def _read_gpu(index: int, notes: list[str]) -> Gpu:
     # On a MIG GPU the whole-device memory view is an aggregate that may need privilege.
     mem = _call(pynvml.nvmlDeviceGetMemoryInfo, handle, soft=current)
     if mem is None:
-        notes.append(f"GPU {index} ({uuid}): NVML refused its whole-GPU memory view (MIG aggregate); "
-                      "its total and used memory are not shown.")
+        notes.append(
+            f"GPU {index} ({uuid}): NVML refused its whole-GPU memory view (MIG aggregate); "
+            "its total and used memory are not shown."
+        )
     total = int(mem.total) if mem is not None else 0
     cc = _call(pynvml.nvmlDeviceGetCudaComputeCapability, handle, optional=True, soft=True)
     instances: list[MigInstance] = []
@@ -247,14 +269,16 @@ def _read_gpu(index: int, notes: list[str]) -> Gpu:
             mig_uuid = _text(_call(pynvml.nvmlDeviceGetUUID, mig))
             mig_mem = _call(pynvml.nvmlDeviceGetMemoryInfo, mig)
             gi = int(_call(pynvml.nvmlDeviceGetGpuInstanceId, mig))
-            instances.append(MigInstance(
-                index=len(instances),
-                gpu_instance_id=gi,
-                compute_instance_id=int(_call(pynvml.nvmlDeviceGetComputeInstanceId, mig)),
-                profile=_read_profile(handle, mig, gi, int(mig_mem.total), total),
-                uuid=mig_uuid,
-                memory_bytes=int(mig_mem.total),
-            ))
+            instances.append(
+                MigInstance(
+                    index=len(instances),
+                    gpu_instance_id=gi,
+                    compute_instance_id=int(_call(pynvml.nvmlDeviceGetComputeInstanceId, mig)),
+                    profile=_read_profile(handle, mig, gi, int(mig_mem.total), total),
+                    uuid=mig_uuid,
+                    memory_bytes=int(mig_mem.total),
+                )
+            )
         per_gi: dict[int, int] = {}
         for inst in instances:
             per_gi[inst.gpu_instance_id] = per_gi.get(inst.gpu_instance_id, 0) + 1
@@ -284,8 +308,7 @@ def _scan_gpus() -> tuple[list[Gpu], list[str]]:
             try:
                 gpus.append(_read_gpu(index, notes))
             except _DeviceError as exc:
-                gpus.append(Gpu(index=index, uuid="", name="(unreadable)", memory_bytes=0, lost=True,
-                                problem=str(exc)))
+                gpus.append(Gpu(index=index, uuid="", name="(unreadable)", memory_bytes=0, lost=True, problem=str(exc)))
         return gpus, notes
     except _DeviceError as exc:
         raise GpuLibraryError(f"NVML could not count the GPUs: {exc}.", hint=_UNKNOWN_ADVICE) from exc
@@ -338,8 +361,10 @@ def _gpu_processes(index: int, handle: Any, warnings: list[str]) -> list[GpuProc
                 if key in refused:
                     found.append(GpuProcess(int(p.pid), _used(p), refused[key]))
         except _DeviceError as exc:
-            warnings.append(f"GPU {index} ({uuid}): NVML refused its MIG process list too ({exc}); "
-                            "processes on those MIG devices are not shown.")
+            warnings.append(
+                f"GPU {index} ({uuid}): NVML refused its MIG process list too ({exc}); "
+                "processes on those MIG devices are not shown."
+            )
     return found
 
 
@@ -382,6 +407,7 @@ def nvml_processes() -> list[GpuProcess]:
 
 
 # -- activity (NVML) ----------------------------------------------------------------------------
+
 
 def _gib(n: int) -> str:
     return f"{n / 1024**3:.1f} GiB"
@@ -500,8 +526,9 @@ def nvml_activity(inventory: Inventory, *, interval: float | None = None) -> dic
                 handle = _call(pynvml.nvmlDeviceGetHandleByIndex, gpu.index)
                 if _text(_call(pynvml.nvmlDeviceGetUUID, handle)) != gpu.uuid:
                     for s in slots:
-                        out[s.uuid] = SlotActivity(s.uuid, None, "unavailable",
-                                                   f"GPU {gpu.index} is no longer {gpu.uuid}")
+                        out[s.uuid] = SlotActivity(
+                            s.uuid, None, "unavailable", f"GPU {gpu.index} is no longer {gpu.uuid}"
+                        )
                     continue
                 if not gpu.mig_current:
                     for s in slots:
@@ -513,8 +540,9 @@ def nvml_activity(inventory: Inventory, *, interval: float | None = None) -> dic
                 for s in slots:
                     mig = migs.get(s.uuid)
                     if mig is None:
-                        out[s.uuid] = SlotActivity(s.uuid, None, "unavailable",
-                                                   f"MIG device {s.id} is gone from GPU {gpu.index}")
+                        out[s.uuid] = SlotActivity(
+                            s.uuid, None, "unavailable", f"MIG device {s.id} is gone from GPU {gpu.index}"
+                        )
                         continue
                     inst = by_uuid.get(s.uuid)
                     if gpm and inst is not None:
@@ -544,14 +572,16 @@ def nvml_activity(inventory: Inventory, *, interval: float | None = None) -> dic
                 if pct is None:
                     out[uuid] = SlotActivity(uuid, None, "unavailable", "GPM reading failed")
                 else:
-                    out[uuid] = SlotActivity(uuid, pct >= BUSY_PERCENT, "gpm",
-                                             f"{pct:.0f}% active (GPU instance {key[1]})")
+                    out[uuid] = SlotActivity(
+                        uuid, pct >= BUSY_PERCENT, "gpm", f"{pct:.0f}% active (GPU instance {key[1]})"
+                    )
         return out
     finally:
         _shutdown()
 
 
 # -- simulated backend ----------------------------------------------------------------------
+
 
 def _stable_uuid(prefix: str, *parts: object) -> str:
     digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).digest()

@@ -136,9 +136,21 @@ _COLUMNS = (
 
 
 def _row(t: tuple) -> Row:
-    return Row(id=t[0], slot=t[1], uuid=t[2], container=t[3], user=t[4], priority=t[5], allocated_at=t[6],
-               confirmed_at=t[7], stopped_at=t[8], released_at=t[9], reason=t[10], exclusive=bool(t[11]),
-               container_id=t[12])
+    return Row(
+        id=t[0],
+        slot=t[1],
+        uuid=t[2],
+        container=t[3],
+        user=t[4],
+        priority=t[5],
+        allocated_at=t[6],
+        confirmed_at=t[7],
+        stopped_at=t[8],
+        released_at=t[9],
+        reason=t[10],
+        exclusive=bool(t[11]),
+        container_id=t[12],
+    )
 
 
 def _to_2(conn: sqlite3.Connection) -> None:
@@ -200,7 +212,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
             )
         if version < SCHEMA_VERSION:
             exists = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'allocations'").fetchone()
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'allocations'"
+            ).fetchone()
             if exists:
                 for step in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
                     MIGRATIONS[step](conn)
@@ -405,7 +418,6 @@ class Ledger:
             conn.execute("ROLLBACK")
             raise self._busy_or_broken(exc) from exc
 
-
     # -- reads (inside or outside a transaction) ----------------------------------------
     def active(self, conn: sqlite3.Connection | None = None) -> list[Row]:
         c = conn or self._connect()
@@ -415,8 +427,7 @@ class Ledger:
             raise self._busy_or_broken(exc) from exc
         return [_row(t) for t in cur.fetchall()]
 
-    def rows_for(self, container: str, conn: sqlite3.Connection | None = None, *,
-                 user: str | None = None) -> list[Row]:
+    def rows_for(self, container: str, conn: sqlite3.Connection | None = None, *, user: str | None = None) -> list[Row]:
         """Active rows of ``container`` (only ``user``'s when given)."""
         c = conn or self._connect()
         cur = c.execute(
@@ -445,14 +456,35 @@ class Ledger:
 
     # -- writes (inside ``write()``) ---------------------------------------------------
     @staticmethod
-    def insert(conn: sqlite3.Connection, *, slot: str, uuid: str, container: str, user: str, priority: int,
-               at: float, confirmed: bool = False, stopped_at: float | None = None, exclusive: bool = True,
-               reason: str | None = None) -> None:
+    def insert(
+        conn: sqlite3.Connection,
+        *,
+        slot: str,
+        uuid: str,
+        container: str,
+        user: str,
+        priority: int,
+        at: float,
+        confirmed: bool = False,
+        stopped_at: float | None = None,
+        exclusive: bool = True,
+        reason: str | None = None,
+    ) -> None:
         conn.execute(
             "INSERT INTO allocations (slot, uuid, container, user, priority, allocated_at, confirmed_at, "
             "stopped_at, reason, exclusive) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (slot, uuid, container, user, priority, at, at if confirmed else None, stopped_at, reason,
-             1 if exclusive else 0),
+            (
+                slot,
+                uuid,
+                container,
+                user,
+                priority,
+                at,
+                at if confirmed else None,
+                stopped_at,
+                reason,
+                1 if exclusive else 0,
+            ),
         )
 
     @staticmethod
@@ -463,8 +495,9 @@ class Ledger:
         )
 
     @staticmethod
-    def set_stopped(conn: sqlite3.Connection, container: str, stopped_at: float | None, *,
-                    user: str | None = None) -> int:
+    def set_stopped(
+        conn: sqlite3.Connection, container: str, stopped_at: float | None, *, user: str | None = None
+    ) -> int:
         who = "" if user is None else " AND user = ?"
         extra: tuple = () if user is None else (user,)
         if stopped_at is None:
@@ -482,8 +515,9 @@ class Ledger:
         return cur.rowcount
 
     @staticmethod
-    def set_confirmed(conn: sqlite3.Connection, container: str, at: float, *, container_id: str | None = None,
-                      user: str | None = None) -> int:
+    def set_confirmed(
+        conn: sqlite3.Connection, container: str, at: float, *, container_id: str | None = None, user: str | None = None
+    ) -> int:
         """Confirm ``container``'s pending rows; with ``container_id``, record it on every active row
         of the container (a container recreated under the same name replaces the old id)."""
         who = "" if user is None else " AND user = ?"
@@ -497,7 +531,9 @@ class Ledger:
             return cur.rowcount
         pending = conn.execute(
             "SELECT COUNT(*) FROM allocations WHERE container = ? AND released_at IS NULL AND confirmed_at IS NULL"
-            + who, (container, *extra)).fetchone()[0]
+            + who,
+            (container, *extra),
+        ).fetchone()[0]
         conn.execute(
             "UPDATE allocations SET confirmed_at = COALESCE(confirmed_at, ?), container_id = ? "
             "WHERE container = ? AND released_at IS NULL" + who,
@@ -507,12 +543,14 @@ class Ledger:
 
     @staticmethod
     def set_container_id(conn: sqlite3.Connection, row_id: int, container_id: str) -> None:
-        conn.execute("UPDATE allocations SET container_id = ? WHERE id = ? AND released_at IS NULL",
-                     (container_id, row_id))
+        conn.execute(
+            "UPDATE allocations SET container_id = ? WHERE id = ? AND released_at IS NULL", (container_id, row_id)
+        )
 
     @staticmethod
-    def record(conn: sqlite3.Connection, *, at: float, event: str, user: str, container: str, slot: str,
-               reason: str = "") -> None:
+    def record(
+        conn: sqlite3.Connection, *, at: float, event: str, user: str, container: str, slot: str, reason: str = ""
+    ) -> None:
         conn.execute(
             "INSERT INTO history (at, event, user, container, slot, reason) VALUES (?, ?, ?, ?, ?, ?)",
             (at, event, user, container, slot, reason),
@@ -539,35 +577,68 @@ class SampleRow:
     warned_for: float | None = None
 
 
-_SAMPLE_COLUMNS = ("container, container_id, user, at, started_at, cpu_ns, cpu_percent, gpu_busy, gpu_detail, "
-                   "processes, shells, idle, idle_since, idle_cpu_ns, last_shell_at, warned_for")
+_SAMPLE_COLUMNS = (
+    "container, container_id, user, at, started_at, cpu_ns, cpu_percent, gpu_busy, gpu_detail, "
+    "processes, shells, idle, idle_since, idle_cpu_ns, last_shell_at, warned_for"
+)
 
 
 def _sample(t: tuple) -> SampleRow:
-    return SampleRow(t[0], t[1], t[2], t[3], t[4], t[5], t[6], None if t[7] is None else bool(t[7]), t[8] or "",
-                     t[9], t[10], bool(t[11]), t[12], t[13], t[14], t[15])
+    return SampleRow(
+        t[0],
+        t[1],
+        t[2],
+        t[3],
+        t[4],
+        t[5],
+        t[6],
+        None if t[7] is None else bool(t[7]),
+        t[8] or "",
+        t[9],
+        t[10],
+        bool(t[11]),
+        t[12],
+        t[13],
+        t[14],
+        t[15],
+    )
 
 
 def latest_samples(led: Ledger, conn: sqlite3.Connection | None = None) -> dict[str, SampleRow]:
     """The newest sample of every container sampled within the retention time."""
     c = conn or led._connect()
-    cur = c.execute(f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE id IN "
-                    "(SELECT MAX(id) FROM samples GROUP BY container)")
+    cur = c.execute(
+        f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE id IN (SELECT MAX(id) FROM samples GROUP BY container)"
+    )
     return {r.container: r for r in (_sample(t) for t in cur.fetchall())}
 
 
 def samples_of(led: Ledger, container: str) -> list[SampleRow]:
-    cur = led._connect().execute(f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE container = ? ORDER BY id",
-                                 (container,))
+    cur = led._connect().execute(f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE container = ? ORDER BY id", (container,))
     return [_sample(t) for t in cur.fetchall()]
 
 
 def add_sample(conn: sqlite3.Connection, s: SampleRow, *, retention: float = SAMPLE_RETENTION_SECONDS) -> None:
     conn.execute(
         f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (s.container, s.container_id, s.user, s.at, s.started_at, s.cpu_ns, s.cpu_percent,
-         None if s.gpu_busy is None else int(s.gpu_busy), s.gpu_detail, s.processes, s.shells, int(s.idle),
-         s.idle_since, s.idle_cpu_ns, s.last_shell_at, s.warned_for),
+        (
+            s.container,
+            s.container_id,
+            s.user,
+            s.at,
+            s.started_at,
+            s.cpu_ns,
+            s.cpu_percent,
+            None if s.gpu_busy is None else int(s.gpu_busy),
+            s.gpu_detail,
+            s.processes,
+            s.shells,
+            int(s.idle),
+            s.idle_since,
+            s.idle_cpu_ns,
+            s.last_shell_at,
+            s.warned_for,
+        ),
     )
     conn.execute("DELETE FROM samples WHERE at < ?", (s.at - retention,))
 
@@ -582,5 +653,7 @@ def set_keep_alive(conn: sqlite3.Connection, container: str, user: str, set_at: 
     """Record (``until`` None: cancel) the keep-alive of a container."""
     conn.execute("DELETE FROM keep_alive WHERE container = ?", (container,))
     if until is not None:
-        conn.execute("INSERT INTO keep_alive (container, user, set_at, until) VALUES (?, ?, ?, ?)",
-                     (container, user, set_at, until))
+        conn.execute(
+            "INSERT INTO keep_alive (container, user, set_at, until) VALUES (?, ?, ?, ?)",
+            (container, user, set_at, until),
+        )

@@ -128,8 +128,11 @@ def slot_sort_key(slot_id: str) -> tuple[int, int, int]:
     m = _SLOT_RE.match(slot_id)
     if not m:
         return (1 << 30, 0, 0)
-    return (int(m.group(1)), -1 if m.group(2) is None else int(m.group(2)),
-            -1 if m.group(3) is None else int(m.group(3)))
+    return (
+        int(m.group(1)),
+        -1 if m.group(2) is None else int(m.group(2)),
+        -1 if m.group(3) is None else int(m.group(3)),
+    )
 
 
 def valid_slot_id(slot_id: str) -> bool:
@@ -143,8 +146,10 @@ def slots_of(gpus: tuple[Gpu, ...], *, enable_mig: bool = True) -> tuple[tuple[S
     for gpu in gpus:
         if gpu.lost:
             why = f" ({gpu.problem})" if gpu.problem else ""
-            warnings.append(f"GPU {gpu.index} is lost or unreadable (NVML{why}); it offers no slot until it is "
-                            "reset or the problem is fixed.")
+            warnings.append(
+                f"GPU {gpu.index} is lost or unreadable (NVML{why}); it offers no slot until it is "
+                "reset or the problem is fixed."
+            )
             continue
         if gpu.mig_current != gpu.mig_pending:
             now, later = ("on" if gpu.mig_current else "off"), ("on" if gpu.mig_pending else "off")
@@ -169,8 +174,10 @@ def slots_of(gpus: tuple[Gpu, ...], *, enable_mig: bool = True) -> tuple[tuple[S
             continue
         ids = {inst.uuid: mig_slot_id(gpu.index, inst) for inst in gpu.instances}
         for inst in gpu.instances:
-            peers = tuple(ids[o.uuid] for o in gpu.instances
-                          if o.gpu_instance_id == inst.gpu_instance_id and o.uuid != inst.uuid)
-            slots.append(Slot(ids[inst.uuid], inst.uuid, gpu.index, inst.profile, inst.memory_bytes,
-                              shared_memory_with=peers))
+            peers = tuple(
+                ids[o.uuid] for o in gpu.instances if o.gpu_instance_id == inst.gpu_instance_id and o.uuid != inst.uuid
+            )
+            slots.append(
+                Slot(ids[inst.uuid], inst.uuid, gpu.index, inst.profile, inst.memory_bytes, shared_memory_with=peers)
+            )
     return tuple(slots), tuple(warnings)

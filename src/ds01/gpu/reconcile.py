@@ -50,10 +50,18 @@ class ContainerView:
         return self.state in ("exited", "dead")
 
 
-def view_from_labels(name: str, state: str, labels: dict[str, str], *, id: str = "",
-                     created: float = 0.0) -> ContainerView:
-    return ContainerView(name, labels.get(LABEL_USER, ""), split_list(labels.get(LABEL_SLOTS)),
-                         split_list(labels.get(LABEL_UUIDS)), state, id, created)
+def view_from_labels(
+    name: str, state: str, labels: dict[str, str], *, id: str = "", created: float = 0.0
+) -> ContainerView:
+    return ContainerView(
+        name,
+        labels.get(LABEL_USER, ""),
+        split_list(labels.get(LABEL_SLOTS)),
+        split_list(labels.get(LABEL_UUIDS)),
+        state,
+        id,
+        created,
+    )
 
 
 @dataclass(frozen=True)
@@ -65,8 +73,10 @@ class Conflict:
     kind: str = "mismatch"  # "mismatch": disagrees with its rows; "unrecorded": ds01 never created it
 
 
-UNRECORDED = ("carries ds01 GPU labels (slot {slots}) but ds01 has no record of creating this container; "
-              "its labels grant nothing (not adopted)")
+UNRECORDED = (
+    "carries ds01 GPU labels (slot {slots}) but ds01 has no record of creating this container; "
+    "its labels grant nothing (not adopted)"
+)
 
 
 @dataclass
@@ -79,8 +89,9 @@ class Plan:
     restarted: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.release or self.record or self.confirm or self.conflicts or self.mark_stopped
-                    or self.restarted)
+        return not (
+            self.release or self.record or self.confirm or self.conflicts or self.mark_stopped or self.restarted
+        )
 
 
 def _recorded_here(r: Row, c: ContainerView) -> bool:
@@ -92,9 +103,16 @@ def _recorded_here(r: Row, c: ContainerView) -> bool:
     return r.confirmed_at is not None and bool(c.id) and c.created <= r.confirmed_at + 1
 
 
-def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at: float,
-         pending_timeout: float, exclusive: bool = True, slot_uuids: Mapping[str, str] | None = None,
-         seal: Callable[[Row], str | None] | None = None) -> Plan:
+def plan(
+    rows: Sequence[Row],
+    containers: Iterable[ContainerView],
+    *,
+    listed_at: float,
+    pending_timeout: float,
+    exclusive: bool = True,
+    slot_uuids: Mapping[str, str] | None = None,
+    seal: Callable[[Row], str | None] | None = None,
+) -> Plan:
     """What to change so the ledger agrees with Docker as listed at ``listed_at``.
 
     ``slot_uuids`` (slot id -> device UUID of the current inventory) names the device of each
@@ -126,8 +144,11 @@ def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at:
                 # A pending row belongs to a container ds01 is creating right now; ds01 records the
                 # container's id when it confirms. Past the timeout it is released, container or not.
                 if r.allocated_at + pending_timeout <= listed_at:
-                    why = ("container never appeared (pending allocation timed out)" if c is None else
-                           "ds01 never recorded its container (pending allocation timed out)")
+                    why = (
+                        "container never appeared (pending allocation timed out)"
+                        if c is None
+                        else "ds01 never recorded its container (pending allocation timed out)"
+                    )
                     result.release.append((r, why))
                 elif c is not None:
                     in_flight.add(name)
@@ -150,18 +171,26 @@ def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at:
             continue
         recorded.add(name)
         if c.slots and set(c.slots) != {r.slot for r in mine}:
-            result.conflicts.append(Conflict(
-                name, c.user or mine[0].user, ",".join(c.slots),
-                f"labels say slots {','.join(c.slots)} but the ledger promised {','.join(r.slot for r in mine)}",
-            ))
+            result.conflicts.append(
+                Conflict(
+                    name,
+                    c.user or mine[0].user,
+                    ",".join(c.slots),
+                    f"labels say slots {','.join(c.slots)} but the ledger promised {','.join(r.slot for r in mine)}",
+                )
+            )
         elif c.uuids and len(c.uuids) == len(c.slots):
             label_uuid = dict(zip(c.slots, c.uuids, strict=True))
             for r in mine:
                 if label_uuid.get(r.slot, r.uuid) != r.uuid:
-                    result.conflicts.append(Conflict(
-                        name, c.user or r.user, r.slot,
-                        f"the container holds device {label_uuid[r.slot]} but slot {r.slot} is {r.uuid}",
-                    ))
+                    result.conflicts.append(
+                        Conflict(
+                            name,
+                            c.user or r.user,
+                            r.slot,
+                            f"the container holds device {label_uuid[r.slot]} but slot {r.slot} is {r.uuid}",
+                        )
+                    )
         if c.stopped and any(r.stopped_at is None for r in mine):
             result.mark_stopped.append(name)
         if c.running and any(r.stopped_at is not None for r in mine):
@@ -173,11 +202,16 @@ def plan(rows: Sequence[Row], containers: Iterable[ContainerView], *, listed_at:
         if name in in_flight:
             pend = {r.slot for r in by_container[name] if r.pending}
             if set(c.slots) != pend:
-                result.conflicts.append(Conflict(
-                    name, c.user, ",".join(c.slots),
-                    f"labels say slots {','.join(c.slots)} but the ledger promised {','.join(sorted(pend))}",
-                ))
+                result.conflicts.append(
+                    Conflict(
+                        name,
+                        c.user,
+                        ",".join(c.slots),
+                        f"labels say slots {','.join(c.slots)} but the ledger promised {','.join(sorted(pend))}",
+                    )
+                )
             continue
-        result.conflicts.append(Conflict(name, c.user, ",".join(c.slots),
-                                         UNRECORDED.format(slots=",".join(c.slots)), kind="unrecorded"))
+        result.conflicts.append(
+            Conflict(name, c.user, ",".join(c.slots), UNRECORDED.format(slots=",".join(c.slots)), kind="unrecorded")
+        )
     return result

@@ -56,6 +56,7 @@ POLL_SECONDS = 2.0
 
 # -- status -----------------------------------------------------------------------------------
 
+
 @dataclass
 class StatusReport:
     backend: str
@@ -66,8 +67,9 @@ class StatusReport:
         return {"backend": self.backend, "slots": self.slots, "warnings": self.warnings}
 
 
-def status(config: Config, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
-           reconcile_first: bool = True) -> StatusReport:
+def status(
+    config: Config, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time, reconcile_first: bool = True
+) -> StatusReport:
     led = ledger_for(config, ledger)
     warnings: list[str] = []
     inv = inventory(config)
@@ -78,8 +80,9 @@ def status(config: Config, *, ledger: Ledger | None = None, now: Callable[[], fl
     holds = Holds(config)
     t = now()
     now_dt = datetime.fromtimestamp(t, UTC)
-    active_res = [r for r in reservations_of(config) if r.active(now_dt)] \
-        if config.gpu_allocation.respect_reservations else []
+    active_res = (
+        [r for r in reservations_of(config) if r.active(now_dt)] if config.gpu_allocation.respect_reservations else []
+    )
     reserved_for = {sid: r for r in active_res for sid in r.slots}
     # Rows belong to the device they hold (UUID), shown under its current slot id.
     uuid_of_id = {s.id: s.uuid for s in inv.slots}
@@ -99,30 +102,34 @@ def status(config: Config, *, ledger: Ledger | None = None, now: Callable[[], fl
         else:
             state = "allocated"
         res = reserved_for.get(s.id)
-        out.append({
-            "id": s.id,
-            "uuid": s.uuid,
-            "gpu_index": s.gpu_index,
-            "profile": s.profile,
-            "memory_bytes": s.memory_bytes,
-            "shared_memory_with": list(s.shared_memory_with),
-            "state": state,
-            "containers": [r.container for r in own],
-            "users": sorted({r.user for r in own}),
-            "held_until": held_until,
-            "reserved_for": res.user if res else None,
-        })
+        out.append(
+            {
+                "id": s.id,
+                "uuid": s.uuid,
+                "gpu_index": s.gpu_index,
+                "profile": s.profile,
+                "memory_bytes": s.memory_bytes,
+                "shared_memory_with": list(s.shared_memory_with),
+                "state": state,
+                "containers": [r.container for r in own],
+                "users": sorted({r.user for r in own}),
+                "held_until": held_until,
+                "reserved_for": res.user if res else None,
+            }
+        )
     present = {s.uuid for s in inv.slots}
     for r in sorted(rows, key=lambda r: (slot_sort_key(r.slot), r.container)):
         if r.uuid and r.uuid not in present:
             warnings.append(vanished_sentence(r))
         elif not r.uuid and r.slot not in uuid_of_id:
-            warnings.append(f"The ledger holds slot {r.slot}, which the inventory no longer offers "
-                            f"(container {r.container}).")
+            warnings.append(
+                f"The ledger holds slot {r.slot}, which the inventory no longer offers (container {r.container})."
+            )
     return StatusReport(inv.backend, out, warnings)
 
 
 # -- allocate ---------------------------------------------------------------------------------
+
 
 @dataclass
 class AllocationResult:
@@ -137,8 +144,14 @@ class AllocationResult:
     seal: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"user": self.user, "container": self.container, "slots": self.slots, "uuids": self.uuids,
-                "existing": self.existing, "warnings": self.warnings}
+        return {
+            "user": self.user,
+            "container": self.container,
+            "slots": self.slots,
+            "uuids": self.uuids,
+            "existing": self.existing,
+            "warnings": self.warnings,
+        }
 
 
 def _refusal(decision: Decision, waited: float | None = None) -> Exception:
@@ -151,8 +164,9 @@ def _refusal(decision: Decision, waited: float | None = None) -> Exception:
     return cls(reason, details=list(decision.details))
 
 
-def _waiting_helps(decision: Decision, slots: Any, held: list[Holding], request: Request, pol: Policy,
-                   t: float) -> bool:
+def _waiting_helps(
+    decision: Decision, slots: Any, held: list[Holding], request: Request, pol: Policy, t: float
+) -> bool:
     """Whether a refusal is one that waiting can cure: no free slot (capacity), or free slots the
     user may not take now (whole GPUs for a MIG-only user, reserved slots) while the request
     would fit once other users' containers, or the reservations, are gone. A refusal over the
@@ -166,10 +180,21 @@ def _waiting_helps(decision: Decision, slots: Any, held: list[Holding], request:
     return relaxed.ok
 
 
-def allocate(config: Config, user: str, container: str, count: int, priority: int | None = None, *,
-             wait: float | None = None, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
-             sleep: Callable[[float], None] = time.sleep, reconcile_first: bool = True,
-             on_wait: Callable[[str], None] | None = None, uid: int | None = None) -> AllocationResult:
+def allocate(
+    config: Config,
+    user: str,
+    container: str,
+    count: int,
+    priority: int | None = None,
+    *,
+    wait: float | None = None,
+    ledger: Ledger | None = None,
+    now: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    reconcile_first: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+    uid: int | None = None,
+) -> AllocationResult:
     """Give ``container`` ``count`` slots for ``user`` or raise the refusal (exit 3 or 4).
 
     The choice and its recording happen in one ``BEGIN IMMEDIATE`` transaction. ``wait``:
@@ -193,15 +218,22 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
     # Inventory warnings (MIG without instances, pending modes) belong to `gpu status`, not every allocation;
     # a GPU NVML cannot read is named, since the choice is made without it.
     inv = inventory(config)
-    warnings.extend(f"GPU {g.index} is unreadable ({g.problem or 'lost'}); its slots are not offered."
-                    for g in inv.gpus if g.lost)
+    warnings.extend(
+        f"GPU {g.index} is unreadable ({g.problem or 'lost'}); its slots are not offered." for g in inv.gpus if g.lost
+    )
     if reconcile_first:
         warnings.extend(reconcile(config, strict=False, ledger=led, now=now, inv=inv).warnings)
     q = quota(config, user)
     prio = q.priority if priority is None else priority
-    request = Request(user=user, container=container, count=count, priority=prio,
-                      max_mig_instances=q.max_mig_instances, max_gpus_per_container=q.max_gpus_per_container,
-                      allow_full_gpu=q.allow_full_gpu)
+    request = Request(
+        user=user,
+        container=container,
+        count=count,
+        priority=prio,
+        max_mig_instances=q.max_mig_instances,
+        max_gpus_per_container=q.max_gpus_per_container,
+        allow_full_gpu=q.allow_full_gpu,
+    )
     pol = policy_of(config)
     reservations = reservations_of(config)
     holds = Holds(config)
@@ -210,27 +242,60 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
         with led.write() as conn:
             rows = led.active(conn)
             t = now()
-            decision = decide(inv.slots, holdings(rows, holds), request, policy=pol, reservations=reservations,
-                              now=datetime.fromtimestamp(t, UTC), last_slot=led.last_allocated_slot(conn))
+            decision = decide(
+                inv.slots,
+                holdings(rows, holds),
+                request,
+                policy=pol,
+                reservations=reservations,
+                now=datetime.fromtimestamp(t, UTC),
+                last_slot=led.last_allocated_slot(conn),
+            )
             if decision.ok and not decision.existing:
                 for sid in decision.slots:
                     slot = inv.slot(sid)
                     assert slot is not None
-                    led.insert(conn, slot=sid, uuid=slot.uuid, container=container, user=user, priority=prio,
-                               at=t, exclusive=pol.sharing == "exclusive")
+                    led.insert(
+                        conn,
+                        slot=sid,
+                        uuid=slot.uuid,
+                        container=container,
+                        user=user,
+                        priority=prio,
+                        at=t,
+                        exclusive=pol.sharing == "exclusive",
+                    )
                     led.record(conn, at=t, event="allocate", user=user, container=container, slot=sid)
         if decision.ok:
             if not decision.existing:
-                warnings.extend(_events.write([
-                    _events.Event("allocate", user, container, sid, f"priority {prio}", t) for sid in decision.slots
-                ]))
+                warnings.extend(
+                    _events.write(
+                        [
+                            _events.Event("allocate", user, container, sid, f"priority {prio}", t)
+                            for sid in decision.slots
+                        ]
+                    )
+                )
             uuids = [slot.uuid if (slot := inv.slot(s)) else "" for s in decision.slots]
-            granted = t if not decision.existing else min(
-                (r.allocated_at for r in rows if r.container == container and r.user == user), default=t)
-            return AllocationResult(user, container, list(decision.slots), uuids, decision.existing, warnings,
-                                    seal=led.seal(container, user, granted))
-        if deadline is not None and now() < deadline and _waiting_helps(
-                decision, inv.slots, holdings(rows, holds), request, pol, t):
+            granted = (
+                t
+                if not decision.existing
+                else min((r.allocated_at for r in rows if r.container == container and r.user == user), default=t)
+            )
+            return AllocationResult(
+                user,
+                container,
+                list(decision.slots),
+                uuids,
+                decision.existing,
+                warnings,
+                seal=led.seal(container, user, granted),
+            )
+        if (
+            deadline is not None
+            and now() < deadline
+            and _waiting_helps(decision, inv.slots, holdings(rows, holds), request, pol, t)
+        ):
             if on_wait is not None:
                 on_wait(decision.reason.removesuffix(RETRY_HINT))
                 on_wait = None
@@ -238,15 +303,23 @@ def allocate(config: Config, user: str, container: str, count: int, priority: in
             if reconcile_first:
                 reconcile(config, strict=False, ledger=led, now=now, inv=inv)
             continue
-        _events.write([_events.Event("refuse", user, container, "", decision.reason, now(),
-                                     extra={"refused": decision.refused})])
+        _events.write(
+            [_events.Event("refuse", user, container, "", decision.reason, now(), extra={"refused": decision.refused})]
+        )
         raise _refusal(decision, wait)
 
 
 # -- release, stop, restart, confirm ----------------------------------------------------------
 
-def _change(container: str, event: str, reason: str, op: Callable[[Any, Ledger, float], list[Row]],
-            ledger: Ledger | None, now: Callable[[], float]) -> list[Row]:
+
+def _change(
+    container: str,
+    event: str,
+    reason: str,
+    op: Callable[[Any, Ledger, float], list[Row]],
+    ledger: Ledger | None,
+    now: Callable[[], float],
+) -> list[Row]:
     led = ledger or Ledger(secure=secure_now())
     with led.write() as conn:
         t = now()
@@ -257,10 +330,17 @@ def _change(container: str, event: str, reason: str, op: Callable[[Any, Ledger, 
     return rows
 
 
-def release(container: str, *, reason: str = "released", ledger: Ledger | None = None,
-            now: Callable[[], float] = time.time, user: str | None = None) -> list[Row]:
+def release(
+    container: str,
+    *,
+    reason: str = "released",
+    ledger: Ledger | None = None,
+    now: Callable[[], float] = time.time,
+    user: str | None = None,
+) -> list[Row]:
     """Release every slot ``container`` holds -- only ``user``'s rows when given (idempotent:
     nothing held -> empty list)."""
+
     def op(conn: Any, led: Ledger, t: float) -> list[Row]:
         rows = led.rows_for(container, conn, user=user)
         for r in rows:
@@ -270,9 +350,11 @@ def release(container: str, *, reason: str = "released", ledger: Ledger | None =
     return _change(container, "release", reason, op, ledger, now)
 
 
-def mark_stopped(container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
-                 user: str | None = None) -> list[Row]:
+def mark_stopped(
+    container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time, user: str | None = None
+) -> list[Row]:
     """Start the hold-after-stop clock (idempotent: an earlier stop time is kept)."""
+
     def op(conn: Any, led: Ledger, t: float) -> list[Row]:
         rows = [r for r in led.rows_for(container, conn, user=user) if r.stopped_at is None]
         led.set_stopped(conn, container, t, user=user)
@@ -281,9 +363,11 @@ def mark_stopped(container: str, *, ledger: Ledger | None = None, now: Callable[
     return _change(container, "mark-stopped", "container stopped", op, ledger, now)
 
 
-def clear_stopped(container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time,
-                  user: str | None = None) -> list[Row]:
+def clear_stopped(
+    container: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time, user: str | None = None
+) -> list[Row]:
     """The container runs again inside its hold: keep the slot, stop the clock."""
+
     def op(conn: Any, led: Ledger, t: float) -> list[Row]:
         rows = [r for r in led.rows_for(container, conn, user=user) if r.stopped_at is not None]
         led.set_stopped(conn, container, None, user=user)
@@ -292,8 +376,14 @@ def clear_stopped(container: str, *, ledger: Ledger | None = None, now: Callable
     return _change(container, "restart", "container started again", op, ledger, now)
 
 
-def confirm(container: str, *, container_id: str | None = None, user: str | None = None,
-            ledger: Ledger | None = None, now: Callable[[], float] = time.time) -> int:
+def confirm(
+    container: str,
+    *,
+    container_id: str | None = None,
+    user: str | None = None,
+    ledger: Ledger | None = None,
+    now: Callable[[], float] = time.time,
+) -> int:
     """Mark the container's pending rows as having their container (call right after create)
     and record ``container_id``, the Docker id of the container just created, on its rows:
     reconcile counts a container as holding its slots only through that id. Returns how many
@@ -316,8 +406,10 @@ def holders_of(container: str, *, ledger: Ledger | None = None) -> list[str]:
 
 # -- user status ------------------------------------------------------------------------------
 
-def user_status(config: Config, user: str, *, ledger: Ledger | None = None,
-                now: Callable[[], float] = time.time) -> dict[str, Any]:
+
+def user_status(
+    config: Config, user: str, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time
+) -> dict[str, Any]:
     check_user_name(user)
     led = ledger_for(config, ledger)
     q = quota(config, user)
@@ -326,17 +418,31 @@ def user_status(config: Config, user: str, *, ledger: Ledger | None = None,
     allocations = []
     for r in sorted(rows, key=lambda r: (r.container, slot_sort_key(r.slot))):
         state = "held" if r.stopped_at is not None else ("pending" if r.pending else "allocated")
-        allocations.append({
-            "slot": r.slot, "uuid": r.uuid, "container": r.container, "priority": r.priority, "state": state,
-            "allocated_at": iso(r.allocated_at), "stopped_at": iso(r.stopped_at),
-            "held_until": iso(holds.until(r)),
-        })
-    return {"user": user, "priority": q.priority, "count": len(rows), "max_mig_instances": q.max_mig_instances,
-            "max_gpus_per_container": q.max_gpus_per_container, "allocations": allocations}
+        allocations.append(
+            {
+                "slot": r.slot,
+                "uuid": r.uuid,
+                "container": r.container,
+                "priority": r.priority,
+                "state": state,
+                "allocated_at": iso(r.allocated_at),
+                "stopped_at": iso(r.stopped_at),
+                "held_until": iso(holds.until(r)),
+            }
+        )
+    return {
+        "user": user,
+        "priority": q.priority,
+        "count": len(rows),
+        "max_mig_instances": q.max_mig_instances,
+        "max_gpus_per_container": q.max_gpus_per_container,
+        "allocations": allocations,
+    }
 
 
-def preview_allocation(config: Config, user: str, container: str, count: int,
-                       priority: int | None = None) -> tuple[Decision, Inventory]:
+def preview_allocation(
+    config: Config, user: str, container: str, count: int, priority: int | None = None
+) -> tuple[Decision, Inventory]:
     """What ``allocate`` would decide now, recording nothing (dry runs). A missing ledger is
     read as empty and is not created."""
     from ds01 import paths
@@ -353,10 +459,22 @@ def preview_allocation(config: Config, user: str, container: str, count: int,
             rows, last = led.active(), led.last_allocated_slot()
         finally:
             led.close()
-    request = Request(user=user, container=container, count=count,
-                      priority=q.priority if priority is None else priority,
-                      max_mig_instances=q.max_mig_instances, max_gpus_per_container=q.max_gpus_per_container,
-                      allow_full_gpu=q.allow_full_gpu)
-    decision = decide(inv.slots, holdings(rows, Holds(config)), request, policy=policy_of(config),
-                      reservations=reservations_of(config), now=datetime.now(UTC), last_slot=last)
+    request = Request(
+        user=user,
+        container=container,
+        count=count,
+        priority=q.priority if priority is None else priority,
+        max_mig_instances=q.max_mig_instances,
+        max_gpus_per_container=q.max_gpus_per_container,
+        allow_full_gpu=q.allow_full_gpu,
+    )
+    decision = decide(
+        inv.slots,
+        holdings(rows, Holds(config)),
+        request,
+        policy=policy_of(config),
+        reservations=reservations_of(config),
+        now=datetime.now(UTC),
+        last_slot=last,
+    )
     return decision, inv

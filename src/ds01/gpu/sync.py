@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from ds01.limits.config import Config
 
 
-
 @dataclass
 class ReconcileReport:
     released: list[dict[str, Any]] = field(default_factory=list)
@@ -62,17 +61,24 @@ def _docker_views() -> list[_reconcile.ContainerView]:
     for c in list_containers(None):
         labels = c.labels
         managed = labels.get("aime.mlc.DS01_MANAGED") == "true"
-        view = _reconcile.view_from_labels(c.name, c.state, labels if managed else {}, id=c.id,
-                                           created=float(c.created))
+        view = _reconcile.view_from_labels(
+            c.name, c.state, labels if managed else {}, id=c.id, created=float(c.created)
+        )
         if managed:
             view = replace(view, seal=labels.get(_reconcile.LABEL_SEAL, ""))
         views.append(view)
     return views
 
 
-def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
-              ledger: Ledger | None = None, now: Callable[[], float] = time.time,
-              inv: Inventory | None = None) -> ReconcileReport:
+def reconcile(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    strict: bool = True,
+    ledger: Ledger | None = None,
+    now: Callable[[], float] = time.time,
+    inv: Inventory | None = None,
+) -> ReconcileReport:
     """Make the ledger agree with Docker. ``strict=False`` (implicit runs) turns an unreachable
     Docker engine into a warning instead of an error, and reports conflicts as warnings
     rather than logging them again on every command."""
@@ -94,40 +100,57 @@ def reconcile(config: Config, *, dry_run: bool = False, strict: bool = True,
 
     def apply(conn: Any | None) -> None:
         rows = led.active(conn)
-        p = _reconcile.plan(rows, views, listed_at=listed_at, pending_timeout=timeout, exclusive=exclusive,
-                            slot_uuids=inv_uuid,
-                            seal=lambda r: led.seal(r.container, r.user, r.allocated_at))
+        p = _reconcile.plan(
+            rows,
+            views,
+            listed_at=listed_at,
+            pending_timeout=timeout,
+            exclusive=exclusive,
+            slot_uuids=inv_uuid,
+            seal=lambda r: led.seal(r.container, r.user, r.allocated_at),
+        )
         at = now()
         for row, why in p.release:
             report.released.append({"container": row.container, "user": row.user, "slot": row.slot, "reason": why})
             evs.append(_events.Event("release", row.user, row.container, row.slot, why, at))
             if conn is not None:
                 led.release_row(conn, row.id, at=at, reason=why)
-                led.record(conn, at=at, event="release", user=row.user, container=row.container, slot=row.slot,
-                           reason=why)
+                led.record(
+                    conn, at=at, event="release", user=row.user, container=row.container, slot=row.slot, reason=why
+                )
         for row, cid in p.record:
-            report.recorded.append({"container": row.container, "user": row.user, "slot": row.slot,
-                                    "container_id": cid[:12]})
+            report.recorded.append(
+                {"container": row.container, "user": row.user, "slot": row.slot, "container_id": cid[:12]}
+            )
             if conn is not None:
                 led.set_container_id(conn, row.id, cid)
         for row, cid in p.confirm:
             # ds01 created this container for the row (its seal says so) but was interrupted
             # before confirming: confirm it now, with the container's id.
-            report.recorded.append({"container": row.container, "user": row.user, "slot": row.slot,
-                                    "container_id": cid[:12], "confirmed": True})
+            report.recorded.append(
+                {
+                    "container": row.container,
+                    "user": row.user,
+                    "slot": row.slot,
+                    "container_id": cid[:12],
+                    "confirmed": True,
+                }
+            )
             if conn is not None:
                 led.set_confirmed(conn, row.container, at, container_id=cid, user=row.user)
         for c in p.conflicts:
-            report.conflicts.append({"container": c.container, "user": c.user, "slot": c.slot, "reason": c.reason,
-                                     "kind": c.kind})
+            report.conflicts.append(
+                {"container": c.container, "user": c.user, "slot": c.slot, "reason": c.reason, "kind": c.kind}
+            )
             if strict:
                 evs.append(_events.Event("conflict", c.user, c.container, c.slot, c.reason, at))
             else:
                 report.warnings.append(f"conflict: {c.container} ({c.user}) {c.reason}; run `ds01 gpu reconcile`.")
         # Found stopped: the hold clock starts now; found running again: it stops.
         for names, listed, stopped_at, event, why in (
-                (p.mark_stopped, report.marked_stopped, at, "mark-stopped", "found stopped"),
-                (p.restarted, report.restarted, None, "restart", "found running")):
+            (p.mark_stopped, report.marked_stopped, at, "mark-stopped", "found stopped"),
+            (p.restarted, report.restarted, None, "restart", "found running"),
+        ):
             for name in names:
                 listed.append(name)
                 if conn is not None:
@@ -155,6 +178,8 @@ def vanished_rows(inv: Inventory, rows: list[Row]) -> list[Row]:
 
 
 def vanished_sentence(row: Row) -> str:
-    return (f"{row.container} ({row.user}) holds slot {row.slot}, device {row.uuid}, which this server no "
-            f"longer offers (MIG re-partitioned, or the GPU is gone or unreadable); release it with "
-            f"`ds01 gpu release {row.container}` and allocate again.")
+    return (
+        f"{row.container} ({row.user}) holds slot {row.slot}, device {row.uuid}, which this server no "
+        f"longer offers (MIG re-partitioned, or the GPU is gone or unreadable); release it with "
+        f"`ds01 gpu release {row.container}` and allocate again."
+    )

@@ -193,19 +193,35 @@ def _fields(raw: dict, specs: tuple[FieldSpec, ...], key_path: str, col: _Collec
             elif per_user and key == "policies" and key_path.startswith("groups.") and isinstance(value, dict):
                 for inner, inner_value, rw in legacy.policies_items(key_path, value):
                     if isinstance(rw, legacy.Refusal):
-                        col.add(f"{path}.{inner}", inner_value, f"is in an original DS01 per-group policies: "
-                                f"mapping and {rw.reason}")
+                        col.add(
+                            f"{path}.{inner}",
+                            inner_value,
+                            f"is in an original DS01 per-group policies: mapping and {rw.reason}",
+                        )
                     else:
-                        col.add(f"{path}.{inner}", inner_value, f"is in an original DS01 per-group policies: "
-                                f"mapping; write {key_path}.{rw.text} instead ({legacy.MIGRATE_HINT})")
+                        col.add(
+                            f"{path}.{inner}",
+                            inner_value,
+                            f"is in an original DS01 per-group policies: "
+                            f"mapping; write {key_path}.{rw.text} instead ({legacy.MIGRATE_HINT})",
+                        )
             else:
-                col.add(path, key, "is not a known key" + did_you_mean(str(key), list(by_name))
-                        + "; accepted keys: " + ", ".join(by_name))
+                col.add(
+                    path,
+                    key,
+                    "is not a known key"
+                    + did_you_mean(str(key), list(by_name))
+                    + "; accepted keys: "
+                    + ", ".join(by_name),
+                )
             continue
         no_limit = legacy.no_limit_rewrite(key, value) if per_user else None
         if no_limit is not None:
-            col.add(path, value, f"is the original DS01 spelling of no limit; write {no_limit.text} instead "
-                    f"({legacy.MIGRATE_HINT})")
+            col.add(
+                path,
+                value,
+                f"is the original DS01 spelling of no limit; write {no_limit.text} instead ({legacy.MIGRATE_HINT})",
+            )
             continue
         try:
             out[key] = schema.convert(spec, value, path)
@@ -218,8 +234,11 @@ def _check_level(values: dict[str, Any], key_path: str, col: _Collector, host_cp
     """Rules that relate fields of one level to each other or to the host."""
     memory, swap = values.get("memory"), values.get("memory_swap")
     if memory is not None and swap is not None and swap < memory:
-        col.add(f"{key_path}.memory_swap", swap, "is smaller than memory; expected a size of at least "
-                "memory (memory plus swap), or null")
+        col.add(
+            f"{key_path}.memory_swap",
+            swap,
+            "is smaller than memory; expected a size of at least memory (memory plus swap), or null",
+        )
     cpus = values.get("max_cpus")
     if cpus is not None and host_cpus and cpus > host_cpus:
         col.warn(f"{key_path}.max_cpus: {cpus} is more than this host's {host_cpus} CPU cores.")
@@ -259,8 +278,14 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
         raw = {}
     for key in raw:
         if key not in schema.TOP_LEVEL:
-            col.add(str(key), key, "is not a known section" + did_you_mean(str(key), list(schema.TOP_LEVEL))
-                    + "; accepted sections: " + ", ".join(schema.TOP_LEVEL))
+            col.add(
+                str(key),
+                key,
+                "is not a known section"
+                + did_you_mean(str(key), list(schema.TOP_LEVEL))
+                + "; accepted sections: "
+                + ", ".join(schema.TOP_LEVEL),
+            )
 
     defaults = _fields(_mapping(raw.get("defaults"), "defaults", col), schema.PER_USER_SPECS, "defaults", col)
     _check_level(defaults, "defaults", col, host_cpus)
@@ -283,28 +308,39 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
                 if member_of[user] == name:
                     col.warn(f"{gpath}.members lists {user!r} twice.")
                 else:
-                    col.add(f"{gpath}.members", user, f"is already a member of group {member_of[user]!r}; "
-                            "expected each user in one group only")
+                    col.add(
+                        f"{gpath}.members",
+                        user,
+                        f"is already a member of group {member_of[user]!r}; expected each user in one group only",
+                    )
                 continue
             member_of[user] = name
-        groups[name] = Group(name=name, members=tuple(dict.fromkeys(members)), limits=values,
-                             slice=slice_values)
+        groups[name] = Group(name=name, members=tuple(dict.fromkeys(members)), limits=values, slice=slice_values)
 
     # default_group
     default_group = raw.get("default_group")
     if default_group is not None and (not isinstance(default_group, str) or default_group not in groups):
         accepted = ", ".join(groups) or "no groups are defined"
-        col.add("default_group", default_group, "is not a defined group"
-                + (did_you_mean(default_group, list(groups)) if isinstance(default_group, str) else "")
-                + f"; expected one of: {accepted}, or null")
+        col.add(
+            "default_group",
+            default_group,
+            "is not a defined group"
+            + (did_you_mean(default_group, list(groups)) if isinstance(default_group, str) else "")
+            + f"; expected one of: {accepted}, or null",
+        )
         default_group = None
 
     # admins
     admins: tuple[str, ...] = ()
     try:
-        admins = schema.convert(
-            FieldSpec("admins", "user_list", (), "", "", nullable=True, null_means="nobody"),
-            raw.get("admins"), "admins") or ()
+        admins = (
+            schema.convert(
+                FieldSpec("admins", "user_list", (), "", "", nullable=True, null_means="nobody"),
+                raw.get("admins"),
+                "admins",
+            )
+            or ()
+        )
     except LimitsValueError as exc:
         col.add_value_error(exc)
 
@@ -320,12 +356,19 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
     if ga["topology"] is not None:
         topology = _resolve_topology(ga["topology"], path.parent)
         if topology is None:
-            col.add("gpu_allocation.topology", ga["topology"], "does not name an existing file; expected a "
-                    f"path relative to {path.parent} or to the packaged config/topologies/")
+            col.add(
+                "gpu_allocation.topology",
+                ga["topology"],
+                "does not name an existing file; expected a "
+                f"path relative to {path.parent} or to the packaged config/topologies/",
+            )
     if ga["inventory"] == "simulated":
         if ga["topology"] is None:
-            col.add("gpu_allocation.topology", None, "is required when inventory is simulated; expected "
-                    "a topology file such as topologies/demo-small.yaml")
+            col.add(
+                "gpu_allocation.topology",
+                None,
+                "is required when inventory is simulated; expected a topology file such as topologies/demo-small.yaml",
+            )
         elif topology is not None:
             known_slots = set(topology_slots(topology, col))
 
@@ -356,8 +399,13 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
         gpu_allocation=GpuAllocation(**{**ga, "topology": topology}),
         policies=Policies(**sections["policies"]),
         advanced=Advanced(**sections["advanced"]),
-        images=ImagesSettings(**{**images, "aime_catalog": Path(images["aime_catalog"]).expanduser(),
-                                 "use_cases": images["use_cases"] or {}}),
+        images=ImagesSettings(
+            **{
+                **images,
+                "aime_catalog": Path(images["aime_catalog"]).expanduser(),
+                "use_cases": images["use_cases"] or {},
+            }
+        ),
         wizard=dict(sections["wizard"]),
         security=Security(**sections["security"]),
         warnings=tuple(col.warnings),
@@ -365,29 +413,44 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
     return config
 
 
-def _check_reservation(values: dict[str, Any], failed: set[str], upath: str, col: _Collector,
-                       known_slots: set[str] | None, topology: Path | None) -> None:
+def _check_reservation(
+    values: dict[str, Any],
+    failed: set[str],
+    upath: str,
+    col: _Collector,
+    known_slots: set[str] | None,
+    topology: Path | None,
+) -> None:
     start, end = values.get("reservation_start"), values.get("reservation_end")
     slots = values.get("reserved_gpus") or ()
     window = (start is not None, end is not None)
     if any(window) and not all(window):
         missing = "reservation_end" if start is not None else "reservation_start"
         if missing not in failed:
-            col.add(f"{upath}.{missing}", None, "is missing; expected reservation_start and reservation_end "
-                    "together")
+            col.add(f"{upath}.{missing}", None, "is missing; expected reservation_start and reservation_end together")
     if start is not None and end is not None and end <= start:
-        col.add(f"{upath}.reservation_end", end.isoformat(), f"is not after reservation_start "
-                f"({start.isoformat()}); expected an end later than the start")
+        col.add(
+            f"{upath}.reservation_end",
+            end.isoformat(),
+            f"is not after reservation_start ({start.isoformat()}); expected an end later than the start",
+        )
     if all(window) and not slots and "reserved_gpus" not in failed:
         col.add(f"{upath}.reserved_gpus", list(slots), "is empty; expected the reserved slot ids, e.g. ['0']")
     if slots and not all(window):
-        col.add(f"{upath}.reserved_gpus", list(slots), "has no reservation window; expected "
-                "reservation_start and reservation_end as well")
+        col.add(
+            f"{upath}.reserved_gpus",
+            list(slots),
+            "has no reservation window; expected reservation_start and reservation_end as well",
+        )
     if known_slots is not None:
         for slot in slots:
             if slot not in known_slots:
-                col.add(f"{upath}.reserved_gpus", slot, f"is not a slot of the topology {topology}; "
-                        f"expected one of: {', '.join(sorted(known_slots)) or '(no slots)'}")
+                col.add(
+                    f"{upath}.reserved_gpus",
+                    slot,
+                    f"is not a slot of the topology {topology}; "
+                    f"expected one of: {', '.join(sorted(known_slots)) or '(no slots)'}",
+                )
 
 
 def check_file(path: Path, *, host_cpus: int | None = None) -> tuple[Config | None, list[Problem], list[str]]:

@@ -38,8 +38,10 @@ def store_path(state_dir: Path | None = None) -> Path:
 
 def _encode(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"$dc": type(value).__name__,
-                "f": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+        return {
+            "$dc": type(value).__name__,
+            "f": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
     if isinstance(value, Path):
         return {"$path": str(value)}
     if isinstance(value, datetime):
@@ -113,8 +115,7 @@ def remember(config: _config.Config, *, state_dir: Path | None = None) -> bool:
         return False
     if not os.access(target.parent, os.W_OK):
         return False
-    record = {"format": FORMAT, "source": str(config.path),
-              "validated_at": now_iso(), "config": body}
+    record = {"format": FORMAT, "source": str(config.path), "validated_at": now_iso(), "config": body}
     try:
         write_atomic(target, json.dumps(record, sort_keys=True), mode=0o644)
     except Ds01Error:
@@ -187,16 +188,22 @@ def load(path: Path, *, use: str, is_admin: Any = None, warn: Any = None) -> _co
             raise
         if use == READ:
             if warn is not None:
-                warn(f"The config {path} is invalid since {since}; using the last valid one "
-                     f"(validated {good.validated_at}); admins: `ds01 limits check {path}`.")
+                warn(
+                    f"The config {path} is invalid since {since}; using the last valid one "
+                    f"(validated {good.validated_at}); admins: `ds01 limits check {path}`."
+                )
             return good.config
         admin = bool(is_admin(good.config)) if is_admin is not None else False
         if admin:
-            raise ConfigError(f"{error.message} New resources are refused until it is valid again "
-                              "(stopping, cleanup and listing use the last valid config).",
-                              details=error.details) from None
-        raise ConfigError(f"The server's configuration is invalid since {since}, so ds01 gives out no new "
-                          "resources until it is fixed; ask your admin to fix it. Stopping, cleaning up "
-                          "and listing your containers still work.") from None
+            raise ConfigError(
+                f"{error.message} New resources are refused until it is valid again "
+                "(stopping, cleanup and listing use the last valid config).",
+                details=error.details,
+            ) from None
+        raise ConfigError(
+            f"The server's configuration is invalid since {since}, so ds01 gives out no new "
+            "resources until it is fixed; ask your admin to fix it. Stopping, cleaning up "
+            "and listing your containers still work."
+        ) from None
     remember(config)
     return config

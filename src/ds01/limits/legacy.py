@@ -103,8 +103,9 @@ def translate(key: Any, value: Any) -> Rewrite | Refusal | None:
         if hours is None or not math.isfinite(hours) or hours < 0:
             return Refusal(f"has no translation; write {new}: a duration such as 48h, or null")
         if hours == 0:
-            return Refusal(f"is 0 hours, which has no single meaning; write {new}: null for no limit, or a "
-                           "duration such as 48h")
+            return Refusal(
+                f"is 0 hours, which has no single meaning; write {new}: null for no limit, or a duration such as 48h"
+            )
         seconds = round(hours * 3600)
         if seconds == 0:
             return Refusal(f"is under one second; write {new}: a duration such as 30m")
@@ -136,6 +137,7 @@ def policies_items(group: str, body: dict[str, Any]) -> list[tuple[str, Any, Rew
 
 # -- rewriting a file -----------------------------------------------------------------------------
 
+
 @dataclass
 class Migration:
     text: str  # the rewritten file (equal to the input when nothing changed)
@@ -150,8 +152,9 @@ def _round_trip() -> Any:
     yaml.preserve_quotes = True
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.representer.add_representer(type(None), lambda rep, _data: rep.represent_scalar(
-        "tag:yaml.org,2002:null", "null"))
+    yaml.representer.add_representer(
+        type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
     return yaml
 
 
@@ -178,8 +181,10 @@ def _level(m: Any, path: str, mig: Migration, *, group: bool) -> None:
                 if isinstance(rw, Refusal):
                     mig.refusals.append(f"{where}.{inner}: {inner_value!r} {rw.reason}")
                 elif rw.key in m:
-                    mig.refusals.append(f"{where}.{inner}: {inner_value!r} would become {path}.{rw.key}, which "
-                                        "the group already sets; keep one of them")
+                    mig.refusals.append(
+                        f"{where}.{inner}: {inner_value!r} would become {path}.{rw.key}, which "
+                        "the group already sets; keep one of them"
+                    )
             if not any(r.startswith(f"{where}.") for r in mig.refusals):
                 comment = m.ca.items.pop(key, None)
                 del m[key]
@@ -202,17 +207,24 @@ def _level(m: Any, path: str, mig: Migration, *, group: bool) -> None:
                     if isinstance(slot, int) and not isinstance(slot, bool):
                         value[i] = SingleQuotedScalarString(str(slot))
                         mig.changes.append(f"{where}[{i}]: {slot!r} -> '{slot}' (slot ids are strings)")
-                    elif isinstance(slot, str) and not isinstance(slot, SingleQuotedScalarString) \
-                            and schema.SLOT_RE.match(slot) and ":" in slot:
+                    elif (
+                        isinstance(slot, str)
+                        and not isinstance(slot, SingleQuotedScalarString)
+                        and schema.SLOT_RE.match(slot)
+                        and ":" in slot
+                    ):
                         value[i] = SingleQuotedScalarString(slot)
-                        mig.changes.append(f"{where}[{i}]: {slot} -> '{slot}' (quoted: YAML 1.1 readers "
-                                           "take an unquoted 1:0 for the number 60)")
+                        mig.changes.append(
+                            f"{where}[{i}]: {slot} -> '{slot}' (quoted: YAML 1.1 readers "
+                            "take an unquoted 1:0 for the number 60)"
+                        )
             continue
         if isinstance(rw, Refusal):
             mig.refusals.append(f"{where}: {value!r} {message(rw)}")
         elif rw.key in m:
-            mig.refusals.append(f"{where}: {value!r} would become {path}.{rw.key}, which {path} already "
-                                "sets; keep one of them")
+            mig.refusals.append(
+                f"{where}: {value!r} would become {path}.{rw.key}, which {path} already sets; keep one of them"
+            )
         else:
             _rename(m, key, rw.key, rw.value)
             mig.changes.append(f"{where}: {value!r} -> {path}.{rw.text}")
@@ -242,11 +254,12 @@ def migrate_text(text: str) -> Migration:
         policy = advanced.get("restart_policy")
         if policy == "no" and not isinstance(policy, DoubleQuotedScalarString):
             advanced["restart_policy"] = DoubleQuotedScalarString("no")
-            mig.changes.append("advanced.restart_policy: no -> \"no\" (quoted: YAML 1.1 readers take a bare "
-                               "no for false)")
+            mig.changes.append(
+                'advanced.restart_policy: no -> "no" (quoted: YAML 1.1 readers take a bare no for false)'
+            )
         elif policy is False:
             advanced["restart_policy"] = DoubleQuotedScalarString("no")
-            mig.changes.append("advanced.restart_policy: false -> \"no\"")
+            mig.changes.append('advanced.restart_policy: false -> "no"')
     if mig.changes and not mig.refusals:
         out = io.StringIO()
         yaml.dump(doc, out)

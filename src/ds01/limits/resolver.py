@@ -147,8 +147,11 @@ def _effective(r: ResolvedLimits, host_cpus: int | None) -> dict[str, Any]:
 def docker_run_args(r: ResolvedLimits, *, host_cpus: int | None = None) -> list[str]:
     """The ``docker run`` flags the limits imply; unlimited (null) fields give no flag."""
     values = _effective(r, host_cpus)
-    args = [f"{flag}={to_flag(values[name])}" for name, flag, _kw, to_flag, _to_sdk in _DOCKER_TABLE
-            if values.get(name) is not None]
+    args = [
+        f"{flag}={to_flag(values[name])}"
+        for name, flag, _kw, to_flag, _to_sdk in _DOCKER_TABLE
+        if values.get(name) is not None
+    ]
     args.append(f"--cgroup-parent={cgroup_parent(r.group)}")
     return args
 
@@ -156,7 +159,8 @@ def docker_run_args(r: ResolvedLimits, *, host_cpus: int | None = None) -> list[
 def container_resources(r: ResolvedLimits, *, host_cpus: int | None = None) -> dict[str, Any]:
     """The same limits as Docker SDK ``containers.create`` keyword arguments (null fields omitted)."""
     values = _effective(r, host_cpus)
-    kwargs = {kw: to_sdk(values[name]) for name, _flag, kw, _to_flag, to_sdk in _DOCKER_TABLE
-              if values.get(name) is not None}
+    kwargs = {
+        kw: to_sdk(values[name]) for name, _flag, kw, _to_flag, to_sdk in _DOCKER_TABLE if values.get(name) is not None
+    }
     kwargs["cgroup_parent"] = cgroup_parent(r.group)
     return kwargs

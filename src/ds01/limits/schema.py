@@ -26,8 +26,10 @@ from ds01.limits.units import (
     parse_size,
 )
 
-SLOT_FORMS = ("quoted slot ids such as '0' (a whole GPU), '1:2' (GPU instance 2 of GPU 1) or '1:2.1' "
-              "(compute instance 1 of that GPU instance)")
+SLOT_FORMS = (
+    "quoted slot ids such as '0' (a whole GPU), '1:2' (GPU instance 2 of GPU 1) or '1:2.1' "
+    "(compute instance 1 of that GPU instance)"
+)
 DATETIME_FORMS = "an ISO 8601 date-time such as 2027-03-01T09:00:00 or 2027-03-01T09:00:00+01:00"
 NAME_FORMS = "a login name (letters, digits, '.', '_', '-', '@'; no spaces)"
 GROUP_FORMS = "a group name of lower-case letters, digits and '_' starting with a letter"
@@ -48,8 +50,10 @@ INT_MAX = 2**63 - 1
 NUMBER_MAX = 1_000_000
 DOCKER_MIN_MEMORY = 6 * 1024**2  # docker run --memory refuses less than 6m
 MIN_CPUS = 0.01  # docker run --cpus: 0.01 is the smallest step
-NETWORK_FORMS = ("bridge, none, or the name of a Docker network (letters, digits, '_', '.' and '-', "
-                 "starting with a letter or digit); never host or container:NAME")
+NETWORK_FORMS = (
+    "bridge, none, or the name of a Docker network (letters, digits, '_', '.' and '-', "
+    "starting with a letter or digit); never host or container:NAME"
+)
 _NETWORK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -87,7 +91,9 @@ class FieldSpec:
         if self.kind in ("size", "duration"):
             lo, hi = self.bounds()
             show = format_size if self.kind == "size" else format_duration
-            forms = f"{forms}, from {show(int(lo))} to {show(int(hi))}" if lo > 0 else f"{forms}, at most {show(int(hi))}"
+            forms = (
+                f"{forms}, from {show(int(lo))} to {show(int(hi))}" if lo > 0 else f"{forms}, at most {show(int(hi))}"
+            )
         if self.kind == "enum":
             forms = "one of " + ", ".join(self.choices)
         elif self.kind in ("int", "number"):
@@ -106,12 +112,17 @@ class FieldSpec:
     def bounds(self) -> tuple[float, float]:
         """The smallest and largest accepted value (bytes for sizes, seconds for durations)."""
         hi = {"size": SIZE_MAX, "duration": DURATION_MAX, "int": INT_MAX}.get(self.kind, NUMBER_MAX)
-        return (self.minimum if self.minimum is not None else 0,
-                self.maximum if self.maximum is not None else hi)
+        return (self.minimum if self.minimum is not None else 0, self.maximum if self.maximum is not None else hi)
 
     def type_label(self) -> str:
-        label = {"int_list": "list of int", "str_list": "list of str", "user_list": "list of names",
-                 "slot_list": "list of slot ids", "use_cases": "mapping", "network": "str"}.get(self.kind, self.kind)
+        label = {
+            "int_list": "list of int",
+            "str_list": "list of str",
+            "user_list": "list of names",
+            "slot_list": "list of slot ids",
+            "use_cases": "mapping",
+            "network": "str",
+        }.get(self.kind, self.kind)
         return label + (" or null" if self.nullable else "")
 
 
@@ -127,37 +138,142 @@ def _f(name: str, kind: str, default: Any, doc: str, example: str, **kw: Any) ->
 
 # -- per-user fields (defaults, groups.<g>, user_overrides.<u>) ----------------------------
 PER_USER_SPECS: tuple[FieldSpec, ...] = (
-    _f("max_mig_instances", "int", 1, "GPU slots (a whole GPU or a MIG slice) the user may hold at once.",
-       "2", nullable=True, null_means="unlimited", minimum=0),
-    _f("max_gpus_per_container", "int", 1, "GPU slots one container may have.", "1",
-       nullable=True, null_means="unlimited", minimum=1),
-    _f("max_cpus", "number", None, "CPU cores per container (docker --cpus). A value above the host's "
-       "core count is a warning.", "8", nullable=True, null_means="no CPU limit", minimum=MIN_CPUS),
-    _f("memory", "size", None, "Memory per container (docker --memory).", "32g",
-       nullable=True, null_means="no memory limit", minimum=DOCKER_MIN_MEMORY),
-    _f("memory_swap", "size", None, "Memory plus swap per container (docker --memory-swap); at least "
-       "`memory`.", "64g", nullable=True, null_means="not set: Docker's default applies",
-       minimum=DOCKER_MIN_MEMORY),
-    _f("shm_size", "size", None, "Size of /dev/shm per container (docker --shm-size); PyTorch data "
-       "loaders need several GB.", "16g", nullable=True, null_means="not set: Docker's 64m default",
-       minimum=1),
-    _f("pids_limit", "int", None, "Processes per container (docker --pids-limit).", "4096",
-       nullable=True, null_means="no process limit", minimum=1),
-    _f("max_containers_per_user", "int", None, "ds01 containers per user, running or held.", "3",
-       nullable=True, null_means="unlimited", minimum=0),
-    _f("max_runtime", "duration", None, "A container is stopped after running this long.", "7d",
-       nullable=True, null_means="never stopped for its age"),
-    _f("idle_timeout", "duration", None, "A container idle (GPU, CPU and processes) this long is "
-       "stopped.", "48h", nullable=True, null_means="never stopped for idleness"),
-    _f("gpu_hold_after_stop", "duration", 3600, "A stopped container keeps its GPU slot this long; "
-       "then the slot is released.", "1h", nullable=True, null_means="held until the container is removed"),
-    _f("container_hold_after_stop", "duration", None, "A stopped container is removed after this long "
-       "(its workspace is a bind mount and stays).", "7d", nullable=True, null_means="never removed"),
-    _f("max_tasks", "int", None, "Task (thread and process) limit: applied as each container's pids "
-       "limit when it is lower than pids_limit.", "8192",
-       nullable=True, null_means="no task limit", minimum=1),
-    _f("priority", "int", 10, "Allocation priority, higher wins. Built-in: 100 for a user listed in "
-       "user_overrides, else the group's, else defaults, else 10.", "50", minimum=1, maximum=100),
+    _f(
+        "max_mig_instances",
+        "int",
+        1,
+        "GPU slots (a whole GPU or a MIG slice) the user may hold at once.",
+        "2",
+        nullable=True,
+        null_means="unlimited",
+        minimum=0,
+    ),
+    _f(
+        "max_gpus_per_container",
+        "int",
+        1,
+        "GPU slots one container may have.",
+        "1",
+        nullable=True,
+        null_means="unlimited",
+        minimum=1,
+    ),
+    _f(
+        "max_cpus",
+        "number",
+        None,
+        "CPU cores per container (docker --cpus). A value above the host's core count is a warning.",
+        "8",
+        nullable=True,
+        null_means="no CPU limit",
+        minimum=MIN_CPUS,
+    ),
+    _f(
+        "memory",
+        "size",
+        None,
+        "Memory per container (docker --memory).",
+        "32g",
+        nullable=True,
+        null_means="no memory limit",
+        minimum=DOCKER_MIN_MEMORY,
+    ),
+    _f(
+        "memory_swap",
+        "size",
+        None,
+        "Memory plus swap per container (docker --memory-swap); at least `memory`.",
+        "64g",
+        nullable=True,
+        null_means="not set: Docker's default applies",
+        minimum=DOCKER_MIN_MEMORY,
+    ),
+    _f(
+        "shm_size",
+        "size",
+        None,
+        "Size of /dev/shm per container (docker --shm-size); PyTorch data loaders need several GB.",
+        "16g",
+        nullable=True,
+        null_means="not set: Docker's 64m default",
+        minimum=1,
+    ),
+    _f(
+        "pids_limit",
+        "int",
+        None,
+        "Processes per container (docker --pids-limit).",
+        "4096",
+        nullable=True,
+        null_means="no process limit",
+        minimum=1,
+    ),
+    _f(
+        "max_containers_per_user",
+        "int",
+        None,
+        "ds01 containers per user, running or held.",
+        "3",
+        nullable=True,
+        null_means="unlimited",
+        minimum=0,
+    ),
+    _f(
+        "max_runtime",
+        "duration",
+        None,
+        "A container is stopped after running this long.",
+        "7d",
+        nullable=True,
+        null_means="never stopped for its age",
+    ),
+    _f(
+        "idle_timeout",
+        "duration",
+        None,
+        "A container idle (GPU, CPU and processes) this long is stopped.",
+        "48h",
+        nullable=True,
+        null_means="never stopped for idleness",
+    ),
+    _f(
+        "gpu_hold_after_stop",
+        "duration",
+        3600,
+        "A stopped container keeps its GPU slot this long; then the slot is released.",
+        "1h",
+        nullable=True,
+        null_means="held until the container is removed",
+    ),
+    _f(
+        "container_hold_after_stop",
+        "duration",
+        None,
+        "A stopped container is removed after this long (its workspace is a bind mount and stays).",
+        "7d",
+        nullable=True,
+        null_means="never removed",
+    ),
+    _f(
+        "max_tasks",
+        "int",
+        None,
+        "Task (thread and process) limit: applied as each container's pids limit when it is lower than pids_limit.",
+        "8192",
+        nullable=True,
+        null_means="no task limit",
+        minimum=1,
+    ),
+    _f(
+        "priority",
+        "int",
+        10,
+        "Allocation priority, higher wins. Built-in: 100 for a user listed in "
+        "user_overrides, else the group's, else defaults, else 10.",
+        "50",
+        minimum=1,
+        maximum=100,
+    ),
     _f("allow_full_gpu", "bool", True, "Whether the user may be given a whole (non-MIG) GPU.", "true"),
 )
 PER_USER_FIELDS: tuple[str, ...] = tuple(s.name for s in PER_USER_SPECS)
@@ -166,109 +282,303 @@ BUILTIN_DEFAULTS: dict[str, Any] = {s.name: s.default for s in PER_USER_SPECS}
 OVERRIDE_PRIORITY = 100
 
 GROUP_EXTRA_SPECS: tuple[FieldSpec, ...] = (
-    _f("members", "user_list", (), "Login names in this group. A user may be in one group only.",
-       "[student1, student2]", nullable=True, null_means="no members"),
-    _f("slice_cpus", "number", None, "CPU cores for the whole group's systemd slice "
-       "(ds01-<group>.slice, made by `ds01 admin setup-slices`).", "32", nullable=True,
-       null_means="no slice CPU limit", minimum=MIN_CPUS),
-    _f("slice_memory", "size", None, "Memory for the whole group's systemd slice.", "256g",
-       nullable=True, null_means="no slice memory limit", minimum=DOCKER_MIN_MEMORY),
-    _f("slice_tasks", "int", None, "Tasks (threads and processes) for the whole group's slice.", "32768",
-       nullable=True, null_means="no slice task limit", minimum=1),
+    _f(
+        "members",
+        "user_list",
+        (),
+        "Login names in this group. A user may be in one group only.",
+        "[student1, student2]",
+        nullable=True,
+        null_means="no members",
+    ),
+    _f(
+        "slice_cpus",
+        "number",
+        None,
+        "CPU cores for the whole group's systemd slice (ds01-<group>.slice, made by `ds01 admin setup-slices`).",
+        "32",
+        nullable=True,
+        null_means="no slice CPU limit",
+        minimum=MIN_CPUS,
+    ),
+    _f(
+        "slice_memory",
+        "size",
+        None,
+        "Memory for the whole group's systemd slice.",
+        "256g",
+        nullable=True,
+        null_means="no slice memory limit",
+        minimum=DOCKER_MIN_MEMORY,
+    ),
+    _f(
+        "slice_tasks",
+        "int",
+        None,
+        "Tasks (threads and processes) for the whole group's slice.",
+        "32768",
+        nullable=True,
+        null_means="no slice task limit",
+        minimum=1,
+    ),
 )
 SLICE_FIELDS: tuple[str, ...] = ("slice_cpus", "slice_memory", "slice_tasks")
 
 OVERRIDE_EXTRA_SPECS: tuple[FieldSpec, ...] = (
-    _f("reservation_start", "datetime", None, "Start of the user's GPU reservation (UTC when no zone "
-       "is given).", "2027-03-01T09:00:00", nullable=True, null_means="no reservation"),
-    _f("reservation_end", "datetime", None, "End of the reservation; must be after its start.",
-       "2027-03-05T18:00:00", nullable=True, null_means="no reservation"),
-    _f("reserved_gpus", "slot_list", (), "Slots reserved for the user during the window, as quoted "
-       "strings; with a simulated inventory they must exist in the topology.", "['0', '1:0']", nullable=True,
-       null_means="no slots"),
-    _f("reason", "str", None, "Why the reservation exists (shown to users who are refused).",
-       "Thesis deadline", nullable=True, null_means="no reason given"),
+    _f(
+        "reservation_start",
+        "datetime",
+        None,
+        "Start of the user's GPU reservation (UTC when no zone is given).",
+        "2027-03-01T09:00:00",
+        nullable=True,
+        null_means="no reservation",
+    ),
+    _f(
+        "reservation_end",
+        "datetime",
+        None,
+        "End of the reservation; must be after its start.",
+        "2027-03-05T18:00:00",
+        nullable=True,
+        null_means="no reservation",
+    ),
+    _f(
+        "reserved_gpus",
+        "slot_list",
+        (),
+        "Slots reserved for the user during the window, as quoted "
+        "strings; with a simulated inventory they must exist in the topology.",
+        "['0', '1:0']",
+        nullable=True,
+        null_means="no slots",
+    ),
+    _f(
+        "reason",
+        "str",
+        None,
+        "Why the reservation exists (shown to users who are refused).",
+        "Thesis deadline",
+        nullable=True,
+        null_means="no reason given",
+    ),
 )
 
 GPU_ALLOCATION_SPECS: tuple[FieldSpec, ...] = (
     _f("enable_mig", "bool", True, "Offer MIG instances as slots.", "true"),
-    _f("mig_profile", "str", None, "MIG profile the admin partitions GPUs into (informational; ds01 "
-       "uses the instances that exist).", "2g.20gb", nullable=True, null_means="any profile"),
-    _f("mig_gpus", "int_list", None, "GPU indices expected in MIG mode.", "[1, 2]", nullable=True,
-       null_means="whatever NVML reports"),
-    _f("strategy", "enum", "least_allocated", "How a free slot is chosen.", "least_allocated",
-       choices=("least_allocated", "priority_aware", "round_robin")),
-    _f("sharing", "enum", "exclusive", "One container per slot, or several.", "exclusive",
-       choices=("exclusive", "shared")),
+    _f(
+        "mig_profile",
+        "str",
+        None,
+        "MIG profile the admin partitions GPUs into (informational; ds01 uses the instances that exist).",
+        "2g.20gb",
+        nullable=True,
+        null_means="any profile",
+    ),
+    _f(
+        "mig_gpus",
+        "int_list",
+        None,
+        "GPU indices expected in MIG mode.",
+        "[1, 2]",
+        nullable=True,
+        null_means="whatever NVML reports",
+    ),
+    _f(
+        "strategy",
+        "enum",
+        "least_allocated",
+        "How a free slot is chosen.",
+        "least_allocated",
+        choices=("least_allocated", "priority_aware", "round_robin"),
+    ),
+    _f(
+        "sharing",
+        "enum",
+        "exclusive",
+        "One container per slot, or several.",
+        "exclusive",
+        choices=("exclusive", "shared"),
+    ),
     _f("max_containers_per_gpu", "int", 1, "Containers per slot in shared mode.", "2", minimum=1),
-    _f("respect_reservations", "bool", True, "Keep reserved slots for their holder during the window.",
-       "true"),
-    _f("inventory", "enum", "nvml", "Where GPUs come from: the driver, or a topology file (dry runs, "
-       "demos, hosts without GPUs).", "simulated", choices=("nvml", "simulated")),
-    _f("topology", "path", None, "Topology YAML for the simulated inventory; a relative path is read "
-       "against the config file's folder, then the packaged config/ and config/topologies/.",
-       "topologies/demo-small.yaml", nullable=True, null_means="none; required when inventory is simulated"),
-    _f("device_requests", "enum", "auto", "Whether containers get Docker GPU device requests: auto = "
-       "only with the nvml inventory.", "auto", choices=("auto", "always", "never")),
+    _f("respect_reservations", "bool", True, "Keep reserved slots for their holder during the window.", "true"),
+    _f(
+        "inventory",
+        "enum",
+        "nvml",
+        "Where GPUs come from: the driver, or a topology file (dry runs, demos, hosts without GPUs).",
+        "simulated",
+        choices=("nvml", "simulated"),
+    ),
+    _f(
+        "topology",
+        "path",
+        None,
+        "Topology YAML for the simulated inventory; a relative path is read "
+        "against the config file's folder, then the packaged config/ and config/topologies/.",
+        "topologies/demo-small.yaml",
+        nullable=True,
+        null_means="none; required when inventory is simulated",
+    ),
+    _f(
+        "device_requests",
+        "enum",
+        "auto",
+        "Whether containers get Docker GPU device requests: auto = only with the nvml inventory.",
+        "auto",
+        choices=("auto", "always", "never"),
+    ),
 )
 
 POLICIES_SPECS: tuple[FieldSpec, ...] = (
-    _f("pending_allocation_timeout", "duration", 600, "An allocation whose container never appears is "
-       "released after this long.", "10m"),
-    _f("last_shell_stops_container", "bool", True, "The last shell to exit (`mlc open`, `container run`) "
-       "stops the container.", "true"),
-    _f("idle_cpu_percent", "number", 2, "A container counts as idle only while its CPU use stays under "
-       "this (percent of one core) over the whole idle window, with no busy GPU slot and no shell open "
-       "(see docs/lifecycle.md).", "2", minimum=0),
-    _f("idle_warning", "duration", 3600, "Users are warned this long before an idle or runtime stop "
-       "(terminal, notices, events).", "1h"),
-    _f("max_keep_alive", "duration", 86400, "The longest a keep-alive (`ds01 container keep-alive`, a "
-       "`.keep-alive` file in the workspace) may postpone an idle stop; it never extends max_runtime.",
-       "24h"),
+    _f(
+        "pending_allocation_timeout",
+        "duration",
+        600,
+        "An allocation whose container never appears is released after this long.",
+        "10m",
+    ),
+    _f(
+        "last_shell_stops_container",
+        "bool",
+        True,
+        "The last shell to exit (`mlc open`, `container run`) stops the container.",
+        "true",
+    ),
+    _f(
+        "idle_cpu_percent",
+        "number",
+        2,
+        "A container counts as idle only while its CPU use stays under "
+        "this (percent of one core) over the whole idle window, with no busy GPU slot and no shell open "
+        "(see docs/lifecycle.md).",
+        "2",
+        minimum=0,
+    ),
+    _f(
+        "idle_warning",
+        "duration",
+        3600,
+        "Users are warned this long before an idle or runtime stop (terminal, notices, events).",
+        "1h",
+    ),
+    _f(
+        "max_keep_alive",
+        "duration",
+        86400,
+        "The longest a keep-alive (`ds01 container keep-alive`, a "
+        "`.keep-alive` file in the workspace) may postpone an idle stop; it never extends max_runtime.",
+        "24h",
+    ),
 )
 
 ADVANCED_SPECS: tuple[FieldSpec, ...] = (
-    _f("network_mode", "network", "bridge", "Docker network mode or network name for containers; "
-       "host and container:NAME are refused (a container never shares the host's or another "
-       "container's network namespace).", "bridge"),
-    _f("restart_policy", "enum", "no", "Docker restart policy for containers. A bare no is the string "
-       "no here (YAML 1.2); quoting it keeps the file right for YAML 1.1 tools too.", '"no"',
-       choices=("no", "on-failure", "always", "unless-stopped")),
+    _f(
+        "network_mode",
+        "network",
+        "bridge",
+        "Docker network mode or network name for containers; "
+        "host and container:NAME are refused (a container never shares the host's or another "
+        "container's network namespace).",
+        "bridge",
+    ),
+    _f(
+        "restart_policy",
+        "enum",
+        "no",
+        "Docker restart policy for containers. A bare no is the string "
+        "no here (YAML 1.2); quoting it keeps the file right for YAML 1.1 tools too.",
+        '"no"',
+        choices=("no", "on-failure", "always", "unless-stopped"),
+    ),
 )
 
 SECURITY_SPECS: tuple[FieldSpec, ...] = (
-    _f("mode", "enum", "group", "How far ds01 trusts its users. group: users are in the docker group "
-       "(root-equivalent; ds01 enforces policy only for what goes through it). secure: users are not "
-       "in the docker group, ds01 re-executes itself through `sudo -n`, and containers run as the "
-       "caller with no capabilities and no-new-privileges. See docs/security.md.", "secure",
-       choices=("group", "secure")),
-    _f("allowed_base_images", "str_list", (), "Local images (besides the catalog's and the caller's own "
-       "project images) that users may build on or run, such as a site base image.",
-       "[ds01-base:busybox]"),
+    _f(
+        "mode",
+        "enum",
+        "group",
+        "How far ds01 trusts its users. group: users are in the docker group "
+        "(root-equivalent; ds01 enforces policy only for what goes through it). secure: users are not "
+        "in the docker group, ds01 re-executes itself through `sudo -n`, and containers run as the "
+        "caller with no capabilities and no-new-privileges. See docs/security.md.",
+        "secure",
+        choices=("group", "secure"),
+    ),
+    _f(
+        "allowed_base_images",
+        "str_list",
+        (),
+        "Local images (besides the catalog's and the caller's own "
+        "project images) that users may build on or run, such as a site base image.",
+        "[ds01-base:busybox]",
+    ),
 )
 
 USE_CASES = ("general-ml", "cv", "nlp", "rl")
 IMAGES_SPECS: tuple[FieldSpec, ...] = (
-    _f("aime_catalog", "path", "/opt/aime-ml-containers/ml_images.repo", "An installed AIME "
-       "ml_images.repo, read when present.", "/opt/aime-ml-containers/ml_images.repo"),
-    _f("dockerfiles_dir", "str", "~/dockerfiles", "Where users' Dockerfiles are written (~ is the "
-       "user's home).", "~/dockerfiles"),
-    _f("jupyter", "str_list", None, "Packages of the Jupyter phase.", "[jupyterlab, ipykernel]",
-       nullable=True, null_means="the built-in list"),
-    _f("data_science", "str_list", None, "Packages of the data-science phase.", "[pandas, scipy]",
-       nullable=True, null_means="the built-in list"),
-    _f("use_cases", "use_cases", {}, "Packages per use case (general-ml, cv, nlp, rl), replacing the "
-       "built-in list of that use case.", "{cv: [opencv-python-headless, albumentations]}",
-       nullable=True, null_means="the built-in lists"),
-    _f("allow_urls", "bool", False, "Allow URL requirements (`pkg @ https://…`) in user package lists.",
-       "false"),
+    _f(
+        "aime_catalog",
+        "path",
+        "/opt/aime-ml-containers/ml_images.repo",
+        "An installed AIME ml_images.repo, read when present.",
+        "/opt/aime-ml-containers/ml_images.repo",
+    ),
+    _f(
+        "dockerfiles_dir",
+        "str",
+        "~/dockerfiles",
+        "Where users' Dockerfiles are written (~ is the user's home).",
+        "~/dockerfiles",
+    ),
+    _f(
+        "jupyter",
+        "str_list",
+        None,
+        "Packages of the Jupyter phase.",
+        "[jupyterlab, ipykernel]",
+        nullable=True,
+        null_means="the built-in list",
+    ),
+    _f(
+        "data_science",
+        "str_list",
+        None,
+        "Packages of the data-science phase.",
+        "[pandas, scipy]",
+        nullable=True,
+        null_means="the built-in list",
+    ),
+    _f(
+        "use_cases",
+        "use_cases",
+        {},
+        "Packages per use case (general-ml, cv, nlp, rl), replacing the built-in list of that use case.",
+        "{cv: [opencv-python-headless, albumentations]}",
+        nullable=True,
+        null_means="the built-in lists",
+    ),
+    _f("allow_urls", "bool", False, "Allow URL requirements (`pkg @ https://…`) in user package lists.", "false"),
 )
 
 WIZARD_SPECS: tuple[FieldSpec, ...] = (
-    _f("default_use_case", "enum", "general-ml", "Use case pre-selected in the wizards.", "general-ml",
-       choices=(*USE_CASES, "custom")),
-    _f("default_framework", "str", None, "Framework pre-selected in the wizards (a catalog name).",
-       "Pytorch", nullable=True, null_means="ask"),
+    _f(
+        "default_use_case",
+        "enum",
+        "general-ml",
+        "Use case pre-selected in the wizards.",
+        "general-ml",
+        choices=(*USE_CASES, "custom"),
+    ),
+    _f(
+        "default_framework",
+        "str",
+        None,
+        "Framework pre-selected in the wizards (a catalog name).",
+        "Pytorch",
+        nullable=True,
+        null_means="ask",
+    ),
     _f("guided", "bool", True, "`user setup` explains each step by default.", "true"),
 )
 
@@ -380,7 +690,7 @@ def _c_bool(spec: FieldSpec, value: Any, key: str) -> bool:
 
 def _c_enum(spec: FieldSpec, value: Any, key: str) -> str:
     if isinstance(value, bool) and "no" in spec.choices:
-        raise _bad(spec, value, key, "is a YAML boolean (a bare no or yes); quote it: \"no\"")
+        raise _bad(spec, value, key, 'is a YAML boolean (a bare no or yes); quote it: "no"')
     if not isinstance(value, str) or value not in spec.choices:
         hint = did_you_mean(value, spec.choices) if isinstance(value, str) else ""
         raise _bad(spec, value, key, "is not an accepted value" + hint)
@@ -400,9 +710,7 @@ def _c_str_list(spec: FieldSpec, value: Any, key: str) -> tuple[str, ...]:
 
 
 def _c_int_list(spec: FieldSpec, value: Any, key: str) -> tuple[int, ...]:
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
-    ):
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
         raise _bad(spec, value, key, "is not a list of GPU indices")
     return tuple(value)
 
@@ -456,8 +764,12 @@ def _c_use_cases(spec: FieldSpec, value: Any, key: str) -> dict[str, tuple[str, 
     out: dict[str, tuple[str, ...]] = {}
     for case, packages in value.items():
         if case not in USE_CASES:
-            raise LimitsValueError(f"{key}.{case}", case, "one of " + ", ".join(USE_CASES),
-                                   "is not a known use case" + did_you_mean(str(case), USE_CASES))
+            raise LimitsValueError(
+                f"{key}.{case}",
+                case,
+                "one of " + ", ".join(USE_CASES),
+                "is not a known use case" + did_you_mean(str(case), USE_CASES),
+            )
         if not isinstance(packages, list) or not all(isinstance(p, str) and p.strip() for p in packages):
             raise LimitsValueError(f"{key}.{case}", packages, "a list of strings", "is not a list of strings")
         out[case] = tuple(packages)
@@ -502,11 +814,9 @@ def _default_text(spec: FieldSpec) -> str:
 
 
 def _table(specs: tuple[FieldSpec, ...]) -> list[str]:
-    lines = ["| key | type | default | accepted / null means | description | example |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| key | type | default | accepted / null means | description | example |", "|---|---|---|---|---|---|"]
     for s in specs:
-        cells = [f"`{s.name}`", s.type_label(), f"`{_default_text(s)}`", s.accepted(), s.doc,
-                 f"`{s.example}`"]
+        cells = [f"`{s.name}`", s.type_label(), f"`{_default_text(s)}`", s.accepted(), s.doc, f"`{s.example}`"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return lines
 
@@ -532,8 +842,7 @@ def render_markdown() -> str:
         "value is outside it: durations at most 100 years (36500d), sizes at most 8388607t (within "
         "Docker's 64-bit byte counts), whole numbers at most 2^63-1, other numbers finite and at most "
         "1000000; `memory` and `memory_swap` at least Docker's minimum of 6m, CPUs at least 0.01.",
-        "- A bare number where a size or duration is expected is an error (a unitless `48` once "
-        "meant 48 seconds).",
+        "- A bare number where a size or duration is expected is an error (a unitless `48` once meant 48 seconds).",
         "- **Absent and `null` differ.** An absent key falls through to the next level; `null` is a "
         "real value (unlimited / never / disabled, as listed per key) and stops there.",
         "- An empty section (`gpu_allocation:` with nothing under it) means all its defaults.",
@@ -601,7 +910,7 @@ def render_markdown() -> str:
         "index being its position. Keys: `name`, `memory` (a size), `mig` (`null` = MIG off, one "
         "whole-GPU slot `N`; a list of MIG profiles such as `1g.10gb` or `3g.40gb` = one slot `N:M` "
         "per instance in enumeration order; `[]` = MIG on with no instances, no slot), and optionally "
-        "`uuid` (derived stably when absent), `compute_capability` (`\"8.0\"`), `mig_pending: true` "
+        '`uuid` (derived stably when absent), `compute_capability` (`"8.0"`), `mig_pending: true` '
         "(a MIG mode change waits for a GPU reset) and `lost: true` (the GPU fell off the bus). "
         "`ds01 limits check` validates the topology file with the config. Packaged topologies: "
         "`demo-small.yaml` (slots 0, 1:0, 1:1), `h200-x1.yaml`, `a100-40gb-x4.yaml`, "

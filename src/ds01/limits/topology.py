@@ -58,14 +58,19 @@ def read_topology(path: Path) -> tuple[Topology, list[TopologyProblem]]:
     try:
         raw = yaml12.load(path.read_text(encoding="utf-8"))
     except IsADirectoryError:
-        return Topology(), [TopologyProblem("", None, "is a directory; expected a topology file "
-                                                      "(gpu_allocation.topology).")]
+        return Topology(), [
+            TopologyProblem("", None, "is a directory; expected a topology file (gpu_allocation.topology).")
+        ]
     except UnicodeDecodeError:
-        return Topology(), [TopologyProblem("", None, "is not a text file; expected a topology YAML file "
-                                                      "(gpu_allocation.topology).")]
+        return Topology(), [
+            TopologyProblem("", None, "is not a text file; expected a topology YAML file (gpu_allocation.topology).")
+        ]
     except OSError as exc:
-        return Topology(), [TopologyProblem("", None, f"cannot be read as a topology file ({exc.strerror or exc}); "
-                                                      "check its permissions.")]
+        return Topology(), [
+            TopologyProblem(
+                "", None, f"cannot be read as a topology file ({exc.strerror or exc}); check its permissions."
+            )
+        ]
     except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and friends: report, don't crash
         return Topology(), [TopologyProblem("", None, f"is not valid YAML ({exc}).".replace("\n", " "))]
     return parse_topology(raw)
@@ -108,8 +113,11 @@ def parse_topology(raw: Any) -> tuple[Topology, list[TopologyProblem]]:
             if match:
                 capability = (int(match.group(1)), int(match.group(2)))
             else:
-                add(f"{key}.compute_capability", cc, "is not a compute capability; expected a quoted "
-                    "major.minor such as \"8.0\"")
+                add(
+                    f"{key}.compute_capability",
+                    cc,
+                    'is not a compute capability; expected a quoted major.minor such as "8.0"',
+                )
         for flag in ("mig_pending", "lost"):
             if flag in gpu and not isinstance(gpu[flag], bool):
                 add(f"{key}.{flag}", gpu[flag], "is not true or false; expected true or false")
@@ -119,15 +127,26 @@ def parse_topology(raw: Any) -> tuple[Topology, list[TopologyProblem]]:
             profiles = tuple(mig)
             for m, profile in enumerate(mig):
                 if not MIG_PROFILE_RE.match(profile):
-                    add(f"{key}.mig[{m}]", profile, "is not a MIG profile; expected a profile name such "
-                        "as 1g.10gb or 3g.40gb")
+                    add(
+                        f"{key}.mig[{m}]",
+                        profile,
+                        "is not a MIG profile; expected a profile name such as 1g.10gb or 3g.40gb",
+                    )
         elif mig is not None:
             add(f"{key}.mig", mig, "is not null (MIG off) or a list of MIG profile names")
             continue
-        out.append(TopologyGpu(index, name if isinstance(name, str) else "", memory, profiles,
-                               uuid=str(gpu["uuid"]) if gpu.get("uuid") else None,
-                               mig_pending=gpu.get("mig_pending") is True, lost=gpu.get("lost") is True,
-                               compute_capability=capability))
+        out.append(
+            TopologyGpu(
+                index,
+                name if isinstance(name, str) else "",
+                memory,
+                profiles,
+                uuid=str(gpu["uuid"]) if gpu.get("uuid") else None,
+                mig_pending=gpu.get("mig_pending") is True,
+                lost=gpu.get("lost") is True,
+                compute_capability=capability,
+            )
+        )
     busy = raw.get("busy") if isinstance(raw, dict) else None
     return Topology(tuple(out), tuple(str(x) for x in busy) if isinstance(busy, list) else ()), problems
 

@@ -51,9 +51,14 @@ def _config(ctx: _Context) -> list[Check]:
         return [Check("config", "fail", f"{path} does not exist", "ds01 admin install")]
     config, problems, warnings = check_file(path)
     if problems:
-        return [Check("config", "fail", f"{path}: {problems[0]}" + (f" (+{len(problems) - 1} more)"
-                                                                      if len(problems) > 1 else ""),
-                      f"fix the file, then `ds01 limits check {path}`")]
+        return [
+            Check(
+                "config",
+                "fail",
+                f"{path}: {problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
+                f"fix the file, then `ds01 limits check {path}`",
+            )
+        ]
     ctx.config = config
     if warnings:
         return [Check("config", "warn", f"{path} is valid with warnings: {warnings[0]}", f"ds01 limits check {path}")]
@@ -70,12 +75,19 @@ def _docker(ctx: _Context) -> list[Check]:
             ctx.info = dict(dc.api().info())
     except Ds01Error as exc:
         ctx.docker_error = str(exc)
-        return [Check("docker", "fail", f"Docker engine unreachable at {dc.docker_host()}: {exc}",
-                      "start the engine (`systemctl start docker`) or fix DOCKER_HOST")]
+        return [
+            Check(
+                "docker",
+                "fail",
+                f"Docker engine unreachable at {dc.docker_host()}: {exc}",
+                "start the engine (`systemctl start docker`) or fix DOCKER_HOST",
+            )
+        ]
     info = ctx.info
     driver, version = info.get("CgroupDriver", "?"), info.get("CgroupVersion", "1")
-    return [Check("docker", "ok", f"Docker {info.get('ServerVersion', '?')}, cgroup driver {driver}, "
-                                  f"cgroup v{version}")]
+    return [
+        Check("docker", "ok", f"Docker {info.get('ServerVersion', '?')}, cgroup driver {driver}, cgroup v{version}")
+    ]
 
 
 def _slices(ctx: _Context) -> list[Check]:
@@ -93,8 +105,14 @@ def _slices(ctx: _Context) -> list[Check]:
         return [Check("slices", "skip", "Docker uses the systemd driver but systemd is not running here")]
     problems = slices.check(ctx.config, layout, unit_root=ctx.targets.root)
     if problems:
-        return [Check("slices", "fail", f"{problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1
-                                                             else ""), "ds01 admin setup-slices")]
+        return [
+            Check(
+                "slices",
+                "fail",
+                f"{problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
+                "ds01 admin setup-slices",
+            )
+        ]
     return [Check("slices", "ok", f"{len(capped)} group slice(s) carry their totals ({driver} driver)")]
 
 
@@ -103,17 +121,25 @@ def _gpu(ctx: _Context) -> list[Check]:
         return [Check("gpu", "skip", "needs a valid config")]
     alloc = ctx.config.gpu_allocation
     if alloc.inventory != "nvml":
-        return [Check("nvidia runtime", "skip", f"inventory is {alloc.inventory}: no GPU driver needed"),
-                Check("nvml", "skip", f"inventory is {alloc.inventory} (topology {alloc.topology})")]
+        return [
+            Check("nvidia runtime", "skip", f"inventory is {alloc.inventory}: no GPU driver needed"),
+            Check("nvml", "skip", f"inventory is {alloc.inventory} (topology {alloc.topology})"),
+        ]
     out = []
     if ctx.info is not None:
         runtimes = set((ctx.info.get("Runtimes") or {}).keys())
         if "nvidia" in runtimes or any("nvidia" in str(r) for r in (ctx.info.get("CDISpecDirs") or [])):
             out.append(Check("nvidia runtime", "ok", "the nvidia runtime is registered with Docker"))
         else:
-            out.append(Check("nvidia runtime", "warn", "Docker has no nvidia runtime registered",
-                             "install the NVIDIA Container Toolkit, then `nvidia-ctk runtime configure "
-                             "--runtime=docker` and restart Docker"))
+            out.append(
+                Check(
+                    "nvidia runtime",
+                    "warn",
+                    "Docker has no nvidia runtime registered",
+                    "install the NVIDIA Container Toolkit, then `nvidia-ctk runtime configure "
+                    "--runtime=docker` and restart Docker",
+                )
+            )
     from ds01.errors import Ds01Error
     from ds01.gpu import inputs
 
@@ -130,8 +156,14 @@ def _gpu(ctx: _Context) -> list[Check]:
     count = len(slots) if slots is not None else "?"
     mig = sum(1 for s in (slots or []) if ":" in str(getattr(s, "id", "")))
     if alloc.enable_mig is False and mig:
-        out.append(Check("nvml", "warn", f"NVML shows {mig} MIG slot(s) but gpu_allocation.enable_mig is false",
-                         "set enable_mig: true or disable MIG on those GPUs"))
+        out.append(
+            Check(
+                "nvml",
+                "warn",
+                f"NVML shows {mig} MIG slot(s) but gpu_allocation.enable_mig is false",
+                "set enable_mig: true or disable MIG on those GPUs",
+            )
+        )
     else:
         out.append(Check("nvml", "ok", f"NVML answers: {count} slot(s), {mig} of them MIG"))
     return out
@@ -152,18 +184,42 @@ def _ledger(ctx: _Context) -> list[Check]:
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        return [Check("ledger", "fail", f"{path} cannot be read: {exc}",
-                      f"move it aside (mv {path} {path}.broken) and restore a backup; "
-                      "`ds01 gpu reconcile` then re-records running containers")]
+        return [
+            Check(
+                "ledger",
+                "fail",
+                f"{path} cannot be read: {exc}",
+                f"move it aside (mv {path} {path}.broken) and restore a backup; "
+                "`ds01 gpu reconcile` then re-records running containers",
+            )
+        ]
     if result != "ok":
-        return [Check("ledger", "fail", f"{path} is corrupt: {result}",
-                      f"restore a backup, or `sqlite3 {path} .recover` into a new file")]
+        return [
+            Check(
+                "ledger",
+                "fail",
+                f"{path} is corrupt: {result}",
+                f"restore a backup, or `sqlite3 {path} .recover` into a new file",
+            )
+        ]
     if version < ledger.SCHEMA_VERSION:
-        return [Check("ledger", "warn", f"{path}: schema {version}, current is {ledger.SCHEMA_VERSION}",
-                      "any gpu command migrates it (every row is kept)")]
+        return [
+            Check(
+                "ledger",
+                "warn",
+                f"{path}: schema {version}, current is {ledger.SCHEMA_VERSION}",
+                "any gpu command migrates it (every row is kept)",
+            )
+        ]
     if version > ledger.SCHEMA_VERSION:
-        return [Check("ledger", "fail", f"{path}: schema {version} is newer than this ds01 ({ledger.SCHEMA_VERSION})",
-                      "upgrade ds01")]
+        return [
+            Check(
+                "ledger",
+                "fail",
+                f"{path}: schema {version} is newer than this ds01 ({ledger.SCHEMA_VERSION})",
+                "upgrade ds01",
+            )
+        ]
     return [Check("ledger", "ok", f"{path}: schema {version}, {rows} row(s), quick_check ok")]
 
 
@@ -176,15 +232,20 @@ def _reconcile(ctx: _Context) -> list[Check]:
     if not (ctx.targets.state / ledger.DB_NAME).exists():
         return [Check("ledger vs docker", "ok", "no ledger yet")]
     try:
-        report = sync.reconcile(ctx.config, dry_run=True,
-                                   ledger=ledger.Ledger(ctx.targets.state / ledger.DB_NAME))
+        report = sync.reconcile(ctx.config, dry_run=True, ledger=ledger.Ledger(ctx.targets.state / ledger.DB_NAME))
     except TypeError:
         report = sync.reconcile(ctx.config, dry_run=True)
     except Ds01Error as exc:
         return [Check("ledger vs docker", "warn", f"reconcile dry run failed: {exc}", "ds01 gpu reconcile")]
     if report.changed:
-        return [Check("ledger vs docker", "warn", "the ledger and Docker disagree (see `ds01 gpu reconcile "
-                                                  "--dry-run`)", "ds01 gpu reconcile")]
+        return [
+            Check(
+                "ledger vs docker",
+                "warn",
+                "the ledger and Docker disagree (see `ds01 gpu reconcile --dry-run`)",
+                "ds01 gpu reconcile",
+            )
+        ]
     return [Check("ledger vs docker", "ok", "the ledger and Docker agree")]
 
 
@@ -200,9 +261,14 @@ def _folders(ctx: _Context) -> list[Check]:
             continue
         have = stat.S_IMODE(st.st_mode)
         if (st.st_uid, st.st_gid, have) != (uid, gid, want):
-            out.append(Check(what, "fail", f"{path} is {st.st_uid}:{st.st_gid} mode {have:o}; {mode} mode wants "
-                                           f"{uid}:{gid} mode {want:o}",
-                             f"chown {uid}:{gid} {path} && chmod {want:o} {path}  (or: ds01 admin install)"))
+            out.append(
+                Check(
+                    what,
+                    "fail",
+                    f"{path} is {st.st_uid}:{st.st_gid} mode {have:o}; {mode} mode wants {uid}:{gid} mode {want:o}",
+                    f"chown {uid}:{gid} {path} && chmod {want:o} {path}  (or: ds01 admin install)",
+                )
+            )
         else:
             out.append(Check(what, "ok", f"{path}: {mode} mode owner and mode {want:o}"))
     return out
@@ -215,8 +281,14 @@ def _schedule(ctx: _Context) -> list[Check]:
         if not target.exists():
             out.append(Check(f"schedule {name}", "fail", f"{target} is missing", "ds01 admin install"))
         elif target.read_bytes() != source.read_bytes():
-            out.append(Check(f"schedule {name}", "warn", f"{target} differs from ds01's {source}",
-                             "ds01 admin install (replaces it)"))
+            out.append(
+                Check(
+                    f"schedule {name}",
+                    "warn",
+                    f"{target} differs from ds01's {source}",
+                    "ds01 admin install (replaces it)",
+                )
+            )
         else:
             out.append(Check(f"schedule {name}", "ok", f"{target} installed"))
     out.append(_last_pass(ctx))
@@ -255,8 +327,12 @@ def _last_pass(ctx: _Context) -> Check:
     if not candidates and installed and now - installed <= LIFECYCLE_STALE:
         return Check("lifecycle pass", "ok", "no pass yet (installed minutes ago; one runs every 5 minutes)")
     when = f"{int((now - max(candidates)) / 60)} minutes ago" if candidates else "never"
-    return Check("lifecycle pass", "warn", f"last `ds01 lifecycle run`: {when}",
-                 "check cron (or the ds01-lifecycle.timer) and /var/log/ds01/lifecycle.log")
+    return Check(
+        "lifecycle pass",
+        "warn",
+        f"last `ds01 lifecycle run`: {when}",
+        "check cron (or the ds01-lifecycle.timer) and /var/log/ds01/lifecycle.log",
+    )
 
 
 def _secure(ctx: _Context) -> list[Check]:
@@ -278,8 +354,14 @@ def _secure(ctx: _Context) -> list[Check]:
     except KeyError:
         members = []
     if members:
-        out.append(Check("docker group", "fail", f"users in the docker group bypass secure mode: {', '.join(members)}",
-                         "gpasswd -d USER docker, for each"))
+        out.append(
+            Check(
+                "docker group",
+                "fail",
+                f"users in the docker group bypass secure mode: {', '.join(members)}",
+                "gpasswd -d USER docker, for each",
+            )
+        )
     else:
         out.append(Check("docker group", "ok", "no ordinary user is in the docker group"))
     return out
@@ -291,25 +373,49 @@ def _clock(ctx: _Context) -> list[Check]:
     now = time.time()
     built = Path(ds01.__file__).stat().st_mtime
     if now < built - 86400:
-        return [Check("clock", "fail", "the clock is behind the date ds01 was installed",
-                      "set the time (timedatectl set-ntp true)")]
+        return [
+            Check(
+                "clock",
+                "fail",
+                "the clock is behind the date ds01 was installed",
+                "set the time (timedatectl set-ntp true)",
+            )
+        ]
     if ctx.info and ctx.info.get("SystemTime"):
         from datetime import datetime
 
         try:
-            docker_now = datetime.fromisoformat(str(ctx.info["SystemTime"])[:26].rstrip("Z")
-                                                + "+00:00" if "Z" in str(ctx.info["SystemTime"])
-                                                else str(ctx.info["SystemTime"])[:32]).timestamp()
+            docker_now = datetime.fromisoformat(
+                str(ctx.info["SystemTime"])[:26].rstrip("Z") + "+00:00"
+                if "Z" in str(ctx.info["SystemTime"])
+                else str(ctx.info["SystemTime"])[:32]
+            ).timestamp()
             if abs(docker_now - now) > 60:
-                return [Check("clock", "warn", f"this clock and the Docker engine's differ by "
-                                               f"{int(abs(docker_now - now))}s", "enable NTP")]
+                return [
+                    Check(
+                        "clock",
+                        "warn",
+                        f"this clock and the Docker engine's differ by {int(abs(docker_now - now))}s",
+                        "enable NTP",
+                    )
+                ]
         except ValueError:
             pass
     return [Check("clock", "ok", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now)))]
 
 
 CHECKS: tuple[Callable[[_Context], list[Check]], ...] = (
-    _config, _docker, _slices, _gpu, _ledger, _reconcile, _folders, _schedule, _secure, _clock)
+    _config,
+    _docker,
+    _slices,
+    _gpu,
+    _ledger,
+    _reconcile,
+    _folders,
+    _schedule,
+    _secure,
+    _clock,
+)
 
 
 def run(targets: Targets) -> list[Check]:
@@ -319,6 +425,12 @@ def run(targets: Targets) -> list[Check]:
         try:
             out.extend(check(ctx))
         except Exception as exc:  # a check that breaks is itself a finding, never a crash
-            out.append(Check(check.__name__.strip("_"), "fail", f"the check itself failed: {exc}",
-                             "report this with `ds01 admin doctor --json`"))
+            out.append(
+                Check(
+                    check.__name__.strip("_"),
+                    "fail",
+                    f"the check itself failed: {exc}",
+                    "report this with `ds01 admin doctor --json`",
+                )
+            )
     return out

@@ -114,8 +114,12 @@ class Manifest:
             return cls()
         except (OSError, ValueError) as exc:
             raise OperationFailed(f"Cannot read the install manifest {path}: {exc}.") from exc
-        return cls(mode=data.get("mode", "group"), installed_at=float(data.get("installed_at") or 0),
-                   created=list(data.get("created") or []), written=dict(data.get("written") or {}))
+        return cls(
+            mode=data.get("mode", "group"),
+            installed_at=float(data.get("installed_at") or 0),
+            created=list(data.get("created") or []),
+            written=dict(data.get("written") or {}),
+        )
 
     def add(self, kind: str, path: Path) -> None:
         entry = {"kind": kind, "path": str(path)}
@@ -125,9 +129,20 @@ class Manifest:
     def save(self, path: Path) -> None:
         from ds01.fsutil import write_atomic
 
-        write_atomic(path, json.dumps({"mode": self.mode, "installed_at": self.installed_at,
-                                       "created": self.created, "written": self.written}, indent=2) + "\n",
-                     mode=0o644)
+        write_atomic(
+            path,
+            json.dumps(
+                {
+                    "mode": self.mode,
+                    "installed_at": self.installed_at,
+                    "created": self.created,
+                    "written": self.written,
+                },
+                indent=2,
+            )
+            + "\n",
+            mode=0o644,
+        )
 
 
 # -- steps -------------------------------------------------------------------------------------
@@ -190,12 +205,16 @@ def ensure_config(plan: Plan) -> None:
     check = path if path.exists() else paths.packaged_config_dir() / "resource-limits.yaml"
     _config, problems, _warnings = check_file(check)
     if problems:
-        raise ConfigError(f"The config {path} is not valid; fix it and install again.",
-                          details=[str(p) for p in problems[:5]])
+        raise ConfigError(
+            f"The config {path} is not valid; fix it and install again.", details=[str(p) for p in problems[:5]]
+        )
     made = {"kind": "file", "path": str(path)} in plan.manifest.created
     example = (paths.packaged_config_dir() / "resource-limits.yaml").read_bytes()
-    pristine = made and path.exists() and (path.read_bytes() == example
-                                           or plan.manifest.written.get(str(path)) == _sha256(path))
+    pristine = (
+        made
+        and path.exists()
+        and (path.read_bytes() == example or plan.manifest.written.get(str(path)) == _sha256(path))
+    )
     _set_mode(plan, check, plan.mode)
     if pristine and not plan.dry_run:
         # What install left in the config it made (the example, perhaps with security.mode set):
@@ -284,8 +303,9 @@ def schedule_files(targets: Targets) -> list[tuple[Path, Path]]:
     mirrors = etc_mirrors()
     out = [(mirrors / "logrotate.d" / "ds01", targets.logrotate)]
     if targets.real and Path("/run/systemd/system").is_dir():
-        out += [(mirrors / "systemd" / n, targets.systemd / n) for n in ("ds01-lifecycle.service",
-                                                                          "ds01-lifecycle.timer")]
+        out += [
+            (mirrors / "systemd" / n, targets.systemd / n) for n in ("ds01-lifecycle.service", "ds01-lifecycle.timer")
+        ]
     else:
         out.append((mirrors / "cron.d" / "ds01", targets.cron))
     return out
@@ -348,8 +368,11 @@ def uninstall(targets: Targets, *, purge: bool = False, dry_run: bool = False) -
         elif kind == "file":
             if not path.exists():
                 continue
-            if path == targets.config and path.read_bytes() != example and \
-                    manifest.written.get(str(path)) != _sha256(path):
+            if (
+                path == targets.config
+                and path.read_bytes() != example
+                and manifest.written.get(str(path)) != _sha256(path)
+            ):
                 kept.append(f"{path} (edited since install; remove it yourself)")
                 continue
             changes.append(f"{prefix}remove {path}")
@@ -386,8 +409,7 @@ def uninstall(targets: Targets, *, purge: bool = False, dry_run: bool = False) -
     return changes, kept
 
 
-def _remove_empty(path: Path, changes: list[str], kept: list[str], dry_run: bool,
-                  why: str = "not empty") -> None:
+def _remove_empty(path: Path, changes: list[str], kept: list[str], dry_run: bool, why: str = "not empty") -> None:
     if not path.is_dir():
         return
     if any(path.iterdir()):

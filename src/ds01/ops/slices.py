@@ -74,8 +74,15 @@ def wanted(config: Any) -> list[SliceLimits]:
         cpus = totals.get("slice_cpus")
         memory = totals.get("slice_memory")
         tasks = totals.get("slice_tasks")
-        out.append(SliceLimits(cgroup_parent(name), name, None if cpus is None else float(cpus),
-                               None if memory is None else int(memory), None if tasks is None else int(tasks)))
+        out.append(
+            SliceLimits(
+                cgroup_parent(name),
+                name,
+                None if cpus is None else float(cpus),
+                None if memory is None else int(memory),
+                None if tasks is None else int(tasks),
+            )
+        )
     return out
 
 
@@ -113,8 +120,13 @@ def verify_units(texts: dict[str, str]) -> list[str]:
         for name, text in texts.items():
             (Path(scratch) / name).write_text(text)
             files.append(str(Path(scratch) / name))
-        proc = subprocess.run([tool, "verify", *files], capture_output=True, text=True, check=False,
-                              env={**os.environ, "SYSTEMD_LOG_COLOR": "0"})
+        proc = subprocess.run(
+            [tool, "verify", *files],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "SYSTEMD_LOG_COLOR": "0"},
+        )
     problems = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
     if proc.returncode != 0 and not problems:
         problems = [f"systemd-analyze verify exited with {proc.returncode}"]
@@ -201,7 +213,7 @@ def daemon_cgroups(proc: Path = Path("/proc")) -> Bases:
         for line in text.splitlines():
             _num, _, rest = line.partition(":")
             controllers, _, path = rest.partition(":")
-            for c in (controllers.split(",") if controllers else [""]):
+            for c in controllers.split(",") if controllers else [""]:
                 bases[c] = path
         found.append((uid, bases))
     found.sort(key=lambda f: f[0] != 0)  # root's daemon first
@@ -226,8 +238,9 @@ def _same(current: str, value: str) -> bool:
     return False
 
 
-def read_values(s: SliceLimits, version: int, root: Path = CGROUP_ROOT,
-                bases: Bases | None = None) -> dict[str, str | None]:
+def read_values(
+    s: SliceLimits, version: int, root: Path = CGROUP_ROOT, bases: Bases | None = None
+) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for rel in cgroup_values(s, version):
         try:
@@ -257,9 +270,15 @@ def _write(path: Path, value: str) -> None:
         fh.write(value)
 
 
-def apply_cgroupfs(slices: Iterable[SliceLimits], version: int, *, root: Path = CGROUP_ROOT,
-                   dry_run: bool = False, created: list[Path] | None = None,
-                   bases: Bases | None = None) -> list[str]:
+def apply_cgroupfs(
+    slices: Iterable[SliceLimits],
+    version: int,
+    *,
+    root: Path = CGROUP_ROOT,
+    dry_run: bool = False,
+    created: list[Path] | None = None,
+    bases: Bases | None = None,
+) -> list[str]:
     """Write the limits into the parent folders Docker uses; what changed. ``created`` collects
     the folders made here (for an uninstall)."""
     if bases is None:
@@ -321,8 +340,14 @@ class Outcome:
     created: list[Path]
 
 
-def setup(config: Any, *, layout: Any | None = None, unit_root: Path = Path("/"),
-          cgroup_root: Path = CGROUP_ROOT, dry_run: bool = False) -> Outcome:
+def setup(
+    config: Any,
+    *,
+    layout: Any | None = None,
+    unit_root: Path = Path("/"),
+    cgroup_root: Path = CGROUP_ROOT,
+    dry_run: bool = False,
+) -> Outcome:
     """Make the slices carry the config's group totals, for Docker's cgroup driver."""
     if layout is None:
         from ds01.base.cgroups import daemon_layout

@@ -27,8 +27,9 @@ def _round_trip() -> Any:
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     # ruamel writes a loaded null as an empty value; keep the spelling the config uses.
-    yaml.representer.add_representer(type(None), lambda rep, _data: rep.represent_scalar(
-        "tag:yaml.org,2002:null", "null"))
+    yaml.representer.add_representer(
+        type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
     return yaml
 
 
@@ -47,8 +48,9 @@ def _replace_checked(path: Path, text: str) -> None:
     finally:
         probe.unlink(missing_ok=True)
     if problems:
-        raise ConfigError(f"The edited config would not be valid; {path} was left alone.",
-                          details=[str(p) for p in problems[:5]])
+        raise ConfigError(
+            f"The edited config would not be valid; {path} was left alone.", details=[str(p) for p in problems[:5]]
+        )
     mode = os.stat(path).st_mode & 0o777
     write_atomic(path, text, mode=mode)
 
@@ -73,8 +75,10 @@ def add_to_group(path: Path, user: str, group: str) -> AddResult:
     if current == group and _source == "member":
         return AddResult(False, True, "", "", "")
     if current is not None and _source == "member":
-        raise UsageError(f"{user} is already a member of group {current!r}; a user may be in one group only "
-                         f"(remove them from groups.{current}.members first).")
+        raise UsageError(
+            f"{user} is already a member of group {current!r}; a user may be in one group only "
+            f"(remove them from groups.{current}.members first)."
+        )
     lines = f"groups:\n  {group}:\n    members: [..., {user}]\n"
     try:
         import yaml as plain
@@ -98,8 +102,13 @@ def add_to_group(path: Path, user: str, group: str) -> AddResult:
         expected = plain.safe_load(text)
         expected["groups"][group]["members"] = [*(expected["groups"][group].get("members") or []), user]
         if plain.safe_load(out.getvalue()) != expected:
-            return AddResult(False, False, lines, "the edit would change more than groups."
-                             f"{group}.members (is the list shared through a YAML anchor?)", "")
+            return AddResult(
+                False,
+                False,
+                lines,
+                f"the edit would change more than groups.{group}.members (is the list shared through a YAML anchor?)",
+                "",
+            )
     except ImportError:
         return AddResult(False, False, lines, "ruamel.yaml is not installed", "")
     except Exception as exc:  # an unusual document shape: say what to add instead
@@ -165,13 +174,15 @@ def users_table(config: Any, *, containers: list[Any] | None, ledger: Any | None
     for user in sorted(names):
         r = resolve(config, user)
         mine = by_owner.get(user, [])
-        out.append({
-            "user": user,
-            "group": r.group,
-            "priority": r.values.get("priority"),
-            "containers": None if containers is None else len(mine),
-            "running": None if containers is None else sum(1 for c in mine if c.state == "running"),
-            "slots": sorted(x.slot for x in rows_by_user.get(user, [])),
-            "last_activity": iso(last.get(user)),
-        })
+        out.append(
+            {
+                "user": user,
+                "group": r.group,
+                "priority": r.values.get("priority"),
+                "containers": None if containers is None else len(mine),
+                "running": None if containers is None else sum(1 for c in mine if c.state == "running"),
+                "slots": sorted(x.slot for x in rows_by_user.get(user, [])),
+                "last_activity": iso(last.get(user)),
+            }
+        )
     return out

@@ -24,9 +24,15 @@ class Deployed:
     run: lifecycle.RunResult | None  # None with open_shell=False
 
 
-def deploy(config: Config, req: create_unit.CreateRequest, *, terminal: Terminal | None = None,
-           progress: Callable[[str], None] | None = None, open_shell: bool = True,
-           on_created: Callable[[create_unit.CreateResult], None] | None = None) -> Deployed:
+def deploy(
+    config: Config,
+    req: create_unit.CreateRequest,
+    *,
+    terminal: Terminal | None = None,
+    progress: Callable[[str], None] | None = None,
+    open_shell: bool = True,
+    on_created: Callable[[create_unit.CreateResult], None] | None = None,
+) -> Deployed:
     """Create the container, then start it and open a shell in it (the shell's exit code is in ``run``)."""
     created = create_unit.create(config, req, terminal=terminal, progress=progress)
     if on_created:
@@ -44,8 +50,9 @@ class Retired:
     cleaned: lifecycle.Cleaned
 
 
-def retire(config: Config, name: str, caller: Identity, *, admin: bool = False, timeout: int = 10,
-           force: bool = False) -> Retired:
+def retire(
+    config: Config, name: str, caller: Identity, *, admin: bool = False, timeout: int = 10, force: bool = False
+) -> Retired:
     """Stop the container (if it exists), then remove it, release its GPU and drop its definition."""
     target = lifecycle.locate(name, caller, admin=admin)
     stopped = lifecycle.stop(config, target, timeout=timeout, force=force) if target.exists else None

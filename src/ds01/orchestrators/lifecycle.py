@@ -42,10 +42,18 @@ class PassReport:
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "skipped": self.skipped, "sampled": self.sampled, "warned": self.warned,
-                "stopped_idle": self.stopped_idle, "stopped_runtime": self.stopped_runtime,
-                "released": self.released, "removed": self.removed, "failed": self.failed,
-                "warnings": self.warnings}
+        return {
+            "dry_run": self.dry_run,
+            "skipped": self.skipped,
+            "sampled": self.sampled,
+            "warned": self.warned,
+            "stopped_idle": self.stopped_idle,
+            "stopped_runtime": self.stopped_runtime,
+            "released": self.released,
+            "removed": self.removed,
+            "failed": self.failed,
+            "warnings": self.warnings,
+        }
 
 
 class _LimitsOf:
@@ -65,8 +73,13 @@ class _LimitsOf:
             p = self.config.policies
             try:
                 v = resolve(self.config, user).values
-                lim = Limits(v.get("idle_timeout"), v.get("max_runtime"), int(p.idle_warning),
-                             int(p.max_keep_alive), float(p.idle_cpu_percent))
+                lim = Limits(
+                    v.get("idle_timeout"),
+                    v.get("max_runtime"),
+                    int(p.idle_warning),
+                    int(p.max_keep_alive),
+                    float(p.idle_cpu_percent),
+                )
                 hold = v.get("container_hold_after_stop")
             except Ds01Error:
                 lim = Limits(None, None, int(p.idle_warning), int(p.max_keep_alive), float(p.idle_cpu_percent))
@@ -148,15 +161,22 @@ def _event(name: str, user: str, container: str, slots: list[str], reason: str, 
 def _message(v: Verdict, name: str, now: float) -> str:
     if v.action == "warn":
         if v.stop_at is not None and v.stop_at == v.runtime_stop_at:
-            return (f"Your container {name} {v.reason}. Save your work: max_runtime cannot be extended; "
-                    f"`ds01 container run {name}` starts it again afterwards.")
-        return (f"Your container {name} {v.reason}. Use it, or keep it with "
-                f"`ds01 container keep-alive {name}`.")
+            return (
+                f"Your container {name} {v.reason}. Save your work: max_runtime cannot be extended; "
+                f"`ds01 container run {name}` starts it again afterwards."
+            )
+        return f"Your container {name} {v.reason}. Use it, or keep it with `ds01 container keep-alive {name}`."
     return f"Your container {name} was stopped: {v.reason}. `ds01 container run {name}` starts it again."
 
 
-def run_pass(config: Config, *, dry_run: bool = False, now: Callable[[], float] = time.time,
-             stop_timeout: int = 10, only: Callable[[str], bool] | None = None) -> PassReport:
+def run_pass(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    now: Callable[[], float] = time.time,
+    stop_timeout: int = 10,
+    only: Callable[[str], bool] | None = None,
+) -> PassReport:
     """One pass. ``only(docker_name)``: limit sampling, stops and removals to the containers it
     accepts (expired GPU holds are released for everyone, as by ``gpu release-stale``)."""
     report = PassReport(dry_run=dry_run)
@@ -172,8 +192,15 @@ def run_pass(config: Config, *, dry_run: bool = False, now: Callable[[], float] 
     return report
 
 
-def _run(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[], float], stop_timeout: int,
-         only: Callable[[str], bool] | None) -> None:
+def _run(
+    config: Config,
+    report: PassReport,
+    *,
+    dry_run: bool,
+    now: Callable[[], float],
+    stop_timeout: int,
+    only: Callable[[str], bool] | None,
+) -> None:
     from ds01.errors import Ds01Error
     from ds01.gpu import housekeeping
     from ds01.gpu.ledger import Ledger, add_sample
@@ -230,8 +257,9 @@ def _run(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[],
         event = "stop-runtime" if v.action == "stop_runtime" else "stop-idle"
         report.warnings.extend(_event(event, v.user, v.container, o.slots, v.reason, now()))
     # Expired GPU holds: the stopped container goes (definition kept), then its slot.
-    stale = housekeeping.release_stale(config, dry_run=dry_run, remove_container=container_lifecycle.remove_for_release,
-                                  now=now)
+    stale = housekeeping.release_stale(
+        config, dry_run=dry_run, remove_container=container_lifecycle.remove_for_release, now=now
+    )
     for e in stale.released:
         report.released.append({"user": e["user"], "container": e["container"], "reason": e["reason"]})
     for e in stale.reconcile.released:
@@ -242,8 +270,9 @@ def _run(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[],
     _remove_stopped(config, report, dry_run=dry_run, now=now, only=only)
 
 
-def _remove_stopped(config: Config, report: PassReport, *, dry_run: bool, now: Callable[[], float],
-                    only: Callable[[str], bool] | None) -> None:
+def _remove_stopped(
+    config: Config, report: PassReport, *, dry_run: bool, now: Callable[[], float], only: Callable[[str], bool] | None
+) -> None:
     from ds01.errors import Ds01Error
     from ds01.gpu import service
     from ds01.gpu.idle import human
@@ -271,15 +300,22 @@ def _remove_stopped(config: Config, report: PassReport, *, dry_run: bool, now: C
             report.failed.append({**entry, "reason": exc.message})
             continue
         report.removed.append(entry)
-        report.warnings.extend(_event("remove-stopped", info.user, info.docker_name, [r.slot for r in rows],
-                                      reason, now()))
+        report.warnings.extend(
+            _event("remove-stopped", info.user, info.docker_name, [r.slot for r in rows], reason, now())
+        )
 
 
 # -- monitor idle -------------------------------------------------------------------------------------
 
 
-def monitor(config: Config, caller: Identity, *, all_users: bool, now: Callable[[], float] = time.time,
-            only: Callable[[str], bool] | None = None) -> list[dict[str, Any]]:
+def monitor(
+    config: Config,
+    caller: Identity,
+    *,
+    all_users: bool,
+    now: Callable[[], float] = time.time,
+    only: Callable[[str], bool] | None = None,
+) -> list[dict[str, Any]]:
     """Each running container (the caller's, or everyone's) with what the next pass would do."""
     t = now()
     infos = [i for i in activity.running_containers() if only is None or only(i.docker_name)]

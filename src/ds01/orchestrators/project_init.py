@@ -80,8 +80,13 @@ class InitRequest:
     def image_choices_given(self) -> bool:
         """Did the caller say anything about the image's contents (as opposed to "keep what is there")?"""
         return bool(
-            self.use_case or self.framework or self.version or self.base_image or self.packages
-            or self.jupyter is not None or self.data_science is not None
+            self.use_case
+            or self.framework
+            or self.version
+            or self.base_image
+            or self.packages
+            or self.jupyter is not None
+            or self.data_science is not None
         )
 
 
@@ -237,8 +242,7 @@ def survey(request: InitRequest, settings: ImageSettings) -> Survey:
     validate_project(request.project)
     root = project_dir(request)
     dockerfile = locate(request.project, settings, request.owner, root).dockerfile
-    dir_exists, repo_exists, readme_exists, dockerfile_exists = privsep.run_as(request.owner, _look, root,
-                                                                                dockerfile)
+    dir_exists, repo_exists, readme_exists, dockerfile_exists = privsep.run_as(request.owner, _look, root, dockerfile)
     exists, running = _container_state(request.project, request.owner)
     return Survey(
         directory=root,
@@ -288,8 +292,11 @@ def _plan_image(request: InitRequest, settings: ImageSettings, found: Survey, co
     # (its base, whether it has Jupyter and the data-science packages, its use case).
     existing = _existing_recipe(found, request.owner)
     current = existing.packages() if existing is not None else {}
-    keep_base = (existing is not None and bool(existing.base_image)
-                 and not (request.base_image or request.framework or request.version))
+    keep_base = (
+        existing is not None
+        and bool(existing.base_image)
+        and not (request.base_image or request.framework or request.version)
+    )
 
     def phase_on(flag: bool | None, key: str) -> bool:
         if flag is not None:
@@ -347,13 +354,20 @@ def check_container_room(request: InitRequest, config: Config) -> None:
     from ds01.units.containers.create import check_container_count, check_slots
 
     owner = request.owner
-    check_container_count(engine.list_containers(owner.name),
-                          resolve(config, owner.name).values.get("max_containers_per_user"),
-                          made=", so the project's container could not be made; nothing was created",
-                          instead=", or set the project up without it (`ds01 project init --no-container`)")
-    check_slots(config, owner, docker_name(request.project, owner.uid), request.gpus,
-                after="Nothing was created (checked before the image build); "
-                      "`ds01 project init --no-container` sets the project up without its container.")
+    check_container_count(
+        engine.list_containers(owner.name),
+        resolve(config, owner.name).values.get("max_containers_per_user"),
+        made=", so the project's container could not be made; nothing was created",
+        instead=", or set the project up without it (`ds01 project init --no-container`)",
+    )
+    check_slots(
+        config,
+        owner,
+        docker_name(request.project, owner.uid),
+        request.gpus,
+        after="Nothing was created (checked before the image build); "
+        "`ds01 project init --no-container` sets the project up without its container.",
+    )
 
 
 # -- the steps ----------------------------------------------------------------------------------
@@ -373,18 +387,17 @@ def _step_dir(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutco
     from ds01.units.project.layout import create_layout
 
     root = found.directory
-    result = privsep.run_as(request.owner, create_layout, request.project, directory=root, force=request.force,
-                            ask=ask)
-    return _unit_outcome("dir-create", result, f"created the project folders in {root}",
-                         f"{root} already has the project folders")
+    result = privsep.run_as(request.owner, create_layout, request.project, directory=root, force=request.force, ask=ask)
+    return _unit_outcome(
+        "dir-create", result, f"created the project folders in {root}", f"{root} already has the project folders"
+    )
 
 
 def _step_git(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutcome:
     from ds01.units.project.git import init_repo
 
     # git reads the owner's ~/.gitconfig (hooks, fsmonitor): it runs as the owner, never as root.
-    result = privsep.run_as(request.owner, init_repo, found.directory, lfs=request.lfs, force=request.force,
-                            ask=ask)
+    result = privsep.run_as(request.owner, init_repo, found.directory, lfs=request.lfs, force=request.force, ask=ask)
     done = "made it a git repository" + (" with a first commit" if result.committed else "")
     return _unit_outcome("git-init", result, done, "it is already a git repository")
 
@@ -392,22 +405,42 @@ def _step_git(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutco
 def _step_readme(request: InitRequest, found: Survey, ask: Ask | None) -> StepOutcome:
     from ds01.units.project.readme import create_readme
 
-    result = privsep.run_as(request.owner, create_readme, found.directory, project=request.project,
-                            force=request.force, ask=ask)
+    result = privsep.run_as(
+        request.owner, create_readme, found.directory, project=request.project, force=request.force, ask=ask
+    )
     return _unit_outcome("readme-create", result, "wrote README.md", "README.md is already there")
 
 
-def _build(request: InitRequest, location: Any, base_image: str, framework: str | None,
-           on_build_line: Notify | None, settings: ImageSettings | None = None) -> str:
+def _build(
+    request: InitRequest,
+    location: Any,
+    base_image: str,
+    framework: str | None,
+    on_build_line: Notify | None,
+    settings: ImageSettings | None = None,
+) -> str:
     from ds01.units.images import common
 
     # The build log and its folder (~/dockerfiles/<project>) are written as the owner by the build.
-    return common.build(project=request.project, location=location, identity=request.owner,
-                        base_image=base_image, framework=framework, on_line=on_build_line, settings=settings)
+    return common.build(
+        project=request.project,
+        location=location,
+        identity=request.owner,
+        base_image=base_image,
+        framework=framework,
+        on_line=on_build_line,
+        settings=settings,
+    )
 
 
-def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, settings: ImageSettings,
-                ask: Ask | None, on_build_line: Notify | None) -> StepOutcome:
+def _step_image(
+    request: InitRequest,
+    found: Survey,
+    decision: _ImageDecision,
+    settings: ImageSettings,
+    ask: Ask | None,
+    on_build_line: Notify | None,
+) -> StepOutcome:
     from ds01.units.images import common, create
     from ds01.units.images import dockerfile as df
 
@@ -419,22 +452,30 @@ def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, s
         wanted = plan.dockerfile.render()
         current = read_as_owner(request.owner, path)
         if current == wanted and found.image_exists:
-            return StepOutcome("image-create", ALREADY, f"{image} is built from the same Dockerfile",
-                               plan.to_json(built=False, image_id=found.image_id))
+            return StepOutcome(
+                "image-create",
+                ALREADY,
+                f"{image} is built from the same Dockerfile",
+                plan.to_json(built=False, image_id=found.image_id),
+            )
         state = create.existing_state(plan, request.owner)
-        replace = request.force or (state == "edited" and ask is not None
-                                    and ask(f"{path} was changed by hand. Replace it?"))
+        replace = request.force or (
+            state == "edited" and ask is not None and ask(f"{path} was changed by hand. Replace it?")
+        )
         if state != "edited" or replace:
             if current != wanted:
                 create.write_dockerfile(plan, request.owner, overwrite_edited=True)
             image_id = _build(request, plan.location, plan.base_image, plan.framework, on_build_line, settings)
-            return StepOutcome("image-create", DONE, f"wrote {path} and built {image}",
-                               plan.to_json(built=True, image_id=image_id))
+            return StepOutcome(
+                "image-create", DONE, f"wrote {path} and built {image}", plan.to_json(built=True, image_id=image_id)
+            )
         # A Dockerfile the user edited is theirs: build from it as it is (below), and say that the
         # choices given on this run were not applied.
-        kept_note = (f"{path} was changed by hand, so it was kept and the image choices of this run were not "
-                     f"applied; change packages with `ds01 image update {request.project}`, or pass --force "
-                     "to replace the file.")
+        kept_note = (
+            f"{path} was changed by hand, so it was kept and the image choices of this run were not "
+            f"applied; change packages with `ds01 image update {request.project}`, or pass --force "
+            "to replace the file."
+        )
     else:
         kept_note = None
     location = common.locate(request.project, settings, request.owner, found.directory)
@@ -456,8 +497,9 @@ def _step_image(request: InitRequest, found: Survey, decision: _ImageDecision, s
         details["notes"] = [kept_note]
     if found.image_exists:
         details.update(built=False, image_id=found.image_id)
-        return StepOutcome("image-create", ALREADY, f"{image} exists (Dockerfile {location.dockerfile} kept as it is)",
-                           details)
+        return StepOutcome(
+            "image-create", ALREADY, f"{image} exists (Dockerfile {location.dockerfile} kept as it is)", details
+        )
     if not parsed.base_image:
         raise UsageError(f"{location.dockerfile} has no FROM line; fix it or pass --force with a base to replace it.")
     image_id = _build(request, location, parsed.base_image, parsed.framework, on_build_line, settings)
@@ -470,8 +512,12 @@ def _step_container(request: InitRequest, found: Survey, config: Config, notify:
     from ds01.units.images.common import image_name
 
     if found.container_exists:
-        return StepOutcome("container-create", ALREADY, f"container {request.project} already exists",
-                           {"name": request.project, "running": found.container_running})
+        return StepOutcome(
+            "container-create",
+            ALREADY,
+            f"container {request.project} already exists",
+            {"name": request.project, "running": found.container_running},
+        )
     result = create(
         config,
         CreateRequest(
@@ -486,8 +532,9 @@ def _step_container(request: InitRequest, found: Survey, config: Config, notify:
         progress=notify,
     )
     slots = ", ".join(result.plan.slots) or "none"
-    return StepOutcome("container-create", DONE, f"created container {request.project} (GPU slot {slots})",
-                       result.to_json())
+    return StepOutcome(
+        "container-create", DONE, f"created container {request.project} (GPU slot {slots})", result.to_json()
+    )
 
 
 def _step_run(request: InitRequest, config: Config, notify: Notify | None) -> StepOutcome:
@@ -495,14 +542,26 @@ def _step_run(request: InitRequest, config: Config, notify: Notify | None) -> St
 
     target = locate(request.project, request.owner)
     if target.info is not None and target.info.running:
-        return StepOutcome("container-run", ALREADY, f"container {request.project} is already running",
-                           {"name": target.name, "docker_name": target.docker_name, "started": False,
-                            "recreated": False})
+        return StepOutcome(
+            "container-run",
+            ALREADY,
+            f"container {request.project} is already running",
+            {"name": target.name, "docker_name": target.docker_name, "started": False, "recreated": False},
+        )
     started = ensure_running(config, target, progress=notify)
     how = "recreated and started" if started.recreated else "started"
-    return StepOutcome("container-run", DONE, f"{how} container {request.project}",
-                       {"name": target.name, "docker_name": target.docker_name, "started": started.started,
-                        "recreated": started.recreated, "gpu_slots": started.slots})
+    return StepOutcome(
+        "container-run",
+        DONE,
+        f"{how} container {request.project}",
+        {
+            "name": target.name,
+            "docker_name": target.docker_name,
+            "started": started.started,
+            "recreated": started.recreated,
+            "gpu_slots": started.slots,
+        },
+    )
 
 
 def run_init(

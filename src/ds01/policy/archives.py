@@ -77,8 +77,13 @@ def user_env(env: Mapping[str, Any]) -> dict[str, str]:
     return {
         str(k): str(v)
         for k, v in env.items()
-        if isinstance(k, str) and k and "=" not in k and "\0" not in k and not reserved_env(k)
-        and isinstance(v, (str, int, float)) and "\0" not in str(v)
+        if isinstance(k, str)
+        and k
+        and "=" not in k
+        and "\0" not in k
+        and not reserved_env(k)
+        and isinstance(v, (str, int, float))
+        and "\0" not in str(v)
     }
 
 

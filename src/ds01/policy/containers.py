@@ -68,8 +68,7 @@ def check_network_mode(network_mode: str) -> str:
         )
     if value.startswith("container:"):
         raise PolicyRefused(
-            f"The network mode {value!r} is refused: a container never joins another container's "
-            "network namespace."
+            f"The network mode {value!r} is refused: a container never joins another container's network namespace."
         )
     return value
 
@@ -94,8 +93,14 @@ def hardening(mode: str, *, uid: int, gid: int) -> Hardening:
 
 
 def _host_namespace(host: Mapping[str, Any]) -> str | None:
-    for key, what in (("NetworkMode", "network"), ("PidMode", "PID"), ("IpcMode", "IPC"), ("UTSMode", "UTS"),
-                      ("UsernsMode", "user"), ("CgroupnsMode", "cgroup")):
+    for key, what in (
+        ("NetworkMode", "network"),
+        ("PidMode", "PID"),
+        ("IpcMode", "IPC"),
+        ("UTSMode", "UTS"),
+        ("UsernsMode", "user"),
+        ("CgroupnsMode", "cgroup"),
+    ):
         value = str(host.get(key) or "")
         if value == "host":
             return what
@@ -143,4 +148,3 @@ def check_container(mode: str, *, uid: int, gid: int, attrs: Mapping[str, Any], 
             f"Container {name!r} does not meet this server's {mode}-mode rules ({'; '.join(found)}); "
             f"remove it with `ds01 container cleanup {name}` and create it again (your workspace is kept)."
         )
-

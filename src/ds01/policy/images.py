@@ -35,7 +35,7 @@ def normalize(ref: str) -> str:
     ref = ref.strip()
     for prefix in _DEFAULT_REGISTRY_PREFIXES:
         if ref.startswith(prefix):
-            ref = ref[len(prefix):]
+            ref = ref[len(prefix) :]
             break
     if "@" in ref:
         return ref
@@ -206,11 +206,11 @@ def _from_flags(rest: str) -> list[str]:
         if not word.startswith("--"):
             break
         if word.startswith("--from="):
-            sources.append(word[len("--from="):])
+            sources.append(word[len("--from=") :])
         elif word.startswith("--mount="):
-            for part in word[len("--mount="):].split(","):
+            for part in word[len("--mount=") :].split(","):
                 if part.startswith("from="):
-                    sources.append(part[len("from="):])
+                    sources.append(part[len("from=") :])
     return sources
 
 

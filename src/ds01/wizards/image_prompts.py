@@ -77,16 +77,33 @@ def ask_local_image(term: Terminal, settings: ImageSettings | None = None, ident
             return name
 
 
-def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, *, ask_jupyter: bool,
-               ask_data_science: bool, ask_use_case: bool, ask_packages: bool, ask_system: bool = False,
-               identity: Identity | None = None) -> None:
+def ask_phases(
+    term: Terminal,
+    request: CreateRequest,
+    settings: ImageSettings,
+    *,
+    ask_jupyter: bool,
+    ask_data_science: bool,
+    ask_use_case: bool,
+    ask_packages: bool,
+    ask_system: bool = False,
+    identity: Identity | None = None,
+) -> None:
     from ds01.base import images as docker_images
 
     # Phases are numbered as they are shown: one a flag settled is not counted (1, 2, 3; never 1, 4).
-    phases = [title for title, asked in (
-        ("framework", not request.base_image and not request.framework), ("Jupyter", ask_jupyter),
-        ("data science", ask_data_science), ("use case", ask_use_case), ("your own packages", ask_packages),
-        ("system packages", ask_system)) if asked]
+    phases = [
+        title
+        for title, asked in (
+            ("framework", not request.base_image and not request.framework),
+            ("Jupyter", ask_jupyter),
+            ("data science", ask_data_science),
+            ("use case", ask_use_case),
+            ("your own packages", ask_packages),
+            ("system packages", ask_system),
+        )
+        if asked
+    ]
 
     def phase(title: str) -> None:
         number = phases.index(title) + 1
@@ -146,8 +163,10 @@ def ask_phases(term: Terminal, request: CreateRequest, settings: ImageSettings, 
     if ask_system:
         phase("system packages")
         while True:
-            text = term.ask("System packages for apt (Debian names such as libgl1 ffmpeg, empty for none):",
-                            what="--system-packages")
+            text = term.ask(
+                "System packages for apt (Debian names such as libgl1 ffmpeg, empty for none):",
+                what="--system-packages",
+            )
             try:
                 items = validate_system_packages(split_system_packages(text))
             except UsageError as exc:

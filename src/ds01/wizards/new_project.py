@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 def ask_name(term: Terminal, *, default: str = "") -> str:
     """Ask for a project name until it is one ds01 accepts (Ctrl-C cancels)."""
     while True:
-        name = term.ask("Project name (lowercase letters, digits, ., _ and -):", default=default,
-                        what="PROJECT").strip()
+        name = term.ask(
+            "Project name (lowercase letters, digits, ., _ and -):", default=default, what="PROJECT"
+        ).strip()
         try:
             return orch.validate_project(name)
         except UsageError as exc:
@@ -40,8 +41,15 @@ def wizard_defaults(config: Config | None) -> dict[str, Any]:
     return dict(getattr(config, "wizard", None) or {})
 
 
-def fill_request(term: Terminal, request: orch.InitRequest, found: orch.Survey, config: Config | None, *,
-                 given: Collection[str], educational: bool = False) -> None:
+def fill_request(
+    term: Terminal,
+    request: orch.InitRequest,
+    found: orch.Survey,
+    config: Config | None,
+    *,
+    given: Collection[str],
+    educational: bool = False,
+) -> None:
     """Ask for what no flag decided. ``given`` names the step flags set on the command line
     (``git``, ``image``, ``container``, ``run``)."""
     from ds01.units.images.create import CreateRequest
@@ -62,22 +70,29 @@ def fill_request(term: Terminal, request: orch.InitRequest, found: orch.Survey, 
         request.image = term.confirm(f"Build the image {request.project}-image now?", default=True)
     if request.image and not (found.dockerfile_exists and not request.image_choices_given()):
         image = CreateRequest(
-            project=request.project, base_image=request.base_image, framework=request.framework,
-            version=request.version, use_case=request.use_case or str(defaults.get("default_use_case")
-                                                                       or "general-ml"),
-            packages=list(request.packages), arch=request.arch,
+            project=request.project,
+            base_image=request.base_image,
+            framework=request.framework,
+            version=request.version,
+            use_case=request.use_case or str(defaults.get("default_use_case") or "general-ml"),
+            packages=list(request.packages),
+            arch=request.arch,
         )
-        ask_phases(term, image, orch.image_settings(config),
-                   ask_jupyter=educational and request.jupyter is None,
-                   ask_data_science=educational and request.data_science is None,
-                   ask_use_case=request.use_case is None, ask_packages=not request.packages)
+        ask_phases(
+            term,
+            image,
+            orch.image_settings(config),
+            ask_jupyter=educational and request.jupyter is None,
+            ask_data_science=educational and request.data_science is None,
+            ask_use_case=request.use_case is None,
+            ask_packages=not request.packages,
+        )
         request.base_image, request.framework, request.version = image.base_image, image.framework, image.version
         request.use_case, request.packages = image.use_case, list(image.packages)
         if educational:
             request.jupyter, request.data_science = image.jupyter, image.data_science
     if "container" not in given and not found.container_exists:
-        request.container = term.confirm(f"Create the container {request.project} (it gets a GPU slot)?",
-                                         default=True)
+        request.container = term.confirm(f"Create the container {request.project} (it gets a GPU slot)?", default=True)
     if request.container and "run" not in given and not found.container_running:
         request.run = term.confirm("Start it now?", default=True)
 
@@ -116,8 +131,16 @@ def execute(term: Terminal, request: orch.InitRequest, config: Config, *, ask_fi
         def ask(question: str) -> bool:
             return term.confirm(question, default=False, what="permission to replace a file")
 
-    return orch.run_init(request, config, ask=ask, notify=lambda m: term.info("    " + m), on_start=on_start,
-                         on_step=lambda o: show_step(term, o), on_build_line=on_build_line, prepared=prepared)
+    return orch.run_init(
+        request,
+        config,
+        ask=ask,
+        notify=lambda m: term.info("    " + m),
+        on_start=on_start,
+        on_step=lambda o: show_step(term, o),
+        on_build_line=on_build_line,
+        prepared=prepared,
+    )
 
 
 def next_steps(term: Terminal, report: orch.InitReport) -> None:

@@ -58,21 +58,34 @@ def ssh_step(owner: Identity, server: Server) -> tuple[orch.StepOutcome, Any]:
     from ds01.units.project.files import home_of
     from ds01.units.project.ssh import setup_ssh
 
-    result = privsep.run_as(owner, setup_ssh, user=owner.name, home=home_of(owner), host_alias=server.host_alias,
-                            hostname=server.hostname)
+    result = privsep.run_as(
+        owner, setup_ssh, user=owner.name, home=home_of(owner), host_alias=server.host_alias, hostname=server.hostname
+    )
     done = "made a new key pair" if result.key_created else "added this server to ~/.ssh/config"
     return _outcome("ssh-setup", result, done, f"you already have a key ({result.key_path})"), result
 
 
-def vscode_step(owner: Identity, project: str, directory: Path, server: Server, *, force: bool,
-                ask: Any) -> tuple[orch.StepOutcome, Any]:
+def vscode_step(
+    owner: Identity, project: str, directory: Path, server: Server, *, force: bool, ask: Any
+) -> tuple[orch.StepOutcome, Any]:
     from ds01.units.project.vscode import setup_vscode
 
-    result = privsep.run_as(owner, setup_vscode, project, directory, user=owner.name, uid=owner.uid,
-                            host_alias=server.host_alias, hostname=server.hostname, force=force, ask=ask)
+    result = privsep.run_as(
+        owner,
+        setup_vscode,
+        project,
+        directory,
+        user=owner.name,
+        uid=owner.uid,
+        host_alias=server.host_alias,
+        hostname=server.hostname,
+        force=force,
+        ask=ask,
+    )
     vscode_dir = directory / ".vscode"
-    return _outcome("vscode-setup", result, f"wrote VS Code settings in {vscode_dir}",
-                    "the VS Code settings are already there"), result
+    return _outcome(
+        "vscode-setup", result, f"wrote VS Code settings in {vscode_dir}", "the VS Code settings are already there"
+    ), result
 
 
 def show_ssh(term: Terminal, result: Any) -> None:
@@ -80,14 +93,18 @@ def show_ssh(term: Terminal, result: Any) -> None:
     term.out(result.public_key)
     term.info(f"On your laptop, add this to ~/.ssh/config; then `ssh {result.host_alias}` logs you in:")
     term.out(result.config_entry.rstrip())
-    term.guide("Your laptop needs its own key to log in here: on the laptop run `ssh-copy-id "
-               f"{result.user}@{result.hostname}` (or `ds01 ssh-setup --authorize '<laptop key>'` here).")
+    term.guide(
+        "Your laptop needs its own key to log in here: on the laptop run `ssh-copy-id "
+        f"{result.user}@{result.hostname}` (or `ds01 ssh-setup --authorize '<laptop key>'` here)."
+    )
 
 
 def show_vscode(term: Terminal, result: Any, host_alias: str) -> None:
-    term.info("In VS Code on your laptop: install Remote - SSH and Dev Containers, then "
-              f"Remote-SSH: Connect to Host… → {host_alias}, then Dev Containers: Attach to Running "
-              f"Container… → {result.container}.")
+    term.info(
+        "In VS Code on your laptop: install Remote - SSH and Dev Containers, then "
+        f"Remote-SSH: Connect to Host… → {host_alias}, then Dev Containers: Attach to Running "
+        f"Container… → {result.container}."
+    )
 
 
 @dataclass
@@ -111,9 +128,21 @@ class SetupReport:
         }
 
 
-def run_user_setup(term: Terminal, config: Any, owner: Identity, *, project: str | None,
-                   make_request: Any, given: set[str], ssh: bool | None, vscode: bool | None,
-                   server: Server, yes: bool, force: bool, show_data: bool) -> SetupReport:
+def run_user_setup(
+    term: Terminal,
+    config: Any,
+    owner: Identity,
+    *,
+    project: str | None,
+    make_request: Any,
+    given: set[str],
+    ssh: bool | None,
+    vscode: bool | None,
+    server: Server,
+    yes: bool,
+    force: bool,
+    show_data: bool,
+) -> SetupReport:
     """Lesson, ssh-setup, the project flow (educational), vscode-setup; stops at a failed project.
 
     ``make_request(name)`` returns the ``InitRequest`` the flags describe for project ``name``;
@@ -134,8 +163,9 @@ def run_user_setup(term: Terminal, config: Any, owner: Identity, *, project: str
         if show_data:
             show_ssh(term, ssh_result)
     else:
-        ssh_outcome = orch.StepOutcome("ssh-setup", orch.SKIPPED, "skipped (not requested)",
-                                       {"reason": "not requested"})
+        ssh_outcome = orch.StepOutcome(
+            "ssh-setup", orch.SKIPPED, "skipped (not requested)", {"reason": "not requested"}
+        )
         new_project.show_step(term, ssh_outcome)
 
     if not project:
@@ -145,8 +175,9 @@ def run_user_setup(term: Terminal, config: Any, owner: Identity, *, project: str
     new_project.fill_request(term, request, found, config, given=given, educational=True)
     report = new_project.execute(term, request, config, ask_files=asking)
     if report.error is not None:
-        vs = orch.StepOutcome("vscode-setup", orch.SKIPPED, "not run: an earlier step failed",
-                              {"reason": "earlier failure"})
+        vs = orch.StepOutcome(
+            "vscode-setup", orch.SKIPPED, "not run: an earlier step failed", {"reason": "earlier failure"}
+        )
         return SetupReport(ssh_outcome, report, vs)
 
     term.guide(texts.STEP_GUIDE["vscode-setup"])
@@ -159,12 +190,14 @@ def run_user_setup(term: Terminal, config: Any, owner: Identity, *, project: str
 
             def ask(question: str) -> bool:
                 return term.confirm(question, default=False, what="permission to replace a file")
+
         vs_outcome, vs_result = vscode_step(owner, project, report.directory, server, force=force, ask=ask)
         new_project.show_step(term, vs_outcome)
         if show_data:
             show_vscode(term, vs_result, server.host_alias)
     else:
-        vs_outcome = orch.StepOutcome("vscode-setup", orch.SKIPPED, "skipped (not requested)",
-                                      {"reason": "not requested"})
+        vs_outcome = orch.StepOutcome(
+            "vscode-setup", orch.SKIPPED, "skipped (not requested)", {"reason": "not requested"}
+        )
         new_project.show_step(term, vs_outcome)
     return SetupReport(ssh_outcome, report, vs_outcome)

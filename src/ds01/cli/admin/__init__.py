@@ -15,8 +15,14 @@ VERBS: LazySpec = {
     "install": ("ds01.cli.admin.install:install", "Install ds01 on this server (idempotent; --root for staging)."),
     "uninstall": ("ds01.cli.admin.install:uninstall", "Remove what `admin install` made (data only with --purge)."),
     "doctor": ("ds01.cli.admin.doctor:command", "Check the installation: one line per check, with its fix."),
-    "setup-slices": ("ds01.cli.admin.setup_slices:command", "Cap each group's containers together (CPU, memory, tasks)."),
-    "add-user": ("ds01.cli.admin.users:add_user", "Add a user to a group (config, and the docker group in group mode)."),
+    "setup-slices": (
+        "ds01.cli.admin.setup_slices:command",
+        "Cap each group's containers together (CPU, memory, tasks).",
+    ),
+    "add-user": (
+        "ds01.cli.admin.users:add_user",
+        "Add a user to a group (config, and the docker group in group mode).",
+    ),
     "users": ("ds01.cli.admin.users:users", "Every known user: group, priority, containers, slots, last activity."),
     "report": ("ds01.cli.admin.report:command", "Usage per user or group: GPU-hours, container-hours, refusals."),
 }

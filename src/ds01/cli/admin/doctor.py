@@ -13,8 +13,15 @@ from ds01.errors import OperationFailed
 
 
 @click.command("doctor")
-@click.option("--root", "--prefix", "root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"),
-              show_default=True, help="Check an installation made under this folder.")
+@click.option(
+    "--root",
+    "--prefix",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/"),
+    show_default=True,
+    help="Check an installation made under this folder.",
+)
 @json_option
 @pass_app
 def command(app: App, root: Path, as_json: bool) -> None:
@@ -34,8 +41,11 @@ def command(app: App, root: Path, as_json: bool) -> None:
     else:
         width = max(len(c.name) for c in checks)
         for c in checks:
-            term.out(f"{c.status:<4}  {c.name:<{width}}  {c.detail}" + (f"\n      fix: {c.fix}" if c.fix and
-                                                                       c.status in ("warn", "fail") else ""))
+            term.out(
+                f"{c.status:<4}  {c.name:<{width}}  {c.detail}"
+                + (f"\n      fix: {c.fix}" if c.fix and c.status in ("warn", "fail") else "")
+            )
     if failed:
-        raise OperationFailed(f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}; "
-                              "each line above says how to fix it.")
+        raise OperationFailed(
+            f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}; each line above says how to fix it."
+        )

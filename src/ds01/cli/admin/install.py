@@ -12,9 +12,15 @@ from ds01.cli.app import App, pass_app
 from ds01.cli.options import json_option
 from ds01.errors import OperationFailed, PolicyRefused
 
-_ROOT = click.option("--root", "--prefix", "root", type=click.Path(file_okay=False, path_type=Path),
-                     default=Path("/"), show_default=True,
-                     help="Install under this folder instead of / (staging, tests).")
+_ROOT = click.option(
+    "--root",
+    "--prefix",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/"),
+    show_default=True,
+    help="Install under this folder instead of / (staging, tests).",
+)
 
 
 def _links(plan, targets) -> None:
@@ -28,8 +34,11 @@ def _links(plan, targets) -> None:
         if not plan.dry_run:
             ops.make_parents(plan, targets.bin)
     names = ["ds01", *symlink_names()]
-    for name, action, detail in symlinks.plan(targets.bin, target, names, remove=False) if targets.bin.is_dir() \
-            else [(n, "create", f"{targets.bin / n} -> {target}") for n in names]:
+    for name, action, detail in (
+        symlinks.plan(targets.bin, target, names, remove=False)
+        if targets.bin.is_dir()
+        else [(n, "create", f"{targets.bin / n} -> {target}") for n in names]
+    ):
         link = targets.bin / name
         if action == "refuse":
             plan.notes.append(f"left alone: {link} ({detail})")
@@ -56,8 +65,10 @@ def _sudoers(plan, targets) -> None:
 
                 make_parents(plan, folder)
     result = install_rule(str(targets.entry), targets.sudoers, None, dry_run=plan.dry_run)
-    for what, state, path in (("entry point", result["entry_state"], targets.entry),
-                              ("sudoers rule (visudo -cf ok)", result["rule_state"], targets.sudoers)):
+    for what, state, path in (
+        ("entry point", result["entry_state"], targets.entry),
+        ("sudoers rule (visudo -cf ok)", result["rule_state"], targets.sudoers),
+    ):
         if state in ("create", "replace"):
             plan.change(f"{'write' if state == 'create' else 'update'} {what} {path}")
             if state == "create" and not plan.dry_run:
@@ -65,8 +76,13 @@ def _sudoers(plan, targets) -> None:
 
 
 @click.command("install")
-@click.option("--mode", "mode", type=click.Choice(["group", "secure"]), default=None,
-              help="Security mode (default: the config's security.mode, else group).")
+@click.option(
+    "--mode",
+    "mode",
+    type=click.Choice(["group", "secure"]),
+    default=None,
+    help="Security mode (default: the config's security.mode, else group).",
+)
 @_ROOT
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
 @json_option
@@ -84,8 +100,9 @@ def install(app: App, mode: str | None, root: Path, dry_run: bool, as_json: bool
 
     term = app.terminal
     if not dry_run and os.geteuid() != 0:
-        raise PolicyRefused("`ds01 admin install` sets owners and writes system files: run it as root "
-                            "(--dry-run shows the plan).")
+        raise PolicyRefused(
+            "`ds01 admin install` sets owners and writes system files: run it as root (--dry-run shows the plan)."
+        )
     targets = ops.Targets(root.absolute())
     if mode is None:
         from ds01.secure_entry import scan_mode
@@ -102,8 +119,9 @@ def install(app: App, mode: str | None, root: Path, dry_run: bool, as_json: bool
             ops.ensure_file(plan, source, target)
         from ds01 import paths
 
-        config = load_config(targets.config if targets.config.exists()
-                             else paths.packaged_config_dir() / "resource-limits.yaml")
+        config = load_config(
+            targets.config if targets.config.exists() else paths.packaged_config_dir() / "resource-limits.yaml"
+        )
         ops.ensure_slices(plan, config)
         if mode == "secure":
             _sudoers(plan, targets)
@@ -111,16 +129,25 @@ def install(app: App, mode: str | None, root: Path, dry_run: bool, as_json: bool
         if not dry_run and plan.changes and targets.state.is_dir():
             ops.finish(plan)
     if as_json:
-        term.out(json.dumps({"root": str(targets.root), "mode": mode, "dry_run": dry_run,
-                             "changes": plan.changes, "notes": plan.notes}, indent=2))
+        term.out(
+            json.dumps(
+                {
+                    "root": str(targets.root),
+                    "mode": mode,
+                    "dry_run": dry_run,
+                    "changes": plan.changes,
+                    "notes": plan.notes,
+                },
+                indent=2,
+            )
+        )
         return
     for line in plan.changes:
         term.info(line)
     for note in plan.notes:
         term.warning(note)
     if plan.changes:
-        term.success(f"{'dry run: ' if dry_run else ''}{len(plan.changes)} change(s); "
-                     f"check with `ds01 admin doctor`")
+        term.success(f"{'dry run: ' if dry_run else ''}{len(plan.changes)} change(s); check with `ds01 admin doctor`")
 
 
 @click.command("uninstall")
@@ -142,12 +169,17 @@ def uninstall(app: App, root: Path, purge: bool, dry_run: bool, as_json: bool) -
         raise PolicyRefused("`ds01 admin uninstall` removes system files: run it as root.")
     targets = ops.Targets(root.absolute())
     if not targets.manifest.exists():
-        raise OperationFailed(f"No install manifest at {targets.manifest}: nothing installed by `ds01 admin install` "
-                              "here (check --root).")
+        raise OperationFailed(
+            f"No install manifest at {targets.manifest}: nothing installed by `ds01 admin install` here (check --root)."
+        )
     changes, kept = ops.uninstall(targets, purge=purge, dry_run=dry_run)
     if as_json:
-        term.out(json.dumps({"root": str(targets.root), "dry_run": dry_run, "purge": purge, "changes": changes,
-                             "kept": kept}, indent=2))
+        term.out(
+            json.dumps(
+                {"root": str(targets.root), "dry_run": dry_run, "purge": purge, "changes": changes, "kept": kept},
+                indent=2,
+            )
+        )
         return
     for line in changes:
         term.info(line)

@@ -9,14 +9,27 @@ from ds01.cli.app import App, pass_app
 
 
 @click.command("report")
-@click.option("--since", "since", default="30d", show_default=True, metavar="DURATION|DATE",
-              help="Start of the period: a duration back from now (30d, 12h) or a date (2026-11-01, UTC).")
+@click.option(
+    "--since",
+    "since",
+    default="30d",
+    show_default=True,
+    metavar="DURATION|DATE",
+    help="Start of the period: a duration back from now (30d, 12h) or a date (2026-11-01, UTC).",
+)
 @click.option("--until", "until", default=None, metavar="DATE", help="End of the period (default: now).")
-@click.option("--by", "by", type=click.Choice(["user", "group"]), default="user", show_default=True,
-              help="One row per user, or per group (the group each user's limits come from).")
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(["user", "group"]),
+    default="user",
+    show_default=True,
+    help="One row per user, or per group (the group each user's limits come from).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (stable keys).")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV on stdout (one header line, then the rows and "
-              "the TOTAL row).")
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="Print CSV on stdout (one header line, then the rows and the TOTAL row)."
+)
 @pass_app
 def command(app: App, since: str, until: str | None, by: str, as_json: bool, as_csv: bool) -> None:
     """Usage per user (or group) over a period, with a TOTAL row. Admins only.

@@ -15,8 +15,14 @@ from ds01.errors import PolicyRefused
 
 @click.command("setup-slices")
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
-@click.option("--root", "root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"),
-              show_default=True, help="Write systemd units under this root instead of / (staging, tests).")
+@click.option(
+    "--root",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/"),
+    show_default=True,
+    help="Write systemd units under this root instead of / (staging, tests).",
+)
 @json_option
 @pass_app
 def command(app: App, dry_run: bool, root: Path, as_json: bool) -> None:
@@ -32,14 +38,27 @@ def command(app: App, dry_run: bool, root: Path, as_json: bool) -> None:
 
     term = app.terminal
     if not dry_run and os.geteuid() != 0:
-        raise PolicyRefused("`ds01 admin setup-slices` changes cgroup limits and must run as root "
-                            "(--dry-run shows the plan).")
+        raise PolicyRefused(
+            "`ds01 admin setup-slices` changes cgroup limits and must run as root (--dry-run shows the plan)."
+        )
     outcome = slices.setup(app.config, unit_root=root, dry_run=dry_run)
     if as_json:
-        term.out(json.dumps({"driver": outcome.driver, "cgroup_version": outcome.version, "dry_run": dry_run,
-                             "changes": outcome.changes, "uncapped_groups": outcome.uncapped,
-                             "slices": [{"unit": s.unit, "group": s.group, "cpus": s.cpus, "memory": s.memory,
-                                         "tasks": s.tasks} for s in slices.wanted(app.config)]}, indent=2))
+        term.out(
+            json.dumps(
+                {
+                    "driver": outcome.driver,
+                    "cgroup_version": outcome.version,
+                    "dry_run": dry_run,
+                    "changes": outcome.changes,
+                    "uncapped_groups": outcome.uncapped,
+                    "slices": [
+                        {"unit": s.unit, "group": s.group, "cpus": s.cpus, "memory": s.memory, "tasks": s.tasks}
+                        for s in slices.wanted(app.config)
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
     for line in outcome.changes:
         term.info(line)

@@ -51,9 +51,7 @@ def _visudo_check(candidate: Path) -> None:
     proc = subprocess.run([visudo, "-cf", str(candidate)], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise OperationFailed(
-            "visudo rejects the sudoers rule; nothing was installed.", details=detail[:5]
-        )
+        raise OperationFailed("visudo rejects the sudoers rule; nothing was installed.", details=detail[:5])
 
 
 def _untrusted(paths: dict[str, Path]) -> list[str]:
@@ -77,13 +75,15 @@ def install_rule(entry: str, target: Path | None, group: str | None, *, dry_run:
 
     import ds01
 
-    problems = _untrusted({
-        "Python interpreter": Path(python),
-        "Python environment": Path(sys.prefix),
-        "ds01 package": Path(ds01.__file__).parent,
-        "entry point folder": Path(entry).parent,
-        **{name: Path(value) for name, value in fixed.items()},
-    })
+    problems = _untrusted(
+        {
+            "Python interpreter": Path(python),
+            "Python environment": Path(sys.prefix),
+            "ds01 package": Path(ds01.__file__).parent,
+            "entry point folder": Path(entry).parent,
+            **{name: Path(value) for name, value in fixed.items()},
+        }
+    )
     if problems and not dry_run:
         raise PolicyRefused(
             "Refusing: users other than root could change what sudo would run as root.",
@@ -92,8 +92,9 @@ def install_rule(entry: str, target: Path | None, group: str | None, *, dry_run:
         )
 
     entry_path = Path(entry)
-    entry_state = "unchanged" if _current(entry_path) == script.encode() else (
-        "replace" if entry_path.exists() else "create")
+    entry_state = (
+        "unchanged" if _current(entry_path) == script.encode() else ("replace" if entry_path.exists() else "create")
+    )
     if target is None:
         rule_state = "printed"
     elif _current(target) == text.encode() and (target.stat().st_mode & 0o7777) == 0o440:
@@ -119,22 +120,31 @@ def install_rule(entry: str, target: Path | None, group: str | None, *, dry_run:
         finally:
             if candidate is not None:
                 candidate.unlink(missing_ok=True)
-    return {"script": script, "text": text, "problems": problems, "entry_state": entry_state,
-            "rule_state": rule_state}
+    return {"script": script, "text": text, "problems": problems, "entry_state": entry_state, "rule_state": rule_state}
 
 
 @click.command("sudoers")
-@click.option("--output", "output", metavar="FILE", default=None,
-              help="Where to install the rule (default /etc/sudoers.d/ds01; - prints it).")
-@click.option("--entry", "entry", metavar="PATH", default=None,
-              help="The root entry point to write and allow (default /usr/local/libexec/ds01/ds01-secure).")
-@click.option("--group", "group", metavar="GROUP", default=None,
-              help="Allow only members of this group (default: every user).")
+@click.option(
+    "--output",
+    "output",
+    metavar="FILE",
+    default=None,
+    help="Where to install the rule (default /etc/sudoers.d/ds01; - prints it).",
+)
+@click.option(
+    "--entry",
+    "entry",
+    metavar="PATH",
+    default=None,
+    help="The root entry point to write and allow (default /usr/local/libexec/ds01/ds01-secure).",
+)
+@click.option(
+    "--group", "group", metavar="GROUP", default=None, help="Allow only members of this group (default: every user)."
+)
 @click.option("--dry-run", is_flag=True, help="Show the rule and the entry point; change nothing.")
 @json_option
 @pass_app
-def command(app: App, output: str | None, entry: str | None, group: str | None, dry_run: bool,
-            as_json: bool) -> None:
+def command(app: App, output: str | None, entry: str | None, group: str | None, dry_run: bool, as_json: bool) -> None:
     """Let users run ds01 in secure mode: write its root entry point and the sudoers rule for it.
 
     The entry point runs this installation's Python isolated (-I), with the DS01_CONFIG,
@@ -157,24 +167,43 @@ def command(app: App, output: str | None, entry: str | None, group: str | None, 
             grp.getgrnam(group)
         except KeyError as exc:
             raise UsageError(f"There is no group {group!r} on this host.") from exc
-    if target is not None and target.parent == Path("/etc/sudoers.d") and ("." in target.name
-                                                                           or target.name.endswith("~")):
-        raise UsageError(f"sudo skips files in /etc/sudoers.d whose name has a dot or ends in ~: "
-                         f"choose another name than {target.name!r}.")
+    if (
+        target is not None
+        and target.parent == Path("/etc/sudoers.d")
+        and ("." in target.name or target.name.endswith("~"))
+    ):
+        raise UsageError(
+            f"sudo skips files in /etc/sudoers.d whose name has a dot or ends in ~: "
+            f"choose another name than {target.name!r}."
+        )
     if not dry_run and os.geteuid() != 0:
-        raise PolicyRefused("`ds01 admin sudoers` installs a sudoers rule and must run as root "
-                            "(--dry-run shows it).")
+        raise PolicyRefused("`ds01 admin sudoers` installs a sudoers rule and must run as root (--dry-run shows it).")
 
     r = install_rule(entry, target, group, dry_run=dry_run)
-    script, text, problems, entry_state, rule_state = (r["script"], r["text"], r["problems"], r["entry_state"],
-                                                       r["rule_state"])
+    script, text, problems, entry_state, rule_state = (
+        r["script"],
+        r["text"],
+        r["problems"],
+        r["entry_state"],
+        r["rule_state"],
+    )
 
     if as_json:
-        term.out(json.dumps({
-            "entry": entry, "entry_action": entry_state, "rule_file": str(target) if target else None,
-            "rule_action": rule_state, "rule": text, "entry_script": script, "dry_run": dry_run,
-            "problems": problems,
-        }, indent=2))
+        term.out(
+            json.dumps(
+                {
+                    "entry": entry,
+                    "entry_action": entry_state,
+                    "rule_file": str(target) if target else None,
+                    "rule_action": rule_state,
+                    "rule": text,
+                    "entry_script": script,
+                    "dry_run": dry_run,
+                    "problems": problems,
+                },
+                indent=2,
+            )
+        )
         return
     if target is None or dry_run:
         term.out(text.rstrip("\n"))

@@ -112,6 +112,4 @@ def command(app: App, prefix: Path, dry_run: bool, remove: bool, as_json: bool) 
         summary = f"{changed} changed, {kept} unchanged, {len(refused)} refused in {prefix}"
         term.success(("dry run: " if dry_run else "") + summary)
     if refused:
-        raise OperationFailed(
-            f"{len(refused)} name(s) in {prefix} belong to something else and were left alone."
-        )
+        raise OperationFailed(f"{len(refused)} name(s) in {prefix} belong to something else and were left alone.")

@@ -13,8 +13,13 @@ from ds01.errors import OperationFailed, PolicyRefused
 
 @click.command("add-user")
 @click.argument("user")
-@click.option("--group", "group", metavar="G", default=None,
-              help="The config group to record the user in (default: default_group).")
+@click.option(
+    "--group",
+    "group",
+    metavar="G",
+    default=None,
+    help="The config group to record the user in (default: default_group).",
+)
 @pass_app
 def add_user(app: App, user: str, group: str | None) -> None:
     """Add USER: record them in groups.<G>.members and, in group mode, the docker group.
@@ -40,8 +45,10 @@ def add_user(app: App, user: str, group: str | None) -> None:
     import os
 
     if not config.security.secure and os.geteuid() != 0:
-        raise PolicyRefused("In group mode `ds01 admin add-user` also adds the user to the docker group, "
-                            "which needs root; nothing was changed.")
+        raise PolicyRefused(
+            "In group mode `ds01 admin add-user` also adds the user to the docker group, "
+            "which needs root; nothing was changed."
+        )
     try:
         pwd.getpwnam(user)
     except KeyError:
@@ -85,7 +92,17 @@ def users(app: App, as_json: bool) -> None:
     if as_json:
         term.out(json.dumps({"users": table}, indent=2))
         return
-    term.table(["user", "group", "priority", "containers", "slots", "last activity"],
-               [[r["user"], r["group"] or "-", str(r["priority"]), "?" if r["containers"] is None
-                 else f"{r['running']}/{r['containers']}", ",".join(r["slots"]) or "-",
-                 r["last_activity"] or "-"] for r in table])
+    term.table(
+        ["user", "group", "priority", "containers", "slots", "last activity"],
+        [
+            [
+                r["user"],
+                r["group"] or "-",
+                str(r["priority"]),
+                "?" if r["containers"] is None else f"{r['running']}/{r['containers']}",
+                ",".join(r["slots"]) or "-",
+                r["last_activity"] or "-",
+            ]
+            for r in table
+        ],
+    )

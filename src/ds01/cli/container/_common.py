@@ -14,16 +14,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def stop_options(f: F) -> F:
     """``--force`` and ``--timeout``: how a container is stopped (``stop`` and ``retire``)."""
-    f = click.option("-t", "--timeout", type=click.IntRange(min=0), default=10, show_default=True,
-                     help="Seconds programs get to end before they are killed.")(f)
+    f = click.option(
+        "-t",
+        "--timeout",
+        type=click.IntRange(min=0),
+        default=10,
+        show_default=True,
+        help="Seconds programs get to end before they are killed.",
+    )(f)
     return click.option("-f", "--force", is_flag=True, help="Kill at once instead of asking programs to end.")(f)
+
 
 if TYPE_CHECKING:
     from ds01.units.containers.lifecycle import Hold, Target
 
 
-def pick_name(app: App, name: str | None, *, what: str = "a container NAME", include_released: bool = True,
-              running: bool | None = None) -> str:
+def pick_name(
+    app: App,
+    name: str | None,
+    *,
+    what: str = "a container NAME",
+    include_released: bool = True,
+    running: bool | None = None,
+) -> str:
     """NAME as given, or a picker over the caller's containers on a terminal (else exit 2)."""
     if name:
         return name
@@ -47,8 +60,9 @@ def pick_name(app: App, name: str | None, *, what: str = "a container NAME", inc
         else:
             advice = "`ds01 container list` shows yours"
         raise UsageError(f"You have no {kind}containers to choose from; {advice}.")
-    labels = {f"{e.name}  ({e.status}{', GPU ' + ','.join(e.gpu_slots) if e.gpu_slots else ''})": e.name
-              for e in entries}
+    labels = {
+        f"{e.name}  ({e.status}{', GPU ' + ','.join(e.gpu_slots) if e.gpu_slots else ''})": e.name for e in entries
+    }
     picked = term.choose("Which container?", list(labels), what=what)
     return labels[picked]
 
@@ -76,8 +90,12 @@ def show_hold(app: App, name: str, hold: Hold) -> None:
         if hold.seconds is None:
             term.info(f"Its GPU slot {slots} stays held for you until you clean the container up.")
         else:
-            term.info(f"Its GPU slot {slots} stays held for you for {human_duration(hold.seconds)}; "
-                      f"`ds01 container run {name}` inside that time gets it back.")
+            term.info(
+                f"Its GPU slot {slots} stays held for you for {human_duration(hold.seconds)}; "
+                f"`ds01 container run {name}` inside that time gets it back."
+            )
         term.next_step(f"ds01 container cleanup {name}", "release the GPU now")
-        term.warning("Only files in /workspace, /data and /models survive when the hold ends and the "
-                     "container is removed; anything else inside it is lost.")
+        term.warning(
+            "Only files in /workspace, /data and /models survive when the hold ends and the "
+            "container is removed; anything else inside it is lost."
+        )

@@ -10,17 +10,39 @@ from ds01.cli.app import App, pass_app
 from ds01.cli.options import guided_option, json_option, script_option
 
 
-def request_from(app: App, name: str | None, framework: str | None, version: str | None, image: str | None,
-                 gpus: int, workspace: Path | None, data: Path | None, models: Path | None,
-                 project_dockerfile: bool, arch: str | None, wait: str | None):  # type: ignore[no-untyped-def]
+def request_from(
+    app: App,
+    name: str | None,
+    framework: str | None,
+    version: str | None,
+    image: str | None,
+    gpus: int,
+    workspace: Path | None,
+    data: Path | None,
+    models: Path | None,
+    project_dockerfile: bool,
+    arch: str | None,
+    wait: str | None,
+):  # type: ignore[no-untyped-def]
     """The CreateRequest of the command line (shared with `container deploy`)."""
     from ds01.cli.gpu._common import parse_wait
     from ds01.units.containers.create import CreateRequest
 
     name = name or app.terminal.ask("Container name:", what="a container NAME")
-    return CreateRequest(name=name, owner=app.identity, image=image, framework=framework, version=version,
-                         gpus=gpus, workspace=workspace, data=data, models=models,
-                         project_dockerfile=project_dockerfile, arch=arch, wait=parse_wait(wait))
+    return CreateRequest(
+        name=name,
+        owner=app.identity,
+        image=image,
+        framework=framework,
+        version=version,
+        gpus=gpus,
+        workspace=workspace,
+        data=data,
+        models=models,
+        project_dockerfile=project_dockerfile,
+        arch=arch,
+        wait=parse_wait(wait),
+    )
 
 
 def ask_first(app: App, req):  # type: ignore[no-untyped-def]
@@ -38,23 +60,41 @@ def ask_first(app: App, req):  # type: ignore[no-untyped-def]
 
 def create_options(f):  # type: ignore[no-untyped-def]
     """The options `container create` and `container deploy` share."""
-    for opt in reversed([
-        click.argument("name", required=False),
-        click.argument("framework", required=False),
-        click.argument("version", required=False),
-        click.option("--image", metavar="IMG", help="A local image (default: NAME-image when it exists)."),
-        click.option("--gpus", type=click.IntRange(min=0), default=1, show_default=True,
-                     help="GPU slots (whole GPUs or MIG slices); 0 = a CPU-only container."),
-        click.option("-w", "--workspace", type=click.Path(path_type=Path),
-                     help="Folder mounted at /workspace (default ~/workspace)."),
-        click.option("-d", "--data", type=click.Path(path_type=Path), help="Folder mounted at /data."),
-        click.option("-m", "--models", type=click.Path(path_type=Path), help="Folder mounted at /models."),
-        click.option("--project-dockerfile", is_flag=True,
-                     help="The project's image is built from ~/workspace/NAME/Dockerfile; mount that folder."),
-        click.option("--arch", help="GPU architecture for catalog images (default: detected)."),
-        click.option("--wait", metavar="DURATION", default=None,
-                     help="When no GPU slot is free, keep trying this long (e.g. 30m)."),
-    ]):
+    for opt in reversed(
+        [
+            click.argument("name", required=False),
+            click.argument("framework", required=False),
+            click.argument("version", required=False),
+            click.option("--image", metavar="IMG", help="A local image (default: NAME-image when it exists)."),
+            click.option(
+                "--gpus",
+                type=click.IntRange(min=0),
+                default=1,
+                show_default=True,
+                help="GPU slots (whole GPUs or MIG slices); 0 = a CPU-only container.",
+            ),
+            click.option(
+                "-w",
+                "--workspace",
+                type=click.Path(path_type=Path),
+                help="Folder mounted at /workspace (default ~/workspace).",
+            ),
+            click.option("-d", "--data", type=click.Path(path_type=Path), help="Folder mounted at /data."),
+            click.option("-m", "--models", type=click.Path(path_type=Path), help="Folder mounted at /models."),
+            click.option(
+                "--project-dockerfile",
+                is_flag=True,
+                help="The project's image is built from ~/workspace/NAME/Dockerfile; mount that folder.",
+            ),
+            click.option("--arch", help="GPU architecture for catalog images (default: detected)."),
+            click.option(
+                "--wait",
+                metavar="DURATION",
+                default=None,
+                help="When no GPU slot is free, keep trying this long (e.g. 30m).",
+            ),
+        ]
+    ):
         f = opt(f)
     return f
 
@@ -66,9 +106,22 @@ def create_options(f):  # type: ignore[no-untyped-def]
 @script_option
 @json_option
 @pass_app
-def command(app: App, name: str | None, framework: str | None, version: str | None, image: str | None,
-            gpus: int, workspace: Path | None, data: Path | None, models: Path | None, project_dockerfile: bool,
-            arch: str | None, wait: str | None, dry_run: bool, as_json: bool) -> None:
+def command(
+    app: App,
+    name: str | None,
+    framework: str | None,
+    version: str | None,
+    image: str | None,
+    gpus: int,
+    workspace: Path | None,
+    data: Path | None,
+    models: Path | None,
+    project_dockerfile: bool,
+    arch: str | None,
+    wait: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """Create container NAME from a local image (default NAME-image) or a catalog FRAMEWORK VERSION.
 
     Your limits are applied (CPUs, memory, shm, PIDs, cgroup slice) and GPU slots are
@@ -82,8 +135,9 @@ def command(app: App, name: str | None, framework: str | None, version: str | No
 
     term = app.terminal
     guide(term, "create")
-    req = request_from(app, name, framework, version, image, gpus, workspace, data, models, project_dockerfile,
-                       arch, wait)
+    req = request_from(
+        app, name, framework, version, image, gpus, workspace, data, models, project_dockerfile, arch, wait
+    )
     unit.check_request(req)
     if dry_run:
         plan = unit.plan_create(app.config, req, terminal=term, preview=True)
@@ -111,14 +165,18 @@ def show_plan(app: App, plan, as_json: bool) -> None:  # type: ignore[no-untyped
     term.out(f"  GPU slots    {slots}" + (f"  [{', '.join(data['uuids'])}]" if data["uuids"] else ""))
     if data["refusal"]:
         term.out(f"  would refuse {data['refusal']}")
-    term.out(f"  GPU access   {'Docker device request' if data['device_requests'] else 'NVIDIA_VISIBLE_DEVICES'}"
-             f" ({data['inventory']} inventory)")
+    term.out(
+        f"  GPU access   {'Docker device request' if data['device_requests'] else 'NVIDIA_VISIBLE_DEVICES'}"
+        f" ({data['inventory']} inventory)"
+    )
     for key, value in data["mounts"].items():
         if value:
             term.out(f"  {key:<12} {value}")
     term.out(f"  containers   {data['containers']['now']} of {data['containers']['max'] or 'unlimited'}")
-    term.out(f"  docker args  {' '.join(data['docker_args'])} --network={data['network_mode']} "
-             f"--restart={data['restart_policy']}")
+    term.out(
+        f"  docker args  {' '.join(data['docker_args'])} --network={data['network_mode']} "
+        f"--restart={data['restart_policy']}"
+    )
     term.out("  limits       " + ", ".join(f"{k}={v}" for k, v in data["limits"].items()))
 
 

@@ -17,9 +17,21 @@ from ds01.cli.options import guided_option, script_option
 @guided_option
 @script_option
 @pass_app
-def command(app: App, name: str | None, framework: str | None, version: str | None, image: str | None,
-            gpus: int, workspace: Path | None, data: Path | None, models: Path | None, project_dockerfile: bool,
-            arch: str | None, wait: str | None, no_shell: bool) -> int:
+def command(
+    app: App,
+    name: str | None,
+    framework: str | None,
+    version: str | None,
+    image: str | None,
+    gpus: int,
+    workspace: Path | None,
+    data: Path | None,
+    models: Path | None,
+    project_dockerfile: bool,
+    arch: str | None,
+    wait: str | None,
+    no_shell: bool,
+) -> int:
     """Create container NAME (same options as `container create`) and open a shell in it."""
     from ds01.orchestrators.containers import deploy
     from ds01.units.containers.texts import guide
@@ -27,8 +39,9 @@ def command(app: App, name: str | None, framework: str | None, version: str | No
     term = app.terminal
     guide(term, "deploy")
     guide(term, "create")
-    req = request_from(app, name, framework, version, image, gpus, workspace, data, models, project_dockerfile,
-                       arch, wait)
+    req = request_from(
+        app, name, framework, version, image, gpus, workspace, data, models, project_dockerfile, arch, wait
+    )
     req = ask_first(app, req)
     with term.progress(f"Creating container {req.name}…") as status:
         done = deploy(app.config, req, terminal=term, progress=status.update, open_shell=False)

@@ -10,10 +10,21 @@ from ds01.cli.options import guided_option, json_option, script_option
 
 @click.command("jupyter")
 @click.argument("name", required=False)
-@click.option("-p", "--port", "local_port", type=click.IntRange(1, 65535), default=8888, show_default=True,
-              help="The port on your laptop (the ssh line forwards it to the notebook).")
-@click.option("--wait", metavar="DURATION", default=None,
-              help="If the container must be recreated and no GPU slot is free, keep trying this long.")
+@click.option(
+    "-p",
+    "--port",
+    "local_port",
+    type=click.IntRange(1, 65535),
+    default=8888,
+    show_default=True,
+    help="The port on your laptop (the ssh line forwards it to the notebook).",
+)
+@click.option(
+    "--wait",
+    metavar="DURATION",
+    default=None,
+    help="If the container must be recreated and no GPU slot is free, keep trying this long.",
+)
 @guided_option
 @script_option
 @json_option
@@ -49,5 +60,7 @@ def command(app: App, name: str | None, local_port: int, wait: str | None, as_js
     term.out(f"   {nb.ssh_line(local_port, user, server)}")
     term.info("2. Then open in your laptop's browser:")
     term.out(f"   {nb.url(local_port)}")
-    term.info(f"The notebook keeps running when you close the browser; `ds01 container stop {target.name}` "
-              "ends it with the container.")
+    term.info(
+        f"The notebook keeps running when you close the browser; `ds01 container stop {target.name}` "
+        "ends it with the container."
+    )

@@ -50,8 +50,10 @@ def command(app: App, name: str | None, duration: str | None, off: bool, as_json
             raise UsageError("DURATION must be longer than 0s; use --off to cancel a keep-alive.")
     target = locate(app, pick_name(app, name, running=True))
     if target.info is None:
-        raise UsageError(f"Container {target.name!r} is not running: its GPU was released; "
-                         f"`ds01 container run {target.name}` recreates it.")
+        raise UsageError(
+            f"Container {target.name!r} is not running: its GPU was released; "
+            f"`ds01 container run {target.name}` recreates it."
+        )
     result = activity.keep_alive(app.config, target.docker_name, target.name, target.owner.name, seconds)
     if as_json:
         term.json(result.to_json())

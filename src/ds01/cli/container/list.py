@@ -10,8 +10,13 @@ from ds01.cli.options import guided_option, json_option
 
 @click.command("list")
 @read_only
-@click.option("-a", "--all", "show_all", is_flag=True,
-              help="Also containers whose GPU was released (kept as definitions); admins: every user's.")
+@click.option(
+    "-a",
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Also containers whose GPU was released (kept as definitions); admins: every user's.",
+)
 @guided_option
 @json_option
 @pass_app
@@ -44,26 +49,46 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
         return
     from ds01.terminal import Column, relative
 
-    columns = [Column("NAME", 1, name=True), Column("STATUS", 1), Column("IMAGE", 4), Column("GPU", 2),
-               Column("HELD UNTIL", 3), Column("KEEP-ALIVE", 6), Column("STOP IN", 3), Column("CREATED", 5),
-               Column("PROJECT", 7), Column("NOTEBOOK", 8)]
+    columns = [
+        Column("NAME", 1, name=True),
+        Column("STATUS", 1),
+        Column("IMAGE", 4),
+        Column("GPU", 2),
+        Column("HELD UNTIL", 3),
+        Column("KEEP-ALIVE", 6),
+        Column("STOP IN", 3),
+        Column("CREATED", 5),
+        Column("PROJECT", 7),
+        Column("NOTEBOOK", 8),
+    ]
     if everyone:
         columns.insert(0, Column("USER", 1, name=True))
     rows = []
     for e in entries:
         held = relative(e.held_until) if e.held_until else ("indefinitely" if e.held_indefinitely else "-")
         lim = limits.get(e.docker_name, _NO_LIMITS)
-        row = [e.name, e.status, e.image, ",".join(e.gpu_slots) or "-", held, relative(lim["keep_alive_until"]),
-               _stop_in(lim), relative(e.created), e.project or "-",
-               e.notebook_text]
+        row = [
+            e.name,
+            e.status,
+            e.image,
+            ",".join(e.gpu_slots) or "-",
+            held,
+            relative(lim["keep_alive_until"]),
+            _stop_in(lim),
+            relative(e.created),
+            e.project or "-",
+            e.notebook_text,
+        ]
         if everyone:
             row.insert(0, e.user)
         rows.append(row)
     hidden = len(released) if not show_all else 0
     if hidden and not rows:
         # Not "create one": the user still has containers, only their GPUs were released.
-        term.info(f"No containers running or stopped; {hidden} released (GPU given back, definition kept): "
-                  "see `ds01 container list --all`; `ds01 container run NAME` makes one again.")
+        term.info(
+            f"No containers running or stopped; {hidden} released (GPU given back, definition kept): "
+            "see `ds01 container list --all`; `ds01 container run NAME` makes one again."
+        )
         return
     term.table(columns, rows, empty="No containers; create one with `ds01 container create NAME`.")
     if hidden:
@@ -95,6 +120,10 @@ def _stop_in(lim: dict) -> str:
     left = lim["stop_in_seconds"]
     if left is None:
         return "-"
-    why = "runtime" if lim["runtime_stop_at"] and lim["runtime_stop_at"] == min(
-        t for t in (lim["idle_stop_at"], lim["runtime_stop_at"]) if t) else "idle"
+    why = (
+        "runtime"
+        if lim["runtime_stop_at"]
+        and lim["runtime_stop_at"] == min(t for t in (lim["idle_stop_at"], lim["runtime_stop_at"]) if t)
+        else "idle"
+    )
     return f"{relative_in(left)} ({why})"

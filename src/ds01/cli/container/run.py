@@ -12,8 +12,12 @@ from ds01.cli.options import guided_option, script_option
 
 @click.command("run")
 @click.argument("name", required=False)
-@click.option("--wait", metavar="DURATION", default=None,
-              help="If it must be recreated and no GPU slot is free, keep trying this long.")
+@click.option(
+    "--wait",
+    metavar="DURATION",
+    default=None,
+    help="If it must be recreated and no GPU slot is free, keep trying this long.",
+)
 @guided_option
 @script_option
 @pass_app
@@ -50,8 +54,10 @@ def after_shell(app: App, name: str, result) -> None:  # type: ignore[no-untyped
         term.info(f"Container {name} stopped (last shell closed).")
         show_hold(app, name, result.hold)
     elif result.kept:
-        term.info(f"Container {name} keeps running for {_count(result.kept)} ({idle_words(app, name)}); "
-                  f"`ds01 container stop {name}` stops it, `ds01 container run {name}` gets you back in.")
+        term.info(
+            f"Container {name} keeps running for {_count(result.kept)} ({idle_words(app, name)}); "
+            f"`ds01 container stop {name}` stops it, `ds01 container run {name}` gets you back in."
+        )
 
 
 def _count(programs) -> str:  # type: ignore[no-untyped-def]
@@ -69,8 +75,10 @@ def idle_words(app: App, name: str) -> str:
         timeout = None
     if timeout is None:
         return "idle detection will not stop it: it runs until you stop it"
-    return (f"idle detection stops it once it has done nothing for {human_duration(int(timeout))}; "
-            f"`ds01 monitor idle` shows when")
+    return (
+        f"idle detection stops it once it has done nothing for {human_duration(int(timeout))}; "
+        f"`ds01 monitor idle` shows when"
+    )
 
 
 def on_leaving(app: App, name: str, user: str):  # type: ignore[no-untyped-def]
@@ -90,8 +98,9 @@ def on_leaving(app: App, name: str, user: str):  # type: ignore[no-untyped-def]
             term.info(f"  … and {len(programs) - 10} more (`ds01 container stats {name}`)")
         if not (term.can_prompt() and os.isatty(0)):
             return False
-        return term.confirm(f"Stop {name} anyway (the programs end)?", default=False,
-                            what="whether to stop the container")
+        return term.confirm(
+            f"Stop {name} anyway (the programs end)?", default=False, what="whether to stop the container"
+        )
 
     return decide
 

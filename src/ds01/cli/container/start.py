@@ -10,8 +10,12 @@ from ds01.cli.options import guided_option, json_option, script_option
 
 @click.command("start")
 @click.argument("name", required=False)
-@click.option("--wait", metavar="DURATION", default=None,
-              help="If it must be recreated and no GPU slot is free, keep trying this long.")
+@click.option(
+    "--wait",
+    metavar="DURATION",
+    default=None,
+    help="If it must be recreated and no GPU slot is free, keep trying this long.",
+)
 @guided_option
 @script_option
 @json_option
@@ -32,8 +36,15 @@ def command(app: App, name: str | None, wait: str | None, as_json: bool) -> None
     with term.progress(f"Starting {target.name}…") as status:
         s = lifecycle.ensure_running(app.config, target, progress=status.update, wait=parse_wait(wait))
     if as_json:
-        term.json({"name": target.name, "docker_name": target.docker_name, "started": s.started,
-                   "recreated": s.recreated, "gpu_slots": s.slots})
+        term.json(
+            {
+                "name": target.name,
+                "docker_name": target.docker_name,
+                "started": s.started,
+                "recreated": s.recreated,
+                "gpu_slots": s.slots,
+            }
+        )
         return
     gpu = gpu_words(s.slots)
     if s.recreated:

@@ -40,8 +40,19 @@ def command(app: App, show_all: bool, as_json: bool) -> None:
     for r in rows:
         procs = r["gpu_processes"]
         gpu = "-" if procs is None else (", ".join(str(p["pid"]) for p in procs) or "none")
-        table.append([r["name"], f"{r['cpu_percent']:.2f}",
-                      f"{human_size(r['memory_usage'])} / {human_size(r['memory_limit'])}",
-                      f"{r['memory_percent']:.2f}", r["pids"], ",".join(r["gpu_slots"]) or "-", gpu])
-    term.table(["NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "GPU", "GPU PIDS"], table,
-               empty="No running containers.")
+        table.append(
+            [
+                r["name"],
+                f"{r['cpu_percent']:.2f}",
+                f"{human_size(r['memory_usage'])} / {human_size(r['memory_limit'])}",
+                f"{r['memory_percent']:.2f}",
+                r["pids"],
+                ",".join(r["gpu_slots"]) or "-",
+                gpu,
+            ]
+        )
+    term.table(
+        ["NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "GPU", "GPU PIDS"],
+        table,
+        empty="No running containers.",
+    )

@@ -26,8 +26,11 @@ def row_owner_filter(app: App, container: str, what: str) -> str | None:
         return None
     me = app.identity
     holders = service.holders_of(container)
-    mine = [h for h in holders if ownership.may_act_on_row(row_user=h, container=container, caller=me.name,
-                                                           caller_uid=me.uid, admin=False)]
+    mine = [
+        h
+        for h in holders
+        if ownership.may_act_on_row(row_user=h, container=container, caller=me.name, caller_uid=me.uid, admin=False)
+    ]
     if holders and not mine:
         raise PolicyRefused(f"Only an admin can {what} for a container that is not yours ({container}).")
     return me.name

@@ -14,12 +14,18 @@ from ds01.cli.options import json_option
 @click.argument("container")
 @click.argument("max_gpus", type=click.IntRange(min=1))
 @click.argument("priority", type=click.IntRange(1, 100), required=False)
-@click.option("--wait", "wait", metavar="DURATION", default=None,
-              help="When no slot is free, keep trying this long (e.g. 30m) before giving up.")
+@click.option(
+    "--wait",
+    "wait",
+    metavar="DURATION",
+    default=None,
+    help="When no slot is free, keep trying this long (e.g. 30m) before giving up.",
+)
 @json_option
 @pass_app
-def command(app: App, user: str, container: str, max_gpus: int, priority: int | None, wait: str | None,
-            as_json: bool) -> None:
+def command(
+    app: App, user: str, container: str, max_gpus: int, priority: int | None, wait: str | None, as_json: bool
+) -> None:
     """Allocate MAX_GPUS slots to CONTAINER (its full Docker name, NAME._.UID of USER's uid) for USER.
 
     The priority is USER's from the configuration. PRIORITY overrides it and is for admins
@@ -44,8 +50,9 @@ def command(app: App, user: str, container: str, max_gpus: int, priority: int | 
     def waiting(reason: str) -> None:
         term.info(f"{reason} Waiting up to {wait} for a slot to free (Ctrl-C to stop)…")
 
-    result = service.allocate(app.config, user, container, max_gpus, priority, wait=parse_wait(wait),
-                              on_wait=waiting, uid=uid)
+    result = service.allocate(
+        app.config, user, container, max_gpus, priority, wait=parse_wait(wait), on_wait=waiting, uid=uid
+    )
     for w in result.warnings:
         term.warning(w)
     if as_json:

@@ -30,8 +30,11 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
     if as_json:
         term.json(report.to_json())
         return
-    verbs = ("would release", "would record", "would mark", "would clear the stop of") if dry_run else \
-        ("released", "recorded", "marked", "cleared the stop of")
+    verbs = (
+        ("would release", "would record", "would mark", "would clear the stop of")
+        if dry_run
+        else ("released", "recorded", "marked", "cleared the stop of")
+    )
     for e in report.released:
         term.info(f"{verbs[0]} {e['slot']} from {e['container']} ({e['user']}): {e['reason']}")
     for e in report.recorded:
@@ -45,8 +48,8 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
     if not (report.changed() or report.conflicts):
         term.success("The ledger agrees with Docker; nothing to fix.")
     elif dry_run:
-        term.success(f"dry run: {len(report.released)} to release, "
-                     f"{len(report.conflicts)} conflict(s); nothing was changed.")
+        term.success(
+            f"dry run: {len(report.released)} to release, {len(report.conflicts)} conflict(s); nothing was changed."
+        )
     else:
-        term.success(f"ledger reconciled: {len(report.released)} released, "
-                     f"{len(report.conflicts)} conflict(s).")
+        term.success(f"ledger reconciled: {len(report.released)} released, {len(report.conflicts)} conflict(s).")

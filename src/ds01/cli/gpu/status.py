@@ -35,16 +35,27 @@ def command(app: App, as_json: bool) -> None:
     from ds01.terminal import Column, relative
 
     rows = [
-        [s["id"], s["profile"] or "whole GPU",
-         _gib(s["memory_bytes"]) + (f" shared with {', '.join(s['shared_memory_with'])}"
-                                    if s.get("shared_memory_with") else ""), s["state"],
-         ", ".join(s["users"]) or (f"(for {s['reserved_for']})" if s["reserved_for"] else ""),
-         ", ".join(display_name(c) for c in s["containers"]),
-         relative(s["held_until"]) if s["held_until"] else ("forever" if s["state"] == "held" else "")]
+        [
+            s["id"],
+            s["profile"] or "whole GPU",
+            _gib(s["memory_bytes"])
+            + (f" shared with {', '.join(s['shared_memory_with'])}" if s.get("shared_memory_with") else ""),
+            s["state"],
+            ", ".join(s["users"]) or (f"(for {s['reserved_for']})" if s["reserved_for"] else ""),
+            ", ".join(display_name(c) for c in s["containers"]),
+            relative(s["held_until"]) if s["held_until"] else ("forever" if s["state"] == "held" else ""),
+        ]
         for s in report.slots
     ]
-    columns = [Column("slot", 1, name=True), Column("profile", 4), Column("memory", 5), Column("state", 1),
-               Column("users", 1, name=True), Column("containers", 2, name=True), Column("held until", 3)]
+    columns = [
+        Column("slot", 1, name=True),
+        Column("profile", 4),
+        Column("memory", 5),
+        Column("state", 1),
+        Column("users", 1, name=True),
+        Column("containers", 2, name=True),
+        Column("held until", 3),
+    ]
     term.table(columns, rows, title=f"GPU slots ({report.backend} inventory)", empty="No GPU slots are available.")
     term.warnings(report.warnings, full="ds01 gpu status --json")
     if len(report.warnings) > 5 and app.is_admin():

@@ -31,8 +31,23 @@ def command(app: App, user: str, as_json: bool) -> None:
     from ds01.base.names import display_name
     from ds01.terminal import Column, relative
 
-    term.table([Column("slot", 1, name=True), Column("container", 1, name=True), Column("state", 1),
-                Column("allocated", 3), Column("held until", 2)],
-               [[a["slot"], display_name(a["container"]), a["state"], relative(a["allocated_at"]),
-                 relative(a["held_until"], none="")] for a in info["allocations"]],
-               empty=f"{user} holds no GPU slot.")
+    term.table(
+        [
+            Column("slot", 1, name=True),
+            Column("container", 1, name=True),
+            Column("state", 1),
+            Column("allocated", 3),
+            Column("held until", 2),
+        ],
+        [
+            [
+                a["slot"],
+                display_name(a["container"]),
+                a["state"],
+                relative(a["allocated_at"]),
+                relative(a["held_until"], none=""),
+            ]
+            for a in info["allocations"]
+        ],
+        empty=f"{user} holds no GPU slot.",
+    )

@@ -29,14 +29,19 @@ def command(app: App, as_json: bool) -> None:
         term.json([b.to_json() for b in found])
         return
     rows = [
-        (b.ref, "catalog" if b.source == CATALOG else "admin",
-         human_size(b.size) if b.present else "absent",
-         b.contains or "-" if b.present else "not on this server yet (your admin can load it)")
+        (
+            b.ref,
+            "catalog" if b.source == CATALOG else "admin",
+            human_size(b.size) if b.present else "absent",
+            b.contains or "-" if b.present else "not on this server yet (your admin can load it)",
+        )
         for b in found
     ]
-    term.table(["BASE IMAGE", "FROM", "SIZE", "CONTAINS"], rows,
-               empty="This server offers no base images yet; ask your admin to add some "
-                     "(security.allowed_base_images).")
+    term.table(
+        ["BASE IMAGE", "FROM", "SIZE", "CONTAINS"],
+        rows,
+        empty="This server offers no base images yet; ask your admin to add some (security.allowed_base_images).",
+    )
     usable = [b for b in found if b.present]
     if usable:
         term.info("Next:")

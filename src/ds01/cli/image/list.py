@@ -30,13 +30,22 @@ def command(app: App, as_json: bool) -> None:
         term.json([i.to_json() for i in images])
         return
     rows = [
-        (i.name, human_size(i.size), age(i.created), i.framework or i.base_image or "-",
-         ", ".join(display_name(c) for c in i.containers) or "-")
+        (
+            i.name,
+            human_size(i.size),
+            age(i.created),
+            i.framework or i.base_image or "-",
+            ", ".join(display_name(c) for c in i.containers) or "-",
+        )
         for i in images
     ]
     from ds01.terminal import Column
 
-    columns = [Column("IMAGE", 1, name=True), Column("SIZE", 3), Column("CREATED", 4), Column("BASE", 5),
-               Column("CONTAINERS", 2)]
-    term.table(columns, rows,
-               empty="You have no images yet; create one with `ds01 image create PROJECT`.")
+    columns = [
+        Column("IMAGE", 1, name=True),
+        Column("SIZE", 3),
+        Column("CREATED", 4),
+        Column("BASE", 5),
+        Column("CONTAINERS", 2),
+    ]
+    term.table(columns, rows, empty="You have no images yet; create one with `ds01 image create PROJECT`.")

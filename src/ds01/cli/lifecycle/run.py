@@ -36,9 +36,13 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
         term.info("Another lifecycle pass is running; this one skipped.")
         return
     would = "would " if dry_run else ""
-    for label, entries in (("warn", report.warned), ("stop (idle)", report.stopped_idle),
-                           ("stop (runtime)", report.stopped_runtime), ("release", report.released),
-                           ("remove", report.removed)):
+    for label, entries in (
+        ("warn", report.warned),
+        ("stop (idle)", report.stopped_idle),
+        ("stop (runtime)", report.stopped_runtime),
+        ("release", report.released),
+        ("remove", report.removed),
+    ):
         for e in entries:
             term.info(f"{would}{label} {e['container']} ({e['user']}): {e['reason']}")
     for e in report.failed:
@@ -46,6 +50,8 @@ def command(app: App, dry_run: bool, as_json: bool) -> None:
     for w in report.warnings:
         term.warning(w)
     be = "would be " if dry_run else ""
-    term.success(f"{'dry run: ' if dry_run else ''}{report.sampled} container(s) sampled; "
-                 f"{len(report.warned)} {be}warned, {len(report.stopped_idle) + len(report.stopped_runtime)} "
-                 f"{be}stopped, {len(report.released)} {be}released, {len(report.removed)} {be}removed.")
+    term.success(
+        f"{'dry run: ' if dry_run else ''}{report.sampled} container(s) sampled; "
+        f"{len(report.warned)} {be}warned, {len(report.stopped_idle) + len(report.stopped_runtime)} "
+        f"{be}stopped, {len(report.released)} {be}released, {len(report.removed)} {be}removed."
+    )

@@ -40,14 +40,17 @@ def command(app: App, file: Path | None, as_json: bool) -> None:
             "topology": str(ga.topology) if ga.topology else None,
         }
     if as_json:
-        term.json({
-            "file": str(path),
-            "valid": not problems,
-            "problems": [{"file": p.file, "key_path": p.key_path, "value": p.value, "message": p.message}
-                         for p in problems],
-            "warnings": warnings,
-            "summary": summary,
-        })
+        term.json(
+            {
+                "file": str(path),
+                "valid": not problems,
+                "problems": [
+                    {"file": p.file, "key_path": p.key_path, "value": p.value, "message": p.message} for p in problems
+                ],
+                "warnings": warnings,
+                "summary": summary,
+            }
+        )
     for warning in warnings:
         term.warning(warning)
     if len(problems) == 1 and not problems[0].key_path:

@@ -43,13 +43,18 @@ def command(app: App, file: Path, write: bool) -> None:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{file} is not valid YAML{where}; fix the syntax first.") from None
     if mig.refusals:
-        raise ConfigError(f"{file} has {len(mig.refusals)} value(s) with no translation; nothing was changed.",
-                          details=mig.refusals)
+        raise ConfigError(
+            f"{file} has {len(mig.refusals)} value(s) with no translation; nothing was changed.", details=mig.refusals
+        )
     if not mig.changes:
         term.out(f"{file}: nothing to migrate (no original DS01 keys or forms).")
         return
-    diff = difflib.unified_diff(text.splitlines(keepends=True), mig.text.splitlines(keepends=True),
-                                fromfile=str(file), tofile=f"{file} (migrated)")
+    diff = difflib.unified_diff(
+        text.splitlines(keepends=True),
+        mig.text.splitlines(keepends=True),
+        fromfile=str(file),
+        tofile=f"{file} (migrated)",
+    )
     term.out("".join(diff).rstrip("\n"))
     if not write:
         term.hint(f"{len(mig.changes)} change(s); run `ds01 limits migrate {file} --write` to apply them.")
@@ -61,13 +66,17 @@ def command(app: App, file: Path, write: bool) -> None:
 
     backup = file.with_name(file.name + ".orig")
     if backup.exists():
-        raise OperationFailed(f"{backup} already exists; move it away first (it may be an earlier backup). "
-                              f"{file} was not changed.")
+        raise OperationFailed(
+            f"{backup} already exists; move it away first (it may be an earlier backup). {file} was not changed."
+        )
     try:
         shutil.copy2(file, backup)
     except OSError as exc:
-        raise OperationFailed(f"Cannot save the backup {backup}: {exc.strerror or exc}; {file} was not "
-                              "changed.") from None
+        raise OperationFailed(
+            f"Cannot save the backup {backup}: {exc.strerror or exc}; {file} was not changed."
+        ) from None
     write_atomic(file, mig.text, mode=os.stat(file).st_mode & 0o777)
-    term.out(f"{file}: migrated ({len(mig.changes)} change(s)); the original is saved as {backup}. "
-             f"Check it with `ds01 limits check {file}`.")
+    term.out(
+        f"{file}: migrated ({len(mig.changes)} change(s)); the original is saved as {backup}. "
+        f"Check it with `ds01 limits check {file}`."
+    )

@@ -58,6 +58,7 @@ def command(app: App, user: str | None, docker_args: bool, group_only: bool, as_
     res = resolved.reservation
     if res is not None:
         reason = f" ({res.reason})" if res.reason else ""
-        term.out(f"reservation: slots {', '.join(res.slots)} from {res.start.isoformat()} "
-                 f"to {res.end.isoformat()}{reason}")
+        term.out(
+            f"reservation: slots {', '.join(res.slots)} from {res.start.isoformat()} to {res.end.isoformat()}{reason}"
+        )
     term.hint(f"config: {app.config.path}")

@@ -25,8 +25,13 @@ from ds01.cli.options import json_option, script_option
 @click.option("-w", "--workspace", type=click.Path(path_type=Path), help="Workspace directory (default ~/workspace).")
 @click.option("-d", "--data", type=click.Path(path_type=Path), help="Data directory, mounted at /data.")
 @click.option("-m", "--models", type=click.Path(path_type=Path), help="Models directory, mounted at /models.")
-@click.option("-g", "--gpus", default=DEFAULT_GPUS, show_default=True,
-              help="Number of GPU slots (0: CPU only); `all` is refused on a shared server.")
+@click.option(
+    "-g",
+    "--gpus",
+    default=DEFAULT_GPUS,
+    show_default=True,
+    help="Number of GPU slots (0: CPU only); `all` is refused on a shared server.",
+)
 @click.option("--arch", help="GPU architecture for the catalog (default: detected, or MLC_ARCH).")
 @script_option
 @json_option
@@ -82,8 +87,18 @@ def command(
         version = version or term.choose("Version:", cat.versions(framework, arch_value), what="a VERSION")
         cat.lookup(framework, version, arch_value)
     ws = workspace if workspace is not None else engine.default_workspace(me)
-    req = unit.CreateRequest(name=name, owner=me, image=image, framework=framework, version=version, gpus=count,
-                             workspace=ws, data=data, models=models, arch=arch_value)
+    req = unit.CreateRequest(
+        name=name,
+        owner=me,
+        image=image,
+        framework=framework,
+        version=version,
+        gpus=count,
+        workspace=ws,
+        data=data,
+        models=models,
+        arch=arch_value,
+    )
     unit.check_request(req)
     with term.progress(f"Creating container {name}…") as status:
         result = unit.create(config, req, terminal=term, progress=status.update)

@@ -23,8 +23,13 @@ from ds01.cli.options import json_option, script_option
 @click.argument("file", type=click.Path(path_type=Path))
 @click.argument("name", required=False)
 @click.option("-w", "--workspace", type=click.Path(path_type=Path), help="Workspace directory to mount instead.")
-@click.option("-g", "--gpus", default=DEFAULT_GPUS, show_default=True,
-              help="Number of GPU slots (0: CPU only); GPU assignments are never carried over.")
+@click.option(
+    "-g",
+    "--gpus",
+    default=DEFAULT_GPUS,
+    show_default=True,
+    help="Number of GPU slots (0: CPU only); GPU assignments are never carried over.",
+)
 @script_option
 @json_option
 @pass_app
@@ -57,8 +62,7 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, gpus
         req = unit.CreateRequest(name=new_name, owner=me, gpus=count, workspace=ws)
         unit.check_request(req)
         with term.progress(f"Importing {file}…") as status:
-            ref = transfer.load_image(archive, me, new_name, shared=not config.security.secure,
-                                      progress=status.update)
+            ref = transfer.load_image(archive, me, new_name, shared=not config.security.secure, progress=status.update)
             try:
                 status.update(f"Creating container {new_name}…")
                 result = unit.create(config, replace(req, image=ref), progress=status.update)
@@ -67,8 +71,9 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, gpus
                 raise
     info = result.info
     if as_json:
-        term.json({**info.to_json(), "slots": result.plan.slots, "uuids": result.plan.uuids,
-                   "ignored": list(taken.ignored)})
+        term.json(
+            {**info.to_json(), "slots": result.plan.slots, "uuids": result.plan.uuids, "ignored": list(taken.ignored)}
+        )
         return
     if taken.ignored:
         term.info("Not taken from the file (ds01 applies its own): " + ", ".join(taken.ignored) + ".")

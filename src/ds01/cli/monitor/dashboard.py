@@ -17,10 +17,27 @@ import click
 from ds01.cli.app import App, pass_app
 
 # (heading, priority: 1 is never dropped, higher drops first)
-SLOT_COLUMNS = (("SLOT", 1), ("STATE", 1), ("USER", 1), ("CONTAINER", 2), ("PROFILE", 5), ("GPU MEM", 4),
-                ("ACTIVITY", 3), ("HOLD", 2))
-CONTAINER_COLUMNS = (("CONTAINER", 1), ("USER", 1), ("CPU%", 1), ("MEMORY", 2), ("PIDS", 4), ("UP", 3),
-                     ("GPU", 3), ("IDLE", 2), ("STOP IN", 1))
+SLOT_COLUMNS = (
+    ("SLOT", 1),
+    ("STATE", 1),
+    ("USER", 1),
+    ("CONTAINER", 2),
+    ("PROFILE", 5),
+    ("GPU MEM", 4),
+    ("ACTIVITY", 3),
+    ("HOLD", 2),
+)
+CONTAINER_COLUMNS = (
+    ("CONTAINER", 1),
+    ("USER", 1),
+    ("CPU%", 1),
+    ("MEMORY", 2),
+    ("PIDS", 4),
+    ("UP", 3),
+    ("GPU", 3),
+    ("IDLE", 2),
+    ("STOP IN", 1),
+)
 USER_COLUMNS = (("USER", 1), ("GROUP", 3), ("SLOTS", 1), ("CONTAINERS", 1), ("RUNNING", 2))
 EVENT_COLUMNS = (("TIME", 1), ("EVENT", 1), ("USER", 1), ("CONTAINER", 2), ("SLOT", 3), ("REASON", 4))
 MAX_CELL = 28
@@ -59,34 +76,74 @@ def slot_rows(frame: dict[str, Any]) -> list[list[str]]:
         busy = {True: "busy", False: "idle", None: "?"}[s["busy"]]
         activity = s["activity"] or busy
         for h in holders:
-            rows.append([s["id"], s["state"], h["user"] or "-", h["container"] or "-", s["profile"] or "whole",
-                         mem, activity, hold])
+            rows.append(
+                [
+                    s["id"],
+                    s["state"],
+                    h["user"] or "-",
+                    h["container"] or "-",
+                    s["profile"] or "whole",
+                    mem,
+                    activity,
+                    hold,
+                ]
+            )
     return rows
 
 
 def container_rows(frame: dict[str, Any]) -> list[list[str]]:
     from ds01.terminal import human_size
+
     rows = []
     for c in frame["containers"]:
         cpu = "-" if c["cpu_percent"] is None else f"{c['cpu_percent']:.1f}"
-        mem = human_size(c["memory_bytes"]) + ("/" + human_size(c["memory_limit_bytes"]) if c["memory_limit_bytes"] else "")
+        mem = human_size(c["memory_bytes"]) + (
+            "/" + human_size(c["memory_limit_bytes"]) if c["memory_limit_bytes"] else ""
+        )
         idle = "-" if c["idle"] is None else ("idle" if c["idle"] else "active")
         if c["keep_alive_until"]:
             idle += " (kept)"
-        rows.append([c["name"], c["user"], cpu, mem, "-" if c["pids"] is None else str(c["pids"]),
-                     _dur(c["uptime_seconds"]), ",".join(c["gpu_slots"]) or "-", idle, _dur(c["stop_in_seconds"])])
+        rows.append(
+            [
+                c["name"],
+                c["user"],
+                cpu,
+                mem,
+                "-" if c["pids"] is None else str(c["pids"]),
+                _dur(c["uptime_seconds"]),
+                ",".join(c["gpu_slots"]) or "-",
+                idle,
+                _dur(c["stop_in_seconds"]),
+            ]
+        )
     return rows
 
 
 def user_rows(frame: dict[str, Any]) -> list[list[str]]:
-    return [[u["user"], u["group"], _of(u["slots"], u["max_slots"]), _of(u["containers"], u["max_containers"]),
-             str(u["running"])] for u in frame["users"]]
+    return [
+        [
+            u["user"],
+            u["group"],
+            _of(u["slots"], u["max_slots"]),
+            _of(u["containers"], u["max_containers"]),
+            str(u["running"]),
+        ]
+        for u in frame["users"]
+    ]
 
 
 def event_rows(frame: dict[str, Any]) -> list[list[str]]:
-    return [[str(e.get("timestamp", ""))[5:16].replace("T", " "), str(e.get("event", "")), str(e.get("user", "")),
-             str(e.get("container", "")), str(e.get("gpu_id", "")), str(e.get("reason", ""))]
-            for e in frame["events"]]
+    return [
+        [
+            str(e.get("timestamp", ""))[5:16].replace("T", " "),
+            str(e.get("event", "")),
+            str(e.get("user", "")),
+            str(e.get("container", "")),
+            str(e.get("gpu_id", "")),
+            str(e.get("reason", "")),
+        ]
+        for e in frame["events"]
+    ]
 
 
 def fit(columns: tuple[tuple[str, int], ...], rows: list[list[str]], width: int) -> list[int]:
@@ -101,16 +158,22 @@ def fit(columns: tuple[tuple[str, int], ...], rows: list[list[str]], width: int)
     return fit_columns([p for _h, p in columns], widths, width)
 
 
-def _table(title: str, columns: tuple[tuple[str, int], ...], rows: list[list[str]], width: int,
-           empty: str) -> Any:
+def _table(title: str, columns: tuple[tuple[str, int], ...], rows: list[list[str]], width: int, empty: str) -> Any:
     from rich.table import Table
     from rich.text import Text
 
     if not rows:
         return Text(f"{title}: {empty}")
     keep = fit(columns, rows, width)
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False, padding=(0, 2, 0, 0),
-                  header_style="bold", show_edge=False)
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+        padding=(0, 2, 0, 0),
+        header_style="bold",
+        show_edge=False,
+    )
     for i in keep:
         table.add_column(columns[i][0], no_wrap=True, overflow="ellipsis", max_width=MAX_CELL)
     for row in rows:
@@ -135,8 +198,14 @@ def render(frame: dict[str, Any], width: int) -> Any:
 
 @click.command("dashboard")
 @click.option("--once", is_flag=True, help="Print one frame and exit (scripts, screenshots).")
-@click.option("--interval", type=click.FloatRange(min=0.5), default=3.0, show_default=True, metavar="S",
-              help="Seconds between refreshes.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.5),
+    default=3.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds between refreshes.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one frame as JSON on stdout (stable keys) and exit.")
 @pass_app
 def command(app: App, once: bool, interval: float, as_json: bool) -> None:
@@ -168,8 +237,9 @@ def command(app: App, once: bool, interval: float, as_json: bool) -> None:
         return
     from rich.console import Console
 
-    console = Console(file=term.stdout, no_color=not term.color_out, highlight=False,
-                      force_terminal=term.color_out or None)
+    console = Console(
+        file=term.stdout, no_color=not term.color_out, highlight=False, force_terminal=term.color_out or None
+    )
     if once or not _is_tty(sys.stdin) or not _is_tty(term.stdout):
         console.print(render(frame(), console.width))
         return

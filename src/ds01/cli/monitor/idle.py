@@ -33,7 +33,19 @@ def command(app: App, all_users: bool, as_json: bool) -> None:
         term.json(rows)
         return
 
-    term.table(["CONTAINER", "USER", "IDLE SINCE", "EVIDENCE", "WARN IN", "STOP IN", "NEXT PASS"],
-               [[r["name"], r["user"], relative(r["idle_since"]), r["evidence"], relative_in(r["warn_in_seconds"]),
-                 relative_in(r["stop_in_seconds"]), r["action"]] for r in rows],
-               empty="No running containers.")
+    term.table(
+        ["CONTAINER", "USER", "IDLE SINCE", "EVIDENCE", "WARN IN", "STOP IN", "NEXT PASS"],
+        [
+            [
+                r["name"],
+                r["user"],
+                relative(r["idle_since"]),
+                r["evidence"],
+                relative_in(r["warn_in_seconds"]),
+                relative_in(r["stop_in_seconds"]),
+                r["action"],
+            ]
+            for r in rows
+        ],
+        empty="No running containers.",
+    )

@@ -10,11 +10,21 @@ from ds01.cli.app import App, pass_app
 
 
 @click.command("metrics")
-@click.option("--listen", "listen", default=None, metavar="ADDR:PORT",
-              help="Serve /metrics here until stopped (default 127.0.0.1:9401).")
-@click.option("--textfile", "textfile", default=None, metavar="DIR",
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Write DIR/ds01.prom once, atomically, for node_exporter's textfile collector (cron).")
+@click.option(
+    "--listen",
+    "listen",
+    default=None,
+    metavar="ADDR:PORT",
+    help="Serve /metrics here until stopped (default 127.0.0.1:9401).",
+)
+@click.option(
+    "--textfile",
+    "textfile",
+    default=None,
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write DIR/ds01.prom once, atomically, for node_exporter's textfile collector (cron).",
+)
 @pass_app
 def command(app: App, listen: str | None, textfile: Path | None) -> None:
     """Prometheus metrics: slots and who holds them, per-user slots and quotas, container CPU,
@@ -39,7 +49,11 @@ def command(app: App, listen: str | None, textfile: Path | None) -> None:
         return
     addr, port = metrics.parse_listen(listen or metrics.DEFAULT_LISTEN)
     try:
-        metrics.serve(app.config, addr, port,
-                      ready=lambda a, p: term.info(f"Serving metrics on http://{a}:{p}/metrics (Ctrl-C stops)."))
+        metrics.serve(
+            app.config,
+            addr,
+            port,
+            ready=lambda a, p: term.info(f"Serving metrics on http://{a}:{p}/metrics (Ctrl-C stops)."),
+        )
     except KeyboardInterrupt:
         pass

@@ -42,8 +42,15 @@ def command(app: App, project: str | None, directory: Path | None, force: bool, 
     for name, purpose in FOLDERS.items():
         term.guide(f"{name}/: {purpose}")
     validate_project_name(project)
-    result = as_caller(app.identity, create_layout, project, directory=absolute(directory),
-                       home=home_of(app.identity), force=force, ask=asker(term))
+    result = as_caller(
+        app.identity,
+        create_layout,
+        project,
+        directory=absolute(directory),
+        home=home_of(app.identity),
+        force=force,
+        ask=asker(term),
+    )
     if as_json:
         term.json(result.to_json())
         return

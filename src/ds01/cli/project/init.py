@@ -18,8 +18,9 @@ from ds01.cli.user._common import finish, project_options, run_project_flow
 @click.command("init")
 @click.argument("project", required=False)
 @project_options
-@click.option("--shell/--no-shell", default=None,
-              help="Open a shell in the container at the end (default: ask on a terminal).")
+@click.option(
+    "--shell/--no-shell", default=None, help="Open a shell in the container at the end (default: ask on a terminal)."
+)
 @yes_option
 @json_option
 @guided_option

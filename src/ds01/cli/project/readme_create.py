@@ -32,8 +32,9 @@ def command(app: App, path: Path | None, project: str | None, force: bool, as_js
         "The README is the first thing you (or your supervisor) read when coming back to the project: "
         "it lists the commands to rebuild and run everything."
     )
-    result = as_caller(app.identity, create_readme, absolute(path) or Path.cwd(), project=project, force=force,
-                       ask=asker(term))
+    result = as_caller(
+        app.identity, create_readme, absolute(path) or Path.cwd(), project=project, force=force, ask=asker(term)
+    )
     if as_json:
         term.json(result.to_json())
         return

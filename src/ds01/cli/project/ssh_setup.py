@@ -32,13 +32,20 @@ def _read_key(value: str) -> str:
     return path.read_text(encoding="utf-8", errors="replace")
 
 
-def _setup(user: str, home: Path, host_alias: str | None, hostname: str | None, ssh_user: str | None,
-           authorize: str | None) -> SshResult:
+def _setup(
+    user: str, home: Path, host_alias: str | None, hostname: str | None, ssh_user: str | None, authorize: str | None
+) -> SshResult:
     """ssh-setup with the --authorize file read: the whole step, run as the caller."""
     from ds01.units.project.ssh import setup_ssh
 
-    return setup_ssh(user=user, home=home, host_alias=host_alias, hostname=hostname, ssh_user=ssh_user,
-                     authorize=_read_key(authorize) if authorize else None)
+    return setup_ssh(
+        user=user,
+        home=home,
+        host_alias=host_alias,
+        hostname=hostname,
+        ssh_user=ssh_user,
+        authorize=_read_key(authorize) if authorize else None,
+    )
 
 
 @click.command("ssh-setup")
@@ -72,8 +79,9 @@ def command(
     if authorize and not _is_key_line(authorize) and not authorize.startswith("~"):
         authorize = str(Path(authorize).absolute())  # the step runs in the caller's home
     # Everything in ~/.ssh (and the --authorize file) is read, written and run as the caller.
-    result = as_caller(ident, _setup, ident.name, home_of(ident), host_alias, hostname or server_hostname(),
-                       ssh_user, authorize)
+    result = as_caller(
+        ident, _setup, ident.name, home_of(ident), host_alias, hostname or server_hostname(), ssh_user, authorize
+    )
     if as_json:
         term.json(result.to_json())
         return

@@ -36,25 +36,48 @@ _STEP_FLAGS: tuple[tuple[str, str, str], ...] = (
 def project_options(f: F) -> F:
     """The flags of the project flow, in the order its steps run."""
     options = [
-        click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-                     help="The project directory (default: ~/workspace/PROJECT)."),
+        click.option(
+            "--dir",
+            "directory",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="The project directory (default: ~/workspace/PROJECT).",
+        ),
         *[click.option(decl, name, default=None, help=text) for name, decl, text in _STEP_FLAGS],
         click.option("--lfs", is_flag=True, help="Track large model and data files with Git LFS."),
-        click.option("--use-case", type=click.Choice(USE_CASE_CHOICES), default=None,
-                     help="Image packages for: general-ml (default), cv, nlp, rl, custom."),
+        click.option(
+            "--use-case",
+            type=click.Choice(USE_CASE_CHOICES),
+            default=None,
+            help="Image packages for: general-ml (default), cv, nlp, rl, custom.",
+        ),
         click.option("--framework", help="Framework from the catalog (e.g. Pytorch)."),
         click.option("--version", "fw_version", help="Framework version from the catalog (e.g. 2.5.0)."),
         click.option("--base-image", help="A local image to build on instead of a catalog framework."),
-        click.option("--packages", "package_args", multiple=True,
-                     help='Your own pip specifiers, e.g. "pandas==1.5.3 torch-geometric".'),
+        click.option(
+            "--packages",
+            "package_args",
+            multiple=True,
+            help='Your own pip specifiers, e.g. "pandas==1.5.3 torch-geometric".',
+        ),
         click.option("--jupyter/--no-jupyter", default=None, help="Jupyter in the image (default: yes)."),
-        click.option("--data-science/--no-data-science", default=None,
-                     help="pandas, scipy, scikit-learn, matplotlib, seaborn in the image (default: yes)."),
+        click.option(
+            "--data-science/--no-data-science",
+            default=None,
+            help="pandas, scipy, scikit-learn, matplotlib, seaborn in the image (default: yes).",
+        ),
         click.option("--arch", help="GPU architecture for the catalog (default: detected)."),
-        click.option("--gpus", type=click.IntRange(min=0), default=1, show_default=True,
-                     help="GPU slots for the container (0: none)."),
-        click.option("--force", is_flag=True,
-                     help="Replace files (and a hand-edited Dockerfile) that differ from the ds01 version."),
+        click.option(
+            "--gpus",
+            type=click.IntRange(min=0),
+            default=1,
+            show_default=True,
+            help="GPU slots for the container (0: none).",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="Replace files (and a hand-edited Dockerfile) that differ from the ds01 version.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -99,8 +122,9 @@ def build_request(app: App, project: str, params: dict[str, Any]) -> tuple[Any, 
     return request, given
 
 
-def run_project_flow(app: App, project: str | None, params: dict[str, Any], *, yes: bool,
-                     educational: bool = False) -> InitReport:
+def run_project_flow(
+    app: App, project: str | None, params: dict[str, Any], *, yes: bool, educational: bool = False
+) -> InitReport:
     """Ask (on a terminal, without --yes) for what the flags left open, then run ``project init``."""
     from ds01.orchestrators import project_init as orch
     from ds01.wizards import new_project
@@ -130,8 +154,13 @@ def finish(app: App, report: InitReport, *, as_json: bool, shell: bool | None, y
     run_step = report.step("container-run")
     running = run_step is not None and run_step.status in ("done", "already done")
     if shell is None:
-        shell = running and not as_json and not yes and term.can_prompt() and \
-            term.confirm(f"Open a shell in {report.container} now?", default=False)
+        shell = (
+            running
+            and not as_json
+            and not yes
+            and term.can_prompt()
+            and term.confirm(f"Open a shell in {report.container} now?", default=False)
+        )
     if shell and running:
         return new_project.open_shell(app.config, report, app.identity)
     if not as_json:

@@ -22,14 +22,27 @@ from ds01.cli.user._common import build_request, project_options
 @click.option("--vscode/--no-vscode", default=None, help="Write the project's VS Code settings (default: yes).")
 @click.option("--host-alias", help="This server's name in your laptop's ~/.ssh/config (default: its host name).")
 @click.option("--hostname", help="This server's address as your laptop reaches it (default: its FQDN).")
-@click.option("--guided/--no-guided", default=None,
-              help="Explain containers, images, GPUs and each step in plain words (default: the config's "
-              "wizard.guided, normally yes).")
+@click.option(
+    "--guided/--no-guided",
+    default=None,
+    help="Explain containers, images, GPUs and each step in plain words (default: the config's "
+    "wizard.guided, normally yes).",
+)
 @yes_option
 @json_option
 @pass_app
-def command(app: App, project: str | None, ssh: bool | None, vscode: bool | None, host_alias: str | None,
-            hostname: str | None, guided: bool | None, yes: bool, as_json: bool, **params: Any) -> None:
+def command(
+    app: App,
+    project: str | None,
+    ssh: bool | None,
+    vscode: bool | None,
+    host_alias: str | None,
+    hostname: str | None,
+    guided: bool | None,
+    yes: bool,
+    as_json: bool,
+    **params: Any,
+) -> None:
     """Your first project on this server, from an empty home directory to a running container.
 
     JSON keys: ok, ssh, project (the `project init` object), vscode; each step has
@@ -51,9 +64,20 @@ def command(app: App, project: str | None, ssh: bool | None, vscode: bool | None
         given.update(flags)
         return request
 
-    report = run_user_setup(term, app.config, app.identity, project=project, make_request=make_request, given=given,
-                            ssh=ssh, vscode=vscode, server=Server.resolve(host_alias, hostname), yes=yes,
-                            force=bool(params.get("force")), show_data=not as_json)
+    report = run_user_setup(
+        term,
+        app.config,
+        app.identity,
+        project=project,
+        make_request=make_request,
+        given=given,
+        ssh=ssh,
+        vscode=vscode,
+        server=Server.resolve(host_alias, hostname),
+        yes=yes,
+        force=bool(params.get("force")),
+        show_data=not as_json,
+    )
     if as_json:
         term.json(report.to_json())
     if report.error is not None:

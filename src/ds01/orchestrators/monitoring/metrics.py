@@ -52,39 +52,62 @@ def families(config: Config, *, now: Callable[[], float] = time.time) -> list[An
     totals = snapshot.user_totals(config, rows, infos)
     group_of = {u.user: u.group for u in totals}
 
-    info = GaugeMetricFamily("ds01_gpu_slot_info", "A GPU slot ds01 hands out (value 1); UUID and GPU_I_ID as "
-                             "dcgm-exporter labels the device.",
-                             labels=["slot", "uuid", "gpu", "profile", "UUID", "GPU_I_ID", "GPU_I_PROFILE"])
-    alloc = GaugeMetricFamily("ds01_gpu_slot_allocated", "1 per container holding the slot (state allocated or "
-                              "held), 0 for a slot nobody holds (free or reserved).",
-                              labels=["slot", "uuid", "user", "group", "container", "state", "UUID", "GPU_I_ID"])
+    info = GaugeMetricFamily(
+        "ds01_gpu_slot_info",
+        "A GPU slot ds01 hands out (value 1); UUID and GPU_I_ID as dcgm-exporter labels the device.",
+        labels=["slot", "uuid", "gpu", "profile", "UUID", "GPU_I_ID", "GPU_I_PROFILE"],
+    )
+    alloc = GaugeMetricFamily(
+        "ds01_gpu_slot_allocated",
+        "1 per container holding the slot (state allocated or held), 0 for a slot nobody holds (free or reserved).",
+        labels=["slot", "uuid", "user", "group", "container", "state", "UUID", "GPU_I_ID"],
+    )
     for v in views:
         profile = v.profile or ""
-        info.add_metric([v.id, v.uuid, str(v.gpu_index), profile, v.gpu_uuid, v.gpu_instance_id,
-                         profile if v.gpu_instance_id else ""], 1)
+        info.add_metric(
+            [
+                v.id,
+                v.uuid,
+                str(v.gpu_index),
+                profile,
+                v.gpu_uuid,
+                v.gpu_instance_id,
+                profile if v.gpu_instance_id else "",
+            ],
+            1,
+        )
         if not v.holders:
             alloc.add_metric([v.id, v.uuid, "", "", "", v.state, v.gpu_uuid, v.gpu_instance_id], 0)
         for user, container, state in v.holders:
-            alloc.add_metric([v.id, v.uuid, user, group_of.get(user, "-"), container, state, v.gpu_uuid,
-                              v.gpu_instance_id], 1)
+            alloc.add_metric(
+                [v.id, v.uuid, user, group_of.get(user, "-"), container, state, v.gpu_uuid, v.gpu_instance_id], 1
+            )
 
     user_slots = GaugeMetricFamily("ds01_user_slots", "GPU slots the user holds.", labels=["user", "group"])
-    quota = GaugeMetricFamily("ds01_user_quota_slots", "The user's max_mig_instances (users with a limit).",
-                              labels=["user", "group"])
+    quota = GaugeMetricFamily(
+        "ds01_user_quota_slots", "The user's max_mig_instances (users with a limit).", labels=["user", "group"]
+    )
     for u in totals:
         user_slots.add_metric([u.user, u.group], u.slots)
         if u.max_slots is not None:
             quota.add_metric([u.user, u.group], u.max_slots)
 
-    cpu = CounterMetricFamily("ds01_container_cpu_seconds", "CPU time used by the running container's cgroup.",
-                              labels=["container", "user"])
-    mem = GaugeMetricFamily("ds01_container_memory_bytes", "Memory the running container's cgroup uses.",
-                            labels=["container", "user"])
-    mem_limit = GaugeMetricFamily("ds01_container_memory_limit_bytes", "The running container's memory limit "
-                                  "(containers with one).", labels=["container", "user"])
-    idle = GaugeMetricFamily("ds01_container_idle_seconds", "How long the running container has been idle, as "
-                             "of the last lifecycle pass (0: active or not sampled yet).",
-                             labels=["container", "user"])
+    cpu = CounterMetricFamily(
+        "ds01_container_cpu_seconds", "CPU time used by the running container's cgroup.", labels=["container", "user"]
+    )
+    mem = GaugeMetricFamily(
+        "ds01_container_memory_bytes", "Memory the running container's cgroup uses.", labels=["container", "user"]
+    )
+    mem_limit = GaugeMetricFamily(
+        "ds01_container_memory_limit_bytes",
+        "The running container's memory limit (containers with one).",
+        labels=["container", "user"],
+    )
+    idle = GaugeMetricFamily(
+        "ds01_container_idle_seconds",
+        "How long the running container has been idle, as of the last lifecycle pass (0: active or not sampled yet).",
+        labels=["container", "user"],
+    )
     usage = snapshot.container_usage(infos)
     db = paths.state_dir() / DB_NAME
     samples: dict[str, Any] = {}
@@ -93,8 +116,9 @@ def families(config: Config, *, now: Callable[[], float] = time.time) -> list[An
         led = Ledger(db, secure=config.security.secure)
         try:
             samples = latest_samples(led)
-            allocated = int(led._connect().execute(
-                "SELECT COUNT(*) FROM history WHERE event = 'allocate'").fetchone()[0])
+            allocated = int(
+                led._connect().execute("SELECT COUNT(*) FROM history WHERE event = 'allocate'").fetchone()[0]
+            )
         finally:
             led.close()
     for c in usage:
@@ -109,16 +133,22 @@ def families(config: Config, *, now: Callable[[], float] = time.time) -> list[An
         idle_for = max(0.0, s.at - s.idle_since) if s is not None and s.idle and s.idle_since is not None else 0.0
         idle.add_metric(labels, idle_for)
 
-    allocations = CounterMetricFamily("ds01_allocations", "Allocation requests by result (refusals: since the "
-                                      "event log's last rotation).", labels=["result"])
+    allocations = CounterMetricFamily(
+        "ds01_allocations",
+        "Allocation requests by result (refusals: since the event log's last rotation).",
+        labels=["result"],
+    )
     refused = report.read_happenings(report.event_files(paths.log_dir(), rotated=False))
     allocations.add_metric(["allocated"], allocated)
     allocations.add_metric(["refused_quota"], sum(1 for h in refused if h.kind == "refusal_quota"))
     allocations.add_metric(["refused_capacity"], sum(1 for h in refused if h.kind == "refusal_capacity"))
 
     # Prometheus' base unit: GPU-seconds (promtool rejects "_hours"); GPU-hours = this / 3600.
-    gpu_time = CounterMetricFamily("ds01_gpu_seconds", "GPU time held, all time, in GPU-seconds (a MIG slot counts "
-                                   "its fraction of a GPU; / 3600 gives GPU-hours).", labels=["user"])
+    gpu_time = CounterMetricFamily(
+        "ds01_gpu_seconds",
+        "GPU time held, all time, in GPU-seconds (a MIG slot counts its fraction of a GPU; / 3600 gives GPU-hours).",
+        labels=["user"],
+    )
     warnings: list[str] = []
     slots_iv, _history = report.ledger_intervals(config, report.fraction_lookup(inputs.inventory(config), warnings))
     per_user: dict[str, float] = {}
@@ -182,8 +212,10 @@ def write_textfile(config: Config, folder: Path) -> Path:
             os.unlink(tmp)
         except OSError:
             pass
-        raise OperationFailed(f"Cannot write {target}: {exc.strerror or exc}; check that --textfile names a "
-                              "folder root can write (node_exporter's textfile folder).") from exc
+        raise OperationFailed(
+            f"Cannot write {target}: {exc.strerror or exc}; check that --textfile names a "
+            "folder root can write (node_exporter's textfile folder)."
+        ) from exc
     return target
 
 
@@ -207,8 +239,10 @@ def serve(config: Config, addr: str, port: int, *, ready: Callable[[str, int], N
     try:
         result = start_http_server(port, addr=addr, registry=registry(config))
     except OSError as exc:
-        raise OperationFailed(f"Cannot listen on {addr}:{port}: {exc.strerror or exc}; choose another "
-                              "--listen address or stop what uses it.") from exc
+        raise OperationFailed(
+            f"Cannot listen on {addr}:{port}: {exc.strerror or exc}; choose another "
+            "--listen address or stop what uses it."
+        ) from exc
     server = result[0] if isinstance(result, tuple) else None
     if ready is not None:
         ready(addr, port)

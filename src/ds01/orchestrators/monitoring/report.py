@@ -35,10 +35,19 @@ if TYPE_CHECKING:
     from ds01.gpu.model import Inventory
     from ds01.limits.config import Config
 
-NOTE = ("GPU-hours count a MIG slot as its fraction of a GPU: its compute slices over the GPU's "
-        "(a 3g slice of a 7-slice GPU counts 3/7).")
-COLUMNS = ("gpu_hours", "container_hours", "allocations", "refusals_quota", "refusals_capacity", "idle_stops",
-           "peak_slots")
+NOTE = (
+    "GPU-hours count a MIG slot as its fraction of a GPU: its compute slices over the GPU's "
+    "(a 3g slice of a 7-slice GPU counts 3/7)."
+)
+COLUMNS = (
+    "gpu_hours",
+    "container_hours",
+    "allocations",
+    "refusals_quota",
+    "refusals_capacity",
+    "idle_stops",
+    "peak_slots",
+)
 RUN_STARTS = ("allocate", "restart", "adopt")
 RUN_ENDS = ("mark-stopped", "release", "release-stale")
 _PROFILE = re.compile(r"^(?:(\d+)c\.)?(\d+)g\.")
@@ -74,8 +83,15 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"since": iso(self.since), "until": iso(self.until), "by": self.by, "note": NOTE,
-                "rows": self.rows, "total": self.total, "warnings": self.warnings}
+        return {
+            "since": iso(self.since),
+            "until": iso(self.until),
+            "by": self.by,
+            "note": NOTE,
+            "rows": self.rows,
+            "total": self.total,
+            "warnings": self.warnings,
+        }
 
 
 # -- MIG fractions ---------------------------------------------------------------------------------
@@ -118,8 +134,10 @@ def fraction_lookup(inv: Inventory, warnings: list[str]) -> Callable[[str, str],
             return 1.0  # a whole GPU, wherever it went
         if slot_id not in unknown:
             unknown.add(slot_id)
-            warnings.append(f"Slot {slot_id} ({uuid or 'no uuid'}) is not in today's inventory; its GPU-hours "
-                            "count it as one slice of a 7-slice GPU.")
+            warnings.append(
+                f"Slot {slot_id} ({uuid or 'no uuid'}) is not in today's inventory; its GPU-hours "
+                "count it as one slice of a 7-slice GPU."
+            )
         return 1.0 / 7
 
     return fraction
@@ -164,8 +182,16 @@ def _peak(intervals: list[Interval], since: float, until: float, now: float) -> 
     return peak
 
 
-def usage(slots: list[Interval], runs: list[Interval], happenings: list[Happening], *, since: float,
-          until: float, now: float, group_of: Callable[[str], str] | None = None) -> tuple[list[dict], dict]:
+def usage(
+    slots: list[Interval],
+    runs: list[Interval],
+    happenings: list[Happening],
+    *,
+    since: float,
+    until: float,
+    now: float,
+    group_of: Callable[[str], str] | None = None,
+) -> tuple[list[dict], dict]:
     """Rows per user (or per group, with ``group_of``) and the totals row."""
     key = group_of or (lambda u: u)
     name = "group" if group_of else "user"
@@ -174,8 +200,15 @@ def usage(slots: list[Interval], runs: list[Interval], happenings: list[Happenin
 
     def row(k: str) -> dict[str, Any]:
         if k not in acc:
-            acc[k] = {name: k, "gpu_seconds": 0.0, "container_seconds": 0.0, "allocations": 0,
-                      "refusals_quota": 0, "refusals_capacity": 0, "idle_stops": 0}
+            acc[k] = {
+                name: k,
+                "gpu_seconds": 0.0,
+                "container_seconds": 0.0,
+                "allocations": 0,
+                "refusals_quota": 0,
+                "refusals_capacity": 0,
+                "idle_stops": 0,
+            }
         return acc[k]
 
     for iv in slots:
@@ -190,15 +223,17 @@ def usage(slots: list[Interval], runs: list[Interval], happenings: list[Happenin
         part = _overlap(iv.start, iv.end, since, until, now)
         if part > 0:
             row(key(iv.user))["container_seconds"] += part
-    field_of = {"refusal_quota": "refusals_quota", "refusal_capacity": "refusals_capacity",
-                "idle_stop": "idle_stops"}
+    field_of = {"refusal_quota": "refusals_quota", "refusal_capacity": "refusals_capacity", "idle_stop": "idle_stops"}
     for h in happenings:
         if since <= h.at < until and h.kind in field_of:
             row(key(h.user))[field_of[h.kind]] += 1
 
     def finish(r: dict[str, Any], peak: int) -> dict[str, Any]:
-        out = {name: r[name], "gpu_hours": round(r["gpu_seconds"] / 3600, 3),
-               "container_hours": round(r["container_seconds"] / 3600, 3)}
+        out = {
+            name: r[name],
+            "gpu_hours": round(r["gpu_seconds"] / 3600, 3),
+            "container_hours": round(r["container_seconds"] / 3600, 3),
+        }
         out.update({c: r[c] for c in ("allocations", "refusals_quota", "refusals_capacity", "idle_stops")})
         out["peak_slots"] = peak
         return out
@@ -206,8 +241,13 @@ def usage(slots: list[Interval], runs: list[Interval], happenings: list[Happenin
     rows = [finish(acc[k], _peak(held.get(k, []), since, until, now)) for k in sorted(acc)]
     everything = [iv for ivs in held.values() for iv in ivs]
     total = {name: "TOTAL"}
-    total.update({c: round(sum(r[c] for r in rows), 3) if c.endswith("hours") else sum(r[c] for r in rows)
-                  for c in COLUMNS if c != "peak_slots"})
+    total.update(
+        {
+            c: round(sum(r[c] for r in rows), 3) if c.endswith("hours") else sum(r[c] for r in rows)
+            for c in COLUMNS
+            if c != "peak_slots"
+        }
+    )
     total["peak_slots"] = _peak(everything, since, until, now)
     return rows, total
 
@@ -293,8 +333,10 @@ def ledger_intervals(config: Config, fraction: Callable[[str, str], float]) -> t
         history = led.history()
     finally:
         led.close()
-    slots = [Interval(user, float(at), None if rel is None else float(rel), fraction(slot, uuid or ""), container)
-             for slot, uuid, container, user, at, rel in rows]
+    slots = [
+        Interval(user, float(at), None if rel is None else float(rel), fraction(slot, uuid or ""), container)
+        for slot, uuid, container, user, at, rel in rows
+    ]
     return slots, history
 
 
@@ -315,8 +357,9 @@ def group_lookup(config: Config) -> Callable[[str], str]:
     return group
 
 
-def report(config: Config, *, since: float, until: float | None = None, by: str = "user",
-           now: Callable[[], float] = time.time) -> Report:
+def report(
+    config: Config, *, since: float, until: float | None = None, by: str = "user", now: Callable[[], float] = time.time
+) -> Report:
     from ds01 import paths
     from ds01.gpu import inputs
 
@@ -327,8 +370,9 @@ def report(config: Config, *, since: float, until: float | None = None, by: str 
     slots, history = ledger_intervals(config, fraction)
     runs = running_intervals(history)
     happenings = read_happenings(event_files(paths.log_dir()), since=since, until=end)
-    rows, total = usage(slots, runs, happenings, since=since, until=end, now=t,
-                        group_of=group_lookup(config) if by == "group" else None)
+    rows, total = usage(
+        slots, runs, happenings, since=since, until=end, now=t, group_of=group_lookup(config) if by == "group" else None
+    )
     return Report(since, end, by, rows, total, warnings)
 
 

@@ -44,8 +44,9 @@ def _read_int(path: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _v1_memory_folder(pid: int, cpu_folder: Path, *, root: Path = Path("/sys/fs/cgroup"),
-                      proc: Path = Path("/proc")) -> Path:
+def _v1_memory_folder(
+    pid: int, cpu_folder: Path, *, root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc")
+) -> Path:
     """cgroup v1: the memory controller's folder of the container's init process (its own line in
     ``/proc/<pid>/cgroup``; the cpuacct folder's twin when that cannot be read)."""
     try:
@@ -90,8 +91,11 @@ def container_usage(infos: list[ContainerInfo]) -> list[ContainerUsage]:
             cpu = cgroups.read_cpu_ns(folder / ("cpu.stat" if layout.version == 2 else "cpuacct.usage"))
             mem, limit = _memory(layout.version, folder, facts.pid)
             procs = len(cgroups.pids(layout, facts))
-        out.append(ContainerUsage(info.docker_name, info.name, info.user, info.uid, info.image, cpu, mem, limit,
-                                  procs, facts.started_at))
+        out.append(
+            ContainerUsage(
+                info.docker_name, info.name, info.user, info.uid, info.image, cpu, mem, limit, procs, facts.started_at
+            )
+        )
     return out
 
 
@@ -141,8 +145,9 @@ def gpu_instance_id(slot_id: str) -> str:
     return rest.split(".")[0] if sep else ""
 
 
-def slots(config: Config, *, rows: list[Row] | None = None, activity: bool = False,
-          now: Callable[[], float] = time.time) -> tuple[list[SlotView], list[str]]:
+def slots(
+    config: Config, *, rows: list[Row] | None = None, activity: bool = False, now: Callable[[], float] = time.time
+) -> tuple[list[SlotView], list[str]]:
     """Every slot with its state and holders (``activity``: and whether its device is busy now)."""
     from ds01.gpu import facts, inputs, service
     from ds01.gpu.ledger import Ledger
@@ -161,14 +166,29 @@ def slots(config: Config, *, rows: list[Row] | None = None, activity: bool = Fal
         by_uuid.setdefault(r.uuid, []).append(r)
     out = []
     for s in st.slots:
-        holders = [(r.user, r.container, "held" if r.stopped_at is not None else "allocated")
-                   for r in sorted(by_uuid.get(s["uuid"], []), key=lambda r: (r.user, r.container))]
+        holders = [
+            (r.user, r.container, "held" if r.stopped_at is not None else "allocated")
+            for r in sorted(by_uuid.get(s["uuid"], []), key=lambda r: (r.user, r.container))
+        ]
         a = act.get(s["uuid"])
-        out.append(SlotView(s["id"], s["uuid"], s["gpu_index"], gpu_uuid.get(s["gpu_index"], ""),
-                            gpu_instance_id(s["id"]), s["profile"], s["memory_bytes"],
-                            next((sl.memory_used_percent for sl in inv.slots if sl.uuid == s["uuid"]), 0.0),
-                            s["state"], holders, s["held_until"], s["reserved_for"],
-                            a.busy if a else None, (a.detail or a.evidence) if a else ""))
+        out.append(
+            SlotView(
+                s["id"],
+                s["uuid"],
+                s["gpu_index"],
+                gpu_uuid.get(s["gpu_index"], ""),
+                gpu_instance_id(s["id"]),
+                s["profile"],
+                s["memory_bytes"],
+                next((sl.memory_used_percent for sl in inv.slots if sl.uuid == s["uuid"]), 0.0),
+                s["state"],
+                holders,
+                s["held_until"],
+                s["reserved_for"],
+                a.busy if a else None,
+                (a.detail or a.evidence) if a else "",
+            )
+        )
     return out, list(st.warnings)
 
 
@@ -183,8 +203,9 @@ class UserTotals:
     max_containers: int | None
 
 
-def user_totals(config: Config, rows: list[Row], infos: list[ContainerInfo],
-                users: set[str] | None = None) -> list[UserTotals]:
+def user_totals(
+    config: Config, rows: list[Row], infos: list[ContainerInfo], users: set[str] | None = None
+) -> list[UserTotals]:
     """Per user (everyone holding a slot or owning a container, plus ``users``): slots and
     containers against ``max_mig_instances`` and ``max_containers_per_user``."""
     from ds01.errors import Ds01Error
@@ -195,13 +216,25 @@ def user_totals(config: Config, rows: list[Row], infos: list[ContainerInfo],
     for user in sorted(names):
         try:
             r = resolve(config, user)
-            group, max_slots, max_c = r.group or "-", r.values.get("max_mig_instances"), \
-                r.values.get("max_containers_per_user")
+            group, max_slots, max_c = (
+                r.group or "-",
+                r.values.get("max_mig_instances"),
+                r.values.get("max_containers_per_user"),
+            )
         except Ds01Error:
             group, max_slots, max_c = "-", None, None
         mine = [i for i in infos if i.user == user]
-        out.append(UserTotals(user, group, sum(1 for r in rows if r.user == user), max_slots, len(mine),
-                              sum(1 for i in mine if i.running), max_c))
+        out.append(
+            UserTotals(
+                user,
+                group,
+                sum(1 for r in rows if r.user == user),
+                max_slots,
+                len(mine),
+                sum(1 for i in mine if i.running),
+                max_c,
+            )
+        )
     return out
 
 
@@ -239,8 +272,14 @@ def last_events(limit: int = 8, *, user: str | None = None, tail_bytes: int = 25
 # -- one dashboard frame ---------------------------------------------------------------------------
 
 
-def frame(config: Config, caller: Any, *, everyone: bool, prev_cpu: dict[str, tuple[float, int]] | None = None,
-          now: Callable[[], float] = time.time) -> dict[str, Any]:
+def frame(
+    config: Config,
+    caller: Any,
+    *,
+    everyone: bool,
+    prev_cpu: dict[str, tuple[float, int]] | None = None,
+    now: Callable[[], float] = time.time,
+) -> dict[str, Any]:
     """Everything one dashboard frame shows, as JSON-able data (``monitor dashboard --json``).
 
     ``everyone`` (admins): every container, user and event; otherwise the slot map (who holds
@@ -288,33 +327,65 @@ def frame(config: Config, caller: Any, *, everyone: bool, prev_cpu: dict[str, tu
         if pct is None and c.docker_name in samples:
             pct = samples[c.docker_name].cpu_percent
         v = verdicts.get(c.docker_name, {})
-        containers.append({
-            "name": c.name, "container": c.docker_name, "user": c.user, "image": c.image,
-            "cpu_percent": None if pct is None else round(pct, 1),
-            "memory_bytes": c.memory_bytes, "memory_limit_bytes": c.memory_limit_bytes, "pids": c.pids,
-            "uptime_seconds": None if c.started_at is None else max(0, int(t - c.started_at)),
-            "gpu_slots": v.get("gpu_slots", []), "idle": v.get("idle"), "idle_since": v.get("idle_since"),
-            "keep_alive_until": v.get("keep_alive_until"), "stop_in_seconds": v.get("stop_in_seconds"),
-            "action": v.get("action"),
-        })
+        containers.append(
+            {
+                "name": c.name,
+                "container": c.docker_name,
+                "user": c.user,
+                "image": c.image,
+                "cpu_percent": None if pct is None else round(pct, 1),
+                "memory_bytes": c.memory_bytes,
+                "memory_limit_bytes": c.memory_limit_bytes,
+                "pids": c.pids,
+                "uptime_seconds": None if c.started_at is None else max(0, int(t - c.started_at)),
+                "gpu_slots": v.get("gpu_slots", []),
+                "idle": v.get("idle"),
+                "idle_since": v.get("idle_since"),
+                "keep_alive_until": v.get("keep_alive_until"),
+                "stop_in_seconds": v.get("stop_in_seconds"),
+                "action": v.get("action"),
+            }
+        )
     own_rows = rows if everyone else [r for r in rows if r.user == caller.name]
     totals = user_totals(config, own_rows, mine, None if everyone else {caller.name})
     slot_list = []
     for v in views:
-        holders = [{"user": u, "container": c if everyone or u == caller.name else None, "state": s}
-                   for u, c, s in v.holders]
-        slot_list.append({"id": v.id, "uuid": v.uuid, "gpu_index": v.gpu_index, "profile": v.profile,
-                          "memory_bytes": v.memory_bytes, "memory_used_percent": round(v.memory_used_percent, 1),
-                          "state": v.state, "holders": holders, "held_until": v.held_until,
-                          "reserved_for": v.reserved_for, "busy": v.busy, "activity": v.activity})
+        holders = [
+            {"user": u, "container": c if everyone or u == caller.name else None, "state": s} for u, c, s in v.holders
+        ]
+        slot_list.append(
+            {
+                "id": v.id,
+                "uuid": v.uuid,
+                "gpu_index": v.gpu_index,
+                "profile": v.profile,
+                "memory_bytes": v.memory_bytes,
+                "memory_used_percent": round(v.memory_used_percent, 1),
+                "state": v.state,
+                "holders": holders,
+                "held_until": v.held_until,
+                "reserved_for": v.reserved_for,
+                "busy": v.busy,
+                "activity": v.activity,
+            }
+        )
     return {
         "generated_at": iso(t),
         "everyone": everyone,
         "slots": slot_list,
         "containers": containers,
-        "users": [{"user": u.user, "group": u.group, "slots": u.slots, "max_slots": u.max_slots,
-                   "containers": u.containers, "running": u.running, "max_containers": u.max_containers}
-                  for u in totals],
+        "users": [
+            {
+                "user": u.user,
+                "group": u.group,
+                "slots": u.slots,
+                "max_slots": u.max_slots,
+                "containers": u.containers,
+                "running": u.running,
+                "max_containers": u.max_containers,
+            }
+            for u in totals
+        ],
         "events": last_events(8, user=None if everyone else caller.name),
         "warnings": warnings,
         "_cpu": cpu_now,

@@ -84,8 +84,18 @@ def observe(config: Config, infos: list[ContainerInfo], *, now: float) -> list[O
         shells = cgroups.open_shells(info.id)
         mine = by_container.get(info.docker_name, [])
         busy, detail = _gpu(mine, activity)
-        obs = Observation(info.docker_name, facts.id, info.user, now, facts.started_at,
-                          cgroups.cpu_ns(layout, facts), busy, detail, processes, shells)
+        obs = Observation(
+            info.docker_name,
+            facts.id,
+            info.user,
+            now,
+            facts.started_at,
+            cgroups.cpu_ns(layout, facts),
+            busy,
+            detail,
+            processes,
+            shells,
+        )
         out.append(Observed(info, obs, pids, [r.slot for r in mine], info.to_json().get("workspace")))
     return out
 
@@ -103,8 +113,7 @@ def _gpu(rows: list, activity: dict) -> tuple[bool | None, str]:
         states.append(a.busy)
         state = {True: "busy", False: "idle", None: "unknown"}[a.busy]
         words.append(f"GPU slot {r.slot} {a.detail or state} ({a.evidence})")
-    busy: bool | None = True if any(s is True for s in states) else (False if all(s is False for s in states)
-                                                                      else None)
+    busy: bool | None = True if any(s is True for s in states) else (False if all(s is False for s in states) else None)
     return busy, ", ".join(words)
 
 
@@ -163,8 +172,9 @@ def notices_path(uid: int) -> Path:
     return paths.state_dir() / "notices" / f"{int(uid)}.json"
 
 
-def read_notices(uid: int, *, now: float | None = None, container: str | None = None,
-                 newer_than: float | None = None) -> list[dict[str, Any]]:
+def read_notices(
+    uid: int, *, now: float | None = None, container: str | None = None, newer_than: float | None = None
+) -> list[dict[str, Any]]:
     path = notices_path(uid)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -177,8 +187,13 @@ def read_notices(uid: int, *, now: float | None = None, container: str | None = 
             return []
     t = time.time() if now is None else now
     cutoff = t - NOTICE_DAYS * 86400 if newer_than is None else newer_than
-    return [n for n in items if isinstance(n, dict) and float(n.get("at", 0)) >= cutoff
-            and (container is None or n.get("container") == container)]
+    return [
+        n
+        for n in items
+        if isinstance(n, dict)
+        and float(n.get("at", 0)) >= cutoff
+        and (container is None or n.get("container") == container)
+    ]
 
 
 def add_notice(uid: int, notice: dict[str, Any], *, secure: bool) -> None:
@@ -237,12 +252,18 @@ class KeepAlive:
     max_seconds: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "docker_name": self.docker_name, "keep_alive_until": iso(self.until),
-                "capped": self.capped, "max_keep_alive_seconds": self.max_seconds}
+        return {
+            "name": self.name,
+            "docker_name": self.docker_name,
+            "keep_alive_until": iso(self.until),
+            "capped": self.capped,
+            "max_keep_alive_seconds": self.max_seconds,
+        }
 
 
-def keep_alive(config: Config, docker_name: str, name: str, user: str, seconds: int | None, *,
-               now: float | None = None) -> KeepAlive:
+def keep_alive(
+    config: Config, docker_name: str, name: str, user: str, seconds: int | None, *, now: float | None = None
+) -> KeepAlive:
     """Postpone the idle stop of a container by ``seconds`` (default and most:
     ``policies.max_keep_alive``); ``seconds == 0`` cancels. Never extends ``max_runtime``."""
     from ds01.gpu import events
@@ -261,5 +282,3 @@ def keep_alive(config: Config, docker_name: str, name: str, user: str, seconds: 
     reason = "cancelled" if until is None else f"until {iso(until)}"
     events.write([events.Event("keep-alive", user, docker_name, "", reason, t)])
     return KeepAlive(name, docker_name, until, want > most, most)
-
-

@@ -229,8 +229,14 @@ def _local_images(config: Config, owner: Identity) -> list[str]:
         if not img.tags:
             continue
         record = images.owner_record(img.id)
-        verdict = image_policy.judge(owner.uid, ref=img.tags[0], image_id=img.id, tags=img.tags,
-                                     owner_uid=record["uid"] if record else None, **context)
+        verdict = image_policy.judge(
+            owner.uid,
+            ref=img.tags[0],
+            image_id=img.id,
+            tags=img.tags,
+            owner_uid=record["uid"] if record else None,
+            **context,
+        )
         if not verdict.allowed or verdict.why == "root":
             continue  # root may use any image, but is offered the same kinds as everyone
         (own if verdict.why == "own" else shared).extend(sorted(img.tags))
@@ -248,8 +254,15 @@ def check_image(config: Config, ref: str, owner: Identity) -> None:
     found = images.facts(ref)
     if found.id is None:
         raise UsageError(f"Image {ref!r} is not on this server; ds01 never pulls one for a container.")
-    image_policy.require(owner.uid, what="image", ref=ref, image_id=found.id, tags=found.tags,
-                         owner_uid=found.owner_uid, **_policy_context(config))
+    image_policy.require(
+        owner.uid,
+        what="image",
+        ref=ref,
+        image_id=found.id,
+        tags=found.tags,
+        owner_uid=found.owner_uid,
+        **_policy_context(config),
+    )
 
 
 def resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None = None) -> _Image:
@@ -318,8 +331,9 @@ def _mine_and_free_name(req: CreateRequest) -> tuple[list[ContainerInfo], str]:
     return mine, dname
 
 
-def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None = None,
-                preview: bool = False) -> CreatePlan:
+def plan_create(
+    config: Config, req: CreateRequest, *, terminal: Terminal | None = None, preview: bool = False
+) -> CreatePlan:
     """Every check that can be made without changing anything; ``preview``: also the slot now."""
     from ds01.base import container_spec
     from ds01.limits.resolver import container_resources, docker_run_args, resolve
@@ -360,8 +374,9 @@ def plan_create(config: Config, req: CreateRequest, *, terminal: Terminal | None
         security_mode=config.security.mode,
     )
     container_spec.plan_create(spec)  # names, mounts (owned by the caller), labels, restart policy
-    plan = CreatePlan(req, spec, dname, limits, docker_run_args(limits), resources, spec.device_requests,
-                      backend, count, image.source)
+    plan = CreatePlan(
+        req, spec, dname, limits, docker_run_args(limits), resources, spec.device_requests, backend, count, image.source
+    )
     if preview and req.gpus > 0:
         _preview(config, plan)
     return plan
@@ -413,12 +428,16 @@ def preflight(config: Config, req: CreateRequest) -> None:
     if max_per is not None and req.gpus > max_per:
         raise PolicyRefused(f"You may use at most {max_per} GPU slot(s) per container (asked for {req.gpus}).")
     if req.wait is None:
-        check_slots(config, owner, dname, req.gpus,
-                    after="Nothing was asked or made; `--gpus 0` makes a CPU-only container.")
+        check_slots(
+            config, owner, dname, req.gpus, after="Nothing was asked or made; `--gpus 0` makes a CPU-only container."
+        )
     if req.image or (req.framework and req.version):
         resolve_image(config, req, None)
-    for path, what, writable in ((req.workspace, "workspace", True), (req.data, "data", False),
-                                 (req.models, "models", False)):
+    for path, what, writable in (
+        (req.workspace, "workspace", True),
+        (req.data, "data", False),
+        (req.models, "models", False),
+    ):
         if path is not None:
             mount_policy.resolve_for_create(path, owner.uid, what, writable=writable)  # as plan_create does
 
@@ -478,23 +497,44 @@ def gpu_spec(spec: ContainerSpec, slots: list[str], uuids: list[str], seal: str 
     labels["ds01.gpu.slots"] = label_policy.join_list(slots)
     labels["ds01.gpu.uuids"] = label_policy.join_list(uuids)
     labels["ds01.allocation"] = seal or ""
-    return replace(spec, extra_labels=labels, device_uuids=tuple(uuids),
-                   gpus_label=label_policy.join_list(slots) if slots else "none")
+    return replace(
+        spec,
+        extra_labels=labels,
+        device_uuids=tuple(uuids),
+        gpus_label=label_policy.join_list(slots) if slots else "none",
+    )
 
 
-def create(config: Config, req: CreateRequest, *, terminal: Terminal | None = None,
-           progress: Progress | None = None) -> CreateResult:
+def create(
+    config: Config, req: CreateRequest, *, terminal: Terminal | None = None, progress: Progress | None = None
+) -> CreateResult:
     """Create the container or raise; on any failure after allocating, nothing is left behind."""
     with user_lock(req.owner.name):
         plan = plan_create(config, req, terminal=terminal)
-        info, path = allocate_and_create(config, plan.spec, plan.docker_name, req.gpus, wait=req.wait,
-                                         project=req.project or req.name, progress=progress, plan=plan)
+        info, path = allocate_and_create(
+            config,
+            plan.spec,
+            plan.docker_name,
+            req.gpus,
+            wait=req.wait,
+            project=req.project or req.name,
+            progress=progress,
+            plan=plan,
+        )
     return CreateResult(plan, info, path)
 
 
-def allocate_and_create(config: Config, spec: ContainerSpec, dname: str, gpus: int, *, wait: float | None,
-                        project: str | None, progress: Progress | None = None,
-                        plan: CreatePlan | None = None) -> tuple[ContainerInfo, Path]:
+def allocate_and_create(
+    config: Config,
+    spec: ContainerSpec,
+    dname: str,
+    gpus: int,
+    *,
+    wait: float | None,
+    project: str | None,
+    progress: Progress | None = None,
+    plan: CreatePlan | None = None,
+) -> tuple[ContainerInfo, Path]:
     """Allocate ``gpus`` slots for ``dname``, create ``spec`` with them, confirm, save the definition.
 
     Shared by create and by the recreation of a released container (``container run``).
@@ -512,8 +552,10 @@ def allocate_and_create(config: Config, spec: ContainerSpec, dname: str, gpus: i
             if progress:
                 from ds01.limits.units import format_duration
 
-                progress(f"Allocating {gpus} GPU slot(s)"
-                         + (f" (waiting up to {format_duration(int(wait))} for one to be free)…" if wait else "…"))
+                progress(
+                    f"Allocating {gpus} GPU slot(s)"
+                    + (f" (waiting up to {format_duration(int(wait))} for one to be free)…" if wait else "…")
+                )
 
             def waiting(reason: str) -> None:
                 # What it waits for and for how long (the spinner adds the time waited so far).

@@ -55,8 +55,9 @@ def owner_uid(owner: Owner) -> int:
     anon = _ANON.match(owner)
     if anon:
         return int(anon.group(1))
-    raise OperationFailed(f"There is no login named {owner!r} on this host, so its container definitions "
-                          "cannot be located.")
+    raise OperationFailed(
+        f"There is no login named {owner!r} on this host, so its container definitions cannot be located."
+    )
 
 
 def _name_of(owner: Owner) -> str:
@@ -129,8 +130,9 @@ def user_dir(owner: Owner) -> Path:
     try:
         _migrate_user(_name_of(owner), uid)
     except OSError as exc:
-        raise OperationFailed(f"Cannot move the container definitions of {_name_of(owner)} into "
-                              f"{_root() / str(uid)}: {exc.strerror}.") from exc
+        raise OperationFailed(
+            f"Cannot move the container definitions of {_name_of(owner)} into {_root() / str(uid)}: {exc.strerror}."
+        ) from exc
     return _root() / str(uid)
 
 
@@ -142,8 +144,12 @@ def save(user: Owner, name: str, definition: dict[str, Any], *, gpu_count: int, 
     """Write the definition of ``name`` (replacing an older one) and return its path."""
     doc = dict(definition)
     # ``version``: the format of this file (files without one are version 1 and read the same).
-    doc["ds01"] = {"gpu_count": int(gpu_count), "project": project, "saved_at": time.time(),
-                   "version": DEFINITION_VERSION}
+    doc["ds01"] = {
+        "gpu_count": int(gpu_count),
+        "project": project,
+        "saved_at": time.time(),
+        "version": DEFINITION_VERSION,
+    }
     path = path_for(user, name)
     write_atomic(path, json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n", mode=0o640)
     return path

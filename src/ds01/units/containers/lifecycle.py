@@ -44,7 +44,7 @@ class Target:
 
 
 def not_found(name: str, caller: Identity | None = None) -> NotFound:
-    """"No container NAME", with advice that works in the caller's state: the name they probably
+    """ "No container NAME", with advice that works in the caller's state: the name they probably
     meant, else how to make it (a removed container's image is still there for ``create``)."""
     import difflib
 
@@ -62,8 +62,9 @@ def not_found(name: str, caller: Identity | None = None) -> NotFound:
         theirs += [str(d.get("name")) for d in definitions.list_all(caller) if d.get("name")]
     close = difflib.get_close_matches(display, sorted(set(theirs)), n=1, cutoff=0.6)
     if close:
-        return NotFound(f"No container named {name!r} for you; did you mean {close[0]!r}? "
-                        "`ds01 container list --all` lists yours.")
+        return NotFound(
+            f"No container named {name!r} for you; did you mean {close[0]!r}? `ds01 container list --all` lists yours."
+        )
     if name_problem(display) is not None:
         return NotFound(f"No container named {name!r} for you.")
     also = "; `ds01 container list --all` lists yours" if theirs else ""
@@ -145,21 +146,31 @@ def _has_allocation(docker_name: str) -> bool:
     return service.holder_of(docker_name) is not None
 
 
-def ensure_running(config: Config, target: Target, *, progress: Progress | None = None,
-                   wait: float | None = None) -> Started:
+def ensure_running(
+    config: Config, target: Target, *, progress: Progress | None = None, wait: float | None = None
+) -> Started:
     """Start the container (recreating it when its GPU was released) and stop the hold clock."""
     from ds01.base import container_defs, engine
     from ds01.gpu import service
 
     info = target.info
-    if info is not None and not info.running and gpu_slots_label(info.labels) \
-            and not _has_allocation(target.docker_name):
+    if (
+        info is not None
+        and not info.running
+        and gpu_slots_label(info.labels)
+        and not _has_allocation(target.docker_name)
+    ):
         # Its GPU was given back while it was stopped: its devices now belong to someone else.
         # Remake it with a fresh allocation rather than start it on a slot it no longer holds.
         if target.definition is None:
             target.definition = container_defs.container_definition(target.docker_name, target.owner)
-            definitions.save(target.owner, target.name, target.definition,
-                             gpu_count=len(gpu_slots_label(info.labels)), project=info.labels.get("ds01.project"))
+            definitions.save(
+                target.owner,
+                target.name,
+                target.definition,
+                gpu_count=len(gpu_slots_label(info.labels)),
+                project=info.labels.get("ds01.project"),
+            )
         _check_saved_mounts(target.definition, target.owner)  # refuse before removing anything
         engine.remove_container(info, force=True)
         info = target.info = None
@@ -196,33 +207,43 @@ def _recreate(config: Config, target: Target, *, progress: Progress | None, wait
                 f"Recreating {target.name!r} would exceed your limit of {cap} container(s); "
                 "remove another one first (`ds01 container cleanup NAME`)."
             )
-        labels = {k: v for k, v in (defn.get("labels") or {}).items()
-                  if k.startswith("ds01.") and k not in ("ds01.user", "ds01.uid", "ds01.created_at")}
+        labels = {
+            k: v
+            for k, v in (defn.get("labels") or {}).items()
+            if k.startswith("ds01.") and k not in ("ds01.user", "ds01.uid", "ds01.created_at")
+        }
         if limits.group:
             labels["ds01.group"] = limits.group
         backend = config.gpu_allocation.inventory
-        spec = container_defs.spec_from_definition(defn, owner, {
-            "resources": container_resources(limits),
-            "env": {},  # ds01 sets no variables of its own except the GPU ones, recomputed below
-            "extra_labels": labels,
-            "device_requests": device_requests_for(config.gpu_allocation.device_requests, backend) and gpus > 0,
-            "device_uuids": (),
-            "network_mode": str(config.advanced.network_mode),
-            "restart_policy": str(config.advanced.restart_policy),
-            "security_mode": config.security.mode,
-        })
+        spec = container_defs.spec_from_definition(
+            defn,
+            owner,
+            {
+                "resources": container_resources(limits),
+                "env": {},  # ds01 sets no variables of its own except the GPU ones, recomputed below
+                "extra_labels": labels,
+                "device_requests": device_requests_for(config.gpu_allocation.device_requests, backend) and gpus > 0,
+                "device_uuids": (),
+                "network_mode": str(config.advanced.network_mode),
+                "restart_policy": str(config.advanced.restart_policy),
+                "security_mode": config.security.mode,
+            },
+        )
         if progress:
             progress(f"Recreating {target.name} from its saved definition (its GPU was released)…")
         extra = defn.get("ds01") or {}
-        info, _path = allocate_and_create(config, spec, target.docker_name, gpus, wait=wait,
-                                          project=extra.get("project"), progress=progress)
+        info, _path = allocate_and_create(
+            config, spec, target.docker_name, gpus, wait=wait, project=extra.get("project"), progress=progress
+        )
     # A container that cannot start must not hold a GPU: undo the recreation (every step runs;
     # the start's error is raised, with what could not be undone in its details).
     from ds01.gpu import service
 
     with Rollback() as undo:
-        undo.add(f"release the GPU slots of {target.docker_name}",
-                 lambda: service.release(target.docker_name, reason="start failed"))
+        undo.add(
+            f"release the GPU slots of {target.docker_name}",
+            lambda: service.release(target.docker_name, reason="start failed"),
+        )
         undo.add(f"remove container {target.docker_name}", lambda: engine.remove_container(info, force=True))
         engine.start_container(info, owner, mode=config.security.mode)
     target.info = engine.refresh(info)
@@ -250,9 +271,16 @@ class RunResult:
     kept: list[Program] = field(default_factory=list)  # it kept running for these programs
 
 
-def run(config: Config, target: Target, *, progress: Progress | None = None, wait: float | None = None,
-        stdin_fd: int | None = None, stdout_fd: int | None = None,
-        on_others: Callable[[list[Program]], bool] | None = None) -> RunResult:
+def run(
+    config: Config,
+    target: Target,
+    *,
+    progress: Progress | None = None,
+    wait: float | None = None,
+    stdin_fd: int | None = None,
+    stdout_fd: int | None = None,
+    on_others: Callable[[list[Program]], bool] | None = None,
+) -> RunResult:
     """Start (or recreate) the container and open an interactive shell in it as its owner.
 
     When the last shell leaves and ``policies.last_shell_stops_container`` is on, the container
@@ -269,9 +297,14 @@ def run(config: Config, target: Target, *, progress: Progress | None = None, wai
         seen[:] = programs
         return bool(on_others(programs)) if on_others is not None else False
 
-    code, stopped = open_shell(started.info, target.owner, stdin_fd=stdin_fd, stdout_fd=stdout_fd,
-                               last_shell_stops=bool(config.policies.last_shell_stops_container),
-                               on_others=decide)
+    code, stopped = open_shell(
+        started.info,
+        target.owner,
+        stdin_fd=stdin_fd,
+        stdout_fd=stdout_fd,
+        last_shell_stops=bool(config.policies.last_shell_stops_container),
+        on_others=decide,
+    )
     hold = None
     if stopped:
         service.mark_stopped(target.docker_name)
@@ -289,8 +322,12 @@ class Stopped:
     hold: Hold
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.target.name, "docker_name": self.target.docker_name, "was_running": self.was_running,
-                **self.hold.to_json()}
+        return {
+            "name": self.target.name,
+            "docker_name": self.target.docker_name,
+            "was_running": self.was_running,
+            **self.hold.to_json(),
+        }
 
 
 def stop(config: Config, target: Target, *, timeout: int = 10, force: bool = False) -> Stopped:
@@ -298,8 +335,10 @@ def stop(config: Config, target: Target, *, timeout: int = 10, force: bool = Fal
     from ds01.gpu import service
 
     if target.info is None:
-        raise UsageError(f"Container {target.name!r} is not running: its GPU was released and only its "
-                         f"definition is kept (`ds01 container run {target.name}` recreates it).")
+        raise UsageError(
+            f"Container {target.name!r} is not running: its GPU was released and only its "
+            f"definition is kept (`ds01 container run {target.name}` recreates it)."
+        )
     if timeout < 0:
         raise UsageError(f"--timeout must be 0 or more seconds (got {timeout}).")
     was_running = engine.stop_container(target.info, timeout=timeout, force=force)
@@ -320,8 +359,14 @@ class Cleaned:
     definition_removed: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "docker_name": self.docker_name, "user": self.user, "removed": self.removed,
-                "released": self.released, "definition_removed": self.definition_removed}
+        return {
+            "name": self.name,
+            "docker_name": self.docker_name,
+            "user": self.user,
+            "removed": self.removed,
+            "released": self.released,
+            "definition_removed": self.definition_removed,
+        }
 
 
 def stopped_targets(caller: Identity) -> list[Target]:
@@ -334,8 +379,7 @@ def stopped_targets(caller: Identity) -> list[Target]:
         if info.ds01_managed and info.uid == caller.uid:
             seen.add(info.name)
             if not info.running:
-                targets.append(Target(info.name, info.docker_name, caller, info,
-                                      definitions.load(caller, info.name)))
+                targets.append(Target(info.name, info.docker_name, caller, info, definitions.load(caller, info.name)))
     from ds01.base.names import docker_name
 
     for defn in definitions.list_all(caller):
@@ -391,6 +435,7 @@ def remove_for_release(docker_name: str, user: str) -> None:
     if defn is None:
         # A container made before ds01 kept definitions (or by AIME's mlc): save one now.
         defn = container_defs.container_definition(docker_name, owner)
-        definitions.save(owner, name, defn, gpu_count=len(gpu_slots_label(info.labels)),
-                         project=info.labels.get("ds01.project"))
+        definitions.save(
+            owner, name, defn, gpu_count=len(gpu_slots_label(info.labels)), project=info.labels.get("ds01.project")
+        )
     engine.remove_container(info)

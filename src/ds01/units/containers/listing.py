@@ -72,11 +72,18 @@ class Entry:
 
 def _status(state: str) -> str:
     return {"running": "running", "created": "created", "restarting": "running", "paused": "paused"}.get(
-        state, "stopped")
+        state, "stopped"
+    )
 
 
-def build_entries(infos: Iterable[ContainerInfo], rows: Iterable[Row], defs: Iterable[Mapping[str, Any]],
-                  hold_of_user: Callable[[str], int | None], *, include_released: bool) -> list[Entry]:
+def build_entries(
+    infos: Iterable[ContainerInfo],
+    rows: Iterable[Row],
+    defs: Iterable[Mapping[str, Any]],
+    hold_of_user: Callable[[str], int | None],
+    *,
+    include_released: bool,
+) -> list[Entry]:
     """Pure: merge Docker's containers, the ledger's rows and the saved definitions."""
     by_container: dict[str, list[Row]] = {}
     for r in rows:
@@ -89,17 +96,44 @@ def build_entries(infos: Iterable[ContainerInfo], rows: Iterable[Row], defs: Ite
         slots = tuple(r.slot for r in own) or tuple(gpu_slots_label(i.labels))
         until, forever = _hold(own, hold_of_user)
         created = i.labels.get("ds01.created_at") or (iso(i.created) if i.created else None)
-        out.append(Entry(i.name, i.docker_name, i.user, _status(i.state), i.state, i.image, slots, until, forever,
-                         created, i.labels.get("ds01.project"), i.ds01_managed))
+        out.append(
+            Entry(
+                i.name,
+                i.docker_name,
+                i.user,
+                _status(i.state),
+                i.state,
+                i.image,
+                slots,
+                until,
+                forever,
+                created,
+                i.labels.get("ds01.project"),
+                i.ds01_managed,
+            )
+        )
     if include_released:
         for d in defs:
             dname = str(d.get("docker_name") or "")
             if not dname or dname in seen:
                 continue
             labels = d.get("labels") or {}
-            out.append(Entry(str(d.get("name")), dname, str(d.get("user") or ""), "released", "removed",
-                             str(d.get("image") or ""), (), None, False, labels.get("ds01.created_at"),
-                             (d.get("ds01") or {}).get("project") or labels.get("ds01.project"), True))
+            out.append(
+                Entry(
+                    str(d.get("name")),
+                    dname,
+                    str(d.get("user") or ""),
+                    "released",
+                    "removed",
+                    str(d.get("image") or ""),
+                    (),
+                    None,
+                    False,
+                    labels.get("ds01.created_at"),
+                    (d.get("ds01") or {}).get("project") or labels.get("ds01.project"),
+                    True,
+                )
+            )
     return sorted(out, key=lambda e: (e.user, e.name))
 
 
@@ -144,8 +178,9 @@ def _ledger_rows() -> list[Row]:
         led.close()
 
 
-def list_entries(config: Config, caller: Identity, *, include_released: bool = False,
-                 all_users: bool = False) -> list[Entry]:
+def list_entries(
+    config: Config, caller: Identity, *, include_released: bool = False, all_users: bool = False
+) -> list[Entry]:
     """The caller's containers (``all_users``: everyone's, for admins)."""
     from ds01.base import engine
 
@@ -188,8 +223,9 @@ def container_of_cgroup(cgroup_text: str, ids: Iterable[str]) -> str | None:
     return None
 
 
-def gpu_processes_by_container(ids: Iterable[str], *, proc: Path = Path("/proc"),
-                               warnings: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+def gpu_processes_by_container(
+    ids: Iterable[str], *, proc: Path = Path("/proc"), warnings: list[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """NVML's GPU processes grouped by container id; {} where NVML gives nothing (no GPU here).
     ``warnings`` receives a sentence naming each GPU whose processes could not be read."""
     from ds01.errors import GpuLibraryError
@@ -215,12 +251,14 @@ def gpu_processes_by_container(ids: Iterable[str], *, proc: Path = Path("/proc")
         cid = container_of_cgroup(text, ids)
         if cid:
             grouped.setdefault(cid, []).append(
-                {"pid": p.pid, "gpu_memory": p.used_memory_bytes, "device_uuid": p.device_uuid})
+                {"pid": p.pid, "gpu_memory": p.used_memory_bytes, "device_uuid": p.device_uuid}
+            )
     return grouped
 
 
-def stats(config: Config, caller: Identity, *, all_users: bool = False,
-          warnings: list[str] | None = None) -> list[dict[str, Any]]:
+def stats(
+    config: Config, caller: Identity, *, all_users: bool = False, warnings: list[str] | None = None
+) -> list[dict[str, Any]]:
     """One row per running container: CPU %, memory, PIDs, GPU slots and GPU processes.
 
     Stable keys: name, docker_name, user, cpu_percent, memory_usage, memory_limit,
@@ -229,8 +267,11 @@ def stats(config: Config, caller: Identity, *, all_users: bool = False,
     from ds01.base import engine
     from ds01.base.stats import container_stats
 
-    infos = [i for i in engine.list_containers(None if all_users else caller.name, running_only=True)
-             if all_users or i.uid in (caller.uid, None)]
+    infos = [
+        i
+        for i in engine.list_containers(None if all_users else caller.name, running_only=True)
+        if all_users or i.uid in (caller.uid, None)
+    ]
     rows = container_stats(infos)
     nvml = config.gpu_allocation.inventory == "nvml"
     gpu = gpu_processes_by_container([i.id for i in infos], warnings=warnings) if nvml and infos else {}
@@ -271,8 +312,10 @@ def status(config: Config, caller: Identity) -> dict[str, Any]:
         "generated_at": iso(time.time()),
         "containers": [e.to_json() for e in entries],
         "gpus": {"held": gpus["count"], "max": gpus["max_mig_instances"], "allocations": gpus["allocations"]},
-        "limits": {f: {"value": r.values[f], "display": format_value(f, r.values[f]), "source": r.sources[f]}
-                   for f in PER_USER_FIELDS},
+        "limits": {
+            f: {"value": r.values[f], "display": format_value(f, r.values[f]), "source": r.sources[f]}
+            for f in PER_USER_FIELDS
+        },
         "usage": {
             "containers": {"used": containers_used, "max": r.values.get("max_containers_per_user")},
             "gpu_slots": {"used": gpus["count"], "max": gpus["max_mig_instances"]},

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from ds01.identity import Identity
 
 MARK = "DS01_NOTEBOOK"
-_NOT_INSTALLED = ("JupyterLab did not start in {name}: is it installed in the image? Images made by "
-                  "`ds01 image create` have it unless phase 2 (Jupyter) was answered no.")
+_NOT_INSTALLED = (
+    "JupyterLab did not start in {name}: is it installed in the image? Images made by "
+    "`ds01 image create` have it unless phase 2 (Jupyter) was answered no."
+)
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,16 @@ class Notebook:
         return f"ssh -N -L {local_port}:{self.host}:{self.port} {user}@{server}"
 
     def to_json(self, local_port: int, user: str, server: str) -> dict[str, Any]:
-        return {"name": self.name, "server_host": self.host, "server_port": self.port, "token": self.token,
-                "started": self.started, "local_port": local_port, "url": self.url(local_port),
-                "ssh": self.ssh_line(local_port, user, server)}
+        return {
+            "name": self.name,
+            "server_host": self.host,
+            "server_port": self.port,
+            "token": self.token,
+            "started": self.started,
+            "local_port": local_port,
+            "url": self.url(local_port),
+            "ssh": self.ssh_line(local_port, user, server),
+        }
 
 
 def server_name() -> str:
@@ -104,11 +113,26 @@ def open_notebook(info: ContainerInfo, owner: Identity, *, timeout: float = 60.0
     started = token is None
     if token is None:
         token = secrets.token_urlsafe(24)
-        argv = ["jupyter", "lab", "--no-browser", "--ip=0.0.0.0", f"--port={container_spec.NOTEBOOK_PORT}",
-                f"--ServerApp.root_dir={container_spec.WORKSPACE}"]
+        argv = [
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--ip=0.0.0.0",
+            f"--port={container_spec.NOTEBOOK_PORT}",
+            f"--ServerApp.root_dir={container_spec.WORKSPACE}",
+        ]
         try:
-            execs.start_program(info, owner, argv, {"JUPYTER_TOKEN": token, MARK: str(container_spec.NOTEBOOK_PORT),
-                                                     "HOME": str(owner.home), "USER": owner.name})
+            execs.start_program(
+                info,
+                owner,
+                argv,
+                {
+                    "JUPYTER_TOKEN": token,
+                    MARK: str(container_spec.NOTEBOOK_PORT),
+                    "HOME": str(owner.home),
+                    "USER": owner.name,
+                },
+            )
         except OperationFailed as exc:
             if "not found" not in exc.message:
                 raise
@@ -120,8 +144,10 @@ def open_notebook(info: ContainerInfo, owner: Identity, *, timeout: float = 60.0
         if now > first_look and running_token(info) is None:
             raise OperationFailed(_NOT_INSTALLED.format(name=info.name))
         if now > deadline:
-            raise OperationFailed(f"JupyterLab in {info.name} did not answer within {int(timeout)}s; "
-                                  f"try again, or look inside with `ds01 container run {info.name}`.")
+            raise OperationFailed(
+                f"JupyterLab in {info.name} did not answer within {int(timeout)}s; "
+                f"try again, or look inside with `ds01 container run {info.name}`."
+            )
         time.sleep(0.3)
     nb = Notebook(info.name, host, port, token, started)
     remember(info, nb)

@@ -67,16 +67,19 @@ def clean(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def describe(labels: dict[str, str], *, framework: str | None = None, version: str | None = None,
-             archs: tuple[str, ...] = ()) -> str:
+def describe(
+    labels: dict[str, str], *, framework: str | None = None, version: str | None = None, archs: tuple[str, ...] = ()
+) -> str:
     """What an image contains, in a few words: its catalog row, then what its labels say."""
     parts: list[str] = []
     if framework:
-        parts.append(" ".join(p for p in (framework, version) if p)
-                     + (f" for {', '.join(archs)}" if archs else ""))
+        parts.append(" ".join(p for p in (framework, version) if p) + (f" for {', '.join(archs)}" if archs else ""))
     description = labels.get("org.opencontainers.image.description", "")
-    title = " ".join(v for v in (labels.get("org.opencontainers.image.title", ""),
-                                 labels.get("org.opencontainers.image.version", "")) if v)
+    title = " ".join(
+        v
+        for v in (labels.get("org.opencontainers.image.title", ""), labels.get("org.opencontainers.image.version", ""))
+        if v
+    )
     if description:
         parts.append(description)
     elif title:
@@ -116,8 +119,9 @@ def bases(settings: ImageSettings, identity: Identity) -> list[BaseImage]:
         key = image_policy.normalize(entry.image)
         if key not in by_tag:
             continue
-        row = rows.setdefault(key, {"ref": entry.image, "framework": entry.framework,
-                                    "version": entry.version, "archs": []})
+        row = rows.setdefault(
+            key, {"ref": entry.image, "framework": entry.framework, "version": entry.version, "archs": []}
+        )
         row["archs"].extend(a for a in entry.archs if a not in row["archs"])
     catalog_refs = [row["ref"] for row in rows.values()]
 
@@ -126,9 +130,16 @@ def bases(settings: ImageSettings, identity: Identity) -> list[BaseImage]:
     allowed_ids = {f.id for f in allowed_facts.values() if f.id}
 
     def verdict(found: Any) -> image_policy.Verdict:
-        return image_policy.judge(identity.uid, ref=found.ref, image_id=found.id, tags=found.tags,
-                                  owner_uid=found.owner_uid, catalog_refs=catalog_refs,
-                                  allowed_refs=allowed, allowed_ids=allowed_ids)
+        return image_policy.judge(
+            identity.uid,
+            ref=found.ref,
+            image_id=found.id,
+            tags=found.tags,
+            owner_uid=found.owner_uid,
+            catalog_refs=catalog_refs,
+            allowed_refs=allowed,
+            allowed_ids=allowed_ids,
+        )
 
     result: list[BaseImage] = []
     seen: set[str] = set()
@@ -138,11 +149,19 @@ def bases(settings: ImageSettings, identity: Identity) -> list[BaseImage]:
             continue
         seen.add(found.id)
         archs = tuple(row["archs"])
-        result.append(BaseImage(
-            ref=row["ref"], source=CATALOG, present=True, image_id=found.id, size=sizes.get(found.id),
-            framework=row["framework"], version=row["version"], archs=archs,
-            contains=describe(found.labels, framework=row["framework"], version=row["version"], archs=archs),
-        ))
+        result.append(
+            BaseImage(
+                ref=row["ref"],
+                source=CATALOG,
+                present=True,
+                image_id=found.id,
+                size=sizes.get(found.id),
+                framework=row["framework"],
+                version=row["version"],
+                archs=archs,
+                contains=describe(found.labels, framework=row["framework"], version=row["version"], archs=archs),
+            )
+        )
     for ref in allowed:
         found = allowed_facts[ref]
         if found.id is None:
@@ -151,6 +170,14 @@ def bases(settings: ImageSettings, identity: Identity) -> list[BaseImage]:
         if found.id in seen or not verdict(found).allowed:
             continue  # listed already (a catalog image the admin also allows), or refused by the rule
         seen.add(found.id)
-        result.append(BaseImage(ref=ref, source=ALLOWED, present=True, image_id=found.id,
-                                size=sizes.get(found.id), contains=describe(found.labels)))
+        result.append(
+            BaseImage(
+                ref=ref,
+                source=ALLOWED,
+                present=True,
+                image_id=found.id,
+                size=sizes.get(found.id),
+                contains=describe(found.labels),
+            )
+        )
     return result

@@ -175,16 +175,23 @@ def catalog_refs(settings: ImageSettings) -> list[str]:
     return [entry.image for entry in cat.entries]
 
 
-def require_usable_image(ref: str, settings: ImageSettings, identity: Identity, *,
-                         what: str = "base image") -> ImageFacts:
+def require_usable_image(
+    ref: str, settings: ImageSettings, identity: Identity, *, what: str = "base image"
+) -> ImageFacts:
     """Refuse (exit 3) an image the caller may not build on: another user's project image, or a
     local image that is neither in the catalog nor in ``security.allowed_base_images``."""
     from ds01.base import images as docker_images
 
     found = docker_images.facts(ref)
     image_policy.require(
-        identity.uid, what=what, ref=ref, image_id=found.id, tags=found.tags, owner_uid=found.owner_uid,
-        catalog_refs=catalog_refs(settings), allowed_refs=settings.allowed_base_images,
+        identity.uid,
+        what=what,
+        ref=ref,
+        image_id=found.id,
+        tags=found.tags,
+        owner_uid=found.owner_uid,
+        catalog_refs=catalog_refs(settings),
+        allowed_refs=settings.allowed_base_images,
         allowed_ids=docker_images.ids_of(settings.allowed_base_images),
     )
     return found
@@ -199,8 +206,10 @@ def check_dockerfile(text: str, settings: ImageSettings, identity: Identity) -> 
             f"The Dockerfile sets the label(s) {label_policy.describe(reserved)}; labels in the ds01. and "
             "aime.mlc. namespaces are set by ds01 only. Remove those LABEL lines."
         )
-    return [require_usable_image(ref, settings, identity, what="image in the Dockerfile")
-            for ref in image_policy.referenced_images(text)]
+    return [
+        require_usable_image(ref, settings, identity, what="image in the Dockerfile")
+        for ref in image_policy.referenced_images(text)
+    ]
 
 
 def build_labels(labels: dict[str, str], bases: list[ImageFacts]) -> dict[str, str]:
@@ -214,8 +223,11 @@ def _label_check(given: dict[str, str]) -> Callable[[dict[str, str]], str | None
         foreign = label_policy.foreign_labels(built, given)
         if not foreign:
             return None
-        return (f"the image would carry the label(s) {label_policy.describe(foreign)}, which only ds01 sets; "
-                "remove those LABEL lines from the Dockerfile (or build on another base)")
+        return (
+            f"the image would carry the label(s) {label_policy.describe(foreign)}, which only ds01 sets; "
+            "remove those LABEL lines from the Dockerfile (or build on another base)"
+        )
+
     return check
 
 
@@ -247,8 +259,13 @@ def build(
     with _build_lock(location, identity):
         context = privsep.run_as(identity, docker_images.context_tar, location.context_dir, location.dockerfile.name)
         text = docker_images.dockerfile_from_context(context, location.dockerfile.name)
-        labels = labels_for(identity=identity, project=project, framework=framework, base_image=base_image,
-                            dockerfile=location.dockerfile)
+        labels = labels_for(
+            identity=identity,
+            project=project,
+            framework=framework,
+            base_image=base_image,
+            dockerfile=location.dockerfile,
+        )
         labels = build_labels(labels, check_dockerfile(text, settings, identity))
         result = docker_images.build(
             context=context,
@@ -260,9 +277,15 @@ def build(
         )
         if result.ok:
             assert result.image_id is not None
-            docker_images.record_owner(result.image_id, uid=identity.uid, user=identity.name, project=project,
-                                       labels=labels, dockerfile=str(location.dockerfile),
-                                       shared=not settings.secure)
+            docker_images.record_owner(
+                result.image_id,
+                uid=identity.uid,
+                user=identity.name,
+                project=project,
+                labels=labels,
+                dockerfile=str(location.dockerfile),
+                shared=not settings.secure,
+            )
         write_file(location.build_log, "\n".join(result.log) + "\n", identity)
     if result.refused:
         raise PolicyRefused(f"{image_name(project)} was not built: {result.error}. The previous image is unchanged.")

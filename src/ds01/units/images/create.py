@@ -139,8 +139,9 @@ def preflight(request: CreateRequest, settings: ImageSettings, identity: Identit
     catalog, or a local image the caller may use). Raises; changes nothing."""
     validate_project(request.project)
     if request.base_image or request.framework or request.version:
-        resolve_base(request.framework, request.version, request.base_image, settings, arch=request.arch,
-                     identity=identity)
+        resolve_base(
+            request.framework, request.version, request.base_image, settings, arch=request.arch, identity=identity
+        )
     check_name_is_ours(request.project, identity)
 
 
@@ -158,8 +159,9 @@ def plan_create(
     custom = validate_specs(request.packages, allow_urls=settings.allow_urls)
     system = validate_system_packages(request.system_packages)
     if check_base:
-        base, framework = resolve_base(request.framework, request.version, request.base_image, settings,
-                                       arch=request.arch, identity=identity)
+        base, framework = resolve_base(
+            request.framework, request.version, request.base_image, settings, arch=request.arch, identity=identity
+        )
     else:
         base, framework = request.base_image or "", request.framework
     packages: dict[str, list[str]] = {
@@ -174,8 +176,14 @@ def plan_create(
     if check_base:  # both ask the engine; pure callers (previews, tests) skip them
         check_name_is_ours(project, identity)
     location = locate(project, settings, identity, request.project_dockerfile)
-    recipe = df.generate(project=project, base_image=base, framework=framework, packages=packages,
-                         use_case=use_case, system_packages=system)
+    recipe = df.generate(
+        project=project,
+        base_image=base,
+        framework=framework,
+        packages=packages,
+        use_case=use_case,
+        system_packages=system,
+    )
     return ImagePlan(project, image_name(project), base, framework, use_case, location, recipe, packages, system)
 
 

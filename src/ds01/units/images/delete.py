@@ -54,8 +54,9 @@ def plan_delete(names: list[str], identity: Identity, *, admin: bool = False) ->
         raise NotFound(
             f"No image named {', '.join(missing)} for you; `ds01 image list` shows your images. Nothing was deleted."
         )
-    return DeletePlan(chosen, {i.name: list(i.containers) for i in chosen if i.containers}, identity,
-                      admin or identity.is_root)
+    return DeletePlan(
+        chosen, {i.name: list(i.containers) for i in chosen if i.containers}, identity, admin or identity.is_root
+    )
 
 
 def is_callers_container(container: dict[str, str], identity: Identity) -> bool:

@@ -369,4 +369,4 @@ def apt_packages(line: str) -> list[str] | None:
         return None
     if tuple(argv[: len(APT_PREFIX)]) != APT_PREFIX:
         return None
-    return argv[len(APT_PREFIX):]
+    return argv[len(APT_PREFIX) :]

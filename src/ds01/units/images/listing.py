@@ -47,24 +47,29 @@ def list_images(identity: Identity) -> list[ImageInfo]:
     """The caller's images (those ds01 recorded as built for them), newest first."""
     from ds01.base import images as docker_images
 
-    images = [img for img in docker_images.list_images(owner_filters(identity))
-              if (record := docker_images.owner_record(img.id)) is not None and record["uid"] == identity.uid]
+    images = [
+        img
+        for img in docker_images.list_images(owner_filters(identity))
+        if (record := docker_images.owner_record(img.id)) is not None and record["uid"] == identity.uid
+    ]
     users = docker_images.containers_by_image(i.id for i in images)
     result = []
     for img in images:
         tags = img.tags or (f"<untagged>@{img.id[7:19]}",)
         for tag in tags[:1]:
-            result.append(ImageInfo(
-                name=tag,
-                project=img.labels.get("ds01.project", ""),
-                id=img.id,
-                size=img.size,
-                created=img.created,
-                framework=img.labels.get("ds01.framework") or None,
-                base_image=img.labels.get("ds01.base_image") or None,
-                dockerfile=img.labels.get("ds01.dockerfile") or None,
-                containers=tuple(c["name"] for c in users.get(img.id, [])),
-            ))
+            result.append(
+                ImageInfo(
+                    name=tag,
+                    project=img.labels.get("ds01.project", ""),
+                    id=img.id,
+                    size=img.size,
+                    created=img.created,
+                    framework=img.labels.get("ds01.framework") or None,
+                    base_image=img.labels.get("ds01.base_image") or None,
+                    dockerfile=img.labels.get("ds01.dockerfile") or None,
+                    containers=tuple(c["name"] for c in users.get(img.id, [])),
+                )
+            )
     result.sort(key=lambda i: (-i.created, i.name))
     return result
 

@@ -138,8 +138,7 @@ def validate_spec(item: str, *, allow_urls: bool = False) -> str:
         )
     if _URL.match(text) and not allow_urls:
         raise UsageError(
-            f"{text!r} is a URL; URL requirements are disabled here (an admin can allow them with "
-            "images.allow_urls)."
+            f"{text!r} is a URL; URL requirements are disabled here (an admin can allow them with images.allow_urls)."
         )
     bad = _FORBIDDEN.search(text)
     if bad:
@@ -195,9 +194,7 @@ def read_requirements(path: Path) -> list[str]:
         if not line:
             continue
         if line.startswith("-"):
-            raise UsageError(
-                f"{path}:{number}: {line!r} is a pip option; only package specifiers are accepted."
-            )
+            raise UsageError(f"{path}:{number}: {line!r} is a pip option; only package specifiers are accepted.")
         items.append(line)
     return items
 

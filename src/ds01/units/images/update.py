@@ -52,8 +52,13 @@ class Changes:
     use_case: str | None = None
 
     def empty(self) -> bool:
-        return not (any(self.add.values()) or any(self.remove.values()) or self.jupyter is not None
-                    or self.data_science is not None or self.use_case)
+        return not (
+            any(self.add.values())
+            or any(self.remove.values())
+            or self.jupyter is not None
+            or self.data_science is not None
+            or self.use_case
+        )
 
 
 @dataclass
@@ -91,8 +96,9 @@ class UpdatePlan:
         }
 
 
-def find_dockerfile(project: str, settings: ImageSettings, identity: Identity,
-                    project_dir: Path | None = None) -> Location:
+def find_dockerfile(
+    project: str, settings: ImageSettings, identity: Identity, project_dir: Path | None = None
+) -> Location:
     """The project's Dockerfile: the given directory, else where its image says it was built
     from, else the default location."""
     if project_dir is not None:
@@ -121,13 +127,18 @@ def _recorded_dockerfile(project: str, identity: Identity) -> Path | None:
     return Path(record["dockerfile"]) if record.get("dockerfile") else None
 
 
-def plan_update(project: str, changes: Changes, settings: ImageSettings, identity: Identity,
-                project_dir: Path | None = None) -> UpdatePlan:
+def plan_update(
+    project: str, changes: Changes, settings: ImageSettings, identity: Identity, project_dir: Path | None = None
+) -> UpdatePlan:
     """Read the Dockerfile and apply the changes in memory. Writes nothing."""
     validate_project(project)
     # Validate every new specifier before reading anything else: bad input changes nothing.
-    add = {key: (validate_system_packages(specs) if key == SYSTEM else
-                 validate_specs(specs, allow_urls=settings.allow_urls)) for key, specs in changes.add.items()}
+    add = {
+        key: (
+            validate_system_packages(specs) if key == SYSTEM else validate_specs(specs, allow_urls=settings.allow_urls)
+        )
+        for key, specs in changes.add.items()
+    }
     for key in [*add, *(k for k in changes.remove if k is not None)]:
         if key not in PHASES and key != SYSTEM:
             raise UsageError(f"Unknown category {key!r}; choose one of: {', '.join(PHASES)}.")

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 Ask = Callable[[str], bool]
 
 
-
 def validate_project_name(name: str) -> str:
     """Return ``name`` if it can name a project, its image and its container (the one rule in
     ``ds01.base.names``); else UsageError."""
