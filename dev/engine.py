@@ -77,9 +77,7 @@ def ensure_engine(timeout: float = 90.0) -> None:
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", "docker.io"], check=True, env=env)
     log = open(DOCKERD_LOG, "ab")  # noqa: SIM115 - handed to the daemon
-    subprocess.Popen(  # noqa: S603
-        ["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-    )
+    subprocess.Popen(["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if engine_answers():

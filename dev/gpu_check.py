@@ -107,7 +107,7 @@ def _pkg_version(name: str) -> str | None:
         from importlib.metadata import version
 
         return version(name)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a missing or odd distribution is reported as unknown
         return None
 
 

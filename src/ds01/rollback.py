@@ -44,7 +44,7 @@ def run(error: BaseException, steps: Iterable[Step]) -> list[str]:
     for what, call in steps:
         try:
             call()
-        except Exception as exc:  # every step runs; what failed is reported, not dropped
+        except Exception as exc:  # noqa: BLE001 - every step runs; what failed is reported, not dropped
             failed.append(f"Not undone: {what} ({_reason(exc)}).")
     for line in failed:
         if isinstance(error, Ds01Error):

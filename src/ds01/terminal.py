@@ -397,8 +397,8 @@ class Terminal:
         import termios  # noqa: F401
         import tty  # noqa: F401
 
-        import prompt_toolkit.input.posix_utils  # noqa: F401
-        import prompt_toolkit.input.vt100  # noqa: F401
+        import prompt_toolkit.input.posix_utils
+        import prompt_toolkit.input.vt100
         import prompt_toolkit.key_binding.bindings.search  # noqa: F401
         import questionary  # noqa: F401
 

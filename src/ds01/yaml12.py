@@ -91,7 +91,7 @@ Loader.add_constructor(_TAG + "float", _construct_float)
 
 def load(text: str) -> Any:
     """Parse ``text`` with YAML 1.2 core-schema scalars."""
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=Loader)  # a SafeLoader subclass
 
 
 def load_with_duplicates(text: str) -> tuple[Any, list[tuple[str, int]]]:
@@ -114,4 +114,4 @@ def load_with_duplicates(text: str) -> tuple[Any, list[tuple[str, int]]]:
         return _BASE.construct_mapping(loader, node, deep=deep)
 
     _Checking.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return yaml.load(text, Loader=_Checking), duplicates  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_Checking), duplicates  # a SafeLoader subclass

@@ -73,7 +73,7 @@ def test_every_sdk_failure_becomes_one_typed_error(api, raised, kind, code):
     assert EngineDownIsDockerUnavailable()
 
 
-def EngineDownIsDockerUnavailable() -> bool:  # noqa: N802 - reads as a sentence in the assertion
+def EngineDownIsDockerUnavailable() -> bool:  # reads as a sentence in the assertion
     return dc.EngineDown is DockerUnavailable
 
 
@@ -159,7 +159,6 @@ def test_listing_over_the_socket_is_typed_the_same(monkeypatch, tmp_path):
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(4)
-    statuses = iter([404, 409, 500])
 
     def answer() -> None:
         for status in (404, 409, 500):
@@ -168,7 +167,7 @@ def test_listing_over_the_socket_is_typed_the_same(monkeypatch, tmp_path):
             body = b'{"message": "engine says no"}'
             conn.sendall(
                 b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                % (next(statuses), len(body), body)
+                % (status, len(body), body)
             )
             conn.close()
 

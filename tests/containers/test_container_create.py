@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 from conftest import tagged
 from ds01.base.names import split_docker_name
@@ -43,7 +44,7 @@ def test_create_applies_limits_gpu_and_records_everything(cli, cenv, as_user, do
     assert labels["aime.mlc.GPUS"] == out["slots"][0]
     # Ledger: one confirmed row under the full Docker name; the definition is saved.
     assert cenv.active_rows() == [(out["slots"][0], out["docker_name"], "alice", 1, None)]
-    defn = json.loads(open(out["definition"]).read())
+    defn = json.loads(Path(out["definition"]).read_text())
     assert defn["name"] == name and defn["ds01"]["gpu_count"] == 1 and defn["image"] == base_image
     # A second create of the same name is refused before anything is allocated.
     again = cli("container", "create", name, "--image", base_image, "-w", str(ws))

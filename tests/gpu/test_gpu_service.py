@@ -462,7 +462,8 @@ def test_gpu_help_lists_every_verb_without_heavy_imports(cli):
     for verb in ("status", "allocate", "release", "mark-stopped", "user-status", "release-stale", "reconcile"):
         assert verb in res.stdout
     code = (
-        "import sys, ds01.gpu.service, ds01.gpu.sync, ds01.gpu.housekeeping, ds01.gpu.facts, ds01.gpu.inventory, ds01.cli.gpu.status, ds01.cli.gpu.allocate; "
+        "import sys, ds01.gpu.service, ds01.gpu.sync, ds01.gpu.housekeeping, ds01.gpu.facts, ds01.gpu.inventory, "
+        "ds01.cli.gpu.status, ds01.cli.gpu.allocate; "
         "print(sorted(m for m in ('pynvml', 'docker', 'yaml', 'rich') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -12,9 +12,9 @@ from pathlib import Path
 import pexpect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_images_bases import write_config  # noqa: E402
+from test_images_bases import write_config
 
-from support.cli import ds01_executable  # noqa: E402
+from support.cli import ds01_executable
 
 DOWN, ENTER = "\x1b[B", "\r"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pexpect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from support.cli import ds01_executable  # noqa: E402
+from support.cli import ds01_executable
 
 UP, DOWN, ENTER = "\x1b[A", "\x1b[B", "\r"
 

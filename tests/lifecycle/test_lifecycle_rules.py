@@ -171,7 +171,8 @@ def test_migration_to_samples_keeps_every_row_and_retention_prunes(tmp_path):
             container_id TEXT);
         CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, event TEXT NOT NULL,
             user TEXT NOT NULL, container TEXT NOT NULL, slot TEXT NOT NULL, reason TEXT);
-        INSERT INTO allocations (slot, uuid, container, user, priority, allocated_at) VALUES ('0', 'GPU-a', 'x._.1', 'u', 10, 1);
+        INSERT INTO allocations (slot, uuid, container, user, priority, allocated_at)
+            VALUES ('0', 'GPU-a', 'x._.1', 'u', 10, 1);
         PRAGMA user_version = 2;
     """)
     conn.close()

@@ -95,12 +95,13 @@ def test_migrating_a_ds01_file_changes_nothing() -> None:
         ),
         (
             "defaults:\n  idle_timeout_h: 48\n  idle_timeout: 24h\n",
-            "defaults.idle_timeout_h: 48 would become defaults.idle_timeout, which defaults already sets; keep one of them",
+            "defaults.idle_timeout_h: 48 would become defaults.idle_timeout, which defaults already sets; "
+            "keep one of them",
         ),
         (
             "defaults:\n  max_gpus_per_user: two\n",
-            "defaults.max_gpus_per_user: 'two' is an original DS01 key and has no translation; write max_mig_instances: N "
-            "(a whole number of GPU slots) or null",
+            "defaults.max_gpus_per_user: 'two' is an original DS01 key and has no translation; "
+            "write max_mig_instances: N (a whole number of GPU slots) or null",
         ),
     ],
 )

@@ -138,7 +138,7 @@ def _crafted_archive(client, base_image: str, tag: str, repo_tags: list[str], de
     image_tar = b"".join(client.api.get_image(ref))
     client.api.remove_image(ref)
     # Rewrite the image's tags: what a hand-made archive can say.
-    src = tarfile.open(fileobj=io.BytesIO(image_tar))
+    src = tarfile.open(fileobj=io.BytesIO(image_tar))  # noqa: SIM115 - read while dst is written
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as dst:
         for m in src.getmembers():
@@ -234,7 +234,7 @@ def test_import_refuses_an_archive_whose_layers_are_not_in_it(setup, docker_env,
     good = _crafted_archive(docker_env, base_image, session_tag, [f"{session_tag}-x:1"], user.home / "g.tar")
     with tarfile.open(good) as t:
         payload = t.extractfile("definition.json").read()
-        image = tarfile.open(fileobj=io.BytesIO(t.extractfile("image.tar").read()))
+        image = tarfile.open(fileobj=io.BytesIO(t.extractfile("image.tar").read()))  # noqa: SIM115 - read below
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as dst:
         for m in image.getmembers():

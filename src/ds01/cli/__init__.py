@@ -62,11 +62,11 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (``ds01 gpu status | head``): not an error of ours.
         try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stdout for the rest of the process
         except OSError:
             pass
         return 0
-    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback for users
+    except Exception as exc:  # last line of defence: no traceback for users
         if debug:
             raise
         _terminal().error(f"internal error ({type(exc).__name__}: {exc}). Re-run with DS01_DEBUG=1 for the details.")

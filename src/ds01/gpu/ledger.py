@@ -130,8 +130,8 @@ class Row:
 
 
 _COLUMNS = (
-    "id, slot, uuid, container, user, priority, allocated_at, confirmed_at, stopped_at, released_at, reason, exclusive, "
-    "container_id"
+    "id, slot, uuid, container, user, priority, allocated_at, confirmed_at, stopped_at, released_at, reason, "
+    "exclusive, container_id"
 )
 
 

@@ -186,7 +186,7 @@ def _level(m: Any, path: str, mig: Migration, *, group: bool) -> None:
                         "the group already sets; keep one of them"
                     )
             if not any(r.startswith(f"{where}.") for r in mig.refusals):
-                comment = m.ca.items.pop(key, None)
+                m.ca.items.pop(key, None)  # the old key's own comment goes with it
                 del m[key]
                 for offset, (inner, inner_value, rw) in enumerate(items):
                     assert isinstance(rw, Rewrite)

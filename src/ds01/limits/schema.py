@@ -62,7 +62,8 @@ class FieldSpec:
     """One key of a section: how it is typed, what it defaults to, what ``null`` means."""
 
     name: str
-    kind: str  # size|duration|int|number|bool|enum|str|network|path|str_list|int_list|user_list|slot_list|datetime|use_cases
+    # size|duration|int|number|bool|enum|str|network|path|str_list|int_list|user_list|slot_list|datetime|use_cases
+    kind: str
     default: Any
     doc: str
     example: str

@@ -424,7 +424,7 @@ def run(targets: Targets) -> list[Check]:
     for check in CHECKS:
         try:
             out.extend(check(ctx))
-        except Exception as exc:  # a check that breaks is itself a finding, never a crash
+        except Exception as exc:  # noqa: BLE001 - a check that breaks is itself a finding, never a crash
             out.append(
                 Check(
                     check.__name__.strip("_"),

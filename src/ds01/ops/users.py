@@ -111,7 +111,7 @@ def add_to_group(path: Path, user: str, group: str) -> AddResult:
             )
     except ImportError:
         return AddResult(False, False, lines, "ruamel.yaml is not installed", "")
-    except Exception as exc:  # an unusual document shape: say what to add instead
+    except Exception as exc:  # noqa: BLE001 - an unusual document shape: say what to add instead
         return AddResult(False, False, lines, f"the file could not be edited safely ({exc})", "")
     try:
         _replace_checked(path, out.getvalue())

@@ -37,7 +37,10 @@ def row_refusal(user: str, uid: int | None, container: str) -> str | None:
             f"{container} is not a container name of {user}: ds01 names containers NAME._.UID with the "
             f"owner's uid (here NAME._.{uid})."
         )
-    return f"{container} is named for uid {named_for}, not for {user} (uid {uid}); a GPU row must name its own user's container."
+    return (
+        f"{container} is named for uid {named_for}, not for {user} (uid {uid}); "
+        "a GPU row must name its own user's container."
+    )
 
 
 def may_act_on_row(*, row_user: str, container: str, caller: str, caller_uid: int, admin: bool) -> bool:

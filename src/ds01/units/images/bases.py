@@ -143,7 +143,7 @@ def bases(settings: ImageSettings, identity: Identity) -> list[BaseImage]:
 
     result: list[BaseImage] = []
     seen: set[str] = set()
-    for key, row in rows.items():
+    for row in rows.values():
         found = docker_images.facts(row["ref"])
         if found.id is None or not verdict(found).allowed:
             continue
