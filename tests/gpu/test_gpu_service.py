@@ -634,3 +634,33 @@ def test_an_invalid_config_keeps_the_last_valid_security_mode_for_ledger_and_log
     (state / last_good.store_path(state).name).unlink()
     config.write_text(config.read_text() + "\n")
     assert inputs.secure_now() is True  # no valid config ever: never loosened on a guess
+
+
+def test_holder_lookups_open_the_ledger_in_the_configured_mode_and_close_it(tmp_path, monkeypatch):
+    """A secure server's ledger is never made group-writable, whoever opens it first: the holder
+    lookups (`container run`, `gpu mark-stopped`, `gpu release`) judge the mode by the config, as
+    every other ledger writer does, and close what they open."""
+    import os
+    import stat
+
+    cfg = write_config(tmp_path / "cfg", extra="security:\n  mode: secure\n")
+    monkeypatch.setenv("DS01_CONFIG", str(cfg))
+    paths.state_dir().mkdir(parents=True)
+    os.chmod(paths.state_dir(), 0o2775)
+    opened, closed = [], []
+    real_init, real_close = Ledger.__init__, Ledger.close
+
+    def init(self, *args, **kw):
+        opened.append(kw.get("secure", False))
+        real_init(self, *args, **kw)
+
+    def close(self):
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(Ledger, "__init__", init)
+    monkeypatch.setattr(Ledger, "close", close)
+    assert service.holder_of("x._.1000") is None
+    assert service.holders_of("x._.1000") == []
+    assert opened == [True, True] and len(closed) == 2
+    assert stat.S_IMODE((paths.state_dir() / "ds01.db").stat().st_mode) == 0o644

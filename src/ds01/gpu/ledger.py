@@ -373,6 +373,12 @@ class Ledger:
             self._conn.close()
             self._conn = None
 
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _still_ours(self) -> None:
         """Fail closed when the path no longer names the database this ledger opened."""
         if self._file is None:

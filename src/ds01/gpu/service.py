@@ -23,7 +23,8 @@ refuses a container name that belongs to another user (``NAME._.UID``, SPEC §5)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -312,6 +313,17 @@ def allocate(
 # -- release, stop, restart, confirm ----------------------------------------------------------
 
 
+@contextmanager
+def _opened(ledger: Ledger | None) -> Iterator[Ledger]:
+    """``ledger`` as given (the caller closes it), or the ledger opened for this call alone, with
+    the modes the configuration in force asks for, and closed after it."""
+    if ledger is not None:
+        yield ledger
+        return
+    with Ledger(secure=secure_now()) as led:
+        yield led
+
+
 def _change(
     container: str,
     event: str,
@@ -320,8 +332,7 @@ def _change(
     ledger: Ledger | None,
     now: Callable[[], float],
 ) -> list[Row]:
-    led = ledger or Ledger(secure=secure_now())
-    with led.write() as conn:
+    with _opened(ledger) as led, led.write() as conn:
         t = now()
         rows = op(conn, led, t)
         for r in rows:
@@ -388,20 +399,21 @@ def confirm(
     and record ``container_id``, the Docker id of the container just created, on its rows:
     reconcile counts a container as holding its slots only through that id. Returns how many
     pending rows were confirmed."""
-    led = ledger or Ledger(secure=secure_now())
-    with led.write() as conn:
+    with _opened(ledger) as led, led.write() as conn:
         return led.set_confirmed(conn, container, now(), container_id=container_id, user=user)
 
 
 def holder_of(container: str, *, ledger: Ledger | None = None) -> str | None:
     """The user the ledger promised ``container``'s slots to (None: nothing held)."""
-    rows = (ledger or Ledger()).rows_for(container)
+    with _opened(ledger) as led:
+        rows = led.rows_for(container)
     return rows[0].user if rows else None
 
 
 def holders_of(container: str, *, ledger: Ledger | None = None) -> list[str]:
     """Every user with an active row for ``container`` (normally one)."""
-    return sorted({r.user for r in (ledger or Ledger()).rows_for(container)})
+    with _opened(ledger) as led:
+        return sorted({r.user for r in led.rows_for(container)})
 
 
 # -- user status ------------------------------------------------------------------------------
