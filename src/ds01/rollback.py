@@ -69,7 +69,6 @@ class Rollback:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:
         if exc is not None:
             run(exc, reversed(self._steps))
-        return False

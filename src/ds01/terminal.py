@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TextIO, cast
 
 from ds01.errors import UsageError
 
@@ -459,7 +459,7 @@ def discard_typeahead(stream: IO[str] | None = None) -> None:
         from prompt_toolkit.input.typeahead import clear_typeahead
 
         try:
-            clear_typeahead(create_input(stream))
+            clear_typeahead(create_input(cast(TextIO, stream)))
         except (OSError, ValueError, AttributeError):
             pass
 

@@ -181,3 +181,22 @@ def test_doctor_counts_a_pass_seen_only_in_the_ledger(staged, cli):
     led.close()
     _code, checks = _doctor(cli, root)
     assert checks["lifecycle pass"]["status"] == "ok", checks["lifecycle pass"]
+    # The ledger and Docker agree (no allocation at all) ...
+    assert checks["ledger vs docker"]["status"] == "ok", checks["ledger vs docker"]
+    # ... until the ledger holds a GPU for a container Docker has never heard of.
+    led = Ledger(targets.state / "ds01.db")
+    with led.write() as conn:
+        Ledger.insert(
+            conn,
+            slot="0",
+            uuid="GPU-doctor-0",
+            container="ghost-doctor._.1",
+            user="alice",
+            priority=10,
+            at=time.time() - 3600,
+            confirmed=True,
+        )
+    led.close()
+    _code, checks = _doctor(cli, root)
+    assert checks["ledger vs docker"]["status"] == "warn", checks["ledger vs docker"]
+    assert "reconcile" in checks["ledger vs docker"]["fix"]

@@ -203,8 +203,8 @@ def remove_containers(container_ids: Iterable[str]) -> list[str]:
     for cid in container_ids:
         gone_ok(
             f"remove container {cid[:12]}",
-            lambda cid=cid: api().remove_container(cid, force=True, v=False),
-            still_there=lambda cid=cid: _container_left(cid),
+            lambda: api().remove_container(cid, force=True, v=False),  # noqa: B023 - called before the loop goes on
+            still_there=lambda: _container_left(cid),  # noqa: B023
         )
         removed.append(cid)
     return removed

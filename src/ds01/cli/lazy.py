@@ -117,12 +117,12 @@ def _close(word: str, names: list[str]) -> list[str]:
 def unknown_command_message(group: LazyGroup, ctx: click.Context, name: str, rest: list[str]) -> str:
     """``No such command 'contianer'. Did you mean: ds01 container list`` -- the corrected line
     when one guess stands out, the candidates otherwise, and ``--help`` when nothing is close."""
-    names = set(group.list_commands(ctx)) | set(group.aliases)
+    known = set(group.list_commands(ctx)) | set(group.aliases)
     if ctx.parent is None:
         from ds01.cli.tree import TOP_LEVEL_ALIASES
 
-        names |= set(TOP_LEVEL_ALIASES)
-    names = sorted(names)
+        known |= set(TOP_LEVEL_ALIASES)
+    names = sorted(known)
     path = ctx.command_path
     guesses: list[str] = []
     for g in _close(name, names):

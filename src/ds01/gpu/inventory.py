@@ -55,7 +55,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _library_errors() -> tuple[type, ...]:
+def _library_errors() -> tuple[type[BaseException], ...]:
     import pynvml
 
     return (pynvml.NVMLError_LibraryNotFound, pynvml.NVMLError_DriverNotLoaded, pynvml.NVMLError_Uninitialized)

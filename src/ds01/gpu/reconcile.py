@@ -137,7 +137,7 @@ def plan(
         for r in own:
             if r.pending:
                 expected = seal(r) if (seal is not None and c is not None and c.seal and c.id) else None
-                if expected and hmac.compare_digest(expected, c.seal):
+                if expected and c is not None and hmac.compare_digest(expected, c.seal):
                     result.confirm.append((r, c.id))
                     mine.append(r)
                     continue

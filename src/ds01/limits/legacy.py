@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ds01.limits import schema
 from ds01.limits.units import format_duration
@@ -177,24 +177,25 @@ def _level(m: Any, path: str, mig: Migration, *, group: bool) -> None:
         if group and key == "policies" and isinstance(value, dict):
             pos = list(m.keys()).index(key)
             items = policies_items(path.split(".", 1)[1], value)
-            for inner, inner_value, rw in items:
-                if isinstance(rw, Refusal):
-                    mig.refusals.append(f"{where}.{inner}: {inner_value!r} {rw.reason}")
-                elif rw.key in m:
+            for inner, inner_value, change in items:
+                if isinstance(change, Refusal):
+                    mig.refusals.append(f"{where}.{inner}: {inner_value!r} {change.reason}")
+                elif change.key in m:
                     mig.refusals.append(
-                        f"{where}.{inner}: {inner_value!r} would become {path}.{rw.key}, which "
+                        f"{where}.{inner}: {inner_value!r} would become {path}.{change.key}, which "
                         "the group already sets; keep one of them"
                     )
             if not any(r.startswith(f"{where}.") for r in mig.refusals):
                 m.ca.items.pop(key, None)  # the old key's own comment goes with it
                 del m[key]
-                for offset, (inner, inner_value, rw) in enumerate(items):
-                    assert isinstance(rw, Rewrite)
-                    m.insert(pos + offset, rw.key, rw.value)
-                    inner_comment = value.ca.items.get(inner)
+                comments = cast(Any, value).ca.items  # a ruamel CommentedMap
+                for offset, (inner, inner_value, change) in enumerate(items):
+                    assert isinstance(change, Rewrite)
+                    m.insert(pos + offset, change.key, change.value)
+                    inner_comment = comments.get(inner)
                     if inner_comment is not None:  # the line's comment, and blank lines after it
-                        m.ca.items[rw.key] = inner_comment
-                    mig.changes.append(f"{where}.{inner}: {inner_value!r} -> {path}.{rw.text}")
+                        m.ca.items[change.key] = inner_comment
+                    mig.changes.append(f"{where}.{inner}: {inner_value!r} -> {path}.{change.text}")
             continue
         rw = translate(key, value)
         if rw is None:

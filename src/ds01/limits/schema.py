@@ -99,11 +99,11 @@ class FieldSpec:
             forms = "one of " + ", ".join(self.choices)
         elif self.kind in ("int", "number"):
             noun = "a whole number" if self.kind == "int" else "a number"
-            lo, hi = self.minimum, self.bounds()[1]
-            if lo is None:
+            low, hi = self.minimum, self.bounds()[1]
+            if low is None:
                 forms = f"{noun} of at most {_num(hi)}"
-            elif self.maximum is not None or lo > 0 or self.kind == "int":
-                forms = f"{noun} from {_num(lo)} to {_num(hi)}"
+            elif self.maximum is not None or low > 0 or self.kind == "int":
+                forms = f"{noun} from {_num(low)} to {_num(hi)}"
             else:
                 forms = f"{noun} above 0, at most {_num(hi)}"
         if self.nullable:

@@ -233,11 +233,9 @@ def _reconcile(ctx: _Context) -> list[Check]:
         return [Check("ledger vs docker", "ok", "no ledger yet")]
     try:
         report = sync.reconcile(ctx.config, dry_run=True, ledger=ledger.Ledger(ctx.targets.state / ledger.DB_NAME))
-    except TypeError:
-        report = sync.reconcile(ctx.config, dry_run=True)
     except Ds01Error as exc:
         return [Check("ledger vs docker", "warn", f"reconcile dry run failed: {exc}", "ds01 gpu reconcile")]
-    if report.changed:
+    if report.changed():
         return [
             Check(
                 "ledger vs docker",

@@ -209,11 +209,11 @@ def ensure_config(plan: Plan) -> None:
             f"The config {path} is not valid; fix it and install again.", details=[str(p) for p in problems[:5]]
         )
     made = {"kind": "file", "path": str(path)} in plan.manifest.created
-    example = (paths.packaged_config_dir() / "resource-limits.yaml").read_bytes()
+    example_bytes = (paths.packaged_config_dir() / "resource-limits.yaml").read_bytes()
     pristine = (
         made
         and path.exists()
-        and (path.read_bytes() == example or plan.manifest.written.get(str(path)) == _sha256(path))
+        and (path.read_bytes() == example_bytes or plan.manifest.written.get(str(path)) == _sha256(path))
     )
     _set_mode(plan, check, plan.mode)
     if pristine and not plan.dry_run:

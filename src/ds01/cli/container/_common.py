@@ -51,7 +51,7 @@ def pick_name(
     if not entries:
         from ds01.errors import UsageError
 
-        kind = {True: "running ", False: "stopped "}.get(running, "")  # type: ignore[call-overload]
+        kind = "" if running is None else ("running " if running else "stopped ")
         # Advice that works in this state: nothing at all -> create; only released ones -> --all.
         if not every:
             advice = "create one with `ds01 container create NAME`"

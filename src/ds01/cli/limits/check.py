@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -28,7 +29,7 @@ def command(app: App, file: Path | None, as_json: bool) -> None:
     term = app.terminal
     path = file if file is not None else paths.config_path()
     config, problems, warnings = check_file(path)
-    summary = None
+    summary: dict[str, Any] | None = None
     if config is not None:
         ga = config.gpu_allocation
         summary = {

@@ -240,7 +240,7 @@ def usage(
 
     rows = [finish(acc[k], _peak(held.get(k, []), since, until, now)) for k in sorted(acc)]
     everything = [iv for ivs in held.values() for iv in ivs]
-    total = {name: "TOTAL"}
+    total: dict[str, Any] = {name: "TOTAL"}
     total.update(
         {
             c: round(sum(r[c] for r in rows), 3) if c.endswith("hours") else sum(r[c] for r in rows)

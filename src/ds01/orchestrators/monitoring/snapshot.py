@@ -349,24 +349,25 @@ def frame(
     own_rows = rows if everyone else [r for r in rows if r.user == caller.name]
     totals = user_totals(config, own_rows, mine, None if everyone else {caller.name})
     slot_list = []
-    for v in views:
+    for slot in views:
         holders = [
-            {"user": u, "container": c if everyone or u == caller.name else None, "state": s} for u, c, s in v.holders
+            {"user": u, "container": c if everyone or u == caller.name else None, "state": s}
+            for u, c, s in slot.holders
         ]
         slot_list.append(
             {
-                "id": v.id,
-                "uuid": v.uuid,
-                "gpu_index": v.gpu_index,
-                "profile": v.profile,
-                "memory_bytes": v.memory_bytes,
-                "memory_used_percent": round(v.memory_used_percent, 1),
-                "state": v.state,
+                "id": slot.id,
+                "uuid": slot.uuid,
+                "gpu_index": slot.gpu_index,
+                "profile": slot.profile,
+                "memory_bytes": slot.memory_bytes,
+                "memory_used_percent": round(slot.memory_used_percent, 1),
+                "state": slot.state,
                 "holders": holders,
-                "held_until": v.held_until,
-                "reserved_for": v.reserved_for,
-                "busy": v.busy,
-                "activity": v.activity,
+                "held_until": slot.held_until,
+                "reserved_for": slot.reserved_for,
+                "busy": slot.busy,
+                "activity": slot.activity,
             }
         )
     return {

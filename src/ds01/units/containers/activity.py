@@ -103,7 +103,8 @@ def observe(config: Config, infos: list[ContainerInfo], *, now: float) -> list[O
 def _gpu(rows: list, activity: dict) -> tuple[bool | None, str]:
     if not rows:
         return False, "no GPU"
-    states, words = [], []
+    states: list[bool | None] = []
+    words: list[str] = []
     for r in rows:
         a = activity.get(r.uuid)
         if a is None:

@@ -163,10 +163,10 @@ class Dockerfile:
         if key is not None:
             _check_phase(key)
         wanted = {package_name(n) for n in names}
-        removed = []
+        removed: list[str] = []
         for seg in self.segments:
             if isinstance(seg, Phase) and seg.key != SYSTEM and (key is None or seg.key == key):
-                keep = []
+                keep: list[str] = []
                 for spec in seg.packages:
                     (removed if package_name(spec) in wanted else keep).append(spec)
                 seg.packages = keep
