@@ -29,7 +29,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import ds01, pytest, pexpect, pytest_timeout' >/dev/null 2>&1 \
+if ! .venv/bin/python -c 'import ds01, pytest, pexpect, pytest_timeout, mypy' >/dev/null 2>&1 \
+   || [ ! -x .venv/bin/ruff ] \
    || [ pyproject.toml -nt .venv/.ds01-installed ]; then
   echo "setup: installing ds01 into .venv" >&2
   .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'

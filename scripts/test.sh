@@ -10,6 +10,10 @@ if [ -z "${DS01_TEST_AIME_CATALOG:-}" ] && [ -f ../shared/data/aime-ml_images.re
   DS01_TEST_AIME_CATALOG="$(cd ../shared/data && pwd)/aime-ml_images.repo"
   export DS01_TEST_AIME_CATALOG
 fi
+# Lint, format and types first: seconds, and they name the line.
+.venv/bin/ruff check --quiet src tests bench dev
+.venv/bin/ruff format --check --quiet src tests bench dev
+.venv/bin/mypy
 set +e
 .venv/bin/python -m pytest --durations=15 "$@"
 rc=$?
