@@ -35,6 +35,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NO_COLOR", "1")
     for var in ("SUDO_USER", "SUDO_UID", "SUDO_GID", "DS01_DEBUG", "MLC_ARCH"):
         monkeypatch.delenv(var, raising=False)
+    from ds01 import paths
+
+    paths.forget()  # each test's folders and users are judged afresh
     return tmp_path
 
 

@@ -26,8 +26,6 @@ DEFAULT_LOG_DIR = Path("/var/log/ds01")
 
 Environ = Mapping[str, str]
 
-_warned: set[tuple[str, str, str]] = set()
-
 
 def packaged_config_dir() -> Path:
     """The ``config/`` folder shipped with ds01 (example config, topologies, catalog)."""
@@ -64,6 +62,18 @@ def log_dir(environ: Environ | None = None) -> Path:
 # -- overrides under sudo -------------------------------------------------------------------
 
 
+# Each override is judged once per process: a command keeps the paths it started with, and the
+# folder walk, the caller's groups and the installed config's admins are read once, not on every
+# call. The key holds everything the verdict depends on but the files themselves; ``forget``
+# drops the verdicts (tests change the files between calls).
+_verdicts: dict[tuple[str, str, tuple[int, int, str], str], Path | None] = {}
+
+
+def forget() -> None:
+    """Judge every override afresh at its next use."""
+    _verdicts.clear()
+
+
 def _override(name: str, environ: Environ | None) -> Path | None:
     """The path ``name`` names, when it may be used; None means: the installed default."""
     env = os.environ if environ is None else environ
@@ -74,19 +84,23 @@ def _override(name: str, environ: Environ | None) -> Path | None:
     caller = sudo_caller(env)
     if caller is None:
         return path
+    key = (name, str(path), caller, str(DEFAULT_CONFIG))
+    if key not in _verdicts:
+        _verdicts[key] = _judge(name, value, path, caller)
+    return _verdicts[key]
+
+
+def _judge(name: str, value: str, path: Path, caller: tuple[int, int, str]) -> Path | None:
     uid, gid, user = caller
     groups = _groups(user, gid)
     if root_controlled(path, uid, groups):
         return Path(os.path.realpath(path))
     if _is_admin(user):
         return path
-    key = (name, value, user)
-    if key not in _warned:
-        _warned.add(key)
-        sys.stderr.write(
-            f"ds01: ignoring {name}={value}: under sudo ds01 uses only paths that root owns and you "
-            "cannot change; using the installed one.\n"
-        )
+    sys.stderr.write(
+        f"ds01: ignoring {name}={value}: under sudo ds01 uses only paths that root owns and you "
+        "cannot change; using the installed one.\n"
+    )
     return None
 
 

@@ -99,15 +99,19 @@ def test_root_controlled_paths_count_and_symlinks_resolve(monkeypatch):
         assert paths.state_dir() == state
 
         # Writable by the caller through their group, or by everyone: no longer root's alone.
+        # (A process judges each override once: each change below is looked at afresh.)
         os.chown(config, 0, user.gid)
         os.chmod(config, 0o664)
+        paths.forget()
         assert paths.config_path() == paths.installed_config_path()
         os.chown(config, 0, 0)
         os.chmod(config, 0o644)
         os.chmod(world, 0o777)
+        paths.forget()
         assert paths.config_path() == paths.installed_config_path()
         assert paths.state_dir() == paths.DEFAULT_STATE_DIR
         os.chmod(world, 0o1777)  # sticky: the caller may add names but not replace root's file
+        paths.forget()
         assert paths.config_path() == config
         assert paths.state_dir() == paths.DEFAULT_STATE_DIR  # ...but could create the missing folder
 
@@ -126,7 +130,38 @@ def test_an_admin_of_the_installed_config_keeps_overrides(monkeypatch):
         monkeypatch.setenv("DS01_CONFIG", str(own))
         assert paths.config_path() == own
         installed.write_text("admins: []\n")
+        paths.forget()
         assert paths.config_path() == installed
+
+
+def test_each_override_is_judged_once_per_process(monkeypatch):
+    """The folder walk, the caller's groups and the installed admins are read at the first use of
+    an override, not at every call; another value, or another caller, is judged on its own."""
+    with make_user() as user:
+        world = world_dir()
+        config = world / "staging.yaml"
+        config.write_text("defaults: {}\n")
+        judged = []
+        real = paths._judge
+
+        def judge(name, value, path, caller):
+            judged.append((name, value))
+            return real(name, value, path, caller)
+
+        monkeypatch.setattr(paths, "_judge", judge)
+        for key, value in sudo_env(user).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("DS01_CONFIG", str(config))
+        for _ in range(3):
+            assert paths.config_path() == config
+        assert judged == [("DS01_CONFIG", str(config))]
+        other = world / "other.yaml"
+        other.write_text("defaults: {}\n")
+        monkeypatch.setenv("DS01_CONFIG", str(other))
+        assert paths.config_path() == other
+        monkeypatch.setenv("SUDO_UID", str(user.uid + 1))
+        assert paths.config_path() == other
+        assert judged == [("DS01_CONFIG", str(config)), ("DS01_CONFIG", str(other)), ("DS01_CONFIG", str(other))]
 
 
 def test_without_sudo_or_for_root_overrides_count_as_given(monkeypatch, tmp_path):
