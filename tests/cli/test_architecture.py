@@ -13,18 +13,33 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "ds01"
 
 
+def module_imports(rel: str, source: str) -> set[str]:
+    """Every module name the file ``rel`` (relative to src/ds01) imports, anywhere in it, as
+    absolute names: ``from .._common import x`` in ``cli/gpu/show.py`` is ``ds01.cli._common``
+    and ``ds01.cli._common.x``."""
+    parts = ["ds01", *rel.removesuffix(".py").split("/")]
+    package = parts[:-1]  # the package a relative import starts from (``__init__``'s own too)
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source, filename=rel)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
 def _imports() -> dict[str, set[str]]:
     """module path (relative to src/ds01) -> every module name it imports, anywhere in the file."""
     found: dict[str, set[str]] = {}
     for path in SRC.rglob("*.py"):
-        names: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module)
-                names.update(f"{node.module}.{alias.name}" for alias in node.names)
-        found[str(path.relative_to(SRC))] = names
+        rel = str(path.relative_to(SRC))
+        found[rel] = module_imports(rel, path.read_text())
     return found
 
 
@@ -102,56 +117,101 @@ def _is_private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
 
+def crosses_privately(module: str, name: str) -> bool:
+    """Whether ``module`` (a file relative to src/ds01) imports ``name``, a private module or name
+    (``_common``, ``_secure_now``) of another tier. A top-level ``ds01._x`` is a tier of its own."""
+    parts = name.split(".")
+    if parts[0] != "ds01" or len(parts) < 2:
+        return False
+    return any(_is_private(p) for p in parts[1:]) and _tier(module) != parts[1]
+
+
 def test_private_modules_and_names_stay_inside_their_tier():
     """``ds01.cli.gpu._common`` or ``_secure_now`` are a tier's own: another tier uses a public name."""
+    assert _offenders(crosses_privately) == []
 
-    def crosses(module: str, name: str) -> bool:
-        parts = name.split(".")
-        if parts[0] != "ds01" or len(parts) < 3:
-            return False
-        return any(_is_private(p) for p in parts[2:]) and _tier(module) != parts[1]
 
-    assert _offenders(crosses) == []
+def test_the_private_rule_sees_every_spelling_of_an_import():
+    """The rule above fails on each way a wizard could reach a private module of the CLI, and
+    passes a tier using its own."""
+    reaching = [
+        "from ds01.cli.gpu._common import parse_wait",
+        "from ds01.cli.gpu import _common",
+        "import ds01.cli.gpu._common",
+        "import ds01.cli.gpu._common as c",
+        "def f():\n    from ds01.cli.gpu._common import parse_wait",
+        "from ..cli.gpu._common import parse_wait",
+        "from ..cli.gpu import _common",
+        "from ds01.cli.gpu.show import _table",
+        "from ds01 import _hidden",
+    ]
+    for source in reaching:
+        names = module_imports("wizards/new_project.py", source)
+        assert any(crosses_privately("wizards/new_project.py", n) for n in names), source
+    for source in ("from ds01.cli.gpu._common import parse_wait", "from ._common import parse_wait"):
+        names = module_imports("cli/gpu/show.py", source)
+        assert not any(crosses_privately("cli/container/create.py", n) for n in names), source
+    assert module_imports("cli/gpu/__init__.py", "from ._common import x") >= {"ds01.cli.gpu._common"}
 
 
 PROMPTS = frozenset({"ask", "choose", "confirm", "checkbox", "password", "select", "text", "autocomplete"})
 
 
-def _prompt_calls() -> list[str]:
-    """``units/`` files that import a prompt library or call a prompt (``term.ask(...)``,
-    ``terminal.choose(...)``, ``input()``): units take their answers as arguments."""
+def _receiver(node: ast.expr) -> str:
+    """The last name of a call's receiver: ``term`` in ``term.ask``, ``terminal`` in ``app.terminal.ask``."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def prompt_calls(rel: str, source: str) -> list[str]:
+    """What in one file imports a prompt library or calls a prompt: ``input()``, ``term.ask(...)``,
+    ``terminal.choose(...)``, ``app.terminal.confirm(...)``, ``questionary.select(...)``."""
     found = []
-    for path in (SRC / "units").rglob("*.py"):
-        rel = str(path.relative_to(SRC))
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-                found += [
-                    f"{rel}:{node.lineno}: import {m}"
-                    for m in mods
-                    if m.split(".")[0] in ("questionary", "prompt_toolkit", "getpass")
-                ]
-            elif isinstance(node, ast.Call):
-                func = node.func
-                if isinstance(func, ast.Name) and func.id == "input":
-                    found.append(f"{rel}:{node.lineno}: input()")
-                elif (
-                    isinstance(func, ast.Attribute)
-                    and func.attr in PROMPTS
-                    and isinstance(func.value, ast.Name)
-                    and func.value.id in ("term", "terminal", "t", "questionary")
-                ):
-                    found.append(f"{rel}:{node.lineno}: {func.value.id}.{func.attr}()")
-    return sorted(found)
+    for node in ast.walk(ast.parse(source, filename=rel)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found += [
+                f"{rel}:{node.lineno}: import {m}"
+                for m in mods
+                if m.split(".")[0] in ("questionary", "prompt_toolkit", "getpass")
+            ]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id == "input":
+                found.append(f"{rel}:{node.lineno}: input()")
+            elif isinstance(func, ast.Attribute) and func.attr in PROMPTS:
+                receiver = _receiver(func.value)
+                if receiver in ("t", "questionary") or receiver.endswith(("term", "terminal")):
+                    found.append(f"{rel}:{node.lineno}: {receiver}.{func.attr}()")
+    return found
 
 
-# The container image picker of ``container create``/``mlc create`` is still asked inside the unit
-# (from the terminal its command passes); nothing else may be.
-PROMPTING_UNITS = {"units/containers/create.py"}
+def _prompt_calls() -> list[str]:
+    """``units/`` files that prompt: units take their answers as arguments."""
+    return sorted(
+        f for path in (SRC / "units").rglob("*.py") for f in prompt_calls(str(path.relative_to(SRC)), path.read_text())
+    )
+
+
+def test_the_prompt_rule_sees_a_unit_asking():
+    for source in (
+        "picked = terminal.choose('Image:', choices, what='an image')",
+        "name = term.ask('Name:')",
+        "ok = app.terminal.confirm('Sure?')",
+        "ok = self.term.checkbox('Which?', [])",
+        "import questionary",
+        "from prompt_toolkit import prompt",
+        "answer = input()",
+    ):
+        assert prompt_calls("units/containers/create.py", source), source
+    assert prompt_calls("units/containers/texts.py", "terminal.guide(line)\nterminal.info(text)") == []
 
 
 def test_units_never_prompt():
-    assert [f for f in _prompt_calls() if f.split(":")[0] not in PROMPTING_UNITS] == []
+    assert _prompt_calls() == []
 
 
 def test_timestamps_are_formatted_in_one_place():

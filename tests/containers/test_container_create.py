@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import tagged
@@ -161,6 +162,65 @@ def test_image_choice_default_project_image_and_script_mode(cli, cenv, as_user, 
         assert cli("container", "cleanup", name).exit_code == 0
     finally:
         docker_env.images.remove(f"{name}-image:latest")
+
+
+def test_the_unit_offers_images_with_their_verdicts_and_never_asks(
+    cli, cenv, as_user, docker_env, base_image, tmp_path
+):
+    """``image_choices`` lists what a request without an image may take, each with the verdict of
+    ``policy.images`` (own project images first); ``create`` itself asks nothing: without a choice it
+    refuses (exit 2) before allocating, and with the choice passed back as ``--image`` or FRAMEWORK
+    VERSION it creates."""
+    from ds01.errors import UsageError
+    from ds01.identity import Identity
+    from ds01.limits.config import load_config
+    from ds01.units.containers import create as unit
+
+    repo = tmp_path / "ml_images.repo"
+    repo.write_text(f"Busybox, 1.0, [CUDA_AMPERE], {base_image}\n")
+    cenv.rewrite(extra=f"images:\n  aime_catalog: {repo}\n")
+    as_user("alice")
+    uid = cenv.uid("alice")
+    owner = Identity(name="alice", uid=uid, gid=uid, home=cenv.root, via_sudo=True)
+    config = load_config(cenv.config)
+    req = unit.CreateRequest(name=cenv.name("cr-offer"), owner=owner, gpus=1, workspace=cenv.workspace("alice"))
+    choices = unit.image_choices(config, req)
+    assert choices is not None and choices.default == f"{req.name}-image"
+    offered = {c.ref: c.why for c in choices.images}
+    assert offered[base_image] == "catalog"  # the offline base is this catalog's image
+    catalog = unit.catalog_choices(config)
+    assert "Busybox" in catalog.frameworks() and catalog.versions("busybox") == ["1.0"]
+    try:
+        unit.create(config, req)
+    except UsageError as refused:
+        assert str(refused) == choices.missing
+    else:
+        raise AssertionError("create chose an image by itself")
+    assert cenv.active_rows() == [] and _prefixed(docker_env, cenv.docker_name("cr-offer", "alice")) == []
+    assert unit.image_choices(config, replace(req, image=base_image)) is None  # a flag settles it
+    made = unit.create(config, replace(req, framework="busybox", version="1.0", gpus=0))
+    assert made.plan.image_source == "catalog" and made.plan.spec.image == base_image
+    assert cli("container", "cleanup", req.name, "--force").exit_code == 0
+
+
+def test_without_a_terminal_a_missing_answer_is_named(cli, cenv, as_user, docker_env, base_image, tmp_path):
+    """--script: FRAMEWORK without VERSION and a dry run that would need the picker both exit 2 with
+    what to pass, before anything is allocated; a name already taken is refused before either."""
+    repo = tmp_path / "ml_images.repo"
+    repo.write_text(f"Busybox, 1.0, [CUDA_AMPERE], {base_image}\n")
+    cenv.rewrite(extra=f"images:\n  aime_catalog: {repo}\n")
+    as_user("alice")
+    ws = str(cenv.workspace("alice"))
+    name = cenv.name("cr-ask")
+    r = cli("container", "create", name, "busybox", "-w", ws, "--script")
+    assert r.exit_code == 2 and "A VERSION is required" in r.stderr and "Creating" not in r.stderr, r
+    r = cli("container", "create", name, "-w", ws, "--dry-run", "--script")
+    assert r.exit_code == 2 and f"ds01 image create {name}" in r.stderr, r
+    assert cenv.active_rows() == [] and _prefixed(docker_env, cenv.docker_name("cr-ask", "alice")) == []
+    assert cli("container", "create", name, "--image", base_image, "-w", ws, "--gpus", "0").exit_code == 0
+    r = cli("container", "create", name, "-w", ws, "--dry-run", "--script")
+    assert r.exit_code == 2 and "already have a container" in r.stderr, r
+    assert cli("container", "cleanup", name, "--force").exit_code == 0
 
 
 def test_a_catalog_image_by_its_aimehub_ref_is_usable_without_being_listed(

@@ -102,6 +102,40 @@ def test_create_asks_for_the_image_before_the_spinner_starts(cenv, docker_env, b
     assert run_process("container", "cleanup", name, env=cenv.caller("alice")).exit_code == 0
 
 
+def test_dry_run_asks_for_the_image_then_shows_the_plan(cenv, docker_env, base_image, tmp_path):
+    """`create --dry-run` with no image asks the same picker, and the plan shows the answer;
+    nothing is made."""
+    import pexpect
+
+    repo = tmp_path / "ml_images.repo"
+    repo.write_text(f"Busybox, 1.0, [CUDA_AMPERE], {base_image}\n")
+    cenv.rewrite(extra=f"images:\n  aime_catalog: {repo}\n")
+    name = cenv.name("pty-dry")
+    env = {**os.environ, **cenv.caller("alice"), "TERM": "xterm", "NO_COLOR": "1", "COLUMNS": "200"}
+    child = pexpect.spawn(
+        ds01_executable(),
+        ["container", "create", name, "-w", str(cenv.workspace("alice")), "--dry-run"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 200),
+    )
+    child.expect("Image for the container")
+    child.send("\x1b[A")  # up from the first entry wraps to the last: a framework from the catalog
+    child.send("\r")
+    child.expect("Framework:")
+    child.send("\x1b[A")  # the last framework: Busybox (this catalog's row)
+    child.send("\r")
+    child.expect("Version:")
+    child.send("\r")
+    child.expect("dry run, nothing changed")
+    child.expect(f"image +{base_image} \\(catalog\\)")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert cenv.active_rows() == [] and not docker_env.api.containers(all=True, filters={"name": name})
+
+
 def test_picker_with_nothing_to_pick_says_what_is_missing(cenv, docker_env):
     import pexpect
 

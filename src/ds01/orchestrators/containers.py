@@ -15,7 +15,6 @@ from ds01.units.containers import lifecycle
 if TYPE_CHECKING:
     from ds01.identity import Identity
     from ds01.limits.config import Config
-    from ds01.terminal import Terminal
 
 
 @dataclass
@@ -28,13 +27,12 @@ def deploy(
     config: Config,
     req: create_unit.CreateRequest,
     *,
-    terminal: Terminal | None = None,
     progress: Callable[[str], None] | None = None,
     open_shell: bool = True,
     on_created: Callable[[create_unit.CreateResult], None] | None = None,
 ) -> Deployed:
     """Create the container, then start it and open a shell in it (the shell's exit code is in ``run``)."""
-    created = create_unit.create(config, req, terminal=terminal, progress=progress)
+    created = create_unit.create(config, req, progress=progress)
     if on_created:
         on_created(created)
     target = lifecycle.locate(created.plan.docker_name, req.owner)

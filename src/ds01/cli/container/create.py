@@ -45,17 +45,17 @@ def request_from(
     )
 
 
-def ask_first(app: App, req):  # type: ignore[no-untyped-def]
+def ask_first(app: App, req, *, dry_run: bool = False):  # type: ignore[no-untyped-def]
     """Settle the image now: ask (picker) before a progress spinner would draw over the
     questions, or, without a terminal, fail before announcing a create. Before any question,
     the preflight refuses what would be refused later (the container limit, the GPU quota, no
-    slot to take, an image, framework or mount given as flags)."""
+    slot to take, an image, framework or mount given as flags); a dry run reports a missing
+    slot in its plan instead."""
     from ds01.units.containers import create as unit
+    from ds01.wizards.container_image import choose_image
 
-    unit.preflight(app.config, req)
-    if req.image or (req.framework and req.version):
-        return req  # nothing to ask
-    return unit.pinned(req, unit.plan_create(app.config, req, terminal=app.terminal))
+    unit.preflight(app.config, req, slots=not dry_run)
+    return choose_image(app.terminal, app.config, req)
 
 
 def create_options(f):  # type: ignore[no-untyped-def]
@@ -140,12 +140,12 @@ def command(
     )
     unit.check_request(req)
     if dry_run:
-        plan = unit.plan_create(app.config, req, terminal=term, preview=True)
+        plan = unit.plan_create(app.config, ask_first(app, req, dry_run=True), preview=True)
         show_plan(app, plan, as_json)
         return
     req = ask_first(app, req)
     with term.progress(f"Creating container {req.name}…") as status:
-        result = unit.create(app.config, req, terminal=term, progress=status.update)
+        result = unit.create(app.config, req, progress=status.update)
     if as_json:
         term.json(result.to_json())
         return

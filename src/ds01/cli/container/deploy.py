@@ -44,7 +44,7 @@ def command(
     )
     req = ask_first(app, req)
     with term.progress(f"Creating container {req.name}…") as status:
-        done = deploy(app.config, req, terminal=term, progress=status.update, open_shell=False)
+        done = deploy(app.config, req, progress=status.update, open_shell=False)
     # Reported once the spinner is gone (it would share the line with the message otherwise).
     report_created(app, done.created.plan, next_step=False)
     if no_shell:

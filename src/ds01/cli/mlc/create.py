@@ -101,7 +101,7 @@ def command(
     )
     unit.check_request(req)
     with term.progress(f"Creating container {name}…") as status:
-        result = unit.create(config, req, terminal=term, progress=status.update)
+        result = unit.create(config, req, progress=status.update)
     info = result.info
     if as_json:
         term.json({**info.to_json(), "slots": result.plan.slots, "uuids": result.plan.uuids})

@@ -25,14 +25,13 @@ from ds01.rollback import Rollback
 from ds01.units.containers import definitions
 
 if TYPE_CHECKING:
+    from ds01.base.catalog import Catalog
     from ds01.base.container_spec import ContainerInfo, ContainerSpec
     from ds01.identity import Identity
     from ds01.limits.config import Config
     from ds01.limits.resolver import ResolvedLimits
-    from ds01.terminal import Terminal
 
 Progress = Callable[[str], None]
-CATALOG_CHOICE = "A framework from the catalog…"
 
 
 @dataclass(frozen=True)
@@ -175,25 +174,47 @@ def _arch(config: Config, explicit: str | None, *, required: bool) -> str | None
         return None
 
 
-def _catalog_image(config: Config, req: CreateRequest, terminal: Terminal | None) -> _Image:
+def _catalog_image(config: Config, req: CreateRequest) -> _Image:
     from ds01.base import catalog
 
     arch = _arch(config, req.arch, required=True)
     assert arch is not None
     cat = catalog.load_catalog(aime_catalog=Path(config.images.aime_catalog))
-    framework = req.framework
-    if not framework:
-        if terminal is None:
-            raise UsageError("A FRAMEWORK is required.")
-        framework = terminal.choose("Framework:", cat.frameworks(arch), what="a FRAMEWORK")
-    framework = cat.canonical_framework(framework)
-    version = req.version
-    if not version:
-        if terminal is None:
-            raise UsageError(f"A VERSION of {framework} is required; see `ds01 mlc create --help`.")
-        version = terminal.choose("Version:", cat.versions(framework, arch), what="a VERSION")
-    entry = cat.lookup(framework, version, arch)
+    if not req.framework:
+        raise UsageError("A FRAMEWORK is required.")
+    framework = cat.canonical_framework(req.framework)
+    if not req.version:
+        raise UsageError(f"A VERSION of {framework} is required; see `ds01 mlc create --help`.")
+    entry = cat.lookup(framework, req.version, arch)
     return _Image(entry.image, False, entry.framework, entry.version, arch, "catalog")
+
+
+@dataclass(frozen=True)
+class CatalogChoices:
+    """The catalog's frameworks and versions for the architecture a catalog image would get."""
+
+    arch: str
+    catalog: Catalog
+
+    def frameworks(self) -> list[str]:
+        return self.catalog.frameworks(self.arch)
+
+    def canonical_framework(self, framework: str) -> str:
+        """The catalog's spelling of ``framework`` (``pytorch`` -> ``Pytorch``), as ``create`` reads it."""
+        return self.catalog.canonical_framework(framework)
+
+    def versions(self, framework: str) -> list[str]:
+        return self.catalog.versions(self.canonical_framework(framework), self.arch)
+
+
+def catalog_choices(config: Config, arch: str | None = None) -> CatalogChoices:
+    """What FRAMEWORK VERSION may be on this server (``arch``: the ``--arch`` given); exit 2 when
+    no architecture can be known."""
+    from ds01.base import catalog
+
+    resolved = _arch(config, arch, required=True)
+    assert resolved is not None
+    return CatalogChoices(resolved, catalog.load_catalog(aime_catalog=Path(config.images.aime_catalog)))
 
 
 def _catalog_refs(config: Config) -> list[str]:
@@ -216,15 +237,65 @@ def _policy_context(config: Config) -> dict[str, Any]:
     return {"catalog_refs": _catalog_refs(config), "allowed_refs": allowed, "allowed_ids": images.ids_of(allowed)}
 
 
-def _local_images(config: Config, owner: Identity) -> list[str]:
-    """The picker's list: local images the caller may use (``policy.images``), by ds01's records of
-    whom it built or imported each image for and the config, never by an image's labels."""
+@dataclass(frozen=True)
+class ImageCandidate:
+    """A local image the caller may run, with the verdict of ``policy.images`` that allows it."""
+
+    ref: str
+    why: str  # "own" (their project image) | "catalog" | "allowed" (security.allowed_base_images)
+
+
+@dataclass(frozen=True)
+class ImageChoices:
+    """What a request that names no image may choose from: its ``NAME-image`` is missing, so it
+    takes one of ``images`` (``--image``) or a catalog FRAMEWORK VERSION."""
+
+    default: str  # NAME-image, not on this server
+    build: str  # the command that would build it
+    images: list[ImageCandidate]  # the caller's own first, then the others, each sorted
+
+    @property
+    def missing(self) -> str:
+        """The refusal when nobody can be asked: what to pass instead."""
+        return (
+            f"No image given and {self.default} does not exist; pass --image IMG or FRAMEWORK VERSION, "
+            f"or build it first with `{self.build}`."
+        )
+
+
+def needs_image_choice(req: CreateRequest) -> bool:
+    """Whether ``req`` leaves its image open (no ``--image``, no FRAMEWORK VERSION): ``create``
+    then uses ``NAME-image``, and ``image_choices`` says whether that exists."""
+    return not req.image and not req.framework
+
+
+def image_choices(config: Config, req: CreateRequest) -> ImageChoices | None:
+    """None when ``req`` settles its image (``--image``, FRAMEWORK, an existing ``NAME-image``);
+    otherwise what it may choose from. Asks nothing: the caller passes the choice back as
+    ``--image`` or FRAMEWORK VERSION in a new request."""
+    from ds01.base import images
+
+    if not needs_image_choice(req):
+        return None
+    default = f"{req.name}-image"
+    if images.image_exists(default):
+        return None
+    return ImageChoices(default, _build_command(req), _local_images(config, req.owner))
+
+
+def _build_command(req: CreateRequest) -> str:
+    return f"ds01 image create {req.name}" + (" --project-dockerfile" if req.project_dockerfile else "")
+
+
+def _local_images(config: Config, owner: Identity) -> list[ImageCandidate]:
+    """Local images the caller may use (``policy.images``), by ds01's records of whom it built or
+    imported each image for and the config, never by an image's labels."""
     from ds01.base import images
     from ds01.policy import images as image_policy
 
     context = _policy_context(config)
-    own: list[str] = []
-    shared: list[str] = []
+    own: list[ImageCandidate] = []
+    shared: list[ImageCandidate] = []
     for img in images.list_images([]):
         if not img.tags:
             continue
@@ -239,8 +310,11 @@ def _local_images(config: Config, owner: Identity) -> list[str]:
         )
         if not verdict.allowed or verdict.why == "root":
             continue  # root may use any image, but is offered the same kinds as everyone
-        (own if verdict.why == "own" else shared).extend(sorted(img.tags))
-    return list(dict.fromkeys([*own, *shared]))
+        (own if verdict.why == "own" else shared).extend(ImageCandidate(tag, verdict.why) for tag in sorted(img.tags))
+    offered: dict[str, ImageCandidate] = {}
+    for candidate in [*own, *shared]:
+        offered.setdefault(candidate.ref, candidate)
+    return list(offered.values())
 
 
 def check_image(config: Config, ref: str, owner: Identity) -> None:
@@ -265,15 +339,15 @@ def check_image(config: Config, ref: str, owner: Identity) -> None:
     )
 
 
-def resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None = None) -> _Image:
-    """``--image`` > FRAMEWORK VERSION > ``NAME-image`` > a picker on a terminal > exit 2."""
-    image = _resolve_image(config, req, terminal)
+def resolve_image(config: Config, req: CreateRequest) -> _Image:
+    """``--image`` > FRAMEWORK VERSION > ``NAME-image`` > exit 2 (``image_choices`` lists the rest)."""
+    image = _resolve_image(config, req)
     if image.custom:
         check_image(config, image.ref, req.owner)
     return image
 
 
-def _resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None = None) -> _Image:
+def _resolve_image(config: Config, req: CreateRequest) -> _Image:
     from ds01.base import images
 
     if req.image and (req.framework or req.version):
@@ -286,22 +360,11 @@ def _resolve_image(config: Config, req: CreateRequest, terminal: Terminal | None
             )
         return _Image(req.image, True, None, None, _arch(config, req.arch, required=False), "image")
     if req.framework:
-        return _catalog_image(config, req, terminal)
+        return _catalog_image(config, req)
     default = f"{req.name}-image"
     if images.image_exists(default):
         return _Image(default, True, None, None, _arch(config, req.arch, required=False), "project")
-    build = f"ds01 image create {req.name}" + (" --project-dockerfile" if req.project_dockerfile else "")
-    if terminal is None or not terminal.can_prompt():
-        raise UsageError(
-            f"No image given and {default} does not exist; pass --image IMG or FRAMEWORK VERSION, "
-            f"or build it first with `{build}`."
-        )
-    choices = [*_local_images(config, req.owner), CATALOG_CHOICE]
-    terminal.info(f"There is no {default} yet (build one with `{build}`); pick an image instead.")
-    picked = terminal.choose("Image for the container:", choices, what="an image (--image)")
-    if picked == CATALOG_CHOICE:
-        return _catalog_image(config, req, terminal)
-    return _Image(picked, True, None, None, _arch(config, req.arch, required=False), "image")
+    raise UsageError(ImageChoices(default, _build_command(req), []).missing)
 
 
 # -- plan ---------------------------------------------------------------------------------------
@@ -331,9 +394,7 @@ def _mine_and_free_name(req: CreateRequest) -> tuple[list[ContainerInfo], str]:
     return mine, dname
 
 
-def plan_create(
-    config: Config, req: CreateRequest, *, terminal: Terminal | None = None, preview: bool = False
-) -> CreatePlan:
+def plan_create(config: Config, req: CreateRequest, *, preview: bool = False) -> CreatePlan:
     """Every check that can be made without changing anything; ``preview``: also the slot now."""
     from ds01.base import container_spec
     from ds01.limits.resolver import container_resources, docker_run_args, resolve
@@ -346,7 +407,7 @@ def plan_create(
     max_per = limits.values.get("max_gpus_per_container")
     if max_per is not None and req.gpus > max_per:
         raise PolicyRefused(f"You may use at most {max_per} GPU slot(s) per container (asked for {req.gpus}).")
-    image = resolve_image(config, req, terminal)
+    image = resolve_image(config, req)
     backend = config.gpu_allocation.inventory
     devices = device_requests_for(config.gpu_allocation.device_requests, backend)
     resources = container_resources(limits)
@@ -410,12 +471,13 @@ def check_slots(config: Config, owner: Identity, dname: str, gpus: int, *, after
     raise cls(f"{decision.reason} {after}".strip(), details=list(decision.details))
 
 
-def preflight(config: Config, req: CreateRequest) -> None:
+def preflight(config: Config, req: CreateRequest, *, slots: bool = True) -> None:
     """Everything ``create`` would refuse that can be known before any question or work: the
     name, an existing container of that name, the container limit, GPUs per container, the GPU
-    quota and a slot the user may take now (not with ``--wait``: the allocation waits), the image
-    when given as flags (present and allowed; FRAMEWORK VERSION and the architecture in the
-    catalog) and the mounts given. Raises; changes nothing. ``plan_create`` checks them again."""
+    quota and a slot the user may take now (not with ``--wait``: the allocation waits; not with
+    ``slots=False``: the dry run reports it instead), the image when given as flags (present and
+    allowed; FRAMEWORK VERSION and the architecture in the catalog) and the mounts given. Raises;
+    changes nothing. ``plan_create`` checks them again."""
     from ds01.limits.resolver import resolve
     from ds01.policy import mounts as mount_policy
 
@@ -427,12 +489,12 @@ def preflight(config: Config, req: CreateRequest) -> None:
     max_per = limits.values.get("max_gpus_per_container")
     if max_per is not None and req.gpus > max_per:
         raise PolicyRefused(f"You may use at most {max_per} GPU slot(s) per container (asked for {req.gpus}).")
-    if req.wait is None:
+    if slots and req.wait is None:
         check_slots(
             config, owner, dname, req.gpus, after="Nothing was asked or made; `--gpus 0` makes a CPU-only container."
         )
     if req.image or (req.framework and req.version):
-        resolve_image(config, req, None)
+        resolve_image(config, req)
     for path, what, writable in (
         (req.workspace, "workspace", True),
         (req.data, "data", False),
@@ -440,16 +502,6 @@ def preflight(config: Config, req: CreateRequest) -> None:
     ):
         if path is not None:
             mount_policy.resolve_for_create(path, owner.uid, what, writable=writable)  # as plan_create does
-
-
-def pinned(req: CreateRequest, plan: CreatePlan) -> CreateRequest:
-    """``req`` with the image its plan chose, so that creating it asks no question again."""
-    spec = plan.spec
-    if plan.image_source == "catalog":
-        return replace(req, image=None, framework=spec.framework, version=spec.version, arch=spec.arch)
-    if plan.image_source == "image":
-        return replace(req, image=spec.image, framework=None, version=None)
-    return req  # NAME-image: found again without asking
 
 
 def _default_workspace(req: CreateRequest) -> Path:
@@ -505,12 +557,12 @@ def gpu_spec(spec: ContainerSpec, slots: list[str], uuids: list[str], seal: str 
     )
 
 
-def create(
-    config: Config, req: CreateRequest, *, terminal: Terminal | None = None, progress: Progress | None = None
-) -> CreateResult:
-    """Create the container or raise; on any failure after allocating, nothing is left behind."""
+def create(config: Config, req: CreateRequest, *, progress: Progress | None = None) -> CreateResult:
+    """Create the container or raise; on any failure after allocating, nothing is left behind.
+    ``req`` names its image (``--image``, FRAMEWORK VERSION or an existing ``NAME-image``): the
+    picker of ``ds01.wizards.container_image`` settles it before."""
     with user_lock(req.owner.name):
-        plan = plan_create(config, req, terminal=terminal)
+        plan = plan_create(config, req)
         info, path = allocate_and_create(
             config,
             plan.spec,
