@@ -58,7 +58,7 @@ def view(
 
 
 def run(rows, views, **kw):
-    return plan(rows, views, listed_at=T, pending_timeout=600, slot_uuids=UUIDS, **kw)
+    return plan(rows, views, listed_at=T, pending_timeout=600, **kw)
 
 
 def test_vanished_confirmed_row_is_released():

@@ -17,7 +17,7 @@ for a container that already existed when the row was confirmed.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ds01.gpu.ledger import Row
@@ -109,20 +109,15 @@ def plan(
     *,
     listed_at: float,
     pending_timeout: float,
-    exclusive: bool = True,
-    slot_uuids: Mapping[str, str] | None = None,
     seal: Callable[[Row], str | None] | None = None,
 ) -> Plan:
     """What to change so the ledger agrees with Docker as listed at ``listed_at``.
 
-    ``slot_uuids`` (slot id -> device UUID of the current inventory) names the device of each
-    slot in the reasons given; ``exclusive`` is kept for callers and has no effect on the plan
-    (nothing is adopted, so no slot is ever given to a container here). ``seal(row)`` gives the
+    Nothing is adopted, so no slot is ever given to a container here. ``seal(row)`` gives the
     ``ds01.allocation`` label ds01 wrote on the container it created for a row: a pending row
     whose container carries it is confirmed (ds01 was interrupted between Docker's create and
     its own confirmation); a label without the right seal confirms nothing.
     """
-    del exclusive, slot_uuids
     result = Plan()
     present = {c.name: c for c in containers}
     by_container: dict[str, list[Row]] = {}

@@ -92,10 +92,8 @@ def reconcile(
             raise
         report.warnings.append(f"Not reconciled with Docker ({exc.message})")
         return report
-    exclusive = config.gpu_allocation.sharing == "exclusive"
     timeout = config.policies.pending_allocation_timeout
     inv = inv or inventory(config)
-    inv_uuid = {sl.id: sl.uuid for sl in inv.slots}
     evs: list[_events.Event] = []
 
     def apply(conn: Any | None) -> None:
@@ -105,8 +103,6 @@ def reconcile(
             views,
             listed_at=listed_at,
             pending_timeout=timeout,
-            exclusive=exclusive,
-            slot_uuids=inv_uuid,
             seal=lambda r: led.seal(r.container, r.user, r.allocated_at),
         )
         at = now()
