@@ -1,8 +1,8 @@
-"""Secure mode's way in: a non-root ``ds01`` re-executes itself as root through sudo (SPEC §9).
+"""Secure mode's way in: a non-root ``ds01`` runs itself again as root through sudo (SPEC §9).
 
 On a server whose config says ``security.mode: secure`` users are not in the docker group,
 so ds01 has to run as root for them. A non-root ``ds01`` (or any of its symlinks, such as
-``container-create``) therefore runs::
+``container-create``) therefore runs, and waits for, ::
 
     sudo -n ENTRY PROG ARGS...
 
@@ -12,6 +12,11 @@ started as, so ``container-create x`` stays ``container-create x``. sudo resets 
 environment and tells ds01 who the caller is (``SUDO_USER``/``SUDO_UID``/``SUDO_GID``); the
 entry script runs the installed Python isolated (``python -I -m ds01.secure_entry``: no
 ``PYTHON*`` variable, no user site-packages) with ds01's paths fixed inside it.
+
+It ends as that command ends (its exit code, or the signal that ended it). sudo runs once
+per command: only when it fails with exit 1 -- sudo's refusal, or the command's own failure
+-- is sudo asked (``sudo -n -l``) whether a rule lets this user run the entry point, so that a
+missing rule is named in one sentence (exit 3).
 
 Deciding costs almost nothing for everyone else: root never re-executes, and the mode is read
 from the config file with a line scan, not a YAML parser (``yaml`` alone costs several
@@ -154,11 +159,53 @@ def _sudo_allows(entry: str) -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
-def reexec_if_secure(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> None:
-    """Replace this process by ``sudo -n ENTRY PROG ARGS`` when a non-root user runs ds01 in secure mode.
+def _run_sudo(argv: list[str]) -> int:
+    """Run ``argv`` (sudo) on this terminal and wait for it: its exit code, or minus the signal
+    that ended it. The terminal's interrupt and quit keys reach sudo and the command directly,
+    so this process ignores them while it waits; a termination or hangup sent to it alone is
+    passed on to sudo, which relays it to the command."""
+    import signal
 
-    Returns when nothing is to be done (root, group mode, help and version). Exits with
-    code 3 and one sentence when sudo has no rule for this user.
+    quiet = (signal.SIGINT, signal.SIGQUIT)
+    passed = (signal.SIGTERM, signal.SIGHUP)
+    child: list[int] = []
+
+    def pass_on(signum: int, _frame: object) -> None:
+        for pid in child:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    before = {sig: signal.signal(sig, signal.SIG_IGN) for sig in quiet}
+    before.update({sig: signal.signal(sig, pass_on) for sig in passed})
+    try:
+        child.append(os.posix_spawnp("sudo", argv, os.environ, setsigdef=quiet + passed))
+        _, status = os.waitpid(child[0], 0)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _exit_like(code: int) -> None:
+    """End this process as the command ended: with its exit code, or by the same signal."""
+    if code < 0:
+        import signal
+
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        code = 128 - code
+    sys.exit(code)
+
+
+def reexec_if_secure(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> None:
+    """Run the command as ``sudo -n ENTRY PROG ARGS`` when a non-root user runs ds01 in secure
+    mode, and end with its exit code.
+
+    Returns when nothing is to be done (root, group mode, help and version). sudo is run once:
+    only when it fails (exit 1: it refused, or the command itself failed) is it asked whether
+    this user may run the entry point at all; when not, this exits with code 3 and one sentence.
     """
     if os.geteuid() == 0:
         return
@@ -171,20 +218,21 @@ def reexec_if_secure(argv: Sequence[str] | None = None, environ: Mapping[str, st
     if _help_only(prog, args):
         return
     entry = entry_path(env)
-    if not _sudo_allows(entry):
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        code = _run_sudo(reexec_argv(entry, prog, args))
+    except OSError as exc:
+        sys.stderr.write(f"error: cannot start sudo ({exc.strerror}); ask an admin to install it.\n")
+        sys.exit(3)
+    if code == 1 and not _sudo_allows(entry):
         sys.stderr.write(
             "error: this server runs ds01 in secure mode and sudo does not let you run its entry point "
             f"{entry}; ask an admin to run `ds01 admin sudoers` (see docs/security.md).\n"
         )
         sys.stderr.flush()
         sys.exit(3)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        os.execvp("sudo", reexec_argv(entry, prog, args))
-    except OSError as exc:
-        sys.stderr.write(f"error: cannot start sudo ({exc.strerror}); ask an admin to install it.\n")
-        sys.exit(3)
+    _exit_like(code)
 
 
 # -- the root side ---------------------------------------------------------------------------

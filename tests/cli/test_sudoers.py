@@ -149,11 +149,21 @@ def test_mode_of_the_packaged_config_is_read_without_importing_yaml():
 
 @pytest.fixture
 def non_root(monkeypatch, tmp_path):
-    """A process that believes it is uid 1000; execvp and the sudo probe are recorded, not run."""
-    calls: dict[str, object] = {"exec": None, "allowed": True}
+    """A process that believes it is uid 1000; the sudo run (ending with ``calls["code"]``) and
+    the sudo probe are recorded, not run."""
+    calls: dict[str, object] = {"exec": None, "code": 0, "allowed": True, "asked": 0}
+
+    def run_sudo(argv):
+        calls["exec"] = argv
+        return calls["code"]
+
+    def allows(entry):
+        calls["asked"] += 1
+        return calls["allowed"]
+
     monkeypatch.setattr(secure_entry.os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(secure_entry.os, "execvp", lambda f, argv: calls.__setitem__("exec", argv))
-    monkeypatch.setattr(secure_entry, "_sudo_allows", lambda entry: calls["allowed"])
+    monkeypatch.setattr(secure_entry, "_run_sudo", run_sudo)
+    monkeypatch.setattr(secure_entry, "_sudo_allows", allows)
     config = tmp_path / "limits.yaml"
     monkeypatch.setenv("DS01_CONFIG", str(config))
     monkeypatch.setenv("DS01_SECURE_ENTRY", "/opt/ds01/entry")
@@ -177,23 +187,66 @@ def test_group_mode_and_root_never_reexec(non_root, monkeypatch):
 
 def test_secure_mode_reexecs_through_sudo_with_argv_unchanged(non_root):
     non_root["mode"]("secure")
-    secure_entry.reexec_if_secure(["/usr/local/bin/container-create", "box", "--gpus", "2"])
+    with pytest.raises(SystemExit) as exc:
+        secure_entry.reexec_if_secure(["/usr/local/bin/container-create", "box", "--gpus", "2"])
+    assert exc.value.code == 0
     assert non_root["exec"] == ["sudo", "-n", "--", "/opt/ds01/entry", "container-create", "box", "--gpus", "2"]
+    assert non_root["asked"] == 0  # one sudo run when it succeeds: no probe before or after
     # Help is served as the caller: it needs no root.
     non_root["exec"] = None
     secure_entry.reexec_if_secure(["/usr/local/bin/ds01", "--help"])
     assert non_root["exec"] is None
 
 
+def test_the_commands_own_exit_code_is_the_callers(non_root, capsys):
+    """A command that fails (exit 1, like a sudo refusal) is told from a refusal by one probe;
+    other codes pass through untouched."""
+    non_root["mode"]("secure")
+    for code, asked in ((1, 1), (4, 1), (0, 1)):
+        non_root["code"] = code
+        with pytest.raises(SystemExit) as exc:
+            secure_entry.reexec_if_secure(["/usr/local/bin/container-list"])
+        assert exc.value.code == code and non_root["asked"] == asked
+    assert capsys.readouterr().err == ""
+
+
 def test_secure_mode_without_a_sudo_rule_says_what_to_do_and_exits_3(non_root, capsys):
     non_root["mode"]("secure")
-    non_root["allowed"] = False
+    non_root["code"], non_root["allowed"] = 1, False  # sudo -n refuses with exit 1
     with pytest.raises(SystemExit) as exc:
         secure_entry.reexec_if_secure(["/usr/local/bin/container-list"])
     assert exc.value.code == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ask an admin to run `ds01 admin sudoers`" in err
-    assert non_root["exec"] is None
+    assert non_root["exec"] == ["sudo", "-n", "--", "/opt/ds01/entry", "container-list"]
+
+
+def test_the_sudo_run_is_waited_for_with_its_exit_code_and_signals(tmp_path, monkeypatch):
+    """The caller's side stays until the command ends: it gives its exit code, ignores the
+    terminal's interrupt (which reaches the command itself) and passes a termination on."""
+    import signal
+
+    fake = tmp_path / "sudo"
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+
+    def sudo_doing(script: str) -> int:
+        fake.write_text(f"#!/bin/sh\n{script}\n")
+        fake.chmod(0o755)
+        return secure_entry._run_sudo(["sudo", "-n", "--", "/opt/ds01/entry", "container-list"])
+
+    assert sudo_doing("exit 7") == 7
+    assert sudo_doing("kill -TERM $$") == -signal.SIGTERM
+    # Ctrl-C goes to the whole foreground group; only the command decides what it means.
+    assert sudo_doing("trap 'exit 5' INT; kill -INT $PPID; kill -INT $$") == 5
+    # A termination sent to the caller's side alone reaches sudo (which relays it to the command).
+    waits_for_term = (
+        "import os, signal, sys\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})\n"
+        "os.kill(os.getppid(), signal.SIGTERM)\n"
+        "sys.exit(42 if signal.sigtimedwait({signal.SIGTERM}, 60) else 0)"
+    )
+    assert sudo_doing(f"exec {sys.executable} -c '{waits_for_term}'") == 42
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored afterwards
 
 
 def test_the_root_side_dispatches_on_the_name_it_is_given(capsys):
