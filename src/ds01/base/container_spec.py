@@ -19,6 +19,7 @@ from ds01.base.names import docker_name, split_docker_name, validate_name
 from ds01.errors import UsageError
 from ds01.identity import Identity
 from ds01.policy import containers as hardening_policy
+from ds01.policy import labels as label_policy
 from ds01.policy import mounts as mount_policy
 
 if TYPE_CHECKING:
@@ -203,6 +204,7 @@ def plan_create(spec: ContainerSpec) -> _Plan:
         custom_image=spec.image if spec.custom_image else None,
     )
     labels.update(lbl.ds01_labels(owner.name, owner.uid, spec.extra_labels))
+    label_policy.check_values(labels)  # no ',' in any value: AIME's `mlc list` splits on it
     binds = {str(ws): {"bind": WORKSPACE, "mode": "rw"}}
     if data:
         binds[str(data)] = {"bind": DATA, "mode": "rw"}

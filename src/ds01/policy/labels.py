@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ds01.errors import UsageError
+
 DS01 = "ds01"
 AIME = "aime.mlc"
 NAMESPACES = (DS01, AIME)
@@ -55,10 +57,17 @@ def describe(keys: list[str], *, limit: int = 5) -> str:
 
 def container_labels(written: Mapping[str, str], image_labels: Mapping[str, str] | None) -> dict[str, str]:
     """The labels to send with a create: ds01's ``written`` ones, plus an empty override for every
-    reserved key the image carries that ds01 did not write, so that no such key is inherited."""
+    reserved key the image carries that ds01 did not write, so that no such key is inherited, and
+    for any other image label whose value holds a ``,`` that value with ``;`` in its place (a
+    container inherits its image's labels, and AIME's ``mlc list`` cannot read a comma in one)."""
     labels = dict(written)
-    for key in ds01_label_keys(image_labels or {}):
-        labels.setdefault(key, NEUTRALISED)
+    for key, value in (image_labels or {}).items():
+        if key in labels:
+            continue
+        if is_reserved(key):
+            labels[key] = NEUTRALISED
+        elif "," in value:
+            labels[key] = value.replace(",", LIST_SEPARATOR)
     return labels
 
 
@@ -84,3 +93,19 @@ def split_list(value: str | None) -> tuple[str, ...]:
     for sep in _READ_SEPARATORS[1:]:
         text = text.replace(sep, LIST_SEPARATOR)
     return tuple(p.strip() for p in text.split(LIST_SEPARATOR) if p.strip())
+
+
+# -- any value ------------------------------------------------------------------------------------
+
+
+def check_values(labels: Mapping[str, str]) -> None:
+    """Refuse (exit 2) a label value ds01 would write with a ``,`` in it: AIME's ``mlc list`` splits
+    ``docker ps`` label output on commas and fails for every container it lists. A list value is
+    joined with ``;`` (``join_list``); a path with a comma is refused where it is given
+    (``policy.mounts.resolve_for_create``), since AIME shows the raw path and cannot decode one."""
+    for key, value in labels.items():
+        if "," in value:
+            raise UsageError(
+                f"The label {key}={value!r} would hold a ',', which AIME's `mlc list` cannot read; "
+                "nothing was created (use a name or path without ',')."
+            )

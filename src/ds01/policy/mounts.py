@@ -7,7 +7,8 @@ next start. So:
 
 - ``resolve_for_create(path, uid, ...)``: the caller's path is resolved once (``realpath``)
   and the resulting real path is checked as below; that real path is what the container
-  records and what Docker is given.
+  records and what Docker is given. A real path with a ``,`` is refused (exit 2): it becomes
+  an ``aime.mlc.*_MOUNT`` label, and AIME's ``mlc list`` cannot read a comma in a label.
 - ``check_bind_source(path, uid, ...)``: before every start, run and recreate, the recorded
   path is checked without following anything: every component, from ``/`` down, is examined
   with ``lstat`` (never ``stat``), none may be a symlink, and the last must be a directory
@@ -79,4 +80,11 @@ def resolve_for_create(path: Path, uid: int, what: str, *, writable: bool = Fals
         real = Path(os.path.realpath(Path(path).expanduser(), strict=True))
     except OSError as exc:
         raise UsageError(f"The {what} directory {path} cannot be used: {exc.strerror or exc}.") from exc
+    if "," in str(real):
+        # The real path is the container's aime.mlc.*_MOUNT label, which AIME's `mlc list` splits on
+        # commas (and shows as it is, so an encoded path would mislead): refused, not rewritten.
+        raise UsageError(
+            f"The {what} directory {real} has a ',' in its path, which AIME's `mlc list` cannot read in "
+            "a container label; use a folder whose path has no ','."
+        )
     return check_bind_source(real, uid, what, writable=writable)
