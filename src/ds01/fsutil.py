@@ -10,7 +10,7 @@ for that user is written *by* that user, in a process dropped to their rights
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -79,18 +79,24 @@ def share_with_group(fd_or_path: int | Path, mode: int = SHARED_FILE_MODE) -> No
         pass
 
 
+def _open_made_dir(path: Path) -> int:
+    path.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
 @contextmanager
-def locked_dir(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on directory ``path`` (created if missing) for the block.
+def locked_dir(path: Path, *, opener: Callable[[Path], int] = _open_made_dir) -> Iterator[None]:
+    """Hold an exclusive lock on directory ``path`` for the block.
 
     The lock is ``flock`` on the directory itself: no lock file to leave behind, and the kernel
-    drops it when the process ends, however it ends (a SIGKILL included).
+    drops it when the process ends, however it ends (a SIGKILL included). ``opener`` gives the
+    folder's descriptor: by default the folder is made if missing and opened by this process;
+    a folder of a caller's is opened with their rights (``privsep.open_fd``).
     """
     import fcntl
 
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        fd = opener(path)
     except OSError as exc:
         raise OperationFailed(f"Cannot lock {path}: {exc.strerror or exc}.") from exc
     try:

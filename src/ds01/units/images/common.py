@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -299,23 +300,9 @@ def build(
     return result.image_id
 
 
-def _build_lock(location: Location, identity: Identity):
+def _build_lock(location: Location, identity: Identity) -> AbstractContextManager[None]:
     """The per-project build lock: ``flock`` on the Dockerfile's folder, opened as the caller."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def held():
-        import fcntl
-
-        if not privsep.needed(identity):
-            with locked_dir(location.dockerfile.parent):
-                yield
-            return
-        fd = privsep.open_fd(identity, location.dockerfile.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
-
-    return held()
+    folder = location.dockerfile.parent
+    if not privsep.needed(identity):
+        return locked_dir(folder)
+    return locked_dir(folder, opener=lambda path: privsep.open_fd(identity, path, os.O_RDONLY | os.O_DIRECTORY))
