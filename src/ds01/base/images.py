@@ -131,27 +131,30 @@ def build(
             elif "status" in chunk:
                 emit(str(chunk["status"]))
     if error is not None:
-        _drop_tag(f"{repository}:{temp_tag}")
+        remove_tag(f"{repository}:{temp_tag}", prune=False)
         return BuildResult(None, log, error, last_step)
     with engine_errors(f"tag the new image as {repository}:{tag}"):
         built = api().inspect_image(f"{repository}:{temp_tag}")
         image_id = str(built["Id"])
         refusal = check(dict((built.get("Config") or {}).get("Labels") or {})) if check else None
         if refusal is not None:
-            _drop_tag(f"{repository}:{temp_tag}")
+            remove_tag(f"{repository}:{temp_tag}", prune=False)
             emit("ERROR: " + refusal)
             return BuildResult(None, log, refusal, None, refused=True)
         api().tag(image_id, repository, tag, force=True)
-    _drop_tag(f"{repository}:{temp_tag}")
+    remove_tag(f"{repository}:{temp_tag}", prune=False)
     return BuildResult(image_id, log)
 
 
-def _drop_tag(ref: str) -> None:
+def remove_tag(ref: str, *, prune: bool = True) -> None:
+    """Remove the tag ``ref`` (and the image when it was its last); quiet when already gone
+    (never made, as a build's temporary tag when it failed early). ``prune=False`` keeps the
+    untagged parent layers."""
     try:
-        with engine_errors(f"remove the temporary tag {ref}"):
-            api().remove_image(ref, noprune=True)
+        with engine_errors(f"remove the image {ref}"):
+            api().remove_image(ref, noprune=not prune)
     except EngineNotFound:
-        pass  # the temporary tag may not exist (a build that failed early)
+        pass
 
 
 def list_images(label_filters: list[str]) -> list[ImageSummary]:

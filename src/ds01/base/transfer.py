@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ds01 import privsep, rollback
-from ds01.base import container_defs, container_spec, engine
+from ds01.base import container_defs, container_spec, engine, images
 from ds01.base import docker_client as dc
 from ds01.errors import Ds01Error, OperationFailed, UsageError
 from ds01.identity import Identity
@@ -198,7 +198,7 @@ def export_container(
         failure = exc
         raise
     finally:
-        steps = [(f"remove the temporary image {ref}", lambda: remove_image(ref))]
+        steps = [(f"remove the temporary image {ref}", lambda: images.remove_tag(ref))]
         if not renamed:
             steps.insert(0, (f"remove the partial file {tmp}", lambda: privsep.run_as(owner, _unlink_quiet, str(tmp))))
         if failure is not None:
@@ -207,15 +207,6 @@ def export_container(
             for _what, call in steps:
                 call()
     return defn, end
-
-
-def remove_image(ref: str) -> None:
-    """Remove the tag ``ref`` (and the image when it was its last); quiet when already gone."""
-    try:
-        with dc.engine_errors(f"remove image {ref}"):
-            dc.api().remove_image(ref)
-    except dc.EngineNotFound:
-        pass  # already gone, or never made: nothing to clean
 
 
 # -- import: reading ----------------------------------------------------------------------------
@@ -469,8 +460,6 @@ def load_image(
     as there: group mode), so no other user may run it. On failure no image is left behind
     (unless the same image was there before).
     """
-    from ds01.base import images
-
     owner_labels = {
         "ds01.managed": "true",
         "ds01.user": owner.name,
@@ -516,9 +505,9 @@ def load_image(
     except BaseException as exc:
         steps = []
         if tagged:
-            steps.append((f"remove the tag {ref}", lambda: remove_image(ref)))
+            steps.append((f"remove the tag {ref}", lambda: images.remove_tag(ref)))
         if not existed:
-            steps.append((f"remove the loaded image {image_id[:19]}", lambda: remove_image(image_id)))
+            steps.append((f"remove the loaded image {image_id[:19]}", lambda: images.remove_tag(image_id)))
         rollback.run(exc, steps)
         raise
     return ref

@@ -39,7 +39,7 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, gpus
     The workspace is the exported one relative to your home when it is yours (else
     ~/workspace); data/models mounts, limits, network, devices and labels in FILE are ignored.
     """
-    from ds01.base import engine, transfer
+    from ds01.base import engine, images, transfer
     from ds01.base.names import docker_name, validate_new_name
     from ds01.errors import UsageError
     from ds01.policy import archives
@@ -67,7 +67,7 @@ def command(app: App, file: Path, name: str | None, workspace: Path | None, gpus
                 status.update(f"Creating container {new_name}…")
                 result = unit.create(config, replace(req, image=ref), progress=status.update)
             except BaseException:
-                transfer.remove_image(ref)
+                images.remove_tag(ref)
                 raise
     info = result.info
     if as_json:
