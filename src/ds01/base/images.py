@@ -5,9 +5,10 @@ Builds go through the low-level SDK ``api.build(..., decode=True)`` so progress 
 line by line; a build is tagged with a temporary tag and moved to its real tag only on
 success, so a failed build never replaces a working image.
 
-The build context is an in-memory tar that ``context_tar`` makes *as the caller* (it runs in
-``privsep.run_as``): root never walks a folder the caller controls, and the Dockerfile that
-ds01 checks is byte for byte the one Docker builds.
+The build context is a tar that ``write_context`` makes *as the caller* (it runs in
+``privsep.run_as``) into a temporary file root opened: root never walks a folder the caller
+controls, holds no copy of the context in memory, and the Dockerfile that ds01 checks is byte
+for byte the one Docker builds.
 
 Which user a project image belongs to is ds01's own record, kept in the state folder and keyed
 by image id (``DS01_STATE_DIR/images/<id>.json``), never a label: a Dockerfile can write any
@@ -16,14 +17,13 @@ label it likes. ``facts`` gathers what ``ds01.policy.images`` needs to decide.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ds01.base.docker_client import BadRequest, EngineNotFound, api, client, engine_errors, gone_ok
 from ds01.errors import NotFound, OperationFailed
@@ -74,7 +74,7 @@ def inspect_image(ref: str) -> dict[str, Any] | None:
 
 def build(
     *,
-    context: bytes,
+    context: BinaryIO,
     dockerfile: str,
     repository: str,
     tag: str = "latest",
@@ -82,7 +82,8 @@ def build(
     on_line: Callable[[str], None] | None = None,
     check: Callable[[dict[str, str]], str | None] | None = None,
 ) -> BuildResult:
-    """Build ``dockerfile`` of the tar ``context`` and tag it ``repository:tag`` only when it succeeds.
+    """Build ``dockerfile`` of the tar file ``context`` (sent from its start, streamed) and tag it
+    ``repository:tag`` only when it succeeds.
 
     The build runs under a temporary tag; on success the image is tagged for real and the
     temporary tag dropped, so the previous ``repository:tag`` stays intact on failure.
@@ -104,9 +105,10 @@ def build(
             if on_line is not None:
                 on_line(line)
 
+    context.seek(0)
     with engine_errors(f"build {repository}:{tag}"):
         stream = api().build(
-            fileobj=io.BytesIO(context),
+            fileobj=context,
             custom_context=True,
             dockerfile=dockerfile,
             tag=f"{repository}:{temp_tag}",
@@ -263,12 +265,14 @@ def pip_freeze(image: str, *, timeout: int = 60) -> list[str]:
 CONTEXT_CAP = 256 * 1024 * 1024  # bytes of file content in one build context
 
 
-def context_tar(context_dir: Path, dockerfile: str, cap: int = CONTEXT_CAP) -> bytes:
-    """The build context of ``context_dir`` as an uncompressed tar (``.dockerignore`` honoured).
+def write_context(out_fd: int, context_dir: Path, dockerfile: str, cap: int = CONTEXT_CAP) -> int:
+    """Write the build context of ``context_dir`` as an uncompressed tar (``.dockerignore``
+    honoured) to the descriptor ``out_fd``, from its current offset; returns the bytes written.
 
-    Meant to run as the caller (``privsep.run_as``): every path is opened with their rights,
-    symlinks go in as symlinks (Docker resolves them inside the context), FIFOs, sockets and
-    devices are left out, and more than ``cap`` bytes of content is refused.
+    Meant to run as the caller (``privsep.run_as``, which shares root's open file with it):
+    every path is opened with their rights, symlinks go in as symlinks (Docker resolves them
+    inside the context), FIFOs, sockets and devices are left out, and more than ``cap`` bytes
+    of content is refused.
     """
     import stat
     import tarfile
@@ -284,38 +288,40 @@ def context_tar(context_dir: Path, dockerfile: str, cap: int = CONTEXT_CAP) -> b
             patterns = [line.strip() for line in fh.read().splitlines() if line.strip() and line.strip()[0] != "#"]
     except FileNotFoundError:
         pass
-    buffer = io.BytesIO()
     total = 0
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for rel in sorted(exclude_paths(root, patterns, dockerfile=dockerfile)):
-            full = os.path.join(root, rel)
-            info = tar.gettarinfo(full, arcname=rel)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            if info.isfile():
-                total += info.size
-                if total > cap:
-                    raise UsageError(
-                        f"The build context {root} holds more than {cap // (1024 * 1024)} MiB; keep large data "
-                        "out of it (a .dockerignore there can exclude folders)."
-                    )
-                fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-                with os.fdopen(fd, "rb") as fh:
-                    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                        continue  # swapped for something else since it was listed
-                    tar.addfile(info, fh)
-            elif info.isdir() or info.issym() or info.islnk():
-                tar.addfile(info)
-    return buffer.getvalue()
+    with os.fdopen(os.dup(out_fd), "wb") as out:
+        start = out.tell()
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for rel in sorted(exclude_paths(root, patterns, dockerfile=dockerfile)):
+                full = os.path.join(root, rel)
+                info = tar.gettarinfo(full, arcname=rel)
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                if info.isfile():
+                    total += info.size
+                    if total > cap:
+                        raise UsageError(
+                            f"The build context {root} holds more than {cap // (1024 * 1024)} MiB; keep large data "
+                            "out of it (a .dockerignore there can exclude folders)."
+                        )
+                    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+                    with os.fdopen(fd, "rb") as fh:
+                        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                            continue  # swapped for something else since it was listed
+                        tar.addfile(info, fh)
+                elif info.isdir() or info.issym() or info.islnk():
+                    tar.addfile(info)
+        return out.tell() - start
 
 
-def dockerfile_from_context(context: bytes, dockerfile: str) -> str:
-    """The text of ``dockerfile`` inside a context tar (a regular file, UTF-8), for checks."""
+def dockerfile_from_context(context: BinaryIO, dockerfile: str) -> str:
+    """The text of ``dockerfile`` inside a context tar file (a regular file, UTF-8), for checks."""
     import tarfile
 
     from ds01.errors import UsageError
 
-    with tarfile.open(fileobj=io.BytesIO(context), mode="r:") as tar:
+    context.seek(0)
+    with tarfile.open(fileobj=context, mode="r:") as tar:
         try:
             member = tar.getmember(dockerfile)
         except KeyError:

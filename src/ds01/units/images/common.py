@@ -10,6 +10,7 @@ The build log of the last build is ``<dockerfiles_dir>/<project>/build.log`` eit
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -246,8 +247,8 @@ def build(
     owner, project, framework and base image); returns the image id. ``image create``,
     ``image update`` and ``project init`` all build through here.
 
-    The build context (the Dockerfile's folder) is packed *as the caller* and sent to Docker
-    from memory; the Dockerfile in it must build only on images the caller may use, and the
+    The build context (the Dockerfile's folder) is packed *as the caller* into a temporary file
+    and streamed to Docker from it; the Dockerfile in it must build only on images the caller may use, and the
     result may carry no ``ds01.*``/``aime.mlc.*`` label but the ones ds01 gives it. ds01 then
     records the image as the caller's. The log is written to ``location.build_log``; a failure
     names the failing step and leaves the previous image in place.
@@ -257,8 +258,12 @@ def build(
     settings = settings or ImageSettings()
     # One build of a project at a time: a second one waits, then builds the Dockerfile as it is
     # by then, so the tag always ends on the newest recipe (and two builds don't share the CPUs).
-    with _build_lock(location, identity):
-        context = privsep.run_as(identity, docker_images.context_tar, location.context_dir, location.dockerfile.name)
+    with _build_lock(location, identity), tempfile.TemporaryFile(prefix="ds01-context-") as context:
+        # Packed as the caller straight into root's unlinked temporary file: checked and sent
+        # to Docker from there, never held in memory.
+        privsep.run_as(
+            identity, docker_images.write_context, context.fileno(), location.context_dir, location.dockerfile.name
+        )
         text = docker_images.dockerfile_from_context(context, location.dockerfile.name)
         labels = labels_for(
             identity=identity,
