@@ -17,46 +17,97 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Mapping
-from pathlib import Path
 
-DEFAULT_CONFIG = Path("/opt/ds01-infra/config/resource-limits.yaml")
-DEFAULT_STATE_DIR = Path("/var/lib/ds01")
-DEFAULT_LOG_DIR = Path("/var/log/ds01")
+# The listing commands read these paths on every run, so this module imports neither
+# ``pathlib`` nor ``typing`` at run time: the work is done on text (``*_text``), and the
+# ``Path`` forms wrap it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
-Environ = Mapping[str, str]
+    Environ = Mapping[str, str]
+
+_DEFAULTS = {
+    "DEFAULT_CONFIG": "/opt/ds01-infra/config/resource-limits.yaml",
+    "DEFAULT_STATE_DIR": "/var/lib/ds01",
+    "DEFAULT_LOG_DIR": "/var/log/ds01",
+}
+
+
+def __getattr__(name: str) -> Path:
+    """``DEFAULT_CONFIG``, ``DEFAULT_STATE_DIR``, ``DEFAULT_LOG_DIR`` as ``Path``s, made on first use."""
+    if name in _DEFAULTS:
+        from pathlib import Path
+
+        value = Path(_DEFAULTS[name])
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _default(name: str) -> str:
+    # A value set on the module (``monkeypatch.setattr(paths, "DEFAULT_CONFIG", ...)``) counts.
+    return os.fspath(globals().get(name) or _DEFAULTS[name])
+
+
+def _path(text: str) -> Path:
+    from pathlib import Path
+
+    return Path(text)
 
 
 def packaged_config_dir() -> Path:
     """The ``config/`` folder shipped with ds01 (example config, topologies, catalog)."""
-    here = Path(__file__).resolve().parent
-    installed = here / "_config"
-    if installed.is_dir():
+    return _path(packaged_config_dir_text())
+
+
+def packaged_config_dir_text() -> str:
+    here = os.path.dirname(os.path.realpath(__file__))
+    installed = os.path.join(here, "_config")
+    if os.path.isdir(installed):
         return installed
     # Source checkout / editable install: the repository's top-level config/.
-    return here.parent.parent / "config"
+    return os.path.join(os.path.dirname(os.path.dirname(here)), "config")
 
 
 def installed_config_path() -> Path:
     """The config ds01 reads when no override applies."""
-    if DEFAULT_CONFIG.exists():
-        return DEFAULT_CONFIG
-    return packaged_config_dir() / "resource-limits.yaml"
+    return _path(installed_config_path_text())
+
+
+def installed_config_path_text() -> str:
+    default = _default("DEFAULT_CONFIG")
+    if os.path.exists(default):
+        return default
+    return os.path.join(packaged_config_dir_text(), "resource-limits.yaml")
 
 
 def config_path(environ: Environ | None = None) -> Path:
+    return _path(config_path_text(environ))
+
+
+def config_path_text(environ: Environ | None = None) -> str:
     explicit = _override("DS01_CONFIG", environ)
-    return explicit if explicit is not None else installed_config_path()
+    return explicit if explicit is not None else installed_config_path_text()
 
 
 def state_dir(environ: Environ | None = None) -> Path:
+    return _path(state_dir_text(environ))
+
+
+def state_dir_text(environ: Environ | None = None) -> str:
     explicit = _override("DS01_STATE_DIR", environ)
-    return explicit if explicit is not None else DEFAULT_STATE_DIR
+    return explicit if explicit is not None else _default("DEFAULT_STATE_DIR")
 
 
 def log_dir(environ: Environ | None = None) -> Path:
+    return _path(log_dir_text(environ))
+
+
+def log_dir_text(environ: Environ | None = None) -> str:
     explicit = _override("DS01_LOG_DIR", environ)
-    return explicit if explicit is not None else DEFAULT_LOG_DIR
+    return explicit if explicit is not None else _default("DEFAULT_LOG_DIR")
 
 
 # -- overrides under sudo -------------------------------------------------------------------
@@ -66,7 +117,7 @@ def log_dir(environ: Environ | None = None) -> Path:
 # folder walk, the caller's groups and the installed config's admins are read once, not on every
 # call. The key holds everything the verdict depends on but the files themselves; ``forget``
 # drops the verdicts (tests change the files between calls).
-_verdicts: dict[tuple[str, str, tuple[int, int, str], str], Path | None] = {}
+_verdicts: dict[tuple[str, str, tuple[int, int, str], str], str | None] = {}
 
 
 def forget() -> None:
@@ -74,27 +125,27 @@ def forget() -> None:
     _verdicts.clear()
 
 
-def _override(name: str, environ: Environ | None) -> Path | None:
+def _override(name: str, environ: Environ | None) -> str | None:
     """The path ``name`` names, when it may be used; None means: the installed default."""
     env = os.environ if environ is None else environ
     value = env.get(name)
     if not value:
         return None
-    path = Path(value).expanduser()
+    path = _normal(os.path.expanduser(value))
     caller = sudo_caller(env)
     if caller is None:
         return path
-    key = (name, str(path), caller, str(DEFAULT_CONFIG))
+    key = (name, path, caller, _default("DEFAULT_CONFIG"))
     if key not in _verdicts:
         _verdicts[key] = _judge(name, value, path, caller)
     return _verdicts[key]
 
 
-def _judge(name: str, value: str, path: Path, caller: tuple[int, int, str]) -> Path | None:
+def _judge(name: str, value: str, path: str, caller: tuple[int, int, str]) -> str | None:
     uid, gid, user = caller
     groups = _groups(user, gid)
     if root_controlled(path, uid, groups):
-        return Path(os.path.realpath(path))
+        return os.path.realpath(path)
     if _is_admin(user):
         return path
     sys.stderr.write(
@@ -102,6 +153,15 @@ def _judge(name: str, value: str, path: Path, caller: tuple[int, int, str]) -> P
         "cannot change; using the installed one.\n"
     )
     return None
+
+
+def _normal(text: str) -> str:
+    """``str(Path(text))``: repeated and trailing slashes and ``.`` parts dropped, ``..`` kept."""
+    if not text:
+        return "."
+    lead = "//" if text.startswith("//") and not text.startswith("///") else "/" if text.startswith("/") else ""
+    parts = [p for p in text.split("/") if p and p != "."]
+    return (lead + "/".join(parts)) or "."
 
 
 def sudo_caller(environ: Environ | None = None) -> tuple[int, int, str] | None:
@@ -135,7 +195,7 @@ def _is_admin(user: str) -> bool:
     try:
         from ds01 import yaml12
 
-        with open(installed_config_path(), encoding="utf-8") as fh:
+        with open(installed_config_path_text(), encoding="utf-8") as fh:
             data = yaml12.load(fh.read())
     except (OSError, ValueError, ImportError):
         return False
@@ -156,7 +216,7 @@ def _writable(st: os.stat_result, uid: int | None, groups: frozenset[int]) -> bo
     return bool(st.st_mode & stat.S_IWOTH)
 
 
-def root_controlled(path: Path, uid: int | None = None, groups: frozenset[int] = frozenset()) -> bool:
+def root_controlled(path: str | Path, uid: int | None = None, groups: frozenset[int] = frozenset()) -> bool:
     """True when only root can change what ``path`` names.
 
     ``path`` is resolved (symlinks followed; the result is what callers must then use) and
@@ -166,19 +226,22 @@ def root_controlled(path: Path, uid: int | None = None, groups: frozenset[int] =
     root-owned entry inside it. A path that does not exist yet is judged by its nearest
     existing folder, which then must not be writable at all (or the caller could create it).
     """
-    real = Path(os.path.realpath(path))
+    real = os.path.realpath(path)
     existing = real
     while True:
         try:
             os.lstat(existing)
             break
         except FileNotFoundError:
-            if existing.parent == existing:
+            parent = os.path.dirname(existing)
+            if parent == existing:
                 return False
-            existing = existing.parent
+            existing = parent
         except OSError:
             return False
-    chain = [*reversed(existing.parents), existing]
+    chain = [existing]
+    while (parent := os.path.dirname(chain[0])) != chain[0]:
+        chain.insert(0, parent)
     for index, part in enumerate(chain):
         try:
             st = os.lstat(part)

@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+
+TYPE_CHECKING = False  # every command passes through here: no typing, no collections at run time
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 DEFAULT_ENTRY = "/usr/local/libexec/ds01/ds01-secure"
 ENTRY_ENV = "DS01_SECURE_ENTRY"

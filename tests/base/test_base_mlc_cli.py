@@ -9,8 +9,7 @@ import sys
 
 import pytest
 
-from ds01.base import container_spec, engine
-from ds01.base import docker_client as dc
+from ds01.base import container_spec, engine, sparse
 from ds01.base.catalog import ARCHITECTURES
 from ds01.identity import Identity
 
@@ -113,7 +112,7 @@ def test_start_keeps_command_argv_intact(cli, docker_env, base_image, session_ta
 def test_list_asks_for_sizes_only_with_s(cli, docker_env, base_image, session_tag, as_caller, owned_dir, mocker):
     name = f"{session_tag}-size"
     assert cli("mlc", "create", name, "--image", base_image, "-w", str(owned_dir("ws"))).exit_code == 0
-    spy = mocker.patch.object(dc, "_get_json", wraps=dc._get_json)
+    spy = mocker.patch.object(sparse, "get_json", wraps=sparse.get_json)
     plain = json.loads(cli("mlc", "list", "--json").stdout)
     assert spy.call_count == 1 and spy.call_args.args[2]["size"] == "0"
     sized = json.loads(cli("mlc", "list", "-s", "--json").stdout)

@@ -55,6 +55,6 @@ def test_relative_in_has_at_most_two_units(seconds, shown):
     ],
 )
 def test_container_list_stop_in_column(lim, shown):
-    from ds01.cli.container.list import _stop_in
+    from ds01.cli.listings import _stop_in
 
     assert _stop_in(lim) == shown

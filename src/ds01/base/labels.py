@@ -8,12 +8,12 @@ them, and callers (Tier 2) may add only ``ds01.*`` keys the engine does not own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from pathlib import Path
-
-from ds01.errors import UsageError
-from ds01.timefmt import iso, now_iso
+# Imported by every listing, so it imports nothing at run time (``sparse`` explains why).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+    from pathlib import Path
 
 MLC_VERSION = "4"
 AIME = "aime.mlc"
@@ -67,6 +67,9 @@ def aime_labels(
 
 def ds01_labels(user: str, uid: int, extra: Mapping[str, str], *, now: datetime | None = None) -> dict[str, str]:
     """``ds01.*`` labels: the caller's ``extra`` (``ds01.*`` keys only) plus the engine-owned ones."""
+    from ds01.errors import UsageError
+    from ds01.timefmt import iso, now_iso
+
     for key, value in extra.items():
         if not key.startswith("ds01."):
             raise UsageError(f"Label {key!r} cannot be set: only ds01.* labels may be added.")

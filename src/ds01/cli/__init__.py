@@ -31,12 +31,23 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> int:
         sys.stdout.flush()
         return 0
 
+    # The plain listings, without click (``cli.listings``); None: not one of them.
+    from ds01.cli.listings import fast as fast_listing
+
+    try:
+        code = fast_listing(args)
+    except KeyboardInterrupt:
+        _terminal().error("Interrupted.")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - reported as every command reports (see _failed)
+        return _failed(exc)
+    if code is not None:
+        return code
+
     import click
 
     from ds01.cli.root import root
-    from ds01.errors import Ds01Error, ExitCode
 
-    debug = os.environ.get("DS01_DEBUG") == "1"
     try:
         rv = root.main(args=args, prog_name="ds01", standalone_mode=False)
     except click.exceptions.Abort:
@@ -46,9 +57,22 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except Ds01Error as exc:
+    except Exception as exc:  # noqa: BLE001 - Ds01Error, a closed pipe, or the last line of defence
+        return _failed(exc)
+    except KeyboardInterrupt:
+        _terminal().error("Interrupted.")
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+def _failed(exc: Exception) -> int:
+    """Report a failure of a command the way every command reports one; the exit code."""
+    from ds01.errors import Ds01Error, ExitCode
+
+    debug = os.environ.get("DS01_DEBUG") == "1"
+    if isinstance(exc, Ds01Error):
         if debug:
-            raise
+            raise exc
         term = _terminal()
         term.error(exc.message)
         for line in exc.details:
@@ -56,22 +80,18 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> int:
         if exc.hint:
             term.hint(exc.hint)
         return int(exc.exit_code)
-    except KeyboardInterrupt:
-        _terminal().error("Interrupted.")
-        return 130
-    except BrokenPipeError:
+    if isinstance(exc, BrokenPipeError):
         # The reader went away (``ds01 gpu status | head``): not an error of ours.
         try:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stdout for the rest of the process
         except OSError:
             pass
         return 0
-    except Exception as exc:  # last line of defence: no traceback for users
-        if debug:
-            raise
-        _terminal().error(f"internal error ({type(exc).__name__}: {exc}). Re-run with DS01_DEBUG=1 for the details.")
-        return int(ExitCode.FAILED)
-    return rv if isinstance(rv, int) else 0
+    # The last line of defence: no traceback for users.
+    if debug:
+        raise exc
+    _terminal().error(f"internal error ({type(exc).__name__}: {exc}). Re-run with DS01_DEBUG=1 for the details.")
+    return int(ExitCode.FAILED)
 
 
 def main() -> None:

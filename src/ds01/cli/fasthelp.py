@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import textwrap
 
 ROOT_HELP = (
     "ds01: your GPU containers on a shared server, with fair quotas.\n\n"
@@ -43,6 +42,8 @@ def _width() -> int:
 
 
 def _paragraphs(text: str, width: int, indent: str) -> list[str]:
+    import textwrap  # here, not at the top: every command line passes through this module
+
     out: list[str] = []
     for para in text.split("\n\n"):
         if out:
@@ -53,6 +54,8 @@ def _paragraphs(text: str, width: int, indent: str) -> list[str]:
 
 
 def _dl(rows: list[tuple[str, str]], width: int, indent: int = 2) -> list[str]:
+    import textwrap
+
     first_col = min(max(len(r[0]) for r in rows), 30) + 2
     text_width = max(width - first_col - 2, 10)
     lines: list[str] = []

@@ -23,9 +23,10 @@ from typing import Any
 from ds01 import paths
 from ds01.errors import ConfigError, Ds01Error
 from ds01.limits import config as _config
+from ds01.limits import stamp as _stamp
 from ds01.timefmt import now_iso
 
-FILE_NAME = "config-last-good.json"
+FILE_NAME = _stamp.FILE_NAME
 FORMAT = 1
 
 
@@ -94,21 +95,26 @@ def _decode(value: Any) -> Any:
 # -- store and read back -------------------------------------------------------------------
 
 
-def remember(config: _config.Config, *, state_dir: Path | None = None) -> bool:
-    """Store ``config`` as the last good one (only when it changed). False when it cannot be stored."""
+def remember(config: _config.Config, *, state_dir: Path | None = None, stamp: dict[str, Any] | None = None) -> bool:
+    """Store ``config`` as the last good one (only when it or its ``stamp`` changed). False when
+    it cannot be stored. ``stamp`` (``limits.stamp.make``): the identity of the files validated."""
     from ds01.fsutil import write_atomic
 
     target = store_path(state_dir)
     try:
+        old = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = None
+    if not isinstance(old, dict):
+        old = {}
+    if stamp is not None and old.get("source") == str(config.path) and old.get("stamp") == stamp:
+        return True  # the very files stored last time: the same config, not encoded again
+    try:
         body = _encode(config)
     except TypeError:
         return False
-    try:
-        old = json.loads(target.read_text(encoding="utf-8"))
-        if old.get("source") == str(config.path) and old.get("config") == body:
-            return True
-    except (OSError, ValueError, AttributeError):
-        pass
+    if old.get("source") == str(config.path) and old.get("config") == body and old.get("stamp") == stamp:
+        return True
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -116,6 +122,8 @@ def remember(config: _config.Config, *, state_dir: Path | None = None) -> bool:
     if not os.access(target.parent, os.W_OK):
         return False
     record = {"format": FORMAT, "source": str(config.path), "validated_at": now_iso(), "config": body}
+    if stamp is not None:
+        record["stamp"] = stamp
     try:
         write_atomic(target, json.dumps(record, sort_keys=True), mode=0o644)
     except Ds01Error:
@@ -179,6 +187,7 @@ def load(path: Path, *, use: str, is_admin: Any = None, warn: Any = None) -> _co
     config with one ``warn`` line; for TAKE (or when none was ever stored) ConfigError, exit 2.
     ``is_admin(config_or_None)`` tells whether the caller may fix the file (decides the advice).
     """
+    before = _stamp.identity(str(path))
     try:
         config = _config.load_config(path)
     except ConfigError as error:
@@ -205,5 +214,8 @@ def load(path: Path, *, use: str, is_admin: Any = None, warn: Any = None) -> _co
             "resources until it is fixed; ask your admin to fix it. Stopping, cleaning up "
             "and listing your containers still work."
         ) from None
-    remember(config)
+    topology = config.gpu_allocation.topology
+    mark = _stamp.make(str(path), str(topology) if topology else None, config.security.mode)
+    # Stamped only when the file did not change while it was read.
+    remember(config, stamp=mark if mark and before is not None and mark["files"][0][1] == before else None)
     return config

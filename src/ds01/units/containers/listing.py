@@ -20,7 +20,7 @@ from ds01.units.containers import definitions
 from ds01.units.containers.common import gpu_slots_label
 
 if TYPE_CHECKING:
-    from ds01.base.container_spec import ContainerInfo
+    from ds01.base.container_info import ContainerInfo
     from ds01.gpu.ledger import Row
     from ds01.identity import Identity
     from ds01.limits.config import Config
@@ -147,7 +147,8 @@ def _hold(rows: list[Row], hold_of_user: Callable[[str], int | None]) -> tuple[s
     return iso(min(r.stopped_at for r in stopped if r.stopped_at is not None) + seconds), False
 
 
-def _hold_lookup(config: Config) -> Callable[[str], int | None]:
+def _hold_lookup(config: Config | Callable[[], Config]) -> Callable[[str], int | None]:
+    """``gpu_hold_after_stop`` of a user; ``config`` may be a function giving it (read when first needed)."""
     from ds01.errors import UsageError
     from ds01.limits.resolver import resolve
 
@@ -155,8 +156,9 @@ def _hold_lookup(config: Config) -> Callable[[str], int | None]:
 
     def seconds(user: str) -> int | None:
         if user not in cache:
+            cfg = config() if callable(config) else config
             try:
-                cache[user] = resolve(config, user).values.get("gpu_hold_after_stop")
+                cache[user] = resolve(cfg, user).values.get("gpu_hold_after_stop")
             except UsageError:
                 cache[user] = None
         return cache[user]
@@ -179,13 +181,24 @@ def _ledger_rows() -> list[Row]:
 
 
 def list_entries(
-    config: Config, caller: Identity, *, include_released: bool = False, all_users: bool = False
+    config: Config | Callable[[], Config],
+    caller: Identity,
+    *,
+    include_released: bool = False,
+    all_users: bool = False,
+    listed: list[ContainerInfo] | None = None,
 ) -> list[Entry]:
-    """The caller's containers (``all_users``: everyone's, for admins)."""
-    from ds01.base import engine
+    """The caller's containers (``all_users``: everyone's, for admins).
+
+    ``config`` may be a function giving it: it is read only when a hold time is needed.
+    ``listed``: what ``container_info.list_infos`` gave for this listing, when the caller has it.
+    """
+    from ds01.base.container_info import list_infos
 
     user = None if all_users else caller.name
-    infos = [i for i in engine.list_containers(user) if all_users or i.uid in (caller.uid, None)]
+    if listed is None:
+        listed = list_infos(user)
+    infos = [i for i in listed if all_users or i.uid in (caller.uid, None)]
     defs = definitions.list_all(user) if include_released else []
     entries = build_entries(infos, _ledger_rows(), defs, _hold_lookup(config), include_released=include_released)
     return with_notebooks(entries, infos)

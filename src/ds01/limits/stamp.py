@@ -1,0 +1,88 @@
+"""Whether the config file is the one last validated, without reading any YAML.
+
+Every successful validation stores the config in the last-good record (``last_good``) with a
+stamp: the ds01 version, the security mode, and the identity (device, inode, size, mtime and
+ctime in nanoseconds) of the config file and of the topology file it names. A write to either
+file changes its ctime, which no user can set back, so a file whose identity is the stamp's
+holds what was validated. The listings (``container list``) use this to skip the parse and the
+validation when all they need to know is that the config is valid; a stamp says nothing about
+values, and nothing takes limits from it.
+
+A record is believed only as ``last_good.recall`` believes it: a regular file, not a link,
+writable by its owner only, owned by root or by this process's user (or by anyone on a server
+in group mode, where every user writes the state folder). A stamp that does not match sends
+the command the slow way, which validates and stores a new one.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from ds01 import __version__, jsonlite
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+FILE_NAME = "config-last-good.json"
+
+
+def identity(path: str) -> list[int] | None:
+    """(device, inode, size, mtime_ns, ctime_ns) of the file at ``path``; None when it cannot be read."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def make(config_path: str, topology: str | None, security_mode: str) -> dict[str, Any] | None:
+    """The stamp of a config just validated (None when a file cannot be stat'ed)."""
+    files = [config_path] + ([topology] if topology else [])
+    ids = [identity(f) for f in files]
+    if any(i is None for i in ids):
+        return None
+    pairs = [[f, i] for f, i in zip(files, ids, strict=True)]
+    return {"ds01": __version__, "security_mode": security_mode, "files": pairs}
+
+
+def read_record(state_dir: str) -> dict[str, Any] | None:
+    """The last-good record as stored, when it is believed (see the module's text); else None."""
+    try:
+        fd = os.open(os.path.join(state_dir, FILE_NAME), os.O_RDONLY | os.O_NOFOLLOW)
+    except (OSError, ValueError):
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022:
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        record = jsonlite.loads(b"".join(chunks))
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+    if not isinstance(record, dict):
+        return None
+    mark = record.get("stamp")
+    mode = mark.get("security_mode") if isinstance(mark, dict) else None
+    if st.st_uid not in (0, os.geteuid()) and mode != "group":
+        return None
+    return record
+
+
+def valid_as_stamped(config_path: str, state_dir: str) -> bool:
+    """True when the config at ``config_path`` (and its topology) are the files last validated."""
+    record = read_record(state_dir)
+    if record is None or record.get("source") != config_path:
+        return False
+    mark = record.get("stamp")
+    if not isinstance(mark, dict) or mark.get("ds01") != __version__:
+        return False
+    files = mark.get("files")
+    if not isinstance(files, list) or not files or files[0] != [config_path, identity(config_path)]:
+        return False
+    return all(isinstance(f, list) and len(f) == 2 and isinstance(f[0], str) and f[1] == identity(f[0]) for f in files)
