@@ -8,6 +8,9 @@ checked through the functions that use it. No engine is needed.
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from unittest import mock
 
 import docker
@@ -17,9 +20,10 @@ import requests
 import requests.exceptions
 
 from ds01 import rollback
-from ds01.base import container_spec, engine, images
+from ds01.base import container_spec, engine, engine_api, images
 from ds01.base import docker_client as dc
-from ds01.errors import DockerUnavailable, Ds01Error, ExitCode, NotFound, OperationFailed
+from ds01.errors import DockerUnavailable, Ds01Error, ExitCode, NotFound, OperationFailed, UsageError
+from ds01.identity import Identity
 
 
 def _api_error(status: int, text: str = "engine says no", cls=docker.errors.APIError):
@@ -86,23 +90,102 @@ def test_a_named_object_that_is_missing_is_exit_2_and_still_a_not_found(api):
     assert isinstance(caught.value, dc.EngineNotFound)  # callers catch one type for every 404
 
 
-def test_lookups_answer_missing_and_raise_everything_else(api):
-    api.inspect_container.side_effect = _api_error(404, "No such container", docker.errors.NotFound)
+def _reply(status: int, body: bytes = b"") -> bytes:
+    return b"HTTP/1.0 %d X\r\nContent-Type: application/json\r\n\r\n%s" % (status, body)
+
+
+@pytest.fixture
+def engine_replies(monkeypatch):
+    """The engine's raw replies to ``engine_api`` requests, in order (an exception is raised as a
+    socket failure); the requests sent are kept."""
+    replies: list[bytes | BaseException] = []
+    sent: list[bytes] = []
+
+    def exchange(socket_path: str, message: bytes, action: str) -> bytes:
+        sent.append(message)
+        reply = replies.pop(0)
+        if isinstance(reply, BaseException):
+            try:
+                raise reply
+            except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
+                raise dc._unreachable(exc) from exc
+        return reply
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setattr(engine_api, "exchange", exchange)
+    return replies, sent
+
+
+def test_lookups_answer_missing_and_raise_everything_else(engine_replies):
+    replies, _sent = engine_replies
+    replies += [_reply(404, b'{"message": "No such container: x"}'), _reply(200, b'{"Id": "c1"}')]
     assert engine.container_exists("x") is False
-    api.inspect_container.side_effect = None
-    api.inspect_container.return_value = {"Id": "c1"}
     assert engine.container_exists("x") is True
-    api.inspect_container.side_effect = _api_error(500, "boom")
+    replies.append(_reply(500, b'{"message": "boom"}'))
     with pytest.raises(OperationFailed, match="boom"):
         engine.container_exists("x")
-    api.inspect_image.side_effect = _api_error(404, "No such image", docker.errors.ImageNotFound)
+    replies += [_reply(404, b'{"message": "No such image"}')] * 3
     assert engine.image_labels("x:1") is None and images.image_exists("x:1") is False
     assert images.inspect_image("x:1") is None
-    api.inspect_image.side_effect = _api_error(400, "invalid reference format")
+    replies.append(_reply(400, b'{"message": "invalid reference format"}'))
     assert images.image_exists("a._.b") is False
-    api.inspect_image.side_effect = requests.exceptions.ConnectionError("Connection aborted")
+    replies.append(ConnectionRefusedError(111, "Connection refused"))
     with pytest.raises(DockerUnavailable):
         images.image_exists("x:1")
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (404, dc.EngineNotFound),
+        (409, dc.Conflict),
+        (400, dc.BadRequest),
+        (500, OperationFailed),
+        (504, dc.Timeout),
+        (408, dc.Timeout),
+    ],
+)
+def test_a_request_without_the_sdk_is_typed_as_the_sdk_is(engine_replies, status, kind):
+    replies, sent = engine_replies
+    replies.append(_reply(status, b'{"message": "engine says no."}'))
+    with pytest.raises(Ds01Error) as caught:
+        engine_api.request("POST", "/containers/c1/start", action="start container x")
+    assert type(caught.value) is kind and caught.value.exit_code == ExitCode.FAILED
+    if kind not in (dc.Timeout,):
+        assert caught.value.message == "Could not start container x: engine says no."
+    assert sent == [b"POST /containers/c1/start HTTP/1.0\r\nHost: docker\r\n\r\n"]
+
+
+def test_a_request_for_a_named_object_that_is_missing_is_exit_2(engine_replies):
+    replies, _sent = engine_replies
+    replies.append(_reply(404, b'{"message": "No such container"}'))
+    with pytest.raises(NotFound) as caught:
+        engine.inspect_container("c1", "x")
+    assert caught.value.exit_code == ExitCode.USAGE and caught.value.message == "Container 'x' has gone."
+    assert isinstance(caught.value, dc.EngineNotFound)
+
+
+def test_a_request_body_is_sent_with_its_length_and_type(engine_replies):
+    replies, sent = engine_replies
+    replies.append(_reply(201, b'{"Id": "c1", "Warnings": []}'))
+    got = engine_api.request_json(
+        "POST", "/containers/create", query={"name": "a b._.1"}, payload={"Image": "x"}, action="create container a"
+    )
+    assert got == {"Id": "c1", "Warnings": []}
+    head, _, body = sent[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /containers/create?name=a+b._.1 HTTP/1.0\r\n")
+    assert b"Content-Type: application/json" in head
+    assert b"Content-Length: %d" % len(body) in head and json.loads(body) == {"Image": "x"}
+
+
+def test_a_create_the_engine_refuses_for_its_name_is_the_name_taken_sentence(engine_replies, tmp_path):
+    replies, _sent = engine_replies
+    owner = Identity(name="alice", uid=os.getuid(), gid=os.getgid(), home=Path("/home/alice"))
+    spec = container_spec.ContainerSpec(name="x", owner=owner, image="img:1", workspace=tmp_path, custom_image=True)
+    replies += [_reply(200, b'{"Id": "sha256:1", "Config": {"Labels": {}}}'), _reply(409, b'{"message": "in use"}')]
+    with pytest.raises(UsageError, match="already exists for you"):
+        engine.create_container(spec)
+    assert replies == []  # nothing was made, so nothing was removed
 
 
 def _info(running: bool = False) -> container_spec.ContainerInfo:
@@ -219,12 +302,13 @@ def test_rollback_on_success_runs_nothing_and_notes_on_foreign_errors():
     assert caught.value.__notes__ == ["Not undone: remove container x (division by zero)."]
 
 
-def test_a_failed_create_removes_its_container_and_says_what_it_could_not(api, monkeypatch):
-    api.remove_container.side_effect = _api_error(500, "device or resource busy")
+def test_a_failed_create_removes_its_container_and_says_what_it_could_not(api, engine_replies):
+    replies, sent = engine_replies
+    replies.append(_reply(500, b'{"message": "device or resource busy"}'))
     api.remove_image.side_effect = _api_error(404, "No such image", docker.errors.ImageNotFound)
     error = OperationFailed("Could not start container x: boom.")
     engine._discard(error, "c0ffee", "pulled:1")
-    api.remove_container.assert_called_once_with("c0ffee", force=True, v=True)
+    assert [m.split(b" HTTP")[0] for m in sent] == [b"DELETE /containers/c0ffee?force=1&v=1"]
     api.remove_image.assert_called_once_with("pulled:1")  # ran although the first undo failed
     assert error.details == [
         "Not undone: remove the half-made container c0ffee (Could not remove container "

@@ -13,12 +13,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ds01.base import docker_client as dc
 from ds01.base import labels as lbl
 from ds01.base.container_spec import GPU_VISIBILITY_KEYS, ContainerInfo, ContainerSpec, Progress
-from ds01.base.engine import create_container, find_container
-from ds01.base.names import split_docker_name
-from ds01.errors import UsageError
+from ds01.base.engine import create_container, find_container, inspect_container
+from ds01.base.names import SEPARATOR, split_docker_name
+from ds01.errors import NotFound, UsageError
 from ds01.identity import Identity
 from ds01.policy import labels as label_policy
 
@@ -79,10 +78,20 @@ def definition_from_inspect(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def container_definition(name: str, owner: Identity, *, any_user: bool = False) -> dict[str, Any]:
+    """The definition of ``owner``'s container ``name`` (admins: ``any_user``).
+
+    A Docker name (``NAME._.UID``) is inspected directly and must carry the owner's label, as a
+    listing would have found it; a display name is looked up first."""
+    if SEPARATOR in name:
+        try:
+            attrs = inspect_container(name)
+        except NotFound:
+            attrs = None
+        labels = ((attrs or {}).get("Config") or {}).get("Labels") or {}
+        if attrs is not None and labels.get(lbl.AIME) and (any_user or labels.get(lbl.AIME) == owner.name):
+            return definition_from_inspect(attrs)
     info = find_container(name, owner, any_user=any_user)
-    with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
-        attrs = dc.api().inspect_container(info.id)
-    return definition_from_inspect(attrs)
+    return definition_from_inspect(inspect_container(info.id, info.name))
 
 
 def spec_from_definition(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -137,13 +138,23 @@ def engine_errors(action: str, *, missing: str | None = None) -> Iterator[None]:
     ``missing``: the sentence to use when the object is not found (404, then exit 2); without
     it a 404 is ``EngineNotFound`` naming ``action``.
     """
-    import docker.errors
-    import requests.exceptions
-
     try:
         yield
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+    except Exception as exc:
+        if not _from_the_sdk(exc):
+            raise
         raise translate(exc, action, missing=missing) from exc
+
+
+def _from_the_sdk(exc: BaseException) -> bool:
+    """Whether ``exc`` is one of the SDK's (or requests') exceptions. Neither is imported for the
+    question: a process that never loaded them cannot have raised one."""
+    kinds = tuple(
+        getattr(module, name)
+        for module_name, name in (("docker.errors", "DockerException"), ("requests.exceptions", "RequestException"))
+        if (module := sys.modules.get(module_name)) is not None
+    )
+    return bool(kinds) and isinstance(exc, kinds)
 
 
 def _explain(exc: Any) -> str:

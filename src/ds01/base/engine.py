@@ -34,6 +34,7 @@ from typing import Any
 
 from ds01 import rollback
 from ds01.base import docker_client as dc
+from ds01.base import engine_api, image_etc
 from ds01.base import labels as lbl
 from ds01.base.container_spec import (
     KEEPALIVE,
@@ -60,17 +61,35 @@ from ds01.policy import mounts as mount_policy
 
 
 def image_present(image: str) -> bool:
-    return image_labels(image) is not None
+    return image_attrs(image) is not None
 
 
 def image_labels(image: str) -> dict[str, str] | None:
     """The labels of a local image (``{}`` when it has none), or None when it is not here."""
+    attrs = image_attrs(image)
+    return None if attrs is None else dict((attrs.get("Config") or {}).get("Labels") or {})
+
+
+def image_attrs(image: str) -> dict[str, Any] | None:
+    """The engine's inspect data of a local image, or None when it is not here."""
     try:
-        with dc.engine_errors(f"look up image {image}"):
-            attrs = dc.api().inspect_image(image)
+        return dict(engine_api.request_json("GET", f"/images/{image}/json", action=f"look up image {image}") or {})
     except dc.EngineNotFound:
         return None
-    return dict((attrs.get("Config") or {}).get("Labels") or {})
+
+
+def inspect_container(cid: str, name: str | None = None) -> dict[str, Any]:
+    """The engine's inspect data of a container; a missing one is NotFound (exit 2) naming ``name``."""
+    label = name or cid[:12]
+    return dict(
+        engine_api.request_json(
+            "GET",
+            f"/containers/{cid}/json",
+            action=f"inspect container {label}",
+            missing=f"Container {label!r} has gone.",
+        )
+        or {}
+    )
 
 
 def pull_image(image: str, progress: Progress | None = None) -> None:
@@ -95,60 +114,152 @@ def pull_image(image: str, progress: Progress | None = None) -> None:
         ) from exc
 
 
-def _device_requests(spec: ContainerSpec) -> list[Any] | None:
+def _device_requests(spec: ContainerSpec) -> list[dict[str, Any]] | None:
+    """The Engine API's ``DeviceRequests``: the allocated GPUs by UUID (or a count of them)."""
     if not spec.device_requests:
         return None
-    from docker.types import DeviceRequest
-
     if spec.device_uuids:
-        return [DeviceRequest(driver="nvidia", device_ids=list(spec.device_uuids), capabilities=[["gpu"]])]
-    return [DeviceRequest(driver="nvidia", count=spec.gpu_count, capabilities=[["gpu"]])]
+        ids, count = list(spec.device_uuids), 0
+    else:
+        ids, count = [], spec.gpu_count
+    return [{"Driver": "nvidia", "Count": count, "DeviceIDs": ids, "Capabilities": [["gpu"]], "Options": {}}]
 
 
-def _path_exists(cid: str, path: str) -> bool:
-    import docker.errors
+_RESOURCE_FIELDS = {
+    "nano_cpus": "NanoCpus",
+    "mem_limit": "Memory",
+    "memswap_limit": "MemorySwap",
+    "shm_size": "ShmSize",
+    "pids_limit": "PidsLimit",
+    "cgroup_parent": "CgroupParent",
+}
+_SIZE_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
-    try:
-        stream, _ = dc.api().get_archive(cid, path)
-    except docker.errors.NotFound:
-        return False
-    for _chunk in stream:  # drain it so the connection goes back to the pool
-        pass
-    return True
+
+def _resource_value(key: str, value: Any) -> Any:
+    """A resource as the Engine API takes it; sizes may be written ``512m`` (read as the SDK reads them)."""
+    if key == "cgroup_parent":
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and key in ("mem_limit", "memswap_limit", "shm_size"):
+        text = value.strip().lower()
+        digits, unit = (text[:-1], text[-1]) if text and text[-1] in _SIZE_UNITS else (text, "b")
+        if digits.isdigit():
+            return int(digits) * _SIZE_UNITS[unit]
+    raise UsageError(f"Resource setting {key} must be a whole number (got {value!r}).")
 
 
-def install_user(cid: str, owner: Identity, harden: hardening_policy.Hardening | None = None) -> None:
+def create_body(spec: ContainerSpec, plan: Any, labels: Mapping[str, str]) -> dict[str, Any]:
+    """The ``POST /containers/create`` body of ``spec`` (``plan``: its ``container_spec.plan_create``)."""
+    harden = plan.hardening
+    publish = notebook_publishable(plan.network_mode)
+    host: dict[str, Any] = {
+        "Binds": [f"{src}:{b['bind']}:{b['mode']}" for src, b in plan.binds.items()],
+        "Privileged": harden.privileged,
+        "IpcMode": harden.ipc_mode,
+        "CgroupnsMode": harden.cgroupns,
+        "Init": True,
+        "NetworkMode": plan.network_mode,
+        "RestartPolicy": plan.restart,
+    }
+    if harden.cap_drop:
+        host["CapDrop"] = list(harden.cap_drop)
+    if harden.security_opt:
+        host["SecurityOpt"] = list(harden.security_opt)
+    if publish:
+        # The notebook port, published on the server's localhost only, on a port the engine
+        # picks free at each start (``published_port`` reads it back).
+        host["PortBindings"] = {f"{NOTEBOOK_PORT}/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    devices = _device_requests(spec)
+    if devices:
+        host["DeviceRequests"] = devices
+    for key, value in spec.resources.items():
+        if value is not None:
+            host[_RESOURCE_FIELDS[key]] = _resource_value(key, value)
+    body: dict[str, Any] = {
+        "Image": spec.image,
+        "Cmd": list(KEEPALIVE),
+        "User": harden.user,
+        "WorkingDir": WORKSPACE,
+        "Labels": dict(labels),
+        "Env": [f"{k}={v}" for k, v in plan.env.items()],
+        "Hostname": spec.name.lower().replace("_", "-")[:63],
+        "Tty": False,
+        "OpenStdin": False,
+        "AttachStdin": False,
+        "AttachStdout": False,
+        "AttachStderr": False,
+        "HostConfig": host,
+    }
+    if publish:
+        body["ExposedPorts"] = {f"{NOTEBOOK_PORT}/tcp": {}}
+    return body
+
+
+def install_user(
+    cid: str, owner: Identity, harden: hardening_policy.Hardening | None = None, *, image_id: str | None = None
+) -> None:
     """Write the caller's passwd/group entries, home and (group mode only) sudoers rule into a
-    created container."""
+    created container, in one ``put_archive``.
+
+    ``image_id``: the image the container was made from; what the setup reads from the image
+    (passwd, group, whether it has /etc/sudoers.d) is then taken from ``image_etc`` when it was
+    read for that image before, and kept there when it is read now."""
     if owner.uid == 0:
         return
     if harden is None:
         harden = hardening_policy.hardening("group", uid=owner.uid, gid=owner.gid)
-    with dc.engine_errors("set up your user in the container"):
-        passwd = (read_container_file(cid, "/etc/passwd") or b"").decode()
-        group = (read_container_file(cid, "/etc/group") or b"").decode()
-        home = str(owner.home)
-        entry = UserEntry(owner.name, owner.uid, owner.gid, home, choose_shell(passwd))
-        new_passwd, new_group = with_user(passwd, group, entry, harden.groups)
-        files = {"/etc/passwd": (new_passwd.encode(), 0o644), "/etc/group": (new_group.encode(), 0o644)}
-        if harden.sudo_rule and _path_exists(cid, "/etc/sudoers.d"):
-            files[f"/etc/sudoers.d/ds01-{sanitize(owner.name)}"] = (sudoers_line(owner.name).encode(), 0o440)
-        dirs = {home: (owner.uid, owner.gid, 0o755)}
-        dc.api().put_archive(cid, "/", build_archive(files, dirs))
+    facts = image_etc.load(image_id) if image_id else None
+    if facts is None:
+        facts = _read_etc(cid)
+        if image_id:
+            image_etc.save(image_id, facts, shared=harden.mode == "group")
+    home = str(owner.home)
+    entry = UserEntry(owner.name, owner.uid, owner.gid, home, choose_shell(facts.passwd))
+    new_passwd, new_group = with_user(facts.passwd, facts.group, entry, harden.groups)
+    files = {"/etc/passwd": (new_passwd.encode(), 0o644), "/etc/group": (new_group.encode(), 0o644)}
+    if harden.sudo_rule and facts.sudoers_d:
+        files[f"/etc/sudoers.d/ds01-{sanitize(owner.name)}"] = (sudoers_line(owner.name).encode(), 0o440)
+    dirs = {home: (owner.uid, owner.gid, 0o755)}
+    engine_api.request(
+        "PUT",
+        f"/containers/{cid}/archive",
+        query={"path": "/"},
+        body=build_archive(files, dirs),
+        content_type="application/x-tar",
+        action="set up your user in the container",
+    )
+
+
+def _read_etc(cid: str) -> image_etc.EtcFacts:
+    """What the user setup needs, read out of a created container."""
+    action = "set up your user in the container"
+    passwd = (read_container_file(cid, "/etc/passwd", action=action) or b"").decode()
+    group = (read_container_file(cid, "/etc/group", action=action) or b"").decode()
+    return image_etc.EtcFacts(passwd, group, container_path_exists(cid, "/etc/sudoers.d", action=action))
+
+
+def container_path_exists(cid: str, path: str, *, action: str) -> bool:
+    """Whether ``path`` exists in the container (the archive API's HEAD: a stat, no content)."""
+    try:
+        engine_api.request("HEAD", f"/containers/{cid}/archive", query={"path": path}, action=action)
+    except dc.EngineNotFound:
+        return False
+    return True
 
 
 def create_container(spec: ContainerSpec, *, start: bool = False, progress: Progress | None = None) -> ContainerInfo:
-    """Create (and with ``start`` start) one container; on any failure nothing is left behind."""
+    """Create (and with ``start`` start) one container; on any failure nothing is left behind.
+
+    The engine is asked: the image (its labels), the create, the container's inspect data (the
+    image it was really made from, whose passwd and group the user setup starts from) and one
+    write of the user setup; with ``start``, the start. A name taken by someone else's
+    container is the engine's 409 to the create, not a lookup before it."""
     plan = plan_create(spec)
-    api = dc.api()
-    if container_exists(plan.docker_name):
-        raise UsageError(
-            f"A container named {spec.name!r} already exists for you; choose another name "
-            f"or remove it first (ds01 mlc remove {spec.name})."
-        )
     pulled = False
-    found_labels = image_labels(spec.image)
-    if found_labels is None:
+    image = image_attrs(spec.image)
+    if image is None:
         if spec.custom_image:
             raise UsageError(
                 f"Image {spec.image!r} is not on this server; --image uses local images only "
@@ -158,50 +269,34 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
             progress(f"Pulling {spec.image} (first use on this server)…")
         pull_image(spec.image, progress)
         pulled = True
-        found_labels = image_labels(spec.image) or {}
+        image = image_attrs(spec.image) or {}
     # Every ds01.*/aime.mlc.* key on the container is written here: an image's own label in
     # those namespaces (a Dockerfile's ``LABEL ds01.gpu.slots=0``) is overridden, never inherited.
-    labels = label_policy.container_labels(plan.labels, found_labels)
+    labels = label_policy.container_labels(plan.labels, dict((image.get("Config") or {}).get("Labels") or {}))
     harden = plan.hardening
-    res = dict(spec.resources)
+    body = create_body(spec, plan, labels)
     cid: str | None = None
     try:
-        with dc.engine_errors(f"create container {spec.name}"):
-            host_config = api.create_host_config(
-                binds=plan.binds,
-                privileged=harden.privileged,
-                ipc_mode=harden.ipc_mode,
-                cgroupns=harden.cgroupns,
-                cap_drop=list(harden.cap_drop) or None,
-                security_opt=list(harden.security_opt) or None,
-                init=True,
-                network_mode=plan.network_mode,
-                # The notebook port, published on the server's localhost only, on a port the
-                # engine picks free at each start (``published_port`` reads it back).
-                port_bindings={NOTEBOOK_PORT: ("127.0.0.1",)} if notebook_publishable(plan.network_mode) else None,
-                restart_policy=plan.restart,
-                device_requests=_device_requests(spec),
-                **res,
+        try:
+            created = engine_api.request_json(
+                "POST",
+                "/containers/create",
+                query={"name": plan.docker_name},
+                payload=body,
+                action=f"create container {spec.name}",
             )
-            created = api.create_container(
-                spec.image,
-                command=KEEPALIVE,
-                ports=[NOTEBOOK_PORT] if notebook_publishable(plan.network_mode) else None,
-                name=plan.docker_name,
-                user=harden.user,
-                working_dir=WORKSPACE,
-                labels=labels,
-                environment=plan.env,
-                host_config=host_config,
-                hostname=spec.name.lower().replace("_", "-")[:63],
-                detach=True,
-            )
-            cid = created["Id"]
-        install_user(cid, spec.owner, harden)
+        except dc.Conflict as exc:
+            raise UsageError(
+                f"A container named {spec.name!r} already exists for you; choose another name "
+                f"or remove it first (ds01 mlc remove {spec.name})."
+            ) from exc
+        cid = str(created["Id"])
+        attrs = inspect_container(cid, spec.name)
+        install_user(cid, spec.owner, harden, image_id=str(attrs.get("Image") or "") or None)
         state = "created"
         if start:
-            with _no_gpu_driver(spec.name), dc.engine_errors(f"start container {spec.name}"):
-                api.start(cid)
+            with _no_gpu_driver(spec.name):
+                engine_api.request("POST", f"/containers/{cid}/start", action=f"start container {spec.name}")
             state = "running"
     except BaseException as exc:
         _discard(exc, cid, spec.image if pulled else None)
@@ -230,8 +325,7 @@ def _no_gpu_driver(name: str) -> Iterator[None]:
 def container_exists(name: str) -> bool:
     """Whether a container with exactly this Docker name exists (anyone's)."""
     try:
-        with dc.engine_errors("look up containers"):
-            dc.api().inspect_container(name)
+        engine_api.request("GET", f"/containers/{name}/json", action="look up containers")
     except dc.EngineNotFound:
         return False
     return True
@@ -246,7 +340,13 @@ def _discard(error: BaseException, cid: str | None, image: str | None) -> None:
             (
                 f"remove the half-made container {cid[:12]}",
                 lambda: _remove_quietly_if_gone(
-                    f"remove container {cid[:12]}", lambda: dc.api().remove_container(cid, force=True, v=True)
+                    f"remove container {cid[:12]}",
+                    lambda: engine_api.request(
+                        "DELETE",
+                        f"/containers/{cid}",
+                        query={"force": "1", "v": "1"},
+                        action=f"remove container {cid[:12]}",
+                    ),
                 ),
             )
         )
@@ -352,8 +452,7 @@ def check_before_start(
     now, or (secure mode) that lacks the hardening; ``policy.mounts``/``policy.containers`` decide."""
     uid, gid = _owner_ids(info, owner)
     if attrs is None:
-        with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
-            attrs = dc.api().inspect_container(info.id)
+        attrs = inspect_container(info.id, info.name)
     hardening_policy.check_container(security_mode(mode), uid=uid, gid=gid, attrs=attrs, name=info.name)
     for source, rw in bind_sources(attrs):
         mount_policy.check_bind_source(source, uid, "mounted", writable=rw)
@@ -369,8 +468,7 @@ def start_container(info: ContainerInfo, owner: Identity | None = None, *, mode:
     if info.running:
         return False
     check_before_start(info, owner, mode=mode)
-    with dc.engine_errors(f"start container {info.name}"):
-        dc.api().start(info.id)
+    engine_api.request("POST", f"/containers/{info.id}/start", action=f"start container {info.name}")
     return True
 
 
@@ -435,8 +533,7 @@ def remove_image_unless_used(ref: str) -> bool:
 
 def published_port(info: ContainerInfo, port: int = NOTEBOOK_PORT) -> int | None:
     """The server-localhost port Docker publishes the container's ``port`` on now (None: not published)."""
-    with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
-        attrs = dc.api().inspect_container(info.id)
+    attrs = inspect_container(info.id, info.name)
     bound = ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(f"{port}/tcp") or []
     for b in bound:
         if b.get("HostIp") in ("127.0.0.1", "") and str(b.get("HostPort") or "").isdigit():
@@ -446,8 +543,7 @@ def published_port(info: ContainerInfo, port: int = NOTEBOOK_PORT) -> int | None
 
 def container_address(info: ContainerInfo) -> str | None:
     """The container's address on its (bridge) network, which the server itself can reach."""
-    with dc.engine_errors(f"inspect container {info.name}", missing=f"Container {info.name!r} has gone."):
-        attrs = dc.api().inspect_container(info.id)
+    attrs = inspect_container(info.id, info.name)
     nets = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
     for net in nets.values():
         if net.get("IPAddress"):

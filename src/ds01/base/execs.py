@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.base import docker_client as dc
+from ds01.base import engine_api
 from ds01.base.container_spec import WORKSPACE, ContainerInfo, security_mode
 from ds01.base.users import read_single_file
 from ds01.identity import Identity
@@ -142,8 +143,7 @@ def other_programs(info: ContainerInfo) -> list[Program]:
 
 def user_shell(info: ContainerInfo, owner: Identity) -> str:
     """The owner's login shell inside the container (from its passwd), /bin/sh when unknown."""
-    with dc.engine_errors("read the container's users"):
-        passwd = (read_container_file(info.id, "/etc/passwd") or b"").decode()
+    passwd = (read_container_file(info.id, "/etc/passwd", action="read the container's users") or b"").decode()
     for line in passwd.splitlines():
         row = line.split(":")
         if len(row) >= 7 and row[2] == str(owner.uid) and row[6]:
@@ -170,12 +170,10 @@ def exec_user(info: ContainerInfo, owner: Identity, *, mode: str | None = None) 
     return _user_spec(owner, mode)
 
 
-def read_container_file(cid: str, path: str) -> bytes | None:
+def read_container_file(cid: str, path: str, *, action: str = "read a file in the container") -> bytes | None:
     """The content of one file in a container (None when it is not there)."""
-    import docker.errors
-
     try:
-        stream, _ = dc.api().get_archive(cid, path)
-    except docker.errors.NotFound:
+        archive = engine_api.request("GET", f"/containers/{cid}/archive", query={"path": path}, action=action)
+    except dc.EngineNotFound:
         return None
-    return read_single_file(b"".join(stream))
+    return read_single_file(archive)

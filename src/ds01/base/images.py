@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ds01.base.docker_client import BadRequest, EngineNotFound, api, client, engine_errors, gone_ok
+from ds01.base.engine_api import request_json
 from ds01.errors import NotFound, OperationFailed
 from ds01.timefmt import now_iso
 
@@ -66,8 +67,7 @@ def image_exists(ref: str) -> bool:
 def inspect_image(ref: str) -> dict[str, Any] | None:
     """The engine's inspect data for ``ref``, or None when it does not exist locally."""
     try:
-        with engine_errors(f"inspect image {ref}"):
-            return api().inspect_image(ref)
+        return dict(request_json("GET", f"/images/{ref}/json", action=f"inspect image {ref}") or {})
     except EngineNotFound:
         return None
 
@@ -447,8 +447,7 @@ def _inspect_or_none(ref: str) -> dict[str, Any] | None:
     if not ref or any(c.isspace() for c in ref):
         return None
     try:
-        with engine_errors(f"inspect image {ref}"):
-            return api().inspect_image(ref)
+        return dict(request_json("GET", f"/images/{ref}/json", action=f"inspect image {ref}") or {})
     except (EngineNotFound, BadRequest):  # 400: "invalid reference format", no image has such a name
         return None
 

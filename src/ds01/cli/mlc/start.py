@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.mlc._common import is_admin
+from ds01.cli.mlc._common import _config, is_admin
 from ds01.cli.options import script_option
 
 
@@ -24,7 +24,9 @@ def command(app: App, name: str, argv: tuple[str, ...], detach: bool) -> int:
 
     term, me = app.terminal, app.identity
     info = engine.find_container(name, me, any_user=is_admin(app))
-    if engine.start_container(info):
+    config = _config(app)
+    mode = config.security.mode if config is not None else None  # None: the engine reads it
+    if engine.start_container(info, mode=mode):
         term.success(f"Container {info.name} started.")
     else:
         term.info(f"Container {info.name} is already running.")
@@ -34,4 +36,6 @@ def command(app: App, name: str, argv: tuple[str, ...], detach: bool) -> int:
     def write(stream):  # the command's output is data: stdout stays stdout, stderr stays stderr
         return lambda chunk: (stream.write(chunk.decode(errors="replace")), stream.flush())
 
-    return execs.run_command(info, me, list(argv), detach=detach, out=write(term.stdout), err=write(term.stderr))
+    return execs.run_command(
+        info, me, list(argv), detach=detach, out=write(term.stdout), err=write(term.stderr), mode=mode
+    )

@@ -1,0 +1,105 @@
+"""What the user setup needs from an image, kept by image id: ``/etc/passwd``, ``/etc/group`` and
+whether ``/etc/sudoers.d`` exists.
+
+An image id names its content, so what was read from one container of an image holds for every
+later container of it. With these at hand the user setup of a new container is one write (the
+passwd/group entries, the home and the sudo rule in one ``put_archive``) instead of reading
+the image's files out of each new container first; each read makes the engine mount the
+container's filesystem, which costs more than creating the container.
+
+Kept in ``DS01_STATE_DIR/image-etc/<digest>.<uid>.json``, one file per image and writer. A file
+counts only when the user it is named for owns it, and only root's or the reading process's
+own user's are read: in group mode each user runs ds01 as themselves (the folder is then sticky
+and world-writable, as ds01's image records are), and no user can put passwd lines into
+another user's containers. A file that is missing, unreadable or not ds01's is no entry: the
+files are read from the container again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_BYTES = 1 << 20  # /etc/passwd and /etc/group of real images are a few KiB
+
+
+@dataclass(frozen=True)
+class EtcFacts:
+    passwd: str
+    group: str
+    sudoers_d: bool  # the image has /etc/sudoers.d (group mode writes a sudo rule there)
+
+
+def _folder() -> Path:
+    from ds01 import paths
+
+    return paths.state_dir() / "image-etc"
+
+
+def _digest(image_id: str) -> str | None:
+    digest = image_id.split(":", 1)[-1]
+    if len(digest) < 12 or any(c not in "0123456789abcdef" for c in digest):
+        return None
+    return digest
+
+
+def _path(digest: str, uid: int) -> Path:
+    return _folder() / f"{digest}.{uid}.json"
+
+
+def load(image_id: str) -> EtcFacts | None:
+    """What is kept for ``image_id`` (by this process's user, else by root), or None."""
+    digest = _digest(image_id)
+    if digest is None:
+        return None
+    for uid in dict.fromkeys((os.geteuid(), 0)):
+        found = _read(_path(digest, uid), uid, image_id)
+        if found is not None:
+            return found
+    return None
+
+
+def _read(path: Path, uid: int, image_id: str) -> EtcFacts | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None  # missing, a symlink (ELOOP), unreadable: no entry
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != uid or st.st_size > 3 * MAX_BYTES:
+            return None
+        try:
+            doc = json.loads(fh.read().decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+    if (
+        not isinstance(doc, dict)
+        or doc.get("image_id") != image_id
+        or not isinstance(doc.get("passwd"), str)
+        or not isinstance(doc.get("group"), str)
+        or not isinstance(doc.get("sudoers_d"), bool)
+    ):
+        return None
+    return EtcFacts(doc["passwd"], doc["group"], doc["sudoers_d"])
+
+
+def save(image_id: str, facts: EtcFacts, *, shared: bool) -> None:
+    """Keep ``facts`` for ``image_id``; best effort (a state folder that cannot be written only
+    means the next create reads the files again). ``shared``: group mode (see the module)."""
+    from ds01.errors import OperationFailed
+    from ds01.fsutil import make_dirs, write_atomic
+
+    digest = _digest(image_id)
+    if digest is None or len(facts.passwd) > MAX_BYTES or len(facts.group) > MAX_BYTES:
+        return
+    doc = {"image_id": image_id, "passwd": facts.passwd, "group": facts.group, "sudoers_d": facts.sudoers_d}
+    folder = _folder()
+    try:
+        make_dirs(folder.parent)  # the state folder itself is never made world-writable
+        make_dirs(folder, mode=0o1777 if shared else 0o755)
+        write_atomic(_path(digest, os.geteuid()), json.dumps(doc) + "\n", mode=0o644)
+    except OperationFailed:
+        pass
