@@ -178,7 +178,23 @@ def test_migration_to_samples_keeps_every_row_and_retention_prunes(tmp_path):
     conn.close()
     led = ledger.Ledger(db)
     assert [r.container for r in led.active()] == ["x._.1"]
-    row = SampleRow("x._.1", "c", "u", 1000.0, None, 5, None, False, "no GPU", 0, 0, False, None, None, None)
+    row = SampleRow(
+        "x._.1",
+        "c",
+        "u",
+        1000.0,
+        None,
+        5,
+        False,
+        "no GPU",
+        0,
+        0,
+        cpu_percent=None,
+        idle=False,
+        idle_since=None,
+        idle_cpu_ns=None,
+        last_shell_at=None,
+    )
     with led.write() as c:
         ledger.add_sample(c, row)
         ledger.add_sample(c, SampleRow(**{**row.__dict__, "at": 1000.0 + ledger.SAMPLE_RETENTION_SECONDS + 1}))

@@ -18,23 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ds01.gpu.ledger import SampleRow
-
-
-@dataclass(frozen=True)
-class Observation:
-    """What one pass measured for one running container."""
-
-    container: str
-    container_id: str
-    user: str
-    at: float
-    started_at: float | None
-    cpu_ns: int | None
-    gpu_busy: bool | None  # None: unknown; False also for a container without GPU
-    gpu_detail: str
-    processes: int | None
-    shells: int
+from ds01.gpu.ledger import Observation, SampleRow
 
 
 def cpu_percent(prev: SampleRow | None, obs: Observation) -> float | None:
@@ -64,22 +48,13 @@ def next_sample(prev: SampleRow | None, obs: Observation, *, cpu_threshold: floa
     last_shell = obs.at if obs.shells else (prev.last_shell_at if prev is not None else None)
     warned = prev.warned_for if prev is not None and continued else None
     return SampleRow(
-        obs.container,
-        obs.container_id,
-        obs.user,
-        obs.at,
-        obs.started_at,
-        obs.cpu_ns,
-        pct,
-        obs.gpu_busy,
-        obs.gpu_detail,
-        obs.processes,
-        obs.shells,
-        idle,
-        since,
-        since_cpu,
-        last_shell,
-        warned,
+        **vars(obs),
+        cpu_percent=pct,
+        idle=idle,
+        idle_since=since,
+        idle_cpu_ns=since_cpu,
+        last_shell_at=last_shell,
+        warned_for=warned,
     )
 
 

@@ -27,7 +27,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ds01 import paths
@@ -564,18 +564,27 @@ class Ledger:
 
 
 @dataclass(frozen=True)
-class SampleRow:
+class Observation:
+    """What one lifecycle pass measured for one running container."""
+
     container: str
     container_id: str
     user: str
     at: float
     started_at: float | None
     cpu_ns: int | None
-    cpu_percent: float | None
-    gpu_busy: bool | None
+    gpu_busy: bool | None  # None: unknown; False also for a container without GPU
     gpu_detail: str
     processes: int | None
     shells: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SampleRow(Observation):
+    """An observation as the ledger keeps it, with what the idle verdict carries from one sample
+    to the next (``gpu.idle.next_sample``); those are given by name."""
+
+    cpu_percent: float | None
     idle: bool
     idle_since: float | None
     idle_cpu_ns: int | None
@@ -583,31 +592,17 @@ class SampleRow:
     warned_for: float | None = None
 
 
-_SAMPLE_COLUMNS = (
-    "container, container_id, user, at, started_at, cpu_ns, cpu_percent, gpu_busy, gpu_detail, "
-    "processes, shells, idle, idle_since, idle_cpu_ns, last_shell_at, warned_for"
-)
+_SAMPLE_FIELDS = tuple(f.name for f in fields(SampleRow))
+_SAMPLE_COLUMNS = ", ".join(_SAMPLE_FIELDS)
 
 
 def _sample(t: tuple) -> SampleRow:
-    return SampleRow(
-        t[0],
-        t[1],
-        t[2],
-        t[3],
-        t[4],
-        t[5],
-        t[6],
-        None if t[7] is None else bool(t[7]),
-        t[8] or "",
-        t[9],
-        t[10],
-        bool(t[11]),
-        t[12],
-        t[13],
-        t[14],
-        t[15],
+    row = dict(zip(_SAMPLE_FIELDS, t, strict=True))
+    busy = row["gpu_busy"]
+    row.update(
+        gpu_busy=None if busy is None else bool(busy), gpu_detail=row["gpu_detail"] or "", idle=bool(row["idle"])
     )
+    return SampleRow(**row)
 
 
 def latest_samples(led: Ledger, conn: sqlite3.Connection | None = None) -> dict[str, SampleRow]:
@@ -625,26 +620,10 @@ def samples_of(led: Ledger, container: str) -> list[SampleRow]:
 
 
 def add_sample(conn: sqlite3.Connection, s: SampleRow, *, retention: float = SAMPLE_RETENTION_SECONDS) -> None:
+    values = {**vars(s), "gpu_busy": None if s.gpu_busy is None else int(s.gpu_busy), "idle": int(s.idle)}
     conn.execute(
-        f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            s.container,
-            s.container_id,
-            s.user,
-            s.at,
-            s.started_at,
-            s.cpu_ns,
-            s.cpu_percent,
-            None if s.gpu_busy is None else int(s.gpu_busy),
-            s.gpu_detail,
-            s.processes,
-            s.shells,
-            int(s.idle),
-            s.idle_since,
-            s.idle_cpu_ns,
-            s.last_shell_at,
-            s.warned_for,
-        ),
+        f"INSERT INTO samples ({_SAMPLE_COLUMNS}) VALUES ({', '.join('?' for _ in _SAMPLE_FIELDS)})",
+        tuple(values[f] for f in _SAMPLE_FIELDS),
     )
     conn.execute("DELETE FROM samples WHERE at < ?", (s.at - retention,))
 
