@@ -21,8 +21,8 @@ command, and ruamel's safe loader runs in pure Python as soon as a YAML version 
 packaged ``config/resource-limits.yaml`` (6.6 KB) this loader takes about 0.7 ms per parse (plain
 ``CSafeLoader``: 0.86 ms), ``ruamel.yaml`` (``typ="safe"``, version 1.2) about 9.6 ms; importing
 either costs about the same (~35 ms). ruamel.yaml is used only where a file is rewritten with
-its comments kept (``ds01 limits migrate --write``, ``ds01 admin add-user``), with its 1.2
-resolver, so reader and writer agree on every scalar.
+its comments kept (``ds01 limits migrate --write``, ``ds01 admin add-user``: :func:`round_trip`),
+with its 1.2 resolver, so reader and writer agree on every scalar.
 
 :func:`load_with_duplicates` also reports keys given twice in one mapping (YAML keeps the last
 one silently). Errors are ``yaml.YAMLError`` (re-exported as :data:`YAMLError`).
@@ -115,3 +115,19 @@ def load_with_duplicates(text: str) -> tuple[Any, list[tuple[str, int]]]:
 
     _Checking.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     return yaml.load(text, Loader=_Checking), duplicates  # a SafeLoader subclass
+
+
+def round_trip() -> Any:
+    """The one YAML rewriter (ruamel.yaml, round-trip, YAML 1.2 scalars): comments, order and
+    quotes are kept, and a null is written ``null`` as the config spells it (ruamel would write
+    an empty value)."""
+    from ruamel.yaml import YAML
+
+    writer = YAML()
+    writer.preserve_quotes = True
+    writer.width = 4096
+    writer.indent(mapping=2, sequence=4, offset=2)
+    writer.representer.add_representer(
+        type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    return writer

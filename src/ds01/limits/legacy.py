@@ -145,19 +145,6 @@ class Migration:
     refusals: list[str]  # "groups.x.policies.foo: 'bar' is not … " (nothing is written when any)
 
 
-def _round_trip() -> Any:
-    from ruamel.yaml import YAML
-
-    yaml = YAML()  # round-trip, YAML 1.2 scalars: comments, order and quotes are kept
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.representer.add_representer(
-        type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", "null")
-    )
-    return yaml
-
-
 def _rename(m: Any, old: Any, new: str, value: Any) -> None:
     """Replace key ``old`` by ``new`` at the same position, keeping the line's comment."""
     pos = list(m.keys()).index(old)
@@ -235,7 +222,9 @@ def migrate_text(text: str) -> Migration:
     """Rewrite an original-format config into ds01's; ``refusals`` lists what has no translation."""
     import io
 
-    yaml = _round_trip()
+    from ds01.yaml12 import round_trip
+
+    yaml = round_trip()
     doc = yaml.load(text)
     mig = Migration(text=text, changes=[], refusals=[])
     if not isinstance(doc, dict):

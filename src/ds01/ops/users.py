@@ -19,20 +19,6 @@ from ds01.errors import ConfigError, OperationFailed, UsageError
 from ds01.timefmt import iso
 
 
-def _round_trip() -> Any:
-    from ruamel.yaml import YAML
-
-    yaml = YAML()  # round-trip: comments, order and quotes are kept
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    # ruamel writes a loaded null as an empty value; keep the spelling the config uses.
-    yaml.representer.add_representer(
-        type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", "null")
-    )
-    return yaml
-
-
 def _replace_checked(path: Path, text: str) -> None:
     """Write ``text`` over the config only if it is a valid config (then atomically)."""
     from ds01.fsutil import write_atomic
@@ -84,7 +70,9 @@ def add_to_group(path: Path, user: str, group: str) -> AddResult:
         import yaml as plain
 
         text = path.read_text()
-        yaml = _round_trip()
+        from ds01.yaml12 import round_trip
+
+        yaml = round_trip()
         doc = yaml.load(text)
         body = doc["groups"][group]
         members = body.get("members")
@@ -121,7 +109,9 @@ def add_to_group(path: Path, user: str, group: str) -> AddResult:
 
 
 def set_security_mode(path: Path, mode: str) -> None:
-    yaml = _round_trip()
+    from ds01.yaml12 import round_trip
+
+    yaml = round_trip()
     doc = yaml.load(path.read_text())
     if doc.get("security") is None:
         doc["security"] = {"mode": mode}
