@@ -67,6 +67,99 @@ def test_listings_speak_to_the_engine_without_the_sdk(tmp_path, docker_env, argv
     assert heavy(modules) == []
 
 
+# The probe for the tight sets: it reports sys.modules with builtins only (``json`` would bring ``re``).
+BARE_PROBE = (
+    "import atexit, os, sys\n"
+    "atexit.register(lambda: open(os.environ['PROBE_OUT'], 'w').write('\\n'.join(sorted(sys.modules))))\n"
+    "sys.argv = ['ds01', *sys.argv[1:]]\n"
+    "from ds01.cli import main\n"
+    "main()\n"
+)
+# What the click-free listings may load of ds01 when the caller has no container: the entry
+# point, the listing module and the socket request; container list also the paths and the
+# config's stamp (it must know the config is valid).
+EMPTY_LISTING_DS01 = {
+    "ds01",
+    "ds01.cli",
+    "ds01.cli.listings",
+    "ds01.jsonlite",
+    "ds01.base",
+    "ds01.base.labels",
+    "ds01.base.sparse",
+}
+STAMP = {"ds01.paths", "ds01.limits", "ds01.limits.stamp"}
+# Each of these costs a listing a large part of its budget (a few times a bare interpreter start).
+NOT_ON_A_LISTING = ("click", "yaml", "re", "typing", "dataclasses", "pathlib", "socket", "json", "enum", "sqlite3")
+
+
+def bare_loaded(tmp_path: Path, *args: str, env: dict[str, str]) -> tuple[set[str], subprocess.CompletedProcess]:
+    out = tmp_path / "modules.txt"
+    run_env = dict(os.environ, NO_COLOR="1", PROBE_OUT=str(out), **env)
+    done = subprocess.run(
+        [sys.executable, "-c", BARE_PROBE, *args], env=run_env, capture_output=True, text=True, timeout=120
+    )
+    assert out.exists(), done.stderr
+    return set(out.read_text().split("\n")), done
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("argv", "stdout", "stderr", "allowed"),
+    [
+        (("container", "list", "--json"), "[]\n", "", EMPTY_LISTING_DS01 | STAMP),
+        (
+            ("container", "ls"),
+            "",
+            "No containers; create one with `ds01 container create NAME`.\n",
+            EMPTY_LISTING_DS01 | STAMP,
+        ),
+        (("mlc", "list"), "", "No containers; create one with `ds01 mlc create NAME`.\n", EMPTY_LISTING_DS01),
+        (("mlc", "list", "-a", "-s", "--json"), "[]\n", "", EMPTY_LISTING_DS01),
+    ],
+)
+def test_an_empty_listing_loads_only_the_entry_point_paths_and_the_request(
+    tmp_path, docker_env, argv, stdout, stderr, allowed
+):
+    """No click, no config parser, nothing of the engine module: and the answer is click's own."""
+    env = {
+        "SUDO_USER": "importprobe",
+        "SUDO_UID": "4997",
+        "SUDO_GID": "4997",
+        "DS01_STATE_DIR": str(tmp_path / "state"),
+    }
+    (tmp_path / "state").mkdir()
+    first, done = bare_loaded(tmp_path, *argv, env=env)  # container list: validates and stamps the config
+    assert (done.returncode, done.stdout, done.stderr) == (0, stdout, stderr)
+    modules, done = bare_loaded(tmp_path, *argv, env=env)
+    assert (done.returncode, done.stdout, done.stderr) == (0, stdout, stderr)
+    assert sorted(m for m in modules if m.split(".")[0] == "ds01") == sorted(allowed)
+    assert [m for m in NOT_ON_A_LISTING if m in modules] == []
+    if "container" in argv:
+        assert "click" in first and "yaml" in first  # the first run was click's, which stamps the config
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("argv", [("container", "list", "--json"), ("container", "list"), ("mlc", "list", "-a")])
+def test_a_listing_with_containers_loads_neither_click_nor_the_config(
+    tmp_path, docker_env, base_image, session_tag, argv
+):
+    from dev.engine import TEST_LABEL
+
+    name = f"{session_tag}-probe"
+    labels = {"aime.mlc": "importprobe", "aime.mlc.NAME": name, "ds01.user": "importprobe", TEST_LABEL: session_tag}
+    made = docker_env.containers.create(base_image, ["true"], name=f"{name}._.4997", labels=labels)
+    env = {"SUDO_USER": "importprobe", "SUDO_UID": "4997", "SUDO_GID": "4997", "DS01_STATE_DIR": str(tmp_path)}
+    try:
+        bare_loaded(tmp_path, *argv, env=env)  # stamps the config
+        modules, done = bare_loaded(tmp_path, *argv, env=env)
+        assert done.returncode == 0, done.stderr
+        assert name in done.stdout
+        assert heavy(modules) == []
+        assert [m for m in ("click", "yaml", "ds01.limits.config", "ds01.base.engine") if m in modules] == []
+    finally:
+        made.remove(force=True)
+
+
 @pytest.mark.docker
 def test_mlc_create_from_a_local_image_on_a_simulated_inventory_loads_no_nvml(
     tmp_path, docker_env, base_image, session_tag

@@ -19,17 +19,22 @@ def _terminal():
 
 def run(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Run one command line; return the exit code (never raises for expected failures)."""
-    from ds01.cli.fasthelp import try_fast_path
-    from ds01.cli.tree import translate_argv0
-
     prog_name = os.path.basename(prog if prog is not None else sys.argv[0])
     args = list(sys.argv[1:] if argv is None else argv)
-    args = translate_argv0(prog_name, args)
-    fast = try_fast_path(args)
-    if fast is not None:
-        sys.stdout.write(fast)
-        sys.stdout.flush()
-        return 0
+    # Only what a command line needs is imported: the alias table for a symlink's name,
+    # the help renderer for a root-level --help/--version (``fasthelp.try_fast_path``).
+    if prog_name not in ("ds01", "__main__.py", "__main__", "") and not prog_name.startswith("python"):
+        from ds01.cli.tree import translate_argv0
+
+        args = translate_argv0(prog_name, args)
+    if len(args) == 1 and args[0] in ("--version", "-V", "--help", "-h", "--info"):
+        from ds01.cli.fasthelp import try_fast_path
+
+        fast = try_fast_path(args)
+        if fast is not None:
+            sys.stdout.write(fast)
+            sys.stdout.flush()
+            return 0
 
     # The plain listings, without click (``cli.listings``); None: not one of them.
     from ds01.cli.listings import fast as fast_listing
@@ -96,7 +101,8 @@ def _failed(exc: Exception) -> int:
 
 def main() -> None:
     # Secure mode: a non-root caller goes through sudo and ds01's root entry point (SPEC §9).
-    from ds01.secure_entry import reexec_if_secure
+    if os.geteuid() != 0:  # root never re-executes (reexec_if_secure); it need not even be imported
+        from ds01.secure_entry import reexec_if_secure
 
-    reexec_if_secure()
+        reexec_if_secure()
     sys.exit(run())

@@ -149,12 +149,12 @@ def _hold(rows: list[Row], hold_of_user: Callable[[str], int | None]) -> tuple[s
 
 def _hold_lookup(config: Config | Callable[[], Config]) -> Callable[[str], int | None]:
     """``gpu_hold_after_stop`` of a user; ``config`` may be a function giving it (read when first needed)."""
-    from ds01.errors import UsageError
-    from ds01.limits.resolver import resolve
-
     cache: dict[str, int | None] = {}
 
     def seconds(user: str) -> int | None:
+        from ds01.errors import UsageError
+        from ds01.limits.resolver import resolve
+
         if user not in cache:
             cfg = config() if callable(config) else config
             try:
