@@ -12,18 +12,17 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ds01.base import labels as lbl
-from ds01.base.names import docker_name, split_docker_name, validate_name
+from ds01.base.container_info import ContainerInfo as ContainerInfo  # listings' view, re-exported
+from ds01.base.container_info import info_from_summary as info_from_summary
+from ds01.base.names import docker_name, validate_name
 from ds01.errors import UsageError
 from ds01.identity import Identity
 from ds01.policy import containers as hardening_policy
 from ds01.policy import labels as label_policy
 from ds01.policy import mounts as mount_policy
-
-if TYPE_CHECKING:
-    from ds01.base import docker_client as dc
 
 KEEPALIVE = ["sleep", "infinity"]
 WORKSPACE, DATA, MODELS = "/workspace", "/data", "/models"
@@ -58,74 +57,6 @@ class ContainerSpec:
     restart_policy: str = "no"
     custom_image: bool = False  # --image: local only, never pulled
     security_mode: str | None = None  # "group" | "secure"; None: the configuration's security.mode
-
-
-@dataclass(frozen=True)
-class ContainerInfo:
-    id: str
-    docker_name: str
-    name: str
-    user: str
-    uid: int | None
-    image: str
-    state: str
-    status: str
-    created: int
-    labels: dict[str, str]
-    size_rw: int | None = None
-    size_root_fs: int | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-    @property
-    def ds01_managed(self) -> bool:
-        return lbl.is_ds01_managed(self.labels)
-
-    def to_json(self) -> dict[str, Any]:
-        """The stable ``--json`` object of ``mlc list`` (documented in docs/mlc.md)."""
-        get = self.labels.get
-        return {
-            "name": self.name,
-            "docker_name": self.docker_name,
-            "id": self.id[:12],
-            "user": self.user,
-            "uid": self.uid,
-            "image": self.image,
-            "framework": get(f"{lbl.AIME}.FRAMEWORK"),
-            "arch": get(f"{lbl.AIME}.ARCH"),
-            "gpus": get(f"{lbl.AIME}.GPUS"),
-            "state": self.state,
-            "status": self.status,
-            "running": self.running,
-            "ds01_managed": self.ds01_managed,
-            "workspace": lbl.mount_value(get(f"{lbl.AIME}.WORK_MOUNT")),
-            "data": lbl.mount_value(get(f"{lbl.AIME}.DATA_MOUNT")),
-            "models": lbl.mount_value(get(f"{lbl.AIME}.MODELS_MOUNT")),
-            "created": self.created,
-            "size_rw": self.size_rw,
-            "size_root_fs": self.size_root_fs,
-        }
-
-
-def info_from_summary(s: dc.ContainerSummary) -> ContainerInfo:
-    display, uid = split_docker_name(s.name)
-    user = s.labels.get(lbl.AIME) or s.labels.get(f"{lbl.AIME}.USER") or s.labels.get("ds01.user", "")
-    return ContainerInfo(
-        s.id,
-        s.name,
-        s.labels.get(f"{lbl.AIME}.NAME", display),
-        user,
-        uid,
-        s.image,
-        s.state,
-        s.status,
-        s.created,
-        dict(s.labels),
-        s.size_rw,
-        s.size_root_fs,
-    )
 
 
 # -- validation (pure or host-only: runs before Docker is touched) -----------------------

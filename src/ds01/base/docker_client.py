@@ -8,9 +8,7 @@ Every Docker call in ds01 goes through ``client()`` and, where it can fail, thro
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,16 +16,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from ds01.base import sparse
 from ds01.errors import DockerUnavailable, Ds01Error, NotFound, OperationFailed
 
 if TYPE_CHECKING:
     import docker
 
-DEFAULT_SOCKET = "unix:///var/run/docker.sock"
-
-
-def docker_host() -> str:
-    return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+DEFAULT_SOCKET = sparse.DEFAULT_SOCKET
+docker_host = sparse.docker_host
 
 
 def _unreachable(exc: BaseException | None = None) -> DockerUnavailable:
@@ -121,7 +117,7 @@ def translate(exc: BaseException, action: str, *, missing: str | None = None) ->
         if status in (408, 504):
             return Timeout(f"Could not {action}: the Docker engine did not answer in time.")
         return OperationFailed(f"Could not {action}: {_explain(exc)}.")
-    timeouts = (requests.exceptions.Timeout, TimeoutError, socket.timeout)
+    timeouts = (requests.exceptions.Timeout, TimeoutError)  # socket.timeout is TimeoutError
     unreachable = (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError, PermissionError)
     for link in _chain(exc):
         if isinstance(link, timeouts) and not isinstance(link, requests.exceptions.ConnectTimeout):
@@ -206,98 +202,19 @@ def list_containers(
     """Containers matching every ``label`` filter (``key`` or ``key=value``), one API call.
 
     Sizes are computed by Docker only when ``size`` is true (it is slow on many containers).
+    On a unix socket the request is spoken by hand (``sparse``); otherwise the SDK asks.
     """
-    filters = {"label": list(label_filters)} if label_filters else None
-    socket_path = _unix_socket_path()
-    if socket_path is not None:
-        query = {"all": "1" if all else "0", "size": "1" if size else "0"}
-        if filters:
-            query["filters"] = json.dumps(filters)
-        raw = _get_json(socket_path, "/containers/json", query, action="list containers")
-    else:
+    raw = sparse.list_raw(label_filters, all=all, size=size)
+    if raw is None:
+        filters = {"label": list(label_filters)} if label_filters else None
         with engine_errors("list containers"):
             raw = api().containers(all=all, filters=filters, size=size)
     return [summary_from_api(item) for item in raw]
 
 
-def _unix_socket_path() -> str | None:
-    host = docker_host()
-    return host.removeprefix("unix://") if host.startswith("unix://") else None
-
-
-def _get_json(socket_path: str, path: str, query: dict[str, str], *, action: str) -> Any:
-    """One read-only Engine API call over the unix socket, spoken by hand (HTTP/1.0, one request
-    per connection: the engine answers with the whole body and closes).
-
-    The listing commands (``gpu status``, ``container list``, ``mlc list``, cron's ``gpu
-    release-stale``) are run far more often than anything else; the Docker SDK (requests,
-    urllib3) costs them ~150 ms and even ``http.client`` brings ``ssl`` and ``email`` (~15 ms),
-    several times the request itself. Writes always go through the SDK.
-    """
-    from urllib.parse import quote, urlencode
-
-    timeout = float(os.environ.get("DS01_DOCKER_TIMEOUT", "120"))
-    request = f"GET {quote(path)}?{urlencode(query)} HTTP/1.0\r\nHost: docker\r\n\r\n".encode()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    chunks = []
-    try:
-        sock.connect(socket_path)
-        sock.sendall(request)
-        while True:
-            chunk = sock.recv(262144)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
-        raise _unreachable(exc) from exc
-    except TimeoutError as exc:
-        raise Timeout(f"Could not {action}: the Docker engine did not answer in time.") from exc
-    except OSError as exc:
-        raise OperationFailed(f"Could not {action}: {exc}.") from exc
-    finally:
-        sock.close()
-    status, body = _parse_response(b"".join(chunks), action)
-    try:
-        data = json.loads(body or b"null")
-    except ValueError as exc:
-        raise OperationFailed(f"Could not {action}: the Docker engine sent a reply that is not JSON.") from exc
-    if status != 200:
-        message = data.get("message") if isinstance(data, dict) else None
-        kind = {400: BadRequest, 404: EngineNotFound, 409: Conflict, 408: Timeout, 504: Timeout}.get(
-            status, OperationFailed
-        )
-        raise kind(f"Could not {action}: {message or f'HTTP {status}'}.")
-    return data
-
-
-def _parse_response(raw: bytes, action: str) -> tuple[int, bytes]:
-    """Pure: (status, body) of one whole HTTP/1.x response (plain, with Content-Length, or chunked)."""
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(None, 2)
-    if not sep or len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-        raise OperationFailed(f"Could not {action}: the Docker engine sent a reply that is not HTTP.")
-    headers = {}
-    for line in lines[1:]:
-        key, _, value = line.partition(b":")
-        headers[key.strip().lower()] = value.strip()
-    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
-        out, rest = [], body
-        while True:
-            size_line, _, rest = rest.partition(b"\r\n")
-            try:
-                size = int(size_line.split(b";")[0], 16)
-            except ValueError:
-                raise OperationFailed(f"Could not {action}: the Docker engine's reply was cut short.") from None
-            if size == 0:
-                break
-            out.append(rest[:size])
-            rest = rest[size + 2 :]
-        body = b"".join(out)
-    elif b"content-length" in headers and headers[b"content-length"].isdigit():
-        body = body[: int(headers[b"content-length"])]
-    return int(parts[1]), body
+# The hand-spoken GET and its reply parser (kept under their old names for callers and tests).
+_get_json = sparse.get_json
+_parse_response = sparse.parse_response
 
 
 def summary_from_api(item: dict[str, Any]) -> ContainerSummary:
