@@ -1,4 +1,4 @@
-"""Where a container's cgroup lives on the host, and what it says: CPU time used, its processes,
+"""Where a container's cgroup lives on the host, and what it says: CPU time used, memory, its processes,
 and the terminals of the shells open in it.
 
 The path comes from the container (``HostConfig.CgroupParent``, its id) and the daemon's
@@ -132,13 +132,84 @@ def cpu_ns(layout: Layout, facts: Facts, *, root: Path = CGROUP_ROOT, proc: Path
 def pids(layout: Layout, facts: Facts, *, root: Path = CGROUP_ROOT, proc: Path = PROC) -> list[int]:
     """Host PIDs of every process in the container (``cgroup.procs``)."""
     folder = container_folder(layout, facts, root=root, proc=proc)
-    if folder is None:
-        return []
+    return [] if folder is None else _procs(folder)
+
+
+def _procs(folder: Path) -> list[int]:
     try:
         text = (folder / "cgroup.procs").read_text()
     except OSError:
         return []
     return [int(x) for x in text.split() if x.isdigit()]
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _v1_memory_folder(pid: int, cpu_folder: Path, *, root: Path = CGROUP_ROOT, proc: Path = PROC) -> Path:
+    """cgroup v1: the memory controller's folder of the container's init process (its own line in
+    ``/proc/<pid>/cgroup``; the cpuacct folder's twin when that cannot be read)."""
+    try:
+        text = (proc / str(pid) / "cgroup").read_text()
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        _n, controllers, path = line.split(":", 2) if line.count(":") >= 2 else ("", "", "")
+        if "memory" in controllers.split(",") and (root / "memory" / path.lstrip("/")).is_dir():
+            return root / "memory" / path.lstrip("/")
+    return Path(str(cpu_folder).replace("/cpuacct/", "/memory/", 1))
+
+
+def memory(
+    version: int, cpu_folder: Path, pid: int, *, root: Path = CGROUP_ROOT, proc: Path = PROC
+) -> tuple[int | None, int | None]:
+    """(usage, limit) in bytes from the container's cgroup; limit None when unlimited."""
+    if version == 2:
+        used, limit = _read_int(cpu_folder / "memory.current"), _read_int(cpu_folder / "memory.max")
+    else:
+        folder = _v1_memory_folder(pid, cpu_folder, root=root, proc=proc)
+        used, limit = _read_int(folder / "memory.usage_in_bytes"), _read_int(folder / "memory.limit_in_bytes")
+        if limit is not None and limit >= 1 << 62:
+            limit = None  # cgroup v1 says "unlimited" with a page-rounded LONG_MAX
+    return used, limit
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One look at a running container: ``inspect``'s facts and what its cgroup says."""
+
+    facts: Facts
+    cpu_ns: int | None
+    memory_bytes: int | None
+    memory_limit_bytes: int | None  # None: unlimited
+    pids: list[int] | None  # host PIDs (``cgroup.procs``); None when the cgroup folder is gone
+
+
+def read(layout: Layout, container_id: str, *, root: Path = CGROUP_ROOT, proc: Path = PROC) -> Reading | None:
+    """The container's facts (one ``inspect``) with its CPU time, memory and processes, its
+    cgroup folder found once; None when it is not running (or gone)."""
+    facts = container_facts(container_id)
+    if facts is None:
+        return None
+    folder = container_folder(layout, facts, root=root, proc=proc)
+    if folder is None:
+        return Reading(facts, None, None, None, None)
+    cpu = read_cpu_ns(folder / ("cpu.stat" if layout.version == 2 else "cpuacct.usage"))
+    used, limit = memory(layout.version, folder, facts.pid, root=root, proc=proc)
+    return Reading(facts, cpu, used, limit, _procs(folder))
+
+
+def read_many(container_ids: list[str]) -> dict[str, Reading | None]:
+    """``read`` for each container (the daemon's layout asked once), by container id."""
+    if not container_ids:
+        return {}
+    layout = daemon_layout()
+    return {cid: read(layout, cid) for cid in container_ids}
 
 
 def pty_of(pid: int, *, proc: Path = PROC) -> int | None:

@@ -69,15 +69,27 @@ class StatusReport:
 
 
 def status(
-    config: Config, *, ledger: Ledger | None = None, now: Callable[[], float] = time.time, reconcile_first: bool = True
+    config: Config,
+    *,
+    ledger: Ledger | None = None,
+    now: Callable[[], float] = time.time,
+    reconcile_first: bool = True,
+    inv: Inventory | None = None,
+    rows: list[Row] | None = None,
 ) -> StatusReport:
-    led = ledger_for(config, ledger)
+    """Each slot's state and holders. ``inv`` and ``rows`` (the ledger's active rows): what the
+    caller has already read this moment, read here when not given; ``rows`` only without
+    ``reconcile_first``, which changes them."""
+    if rows is not None and reconcile_first:
+        raise ValueError("status: rows read before a reconcile would be stale")
     warnings: list[str] = []
-    inv = inventory(config)
+    inv = inventory(config) if inv is None else inv
     warnings.extend(inv.warnings)
-    if reconcile_first:
-        warnings.extend(reconcile(config, strict=False, ledger=led, now=now, inv=inv).warnings)
-    rows = led.active()
+    if rows is None:
+        led = ledger_for(config, ledger)
+        if reconcile_first:
+            warnings.extend(reconcile(config, strict=False, ledger=led, now=now, inv=inv).warnings)
+        rows = led.active()
     holds = Holds(config)
     t = now()
     now_dt = datetime.fromtimestamp(t, UTC)

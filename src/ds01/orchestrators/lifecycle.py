@@ -21,7 +21,11 @@ from ds01.units.containers import activity
 from ds01.units.containers import lifecycle as container_lifecycle
 
 if TYPE_CHECKING:
+    from ds01.base.cgroups import Reading
+    from ds01.base.container_spec import ContainerInfo
     from ds01.gpu.idle import Limits, Verdict
+    from ds01.gpu.ledger import Row, SampleRow
+    from ds01.gpu.model import SlotActivity
     from ds01.identity import Identity
     from ds01.limits.config import Config
 
@@ -98,14 +102,24 @@ def _owner(info: Any) -> Identity | None:
         return None
 
 
-def _assess(config: Config, observed: list[activity.Observed], now: float, *, record_warnings: bool):
-    """(observed, new sample, verdict) per container; the samples are not yet stored."""
+def _assess(
+    config: Config,
+    observed: list[activity.Observed],
+    now: float,
+    *,
+    record_warnings: bool,
+    samples: dict[str, SampleRow] | None = None,
+):
+    """(observed, new sample, verdict) per container; the samples are not yet stored.
+    ``samples``: the latest stored samples when the caller has already read them."""
     from ds01.gpu import idle
     from ds01.gpu.ledger import Ledger, keep_alives, latest_samples
 
+    if not observed:
+        return []
     led = Ledger(secure=config.security.secure)
     try:
-        prev = latest_samples(led)
+        prev = latest_samples(led) if samples is None else samples
         kas = keep_alives(led)
     finally:
         led.close()
@@ -315,13 +329,24 @@ def monitor(
     all_users: bool,
     now: Callable[[], float] = time.time,
     only: Callable[[str], bool] | None = None,
+    infos: list[ContainerInfo] | None = None,
+    rows: list[Row] | None = None,
+    gpu_activity: dict[str, SlotActivity] | None = None,
+    readings: dict[str, Reading | None] | None = None,
+    samples: dict[str, SampleRow] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each running container (the caller's, or everyone's) with what the next pass would do."""
+    """Each running container (the caller's, or everyone's) with what the next pass would do.
+
+    What the caller has already read this moment is used instead of reading it again: ``infos``
+    (the running ds01 containers), ``samples`` (the latest stored samples), and ``rows``,
+    ``gpu_activity`` and ``readings`` as ``activity.observe`` takes them."""
     t = now()
-    infos = [i for i in activity.running_containers() if only is None or only(i.docker_name)]
+    running = activity.running_containers() if infos is None else infos
+    infos = [i for i in running if only is None or only(i.docker_name)]
     if not all_users:
         infos = [i for i in infos if i.uid == caller.uid and i.user == caller.name]
-    rows = []
-    for o, _sample, v in _assess(config, activity.observe(config, infos, now=t), t, record_warnings=False):
-        rows.append({"name": o.info.name, "gpu_slots": o.slots, **v.to_json(t)})
-    return sorted(rows, key=lambda r: (r["user"], r["name"]))
+    observed = activity.observe(config, infos, now=t, rows=rows, gpu_activity=gpu_activity, readings=readings)
+    out = []
+    for o, _sample, v in _assess(config, observed, t, record_warnings=False, samples=samples):
+        out.append({"name": o.info.name, "gpu_slots": o.slots, **v.to_json(t)})
+    return sorted(out, key=lambda r: (r["user"], r["name"]))

@@ -13,12 +13,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ds01.base.cgroups import Reading
     from ds01.base.container_spec import ContainerInfo
-    from ds01.gpu.ledger import Row
+    from ds01.gpu.ledger import Row, SampleRow
+    from ds01.gpu.model import Inventory, SlotActivity
     from ds01.limits.config import Config
 
 
@@ -36,64 +37,33 @@ class ContainerUsage:
     started_at: float | None
 
 
-def _read_int(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
-def _v1_memory_folder(
-    pid: int, cpu_folder: Path, *, root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc")
-) -> Path:
-    """cgroup v1: the memory controller's folder of the container's init process (its own line in
-    ``/proc/<pid>/cgroup``; the cpuacct folder's twin when that cannot be read)."""
-    try:
-        text = (proc / str(pid) / "cgroup").read_text()
-    except OSError:
-        text = ""
-    for line in text.splitlines():
-        _n, controllers, path = line.split(":", 2) if line.count(":") >= 2 else ("", "", "")
-        if "memory" in controllers.split(",") and (root / "memory" / path.lstrip("/")).is_dir():
-            return root / "memory" / path.lstrip("/")
-    return Path(str(cpu_folder).replace("/cpuacct/", "/memory/", 1))
-
-
-def _memory(version: int, cpu_folder: Path, pid: int) -> tuple[int | None, int | None]:
-    """(usage, limit) in bytes from the container's cgroup; limit None when unlimited."""
-    if version == 2:
-        used, limit = _read_int(cpu_folder / "memory.current"), _read_int(cpu_folder / "memory.max")
-    else:
-        folder = _v1_memory_folder(pid, cpu_folder)
-        used, limit = _read_int(folder / "memory.usage_in_bytes"), _read_int(folder / "memory.limit_in_bytes")
-        if limit is not None and limit >= 1 << 62:
-            limit = None  # cgroup v1 says "unlimited" with a page-rounded LONG_MAX
-    return used, limit
-
-
-def container_usage(infos: list[ContainerInfo]) -> list[ContainerUsage]:
-    """Usage of each running container in ``infos`` (containers gone meanwhile are skipped)."""
+def container_usage(
+    infos: list[ContainerInfo], readings: dict[str, Reading | None] | None = None
+) -> list[ContainerUsage]:
+    """Usage of each running container in ``infos`` (containers gone meanwhile are skipped).
+    ``readings``: their cgroups as ``cgroups.read_many`` gave them, read here when not given."""
     from ds01.base import cgroups
 
     running = [i for i in infos if i.running]
-    if not running:
-        return []
-    layout = cgroups.daemon_layout()
+    if readings is None:
+        readings = cgroups.read_many([i.id for i in running])
     out = []
     for info in running:
-        facts = cgroups.container_facts(info.id)
-        if facts is None:
+        r = readings.get(info.id)
+        if r is None:
             continue
-        folder = cgroups.container_folder(layout, facts)
-        cpu = mem = limit = procs = None
-        if folder is not None:
-            cpu = cgroups.read_cpu_ns(folder / ("cpu.stat" if layout.version == 2 else "cpuacct.usage"))
-            mem, limit = _memory(layout.version, folder, facts.pid)
-            procs = len(cgroups.pids(layout, facts))
         out.append(
             ContainerUsage(
-                info.docker_name, info.name, info.user, info.uid, info.image, cpu, mem, limit, procs, facts.started_at
+                info.docker_name,
+                info.name,
+                info.user,
+                info.uid,
+                info.image,
+                r.cpu_ns,
+                r.memory_bytes,
+                r.memory_limit_bytes,
+                None if r.pids is None else len(r.pids),
+                r.facts.started_at,
             )
         )
     return out
@@ -146,21 +116,26 @@ def gpu_instance_id(slot_id: str) -> str:
 
 
 def slots(
-    config: Config, *, rows: list[Row] | None = None, activity: bool = False, now: Callable[[], float] = time.time
+    config: Config,
+    *,
+    rows: list[Row] | None = None,
+    activity: bool = False,
+    now: Callable[[], float] = time.time,
+    inv: Inventory | None = None,
+    gpu_activity: dict[str, SlotActivity] | None = None,
 ) -> tuple[list[SlotView], list[str]]:
-    """Every slot with its state and holders (``activity``: and whether its device is busy now)."""
+    """Every slot with its state and holders (``activity``: and whether its device is busy now).
+    ``rows`` (the ledger's active rows), ``inv`` and ``gpu_activity``: what the caller has
+    already read, read here when not given."""
     from ds01.gpu import facts, inputs, service
-    from ds01.gpu.ledger import Ledger
 
     rows = active_rows(config) if rows is None else rows
-    inv = inputs.inventory(config)
-    led = Ledger(secure=config.security.secure)
-    try:
-        st = service.status(config, ledger=led, now=now, reconcile_first=False)
-    finally:
-        led.close()
+    inv = inputs.inventory(config) if inv is None else inv
+    st = service.status(config, now=now, reconcile_first=False, inv=inv, rows=rows)
     gpu_uuid = {g.index: g.uuid for g in inv.gpus}
-    act = facts.slot_activity(config, inv) if activity else {}
+    act: dict[str, SlotActivity] = {}
+    if activity:
+        act = facts.slot_activity(config, inv) if gpu_activity is None else gpu_activity
     by_uuid: dict[str, list[Row]] = {}
     for r in rows:
         by_uuid.setdefault(r.uuid, []).append(r)
@@ -288,33 +263,52 @@ def frame(
     refresh interval; without it, the last lifecycle sample's CPU % is shown. The frame's own
     readings are returned under ``_cpu`` for the next one.
     """
+    from ds01.base import cgroups
     from ds01.errors import Ds01Error
+    from ds01.gpu import facts, inputs
     from ds01.gpu.ledger import Ledger, latest_samples
     from ds01.orchestrators import lifecycle
     from ds01.timefmt import iso
 
     t = now()
     warnings: list[str] = []
+    # Each source is read once here and handed to what shows it.
     rows = active_rows(config)
-    views, slot_warnings = slots(config, rows=rows, activity=True, now=now)
+    inv = inputs.inventory(config)
+    gpu_activity = facts.slot_activity(config, inv)
+    views, slot_warnings = slots(config, rows=rows, activity=True, now=now, inv=inv, gpu_activity=gpu_activity)
     warnings.extend(slot_warnings)
     infos = managed_containers()
     mine = [i for i in infos if everyone or (i.uid == caller.uid and i.user == caller.name)]
-    usage = container_usage(mine)
-    try:
-        verdicts = {r["container"]: r for r in lifecycle.monitor(config, caller, all_users=everyone, now=now)}
-    except Ds01Error as exc:
-        warnings.append(f"Idle verdicts not shown ({exc.message})")
-        verdicts = {}
-    samples: dict[str, Any] = {}
+    readings = cgroups.read_many([i.id for i in mine if i.running])
+    usage = container_usage(mine, readings)
+    samples: dict[str, SampleRow] | None = None  # None: not read (the idle verdicts try again)
     if rows or infos:
         led = Ledger(secure=config.security.secure)
         try:
             samples = latest_samples(led)
         except Ds01Error:
-            samples = {}
+            samples = None
         finally:
             led.close()
+    try:
+        verdicts = {
+            r["container"]: r
+            for r in lifecycle.monitor(
+                config,
+                caller,
+                all_users=everyone,
+                now=now,
+                infos=[i for i in infos if i.running],
+                rows=rows,
+                gpu_activity=gpu_activity,
+                readings=readings,
+                samples=samples,
+            )
+        }
+    except Ds01Error as exc:
+        warnings.append(f"Idle verdicts not shown ({exc.message})")
+        verdicts = {}
     cpu_now: dict[str, tuple[float, int]] = {}
     containers = []
     for c in usage:
@@ -324,7 +318,7 @@ def frame(
             before = (prev_cpu or {}).get(c.docker_name)
             if before is not None and t > before[0] and c.cpu_ns >= before[1]:
                 pct = (c.cpu_ns - before[1]) / 1e9 / (t - before[0]) * 100.0
-        if pct is None and c.docker_name in samples:
+        if pct is None and samples and c.docker_name in samples:
             pct = samples[c.docker_name].cpu_percent
         v = verdicts.get(c.docker_name, {})
         containers.append(

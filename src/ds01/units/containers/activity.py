@@ -21,8 +21,11 @@ from typing import TYPE_CHECKING, Any
 from ds01.timefmt import iso
 
 if TYPE_CHECKING:
+    from ds01.base.cgroups import Reading
     from ds01.base.container_spec import ContainerInfo
     from ds01.gpu.idle import Observation
+    from ds01.gpu.ledger import Row
+    from ds01.gpu.model import SlotActivity
     from ds01.identity import Identity
     from ds01.limits.config import Config
 
@@ -52,8 +55,20 @@ def stopped_containers() -> list[ContainerInfo]:
     return [i for i in engine.list_containers(None) if i.ds01_managed and not i.running]
 
 
-def observe(config: Config, infos: list[ContainerInfo], *, now: float) -> list[Observed]:
-    """One observation per container still running (containers gone meanwhile are skipped)."""
+def observe(
+    config: Config,
+    infos: list[ContainerInfo],
+    *,
+    now: float,
+    rows: list[Row] | None = None,
+    gpu_activity: dict[str, SlotActivity] | None = None,
+    readings: dict[str, Reading | None] | None = None,
+) -> list[Observed]:
+    """One observation per container still running (containers gone meanwhile are skipped).
+
+    What the caller has already read this moment is used instead of reading it again: ``rows``
+    (the ledger's active rows), ``gpu_activity`` (``gpu.facts.slot_activity``) and ``readings``
+    (``cgroups.read_many`` by container id; a container missing there is read here)."""
     from ds01.base import cgroups
     from ds01.gpu import inputs
     from ds01.gpu.facts import slot_activity
@@ -62,35 +77,40 @@ def observe(config: Config, infos: list[ContainerInfo], *, now: float) -> list[O
 
     if not infos:
         return []
-    layout = cgroups.daemon_layout()
-    inv = inputs.inventory(config)
-    activity = slot_activity(config, inv)
-    led = Ledger(secure=config.security.secure)
-    try:
-        rows = led.active()
-    finally:
-        led.close()
+    read = dict(readings or {})
+    missing = [i.id for i in infos if i.id not in read]
+    if missing:
+        read.update(cgroups.read_many(missing))
+    if gpu_activity is None:
+        gpu_activity = slot_activity(config, inputs.inventory(config))
+    if rows is None:
+        led = Ledger(secure=config.security.secure)
+        try:
+            rows = led.active()
+        finally:
+            led.close()
     by_container: dict[str, list] = {}
     for r in rows:
         by_container.setdefault(r.container, []).append(r)
     out = []
     for info in infos:
-        facts = cgroups.container_facts(info.id)
-        if facts is None:
+        reading = read.get(info.id)
+        if reading is None:
             continue
-        pids = cgroups.pids(layout, facts)
+        facts = reading.facts
+        pids = reading.pids or []
         ptys = {p for p in pids if cgroups.pty_of(p) is not None}
         processes = len([p for p in pids if p != facts.pid and p not in ptys]) if pids else None
         shells = cgroups.open_shells(info.id)
         mine = by_container.get(info.docker_name, [])
-        busy, detail = _gpu(mine, activity)
+        busy, detail = _gpu(mine, gpu_activity)
         obs = Observation(
             info.docker_name,
             facts.id,
             info.user,
             now,
             facts.started_at,
-            cgroups.cpu_ns(layout, facts),
+            reading.cpu_ns,
             busy,
             detail,
             processes,

@@ -1,0 +1,60 @@
+"""One dashboard frame reads each source once: the ledger's active rows, the GPU inventory, the
+slots' activity, the Docker listing, the daemon's cgroup layout, the latest samples, and each
+running container's cgroup (one ``inspect`` per container). Built in-process against the real
+engine and the simulated inventory, with every base-tier reader wrapped in a spy."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+
+def _running(cli, menv, monkeypatch, name: str, user: str) -> str:
+    for key, value in menv.caller(user).items():
+        monkeypatch.setenv(key, value)
+    r = cli("container", "create", name, "--image", "ds01-base:busybox", "--json")
+    assert r.exit_code == 0, r
+    assert cli("container", "start", name).exit_code == 0
+    for key in ("SUDO_USER", "SUDO_UID", "SUDO_GID"):
+        monkeypatch.delenv(key)
+    return json.loads(r.stdout)["docker_name"]
+
+
+@pytest.mark.parametrize("everyone", [True, False])
+def test_one_frame_reads_each_source_once(cli, menv, tagged, monkeypatch, mocker, everyone):
+    from ds01 import paths
+    from ds01.base import cgroups, engine
+    from ds01.gpu import facts, inventory, ledger
+    from ds01.identity import Identity
+    from ds01.limits.config import load_config
+    from ds01.orchestrators.monitoring import snapshot
+
+    alice = _running(cli, menv, monkeypatch, tagged("reads-a"), "alice")
+    bob = _running(cli, menv, monkeypatch, tagged("reads-b"), "bob")
+    assert cli("gpu", "allocate", "bob", "b1", "1", "10").exit_code == 0
+    config = load_config(paths.config_path())
+    uid = int(menv.caller("alice")["SUDO_UID"])
+    caller = Identity("alice", uid, uid, Path("/nonexistent"))
+    snapshot.frame(config, caller, everyone=everyone)  # the ledger and the samples exist, as on a server
+
+    spies = {
+        "active rows": mocker.spy(ledger.Ledger, "active"),
+        "inventory": mocker.spy(inventory, "load"),
+        "slot activity": mocker.spy(facts, "slot_activity"),
+        "docker listing": mocker.spy(engine, "list_containers"),
+        "cgroup layout": mocker.spy(cgroups, "daemon_layout"),
+        "latest samples": mocker.spy(ledger, "latest_samples"),
+    }
+    inspects = mocker.spy(cgroups, "container_facts")
+    data = snapshot.frame(config, caller, everyone=everyone)
+
+    assert {what: spy.call_count for what, spy in spies.items()} == dict.fromkeys(spies, 1)
+    shown = {c["container"] for c in data["containers"]}
+    assert alice in shown and (bob in shown) is everyone
+    per_container = Counter(call.args[0] for call in inspects.call_args_list)
+    assert len(per_container) == len(shown)  # the containers shown, each inspected
+    assert set(per_container.values()) == {1}  # once
+    assert next(c for c in data["containers"] if c["container"] == alice)["stop_in_seconds"] is not None
