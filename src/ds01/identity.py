@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ds01 import caller
 from ds01.errors import UsageError
 
 
@@ -30,47 +31,28 @@ class Identity:
         return self.uid == 0
 
 
-def _passwd(uid: int | None = None, name: str | None = None) -> pwd.struct_passwd | None:
-    try:
-        if name is not None:
-            return pwd.getpwnam(name)
-        if uid is not None:
-            return pwd.getpwuid(uid)
-    except KeyError:
-        return None
-    return None
-
-
 def current(environ: Mapping[str, str] | None = None) -> Identity:
-    """Resolve the calling user."""
+    """Resolve the calling user (the rule is ``ds01.caller``'s)."""
     env = os.environ if environ is None else environ
-    real_uid = os.getuid()
-    sudo_user, sudo_uid = env.get("SUDO_USER"), env.get("SUDO_UID")
-    if real_uid == 0 and sudo_user and sudo_uid:
-        try:
-            uid = int(sudo_uid)
-        except ValueError as exc:
-            raise UsageError(f"SUDO_UID is not a number: {sudo_uid!r}.") from exc
-        entry = _passwd(name=sudo_user)
+    try:
+        name, uid, entry, via_sudo = caller.name_and_uid(env)
+    except ValueError as exc:
+        raise UsageError(f"SUDO_UID is not a number: {env.get('SUDO_UID')!r}.") from exc
+    if via_sudo:
         gid = int(env.get("SUDO_GID") or (entry.pw_gid if entry else uid))
-        home = Path(entry.pw_dir) if entry else Path("/home") / sudo_user
-        return Identity(name=sudo_user, uid=uid, gid=gid, home=home, via_sudo=True)
-    entry = _passwd(uid=real_uid)
+        home = Path(entry.pw_dir) if entry else Path("/home") / name
+        return Identity(name=name, uid=uid, gid=gid, home=home, via_sudo=True)
     if entry is None:
         # A uid without a passwd entry (some containers, LDAP outages): still usable.
-        return Identity(
-            name=f"uid{real_uid}",
-            uid=real_uid,
-            gid=os.getgid(),
-            home=Path(env.get("HOME") or "/"),
-        )
-    return Identity(name=entry.pw_name, uid=real_uid, gid=entry.pw_gid, home=Path(entry.pw_dir))
+        return Identity(name=name, uid=uid, gid=os.getgid(), home=Path(env.get("HOME") or "/"))
+    return Identity(name=entry.pw_name, uid=uid, gid=entry.pw_gid, home=Path(entry.pw_dir))
 
 
 def lookup(name: str) -> Identity | None:
     """The passwd identity of ``name``, or None when the host does not know it."""
-    entry = _passwd(name=name)
-    if entry is None:
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
         return None
     return Identity(name=entry.pw_name, uid=entry.pw_uid, gid=entry.pw_gid, home=Path(entry.pw_dir))
 

@@ -81,6 +81,7 @@ BARE_PROBE = (
 EMPTY_LISTING_DS01 = {
     "ds01",
     "ds01.cli",
+    "ds01.caller",
     "ds01.cli.listings",
     "ds01.jsonlite",
     "ds01.base",

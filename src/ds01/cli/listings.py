@@ -70,21 +70,15 @@ def _flags(words: list[str], known: dict[str, str]) -> set[str] | None:
 
 
 def _caller() -> tuple[str, int] | None:
-    """(name, uid) of the caller as ``identity.current`` finds them; None when it would fail."""
-    env = os.environ
-    real = os.getuid()
-    sudo_user, sudo_uid = env.get("SUDO_USER"), env.get("SUDO_UID")
-    if real == 0 and sudo_user and sudo_uid:
-        try:
-            return sudo_user, int(sudo_uid)
-        except ValueError:
-            return None  # identity.current says why
-    import pwd
+    """(name, uid) of the caller by ``ds01.caller``'s rule; None when ``identity.current`` would
+    refuse (click then says why)."""
+    from ds01 import caller
 
     try:
-        return pwd.getpwuid(real).pw_name, real
-    except KeyError:
-        return f"uid{real}", real
+        name, uid, _entry, _sudo = caller.name_and_uid()
+    except ValueError:
+        return None
+    return name, uid
 
 
 def _out(text: str) -> None:
