@@ -27,6 +27,7 @@ and every ``ds01.*``/``aime.mlc.*`` label on a container is one ds01 wrote (``po
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -552,10 +553,16 @@ def container_address(info: ContainerInfo) -> str | None:
 
 
 def refresh(info: ContainerInfo) -> ContainerInfo:
-    """The same container as Docker sees it now."""
-    for s in dc.list_containers([f"{lbl.AIME}"]):
-        if s.id == info.id:
-            return info_from_summary(s)
+    """The same container as Docker sees it now (one listing of that container alone)."""
+    found = engine_api.request_json(
+        "GET",
+        "/containers/json",
+        query={"all": "1", "filters": json.dumps({"id": [info.id]})},
+        action=f"look up container {info.name}",
+    )
+    for item in found or []:
+        if item.get("Id") == info.id:
+            return info_from_summary(dc.summary_from_api(item))
     raise NotFound(f"Container {info.name!r} has gone.")
 
 

@@ -265,6 +265,16 @@ def pip_freeze(image: str, *, timeout: int = 60) -> list[str]:
 CONTEXT_CAP = 256 * 1024 * 1024  # bytes of file content in one build context
 
 
+def load_context_writer() -> None:
+    """Import what ``write_context`` uses, in the process that forks the caller's child for it:
+    once dropped to the caller's rights the child may not be able to read root's Python library
+    (nothing else in a build need have loaded these before)."""
+    import stat  # noqa: F401
+    import tarfile  # noqa: F401
+
+    from docker.utils.build import exclude_paths  # noqa: F401
+
+
 def write_context(out_fd: int, context_dir: Path, dockerfile: str, cap: int = CONTEXT_CAP) -> int:
     """Write the build context of ``context_dir`` as an uncompressed tar (``.dockerignore``
     honoured) to the descriptor ``out_fd``, from its current offset; returns the bytes written.

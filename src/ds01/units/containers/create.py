@@ -592,7 +592,6 @@ def allocate_and_create(
     Shared by create and by the recreation of a released container (``container run``).
     """
     from ds01.base import container_defs, engine
-    from ds01.gpu import service
 
     slots: list[str] = []
     uuids: list[str] = []
@@ -601,6 +600,8 @@ def allocate_and_create(
     # with what could not be undone in its details.
     with Rollback() as undo:
         if gpus > 0:
+            from ds01.gpu import service
+
             if progress:
                 from ds01.limits.units import format_duration
 

@@ -146,12 +146,19 @@ def _has_allocation(docker_name: str) -> bool:
     return service.holder_of(docker_name) is not None
 
 
+def _has_rows(docker_name: str) -> bool:
+    """Whether the ledger has any row for ``docker_name`` (read without loading the GPU service)."""
+    from ds01.gpu.ledger import Ledger
+
+    with Ledger() as led:
+        return bool(led.rows_for(docker_name))
+
+
 def ensure_running(
     config: Config, target: Target, *, progress: Progress | None = None, wait: float | None = None
 ) -> Started:
     """Start the container (recreating it when its GPU was released) and stop the hold clock."""
     from ds01.base import container_defs, engine
-    from ds01.gpu import service
 
     info = target.info
     if (
@@ -176,10 +183,13 @@ def ensure_running(
         info = target.info = None
     if info is None:
         return _recreate(config, target, progress=progress, wait=wait)
+    from ds01.gpu import service
+
     # Mounts are checked again right here (the engine's start does it): a workspace swapped for
     # a symlink since create is refused, exit 3, and the container stays stopped.
     started = engine.start_container(info, target.owner, mode=config.security.mode)
-    service.clear_stopped(target.docker_name)
+    if _has_rows(target.docker_name):  # a container that holds no slot has no hold clock to stop
+        service.clear_stopped(target.docker_name)
     return Started(target, engine.refresh(info), started, False, gpu_slots_label(info.labels))
 
 

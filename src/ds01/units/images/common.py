@@ -261,6 +261,7 @@ def build(
     with _build_lock(location, identity), tempfile.TemporaryFile(prefix="ds01-context-") as context:
         # Packed as the caller straight into root's unlinked temporary file: checked and sent
         # to Docker from there, never held in memory.
+        docker_images.load_context_writer()
         privsep.run_as(
             identity, docker_images.write_context, context.fileno(), location.context_dir, location.dockerfile.name
         )
