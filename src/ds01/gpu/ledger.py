@@ -504,21 +504,9 @@ class Ledger:
     def set_stopped(
         conn: sqlite3.Connection, container: str, stopped_at: float | None, *, user: str | None = None
     ) -> int:
-        who = "" if user is None else " AND user = ?"
-        extra: tuple = () if user is None else (user,)
         if stopped_at is None:
-            cur = conn.execute(
-                "UPDATE allocations SET stopped_at = NULL WHERE container = ? AND released_at IS NULL "
-                "AND stopped_at IS NOT NULL" + who,
-                (container, *extra),
-            )
-        else:
-            cur = conn.execute(
-                "UPDATE allocations SET stopped_at = ? WHERE container = ? AND released_at IS NULL "
-                "AND stopped_at IS NULL" + who,
-                (stopped_at, container, *extra),
-            )
-        return cur.rowcount
+            return _update_active(conn, "stopped_at = NULL", (), container, user, where=" AND stopped_at IS NOT NULL")
+        return _update_active(conn, "stopped_at = ?", (stopped_at,), container, user, where=" AND stopped_at IS NULL")
 
     @staticmethod
     def set_confirmed(
@@ -526,24 +514,12 @@ class Ledger:
     ) -> int:
         """Confirm ``container``'s pending rows; with ``container_id``, record it on every active row
         of the container (a container recreated under the same name replaces the old id)."""
-        who = "" if user is None else " AND user = ?"
-        extra: tuple = () if user is None else (user,)
         if container_id is None:
-            cur = conn.execute(
-                "UPDATE allocations SET confirmed_at = ? WHERE container = ? AND released_at IS NULL "
-                "AND confirmed_at IS NULL" + who,
-                (at, container, *extra),
-            )
-            return cur.rowcount
-        pending = conn.execute(
-            "SELECT COUNT(*) FROM allocations WHERE container = ? AND released_at IS NULL AND confirmed_at IS NULL"
-            + who,
-            (container, *extra),
-        ).fetchone()[0]
-        conn.execute(
-            "UPDATE allocations SET confirmed_at = COALESCE(confirmed_at, ?), container_id = ? "
-            "WHERE container = ? AND released_at IS NULL" + who,
-            (at, container_id, container, *extra),
+            return _update_active(conn, "confirmed_at = ?", (at,), container, user, where=" AND confirmed_at IS NULL")
+        where, params = _active_of(container, user, where=" AND confirmed_at IS NULL")
+        pending = conn.execute(f"SELECT COUNT(*) FROM allocations WHERE {where}", params).fetchone()[0]
+        _update_active(
+            conn, "confirmed_at = COALESCE(confirmed_at, ?), container_id = ?", (at, container_id), container, user
         )
         return int(pending)
 
@@ -603,6 +579,21 @@ def _sample(t: tuple) -> SampleRow:
         gpu_busy=None if busy is None else bool(busy), gpu_detail=row["gpu_detail"] or "", idle=bool(row["idle"])
     )
     return SampleRow(**row)
+
+
+def _active_of(container: str, user: str | None, *, where: str = "") -> tuple[str, tuple]:
+    """The condition (and its parameters) for ``container``'s active rows that also match
+    ``where``; only ``user``'s rows when given."""
+    sql = "container = ? AND released_at IS NULL" + where
+    return (sql, (container,)) if user is None else (sql + " AND user = ?", (container, user))
+
+
+def _update_active(
+    conn: sqlite3.Connection, assign: str, values: tuple, container: str, user: str | None, *, where: str = ""
+) -> int:
+    """``UPDATE allocations SET <assign>`` on the rows ``_active_of`` selects; how many changed."""
+    condition, params = _active_of(container, user, where=where)
+    return conn.execute(f"UPDATE allocations SET {assign} WHERE {condition}", (*values, *params)).rowcount
 
 
 def latest_samples(led: Ledger, conn: sqlite3.Connection | None = None) -> dict[str, SampleRow]:
