@@ -58,3 +58,23 @@ def test_one_frame_reads_each_source_once(cli, menv, tagged, monkeypatch, mocker
     assert len(per_container) == len(shown)  # the containers shown, each inspected
     assert set(per_container.values()) == {1}  # once
     assert next(c for c in data["containers"] if c["container"] == alice)["stop_in_seconds"] is not None
+
+
+def test_ds01_status_lists_the_engine_once_and_loads_the_inventory_once(cli, menv, tagged, monkeypatch, mocker):
+    """``ds01 status`` shows the reconciled containers, the caller's list and the lifecycle view
+    of the running ones: one listing of every container and one inventory serve all three."""
+    from ds01.base import sparse
+    from ds01.gpu import inventory
+
+    alice = _running(cli, menv, monkeypatch, tagged("status-a"), "alice")
+    for key, value in menv.caller("alice").items():
+        monkeypatch.setenv(key, value)
+    listings = mocker.spy(sparse, "list_raw")
+    loads = mocker.spy(inventory, "load")
+    r = cli("status", "--json")
+    assert r.exit_code == 0, r
+    data = json.loads(r.stdout)
+    assert listings.call_count == 1 and loads.call_count == 1, (listings.call_args_list, loads.call_args_list)
+    assert [c["docker_name"] for c in data["containers"]] == [alice]
+    assert [row["name"] for row in data["lifecycle"]] == [alice.split("._.")[0]]
+    assert not data["warnings"], data["warnings"]

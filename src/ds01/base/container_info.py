@@ -122,12 +122,22 @@ def sort_infos(infos: list[ContainerInfo]) -> list[ContainerInfo]:
     return sorted(infos, key=lambda i: (i.user, i.name))
 
 
-def list_infos(owner: str | None, *, running_only: bool = False, size: bool = False) -> list[ContainerInfo]:
-    """mlc containers of ``owner`` (a login; None = every user's), ds01's and AIME's, one API call."""
-    raw = sparse.list_raw(lbl.owner_filter(owner), all=not running_only, size=size)
+def list_infos(
+    owner: str | None, *, running_only: bool = False, size: bool = False, every: bool = False
+) -> list[ContainerInfo]:
+    """mlc containers of ``owner`` (a login; None = every user's), ds01's and AIME's, one API call.
+    ``every``: every container on the engine, mlc or not (``owned_by`` picks one user's)."""
+    filters = None if every else lbl.owner_filter(owner)
+    raw = sparse.list_raw(filters, all=not running_only, size=size)
     if raw is not None:
         return sort_infos([info_from_api(item) for item in raw])
     from ds01.base import docker_client as dc
 
-    summaries = dc.list_containers(lbl.owner_filter(owner), all=not running_only, size=size)
+    summaries = dc.list_containers(filters, all=not running_only, size=size)
     return sort_infos([info_from_summary(s) for s in summaries])
+
+
+def owned_by(infos: list[ContainerInfo], owner: str | None) -> list[ContainerInfo]:
+    """What ``list_infos(owner)`` would have listed, picked from a listing of every container:
+    the engine's label filter ``aime.mlc[=owner]``, applied here."""
+    return [i for i in infos if lbl.AIME in i.labels and (owner is None or i.labels[lbl.AIME] == owner)]

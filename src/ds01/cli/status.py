@@ -28,8 +28,9 @@ def command(app: App, as_json: bool) -> None:
 
     term = app.terminal
     guide(term, "status")
-    data = status(app.config, app.identity)
-    data["notices"], data["lifecycle"] = _lifecycle(app, data["warnings"])
+    seen = _Seen(app)
+    data = status(app.config, app.identity, listed=seen.listed, inv=seen.inv)
+    data["notices"], data["lifecycle"] = _lifecycle(app, data["warnings"], seen)
     if as_json:
         term.json(data)
         return
@@ -106,7 +107,28 @@ def command(app: App, as_json: bool) -> None:
         term.warning(f"{relative(n['when'])}: {n['message']}")
 
 
-def _lifecycle(app: App, warnings: list[str]) -> tuple[list[dict], list[dict]]:
+class _Seen:
+    """What the screen reads once and shows twice: every container (one listing) and the GPU
+    inventory; None where reading failed (each part then reads, and reports, for itself)."""
+
+    def __init__(self, app: App) -> None:
+        from ds01.errors import Ds01Error
+        from ds01.gpu import inputs
+        from ds01.units.containers.listing import every_container
+
+        self.listed: tuple[float, list] | None = None
+        self.inv = None
+        try:
+            self.listed = every_container()
+        except Ds01Error:
+            pass
+        try:
+            self.inv = inputs.inventory(app.config)
+        except Ds01Error:
+            pass
+
+
+def _lifecycle(app: App, warnings: list[str], seen: _Seen) -> tuple[list[dict], list[dict]]:
     """The caller's lifecycle notices (newest last) and, per running container, the time left
     before each limit and any keep-alive (what `ds01 monitor idle` shows)."""
     from ds01.errors import Ds01Error
@@ -125,7 +147,8 @@ def _lifecycle(app: App, warnings: list[str]) -> tuple[list[dict], list[dict]]:
     try:
         from ds01.orchestrators.lifecycle import monitor
 
-        rows = monitor(app.config, app.identity, all_users=False)
+        running = None if seen.listed is None else [i for i in seen.listed[1] if i.running and i.ds01_managed]
+        rows = monitor(app.config, app.identity, all_users=False, infos=running, inv=seen.inv)
     except Ds01Error as exc:
         warnings.append(f"Idle and runtime limits not shown ({exc.message})")
         rows = []

@@ -8,7 +8,7 @@ device the inventory no longer offers.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from ds01.gpu.ledger import Ledger, Row
 from ds01.gpu.model import Inventory
 
 if TYPE_CHECKING:
+    from ds01.base.container_info import ContainerInfo
     from ds01.limits.config import Config
 
 
@@ -51,19 +52,20 @@ class ReconcileReport:
         return bool(self.released or self.recorded or self.marked_stopped or self.restarted)
 
 
-def _docker_views() -> list[_reconcile.ContainerView]:
-    from ds01.base.docker_client import list_containers
+def _docker_views(listed: Sequence[ContainerInfo] | None = None) -> list[_reconcile.ContainerView]:
+    """Every container (one sparse call, or ``listed``: every container as the caller listed
+    them), with its Docker id: a row counts a container as its own only by the id recorded at
+    create. Labels are read only from ds01-managed containers, and only to report what they claim."""
+    if listed is None:
+        from ds01.base.docker_client import list_containers
 
-    # Every container (one sparse call), with its Docker id: a row counts a container as its own
-    # only by the id recorded at create. Labels are read only from ds01-managed containers, and
-    # only to report what they claim.
+        found = [(c.name, c.state, c.labels, c.id, c.created) for c in list_containers(None)]
+    else:
+        found = [(i.docker_name, i.state, i.labels, i.id, i.created) for i in listed]
     views = []
-    for c in list_containers(None):
-        labels = c.labels
+    for name, state, labels, cid, created in found:
         managed = labels.get("aime.mlc.DS01_MANAGED") == "true"
-        view = _reconcile.view_from_labels(
-            c.name, c.state, labels if managed else {}, id=c.id, created=float(c.created)
-        )
+        view = _reconcile.view_from_labels(name, state, labels if managed else {}, id=cid, created=float(created))
         if managed:
             view = replace(view, seal=labels.get(_reconcile.LABEL_SEAL, ""))
         views.append(view)
@@ -78,15 +80,17 @@ def reconcile(
     ledger: Ledger | None = None,
     now: Callable[[], float] = time.time,
     inv: Inventory | None = None,
+    listed: tuple[float, Sequence[ContainerInfo]] | None = None,
 ) -> ReconcileReport:
     """Make the ledger agree with Docker. ``strict=False`` (implicit runs) turns an unreachable
     Docker engine into a warning instead of an error, and reports conflicts as warnings
-    rather than logging them again on every command."""
+    rather than logging them again on every command. ``listed``: (when, every container) as
+    the caller listed them a moment ago (the time taken before the listing was asked for)."""
     report = ReconcileReport(dry_run=dry_run)
     led = ledger_for(config, ledger)
-    listed_at = now()
+    listed_at = now() if listed is None else listed[0]
     try:
-        views = _docker_views()
+        views = _docker_views(None if listed is None else listed[1])
     except DockerUnavailable as exc:
         if strict:
             raise

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ds01.base.container_spec import ContainerInfo
     from ds01.gpu.idle import Limits, Verdict
     from ds01.gpu.ledger import Row, SampleRow
-    from ds01.gpu.model import SlotActivity
+    from ds01.gpu.model import Inventory, SlotActivity
     from ds01.identity import Identity
     from ds01.limits.config import Config
 
@@ -334,18 +334,19 @@ def monitor(
     gpu_activity: dict[str, SlotActivity] | None = None,
     readings: dict[str, Reading | None] | None = None,
     samples: dict[str, SampleRow] | None = None,
+    inv: Inventory | None = None,
 ) -> list[dict[str, Any]]:
     """Each running container (the caller's, or everyone's) with what the next pass would do.
 
     What the caller has already read this moment is used instead of reading it again: ``infos``
     (the running ds01 containers), ``samples`` (the latest stored samples), and ``rows``,
-    ``gpu_activity`` and ``readings`` as ``activity.observe`` takes them."""
+    ``gpu_activity``, ``readings`` and ``inv`` as ``activity.observe`` takes them."""
     t = now()
     running = activity.running_containers() if infos is None else infos
     infos = [i for i in running if only is None or only(i.docker_name)]
     if not all_users:
         infos = [i for i in infos if i.uid == caller.uid and i.user == caller.name]
-    observed = activity.observe(config, infos, now=t, rows=rows, gpu_activity=gpu_activity, readings=readings)
+    observed = activity.observe(config, infos, now=t, rows=rows, gpu_activity=gpu_activity, readings=readings, inv=inv)
     out = []
     for o, _sample, v in _assess(config, observed, t, record_warnings=False, samples=samples):
         out.append({"name": o.info.name, "gpu_slots": o.slots, **v.to_json(t)})

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ds01.base.container_spec import ContainerInfo
     from ds01.gpu.idle import Observation
     from ds01.gpu.ledger import Row
-    from ds01.gpu.model import SlotActivity
+    from ds01.gpu.model import Inventory, SlotActivity
     from ds01.identity import Identity
     from ds01.limits.config import Config
 
@@ -63,12 +63,14 @@ def observe(
     rows: list[Row] | None = None,
     gpu_activity: dict[str, SlotActivity] | None = None,
     readings: dict[str, Reading | None] | None = None,
+    inv: Inventory | None = None,
 ) -> list[Observed]:
     """One observation per container still running (containers gone meanwhile are skipped).
 
     What the caller has already read this moment is used instead of reading it again: ``rows``
     (the ledger's active rows), ``gpu_activity`` (``gpu.facts.slot_activity``) and ``readings``
-    (``cgroups.read_many`` by container id; a container missing there is read here)."""
+    (``cgroups.read_many`` by container id; a container missing there is read here) and ``inv``
+    (the inventory, when ``gpu_activity`` is not given)."""
     from ds01.base import cgroups
     from ds01.gpu import inputs
     from ds01.gpu.facts import slot_activity
@@ -82,7 +84,7 @@ def observe(
     if missing:
         read.update(cgroups.read_many(missing))
     if gpu_activity is None:
-        gpu_activity = slot_activity(config, inputs.inventory(config))
+        gpu_activity = slot_activity(config, inv or inputs.inventory(config))
     if rows is None:
         led = Ledger(secure=config.security.secure)
         try:

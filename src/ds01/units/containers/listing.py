@@ -22,6 +22,7 @@ from ds01.units.containers.common import gpu_slots_label
 if TYPE_CHECKING:
     from ds01.base.container_info import ContainerInfo
     from ds01.gpu.ledger import Row
+    from ds01.gpu.model import Inventory
     from ds01.identity import Identity
     from ds01.limits.config import Config
 
@@ -299,23 +300,42 @@ def stats(
 # -- status ------------------------------------------------------------------------------------------
 
 
-def status(config: Config, caller: Identity) -> dict[str, Any]:
+def every_container() -> tuple[float, list[ContainerInfo]]:
+    """(when, every container on the engine): one listing that ``status`` and the lifecycle view
+    of the same screen share (the time is taken before the engine is asked)."""
+    from ds01.base.container_info import list_infos
+
+    at = time.time()
+    return at, list_infos(None, every=True)
+
+
+def status(
+    config: Config,
+    caller: Identity,
+    *,
+    listed: tuple[float, list[ContainerInfo]] | None = None,
+    inv: Inventory | None = None,
+) -> dict[str, Any]:
     """``ds01 status --json``: containers, GPU slots and usage against each limit.
 
     Keys: user, group, priority, containers[] (as ``container list --json`` with released ones),
     gpus {held, max, allocations[] as ``gpu user-status``}, limits {field: {value, display, source}},
     usage {containers: {used, max}, gpu_slots: {used, max}}, warnings[].
+    ``listed`` (``every_container()``) and ``inv`` are what the caller already read.
     """
+    from ds01.base.container_info import owned_by
     from ds01.gpu import service, sync
     from ds01.limits.resolver import PER_USER_FIELDS, format_value, resolve
 
     r = resolve(config, caller.name)
     warnings: list[str] = []
     try:
-        warnings.extend(sync.reconcile(config, strict=False).warnings)
+        listed = listed or every_container()
+        warnings.extend(sync.reconcile(config, strict=False, listed=listed, inv=inv).warnings)
     except Exception as exc:  # noqa: BLE001 - a summary screen shows what it can
         warnings.append(f"Not reconciled with Docker ({exc}).")
-    entries = list_entries(config, caller, include_released=True)
+    mine = None if listed is None else owned_by(listed[1], caller.name)
+    entries = list_entries(config, caller, include_released=True, listed=mine)
     gpus = service.user_status(config, caller.name)
     containers_used = sum(1 for e in entries if e.ds01_managed and e.status != "released")
     return {
