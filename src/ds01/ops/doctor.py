@@ -43,6 +43,12 @@ class _Context:
         self.docker_error: str | None = None
 
 
+def _first(problems: list[Any]) -> str:
+    """The first problem, and how many more there are."""
+    more = len(problems) - 1
+    return f"{problems[0]}" + (f" (+{more} more)" if more > 0 else "")
+
+
 def _config(ctx: _Context) -> list[Check]:
     from ds01.limits.config import check_file
 
@@ -52,12 +58,7 @@ def _config(ctx: _Context) -> list[Check]:
     config, problems, warnings = check_file(path)
     if problems:
         return [
-            Check(
-                "config",
-                "fail",
-                f"{path}: {problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
-                f"fix the file, then `ds01 limits check {path}`",
-            )
+            Check("config", "fail", f"{path}: {_first(problems)}", f"fix the file, then `ds01 limits check {path}`")
         ]
     ctx.config = config
     if warnings:
@@ -105,14 +106,7 @@ def _slices(ctx: _Context) -> list[Check]:
         return [Check("slices", "skip", "Docker uses the systemd driver but systemd is not running here")]
     problems = slices.check(ctx.config, layout, unit_root=ctx.targets.root)
     if problems:
-        return [
-            Check(
-                "slices",
-                "fail",
-                f"{problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
-                "ds01 admin setup-slices",
-            )
-        ]
+        return [Check("slices", "fail", _first(problems), "ds01 admin setup-slices")]
     return [Check("slices", "ok", f"{len(capped)} group slice(s) carry their totals ({driver} driver)")]
 
 
