@@ -296,24 +296,36 @@ def _read_gpu(index: int, notes: list[str]) -> Gpu:
     )
 
 
-def _scan_gpus() -> tuple[list[Gpu], list[str]]:
+def _each_gpu(read: Callable[[int], T], unreadable: Callable[[int, _DeviceError], T | None]) -> list[T]:
+    """``read(index)`` for every GPU NVML counts, in index order, in one NVML session. A GPU whose
+    reading fails with a device error gives ``unreadable(index, error)`` instead (None: left
+    out); NVML failing to count the GPUs raises GpuLibraryError."""
     import pynvml
 
     _init()
-    notes: list[str] = []
     try:
-        count = _call(pynvml.nvmlDeviceGetCount)
-        gpus = []
-        for index in range(count):
+        out: list[T] = []
+        for index in range(_call(pynvml.nvmlDeviceGetCount)):
             try:
-                gpus.append(_read_gpu(index, notes))
+                out.append(read(index))
             except _DeviceError as exc:
-                gpus.append(Gpu(index=index, uuid="", name="(unreadable)", memory_bytes=0, lost=True, problem=str(exc)))
-        return gpus, notes
+                instead = unreadable(index, exc)
+                if instead is not None:
+                    out.append(instead)
+        return out
     except _DeviceError as exc:
         raise GpuLibraryError(f"NVML could not count the GPUs: {exc}.", hint=_UNKNOWN_ADVICE) from exc
     finally:
         _shutdown()
+
+
+def _scan_gpus() -> tuple[list[Gpu], list[str]]:
+    notes: list[str] = []
+    gpus = _each_gpu(
+        lambda index: _read_gpu(index, notes),
+        lambda index, exc: Gpu(index=index, uuid="", name="(unreadable)", memory_bytes=0, lost=True, problem=str(exc)),
+    )
+    return gpus, notes
 
 
 def nvml_gpus() -> list[Gpu]:
@@ -378,27 +390,21 @@ def nvml_process_scan() -> tuple[list[GpuProcess], list[str]]:
     on), and a warning naming each GPU whose processes could not be read."""
     import pynvml
 
-    _init()
-    found: list[GpuProcess] = []
     warnings: list[str] = []
-    try:
-        for index in range(_call(pynvml.nvmlDeviceGetCount)):
-            try:
-                handle = _call(pynvml.nvmlDeviceGetHandleByIndex, index)
-                found.extend(_gpu_processes(index, handle, warnings))
-            except _DeviceError as exc:
-                warnings.append(f"GPU {index}: cannot list its processes ({exc}).")
-        seen: set[tuple[int, str]] = set()
-        unique = []
-        for p in found:
-            if (p.pid, p.device_uuid) not in seen:
-                seen.add((p.pid, p.device_uuid))
-                unique.append(p)
-        return unique, warnings
-    except _DeviceError as exc:
-        raise GpuLibraryError(f"NVML could not count the GPUs: {exc}.", hint=_UNKNOWN_ADVICE) from exc
-    finally:
-        _shutdown()
+
+    def read(index: int) -> list[GpuProcess]:
+        return _gpu_processes(index, _call(pynvml.nvmlDeviceGetHandleByIndex, index), warnings)
+
+    def unreadable(index: int, exc: _DeviceError) -> None:
+        warnings.append(f"GPU {index}: cannot list its processes ({exc}).")
+
+    seen: set[tuple[int, str]] = set()
+    unique = []
+    for p in (p for found in _each_gpu(read, unreadable) for p in found):
+        if (p.pid, p.device_uuid) not in seen:
+            seen.add((p.pid, p.device_uuid))
+            unique.append(p)
+    return unique, warnings
 
 
 def nvml_processes() -> list[GpuProcess]:
@@ -480,20 +486,11 @@ def nvml_gpm_support() -> dict[str, bool]:
     """Per GPU UUID: whether NVML GPM (per-MIG activity) is supported; GPUs that cannot be read are left out."""
     import pynvml
 
-    _init()
-    out: dict[str, bool] = {}
-    try:
-        for index in range(_call(pynvml.nvmlDeviceGetCount)):
-            try:
-                handle = _call(pynvml.nvmlDeviceGetHandleByIndex, index)
-                out[_text(_call(pynvml.nvmlDeviceGetUUID, handle))] = _gpm_supported(handle)
-            except _DeviceError:
-                continue
-        return out
-    except _DeviceError as exc:
-        raise GpuLibraryError(f"NVML could not count the GPUs: {exc}.", hint=_UNKNOWN_ADVICE) from exc
-    finally:
-        _shutdown()
+    def read(index: int) -> tuple[str, bool]:
+        handle = _call(pynvml.nvmlDeviceGetHandleByIndex, index)
+        return _text(_call(pynvml.nvmlDeviceGetUUID, handle)), _gpm_supported(handle)
+
+    return dict(_each_gpu(read, lambda _index, _exc: None))
 
 
 def nvml_activity(inventory: Inventory, *, interval: float | None = None) -> dict[str, SlotActivity]:
