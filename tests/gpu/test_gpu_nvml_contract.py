@@ -150,7 +150,7 @@ def _nvml_config(tmp_path, monkeypatch):
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
     from ds01.gpu import sync
 
-    monkeypatch.setattr(sync, "_docker_views", lambda: [])
+    monkeypatch.setattr(sync, "_docker_views", lambda listed=None: [])
 
 
 def test_gpu_commands_on_the_nvml_backend(tmp_path, monkeypatch, cli):

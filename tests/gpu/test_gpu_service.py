@@ -28,7 +28,7 @@ def config(tmp_path: Path, monkeypatch):
 
 def _no_docker(monkeypatch):
     """Pure ledger tests: the implicit reconcile sees an empty engine."""
-    monkeypatch.setattr(sync, "_docker_views", lambda: [])
+    monkeypatch.setattr(sync, "_docker_views", lambda listed=None: [])
 
 
 # -- simulated inventory ----------------------------------------------------------------------
@@ -191,7 +191,7 @@ def test_release_stale_honours_each_users_hold(config, monkeypatch):
     monkeypatch.setattr(
         sync,
         "_docker_views",
-        lambda: [
+        lambda listed=None: [
             gpu_reconcile.ContainerView(n, u, (), (), "exited", f"id-{n}", t0)
             for n, u in (("old._.1", "alice"), ("kept._.2", "forever"), ("fresh._.3", "bob"))
         ],
@@ -218,7 +218,7 @@ def test_release_stale_reports_and_logs_only_what_it_released(config, monkeypatc
     monkeypatch.setattr(
         sync,
         "_docker_views",
-        lambda: [gpu_reconcile.ContainerView("back._.1", "alice", (), (), "exited", "id-back._.1", t0)],
+        lambda listed=None: [gpu_reconcile.ContainerView("back._.1", "alice", (), (), "exited", "id-back._.1", t0)],
     )
     # The user starts it again while release-stale is removing it.
     report = housekeeping.release_stale(config, remove_container=lambda c, u: service.clear_stopped(c))
@@ -235,7 +235,9 @@ def test_release_stale_keeps_hold_when_removal_fails(config, monkeypatch):
     service.confirm("old._.1", container_id="id-old")
     service.mark_stopped("old._.1", now=lambda: t0)
     monkeypatch.setattr(
-        sync, "_docker_views", lambda: [gpu_reconcile.ContainerView("old._.1", "alice", (), (), "exited", "id-old", t0)]
+        sync,
+        "_docker_views",
+        lambda listed=None: [gpu_reconcile.ContainerView("old._.1", "alice", (), (), "exited", "id-old", t0)],
     )
 
     def fail(container, user):
@@ -443,7 +445,7 @@ def test_non_admin_cannot_act_for_others(config, cli, monkeypatch):
 def test_unreachable_docker_warns_implicitly_and_fails_explicitly(config, cli, monkeypatch):
     from ds01.errors import DockerUnavailable
 
-    def down():
+    def down(listed=None):
         raise DockerUnavailable("Cannot reach the Docker engine at /nowhere.")
 
     monkeypatch.setattr(sync, "_docker_views", down)

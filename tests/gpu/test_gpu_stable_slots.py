@@ -56,7 +56,7 @@ def _nvml_config(tmp_path, monkeypatch):
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
     from ds01.gpu import sync
 
-    monkeypatch.setattr(sync, "_docker_views", lambda: [])
+    monkeypatch.setattr(sync, "_docker_views", lambda listed=None: [])
 
 
 def test_repartition_keeps_held_ids_and_reports_vanished_devices(tmp_path, monkeypatch, cli):

@@ -31,7 +31,7 @@ def config(tmp_path, monkeypatch):
         extra="groups:\n  students:\n    members: [alice, bob]\n    allow_full_gpu: false\n",
     )
     monkeypatch.setenv("DS01_CONFIG", str(cfg))
-    monkeypatch.setattr(sync, "_docker_views", lambda: [])
+    monkeypatch.setattr(sync, "_docker_views", lambda listed=None: [])
     return load_config(cfg)
 
 
