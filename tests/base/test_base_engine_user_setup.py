@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ds01.base import container_spec, engine, engine_api, image_etc
+
+
+@pytest.fixture
+def removed_after(docker_env):
+    """Containers a test makes, removed when it ends (the owner's quota is shared by the file's
+    neighbours)."""
+    made: list = []
+    yield made
+    for info in made:
+        docker_env.api.remove_container(info.id, force=True)
 
 
 def _spec(owner, ws, name, image):
@@ -33,14 +45,16 @@ def _requests(monkeypatch) -> list[str]:
 
 
 def test_a_create_is_four_requests_once_the_image_is_known(
-    docker_env, base_image, session_tag, owner, owned_dir, monkeypatch
+    docker_env, base_image, session_tag, owner, owned_dir, monkeypatch, removed_after
 ):
     ws = owned_dir("ws")
     first = engine.create_container(_spec(owner, ws, f"{session_tag}-us1", base_image))
+    removed_after.append(first)
     image_id = docker_env.api.inspect_image(base_image)["Id"]
     assert image_etc.load(image_id) is not None  # read once from the container, kept
     sent = _requests(monkeypatch)
     second = engine.create_container(_spec(owner, ws, f"{session_tag}-us2", base_image))
+    removed_after.append(second)
     # The image (labels), the create, the container (the image it was made from), one write.
     assert sent == [
         f"GET /images/{base_image}/json",
@@ -58,16 +72,17 @@ def test_a_create_is_four_requests_once_the_image_is_known(
 
 
 def test_what_is_kept_for_an_image_is_what_the_next_container_starts_from(
-    docker_env, base_image, session_tag, owner, owned_dir
+    docker_env, base_image, session_tag, owner, owned_dir, removed_after
 ):
     ws = owned_dir("ws")
-    engine.create_container(_spec(owner, ws, f"{session_tag}-kp1", base_image))
+    removed_after.append(engine.create_container(_spec(owner, ws, f"{session_tag}-kp1", base_image)))
     image_id = docker_env.api.inspect_image(base_image)["Id"]
     kept = image_etc.load(image_id)
     assert kept is not None and kept.passwd.startswith("root:")
     marked = image_etc.EtcFacts(kept.passwd + "marker:x:5555:5555::/:/bin/false\n", kept.group, kept.sudoers_d)
     image_etc.save(image_id, marked, shared=False)
     info = engine.create_container(_spec(owner, ws, f"{session_tag}-kp2", base_image))
+    removed_after.append(info)
     assert "marker:x:5555" in _file(docker_env, info.id, "/etc/passwd")
 
 
