@@ -108,7 +108,7 @@ def engine_replies(monkeypatch):
             try:
                 raise reply
             except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
-                raise dc._unreachable(exc) from exc
+                raise dc.unreachable(exc) from exc
         return reply
 
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")

@@ -26,7 +26,7 @@ DEFAULT_SOCKET = sparse.DEFAULT_SOCKET
 docker_host = sparse.docker_host
 
 
-def _unreachable(exc: BaseException | None = None) -> DockerUnavailable:
+def unreachable(exc: BaseException | None = None) -> DockerUnavailable:
     host = docker_host()
     where = host.removeprefix("unix://")
     reason = f" ({exc})" if exc else ""
@@ -45,7 +45,7 @@ def client() -> docker.DockerClient:
     try:
         return docker.DockerClient(base_url=docker_host(), timeout=int(os.environ.get("DS01_DOCKER_TIMEOUT", "120")))
     except docker.errors.DockerException as exc:
-        raise _unreachable(exc) from exc
+        raise unreachable(exc) from exc
 
 
 def reset_client() -> None:
@@ -68,7 +68,7 @@ class EngineNotFound(OperationFailed):
     """404: the container or image is not there (exit 1, or 2 when the caller named it)."""
 
 
-class _NamedNotFound(NotFound, EngineNotFound):
+class NamedNotFound(NotFound, EngineNotFound):
     """404 for an object the user named: the sentence the caller gave, exit 2."""
 
 
@@ -108,7 +108,7 @@ def translate(exc: BaseException, action: str, *, missing: str | None = None) ->
         status = exc.status_code
         if isinstance(exc, docker.errors.NotFound) or status == 404:
             if missing:
-                return _NamedNotFound(missing)
+                return NamedNotFound(missing)
             return EngineNotFound(f"Could not {action}: {_explain(exc)}.")
         if status == 409:
             return Conflict(f"Could not {action}: {_explain(exc)}.")
@@ -118,12 +118,12 @@ def translate(exc: BaseException, action: str, *, missing: str | None = None) ->
             return Timeout(f"Could not {action}: the Docker engine did not answer in time.")
         return OperationFailed(f"Could not {action}: {_explain(exc)}.")
     timeouts = (requests.exceptions.Timeout, TimeoutError)  # socket.timeout is TimeoutError
-    unreachable = (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError, PermissionError)
+    no_engine = (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError, PermissionError)
     for link in _chain(exc):
         if isinstance(link, timeouts) and not isinstance(link, requests.exceptions.ConnectTimeout):
             return Timeout(f"Could not {action}: the Docker engine did not answer in time.")
-        if isinstance(link, unreachable):
-            return _unreachable(exc if isinstance(exc, docker.errors.DockerException) else None)
+        if isinstance(link, no_engine):
+            return unreachable(exc if isinstance(exc, docker.errors.DockerException) else None)
     return OperationFailed(f"Could not {action}: {exc}.")
 
 

@@ -6,9 +6,9 @@ urllib3) costs them ~150 ms and even ``http.client`` brings ``ssl`` and ``email`
 ``urllib.parse`` and ``json`` bring ``enum`` and ``re``, each several milliseconds on a process
 whose whole budget is a few times a bare interpreter start. So this module imports only
 ``os``, the C half of ``socket`` (``_socket``), ``ds01.jsonlite`` and nothing else of ds01
-until an error is to be raised. One GET
-per connection (HTTP/1.0: the engine answers with the whole body and closes). Writes always go
-through the SDK (``docker_client``).
+until an error is to be raised. One request per connection (HTTP/1.0: the engine answers with
+the whole body and closes); ``engine_api`` sends its create, start and archive requests through
+the same ``exchange`` and types their errors with the same ``status_error``.
 """
 
 from __future__ import annotations
@@ -50,25 +50,21 @@ def urlencode(query: dict[str, str]) -> str:
     return "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in query.items())
 
 
-# -- one GET over the socket ---------------------------------------------------------------------
+# -- one request over the socket --------------------------------------------------------------
 
 
-def get_json(socket_path: str, path: str, query: dict[str, str], *, action: str) -> Any:
-    """One read-only Engine API call over the unix socket: the decoded JSON reply.
-
-    Fails with ds01's errors (``docker_client``'s types: unreachable is exit 6, 404
-    ``EngineNotFound``, 409 ``Conflict``, a timeout ``Timeout``), the same as an SDK call.
-    """
+def exchange(socket_path: str, message: bytes, action: str) -> bytes:
+    """Send one whole HTTP/1.0 request over the unix socket; the whole raw reply (the engine
+    closes after it). Failing to reach the engine is ``DockerUnavailable`` (exit 6), a timeout
+    ``Timeout``, as through the SDK."""
     import _socket
 
-    timeout = float(os.environ.get("DS01_DOCKER_TIMEOUT", "120"))
-    request = f"GET {path}?{urlencode(query)} HTTP/1.0\r\nHost: docker\r\n\r\n".encode()
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    sock.settimeout(timeout)
+    sock.settimeout(float(os.environ.get("DS01_DOCKER_TIMEOUT", "120")))
     chunks = []
     try:
         sock.connect(socket_path)
-        sock.sendall(request)
+        sock.sendall(message)
         while True:
             chunk = sock.recv(MAX_CHUNK)
             if not chunk:
@@ -78,29 +74,51 @@ def get_json(socket_path: str, path: str, query: dict[str, str], *, action: str)
         raise _failure(exc, action) from exc
     finally:
         sock.close()
-    status, body = parse_response(b"".join(chunks), action)
+    return b"".join(chunks)
+
+
+def get_json(socket_path: str, path: str, query: dict[str, str], *, action: str) -> Any:
+    """One read-only Engine API call over the unix socket: the decoded JSON reply.
+
+    Fails with ds01's errors (``docker_client``'s types: unreachable is exit 6, 404
+    ``EngineNotFound``, 409 ``Conflict``, a timeout ``Timeout``), the same as an SDK call.
+    """
+    request = f"GET {path}?{urlencode(query)} HTTP/1.0\r\nHost: docker\r\n\r\n".encode()
+    status, body = parse_response(exchange(socket_path, request, action), action)
+    if status != 200:
+        raise status_error(status, body, action)
     try:
-        data = jsonlite.loads(body or b"null")
+        return jsonlite.loads(body or b"null")
     except ValueError as exc:
         from ds01.errors import OperationFailed
 
         raise OperationFailed(f"Could not {action}: the Docker engine sent a reply that is not JSON.") from exc
-    if status != 200:
-        from ds01.base import docker_client as dc
 
-        message = data.get("message") if isinstance(data, dict) else None
-        kind = {400: dc.BadRequest, 404: dc.EngineNotFound, 409: dc.Conflict, 408: dc.Timeout, 504: dc.Timeout}.get(
-            status, dc.OperationFailed
-        )
-        raise kind(f"Could not {action}: {message or f'HTTP {status}'}.")
-    return data
+
+def status_error(status: int, body: bytes, action: str, *, missing: str | None = None) -> Exception:
+    """The typed error of a reply that is not 2xx, worded as ``docker_client.translate`` words
+    the SDK's (``missing``: the exit-2 sentence of a 404 for an object the user named)."""
+    from ds01.base import docker_client as dc
+
+    try:
+        data = jsonlite.loads(body) if body.strip() else None
+    except ValueError:
+        data = None
+    message = data.get("message") if isinstance(data, dict) else None
+    text = str(message or body.decode(errors="replace").strip() or f"HTTP {status}").rstrip(".")
+    if status == 404 and missing:
+        return dc.NamedNotFound(missing)
+    if status in (408, 504):
+        return dc.Timeout(f"Could not {action}: the Docker engine did not answer in time.")
+    kind = {400: dc.BadRequest, 404: dc.EngineNotFound, 409: dc.Conflict}.get(status, dc.OperationFailed)
+    return kind(f"Could not {action}: {text}.")
 
 
 def _failure(exc: OSError, action: str) -> Exception:
     from ds01.base import docker_client as dc
 
     if isinstance(exc, (FileNotFoundError, ConnectionRefusedError, PermissionError)):
-        return dc._unreachable(exc)
+        return dc.unreachable(exc)
     if isinstance(exc, TimeoutError):
         return dc.Timeout(f"Could not {action}: the Docker engine did not answer in time.")
     return dc.OperationFailed(f"Could not {action}: {exc}.")
