@@ -78,3 +78,24 @@ def test_ds01_status_lists_the_engine_once_and_loads_the_inventory_once(cli, men
     assert [c["docker_name"] for c in data["containers"]] == [alice]
     assert [row["name"] for row in data["lifecycle"]] == [alice.split("._.")[0]]
     assert not data["warnings"], data["warnings"]
+
+
+def test_looking_at_running_containers_never_creates_the_ledger(cli, menv, tagged, monkeypatch, tmp_path):
+    """The views only look: with running containers and no ledger (a server whose containers
+    hold no GPU), the dashboard, `monitor idle`, `monitor metrics` and `container list` leave
+    the state folder without one."""
+    from ds01 import paths
+
+    _running(cli, menv, monkeypatch, tagged("noledger"), "alice")
+    db = paths.state_dir() / "ds01.db"
+    for suffix in ("", "-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    for argv in (
+        ("monitor", "dashboard", "--json"),
+        ("monitor", "idle", "--json"),
+        ("monitor", "metrics", "--textfile", str(tmp_path)),
+        ("container", "list", "--json"),
+    ):
+        r = cli(*argv, env=menv.caller("alice")) if argv[0] == "container" else cli(*argv)
+        assert r.exit_code == 0, (argv, r)
+        assert not db.exists(), f"ds01 {' '.join(argv)} created the ledger"

@@ -270,6 +270,11 @@ class Ledger:
         self._file: tuple[int, int] | None = None  # (st_dev, st_ino) of the database opened
         self._key: bytes | None = None
 
+    def exists(self) -> bool:
+        """Whether the database file is there: a view that only looks checks this first, since
+        opening the ledger creates it."""
+        return self.path.exists()
+
     # -- allocation seals ---------------------------------------------------------------
     KEY_NAME = "allocation.key"
 

@@ -5,7 +5,8 @@ A pass: sample every running ds01 container; warn the owners of containers withi
 ``max_runtime`` (a stop like ``container stop``: the GPU stays held for
 ``gpu_hold_after_stop``); release expired holds (``gpu release-stale``); remove containers
 stopped longer than ``container_hold_after_stop``, keeping their definition so
-``container run NAME`` recreates them. One pass at a time: a second pass started while one
+``container run NAME`` recreates them; drop what was kept of deleted images' passwd and group
+(``base.image_etc``). One pass at a time: a second pass started while one
 runs skips (``flock`` on ``DS01_STATE_DIR/lifecycle.lock``). ``dry_run`` writes nothing at all.
 """
 
@@ -118,11 +119,14 @@ def _assess(
     if not observed:
         return []
     led = Ledger(secure=config.security.secure)
-    try:
-        prev = latest_samples(led) if samples is None else samples
-        kas = keep_alives(led)
-    finally:
-        led.close()
+    if not led.exists():  # nothing stored yet; looking never creates the ledger
+        prev, kas = samples or {}, {}
+    else:
+        try:
+            prev = latest_samples(led) if samples is None else samples
+            kas = keep_alives(led)
+        finally:
+            led.close()
     limits = _LimitsOf(config)
     out = []
     for o in observed:
@@ -282,6 +286,19 @@ def _run(
         report.failed.append({"user": e["user"], "container": e["container"], "reason": e["reason"]})
     report.warnings.extend(stale.reconcile.warnings)
     _remove_stopped(config, report, dry_run=dry_run, now=now, only=only)
+    if not dry_run:
+        _prune_image_etc(report)
+
+
+def _prune_image_etc(report: PassReport) -> None:
+    """Drop the passwd/group kept for images deleted since (by ``docker rmi``, not ds01)."""
+    from ds01.base import images
+    from ds01.errors import Ds01Error
+
+    try:
+        images.prune_image_etc()
+    except Ds01Error as exc:
+        report.warnings.append(f"kept image files not pruned: {exc.message}")
 
 
 def _remove_stopped(

@@ -283,8 +283,10 @@ def frame(
     readings = cgroups.read_many([i.id for i in mine if i.running])
     usage = container_usage(mine, readings)
     samples: dict[str, SampleRow] | None = None  # None: not read (the idle verdicts try again)
-    if rows or infos:
-        led = Ledger(secure=config.security.secure)
+    led = Ledger(secure=config.security.secure)
+    if not led.exists():
+        samples = {}  # no ledger, no samples (looking never creates one)
+    elif rows or infos:
         try:
             samples = latest_samples(led)
         except Ds01Error:

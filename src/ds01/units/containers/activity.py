@@ -87,10 +87,12 @@ def observe(
         gpu_activity = slot_activity(config, inv or inputs.inventory(config))
     if rows is None:
         led = Ledger(secure=config.security.secure)
-        try:
-            rows = led.active()
-        finally:
-            led.close()
+        rows = []
+        if led.exists():  # looking never creates the ledger
+            try:
+                rows = led.active()
+            finally:
+                led.close()
     by_container: dict[str, list] = {}
     for r in rows:
         by_container.setdefault(r.container, []).append(r)
@@ -253,10 +255,12 @@ def stopped_since(info: ContainerInfo, *, secure: bool) -> float | None:
     from ds01.gpu.ledger import Ledger
 
     led = Ledger(secure=secure)
-    try:
-        rows = led.rows_for(info.docker_name)
-    finally:
-        led.close()
+    rows = []
+    if led.exists():  # looking never creates the ledger
+        try:
+            rows = led.rows_for(info.docker_name)
+        finally:
+            led.close()
     stops = [r.stopped_at for r in rows if r.stopped_at is not None]
     if stops:
         return min(stops)
