@@ -257,9 +257,23 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
     image it was really made from, whose passwd and group the user setup starts from) and one
     write of the user setup; with ``start``, the start. A name taken by someone else's
     container is the engine's 409 to the create, not a lookup before it."""
+    return make_container(spec, start=start, progress=progress)[0]
+
+
+def make_container(
+    spec: ContainerSpec,
+    *,
+    start: bool = False,
+    progress: Progress | None = None,
+    image: Mapping[str, Any] | None = None,
+) -> tuple[ContainerInfo, dict[str, Any]]:
+    """``create_container``, also returning the container's inspect data as the engine gave it
+    right after the create (what a definition is made from). ``image``: the image's inspect data
+    when the caller has just looked it up (and checked it), so it is not asked for again."""
     plan = plan_create(spec)
     pulled = False
-    image = image_attrs(spec.image)
+    if image is None:
+        image = image_attrs(spec.image)
     if image is None:
         if spec.custom_image:
             raise UsageError(
@@ -302,9 +316,10 @@ def create_container(spec: ContainerSpec, *, start: bool = False, progress: Prog
     except BaseException as exc:
         _discard(exc, cid, spec.image if pulled else None)
         raise
-    return ContainerInfo(
+    info = ContainerInfo(
         cid, plan.docker_name, spec.name, spec.owner.name, spec.owner.uid, spec.image, state, state, 0, labels
     )
+    return info, attrs
 
 
 @contextlib.contextmanager

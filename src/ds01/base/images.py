@@ -64,6 +64,12 @@ def image_exists(ref: str) -> bool:
     return _inspect_or_none(ref) is not None
 
 
+def inspect_local(ref: str) -> dict[str, Any] | None:
+    """The inspect data of the local image ``ref``; None when it is not here or no image can
+    have that name (``image_exists`` with what it found). Never pulls."""
+    return _inspect_or_none(ref)
+
+
 def inspect_image(ref: str) -> dict[str, Any] | None:
     """The engine's inspect data for ``ref``, or None when it does not exist locally."""
     try:

@@ -30,9 +30,11 @@ def deploy(
     progress: Callable[[str], None] | None = None,
     open_shell: bool = True,
     on_created: Callable[[create_unit.CreateResult], None] | None = None,
+    preflight: bool = False,
 ) -> Deployed:
-    """Create the container, then start it and open a shell in it (the shell's exit code is in ``run``)."""
-    created = create_unit.create(config, req, progress=progress)
+    """Create the container, then start it and open a shell in it (the shell's exit code is in ``run``).
+    ``preflight``: as ``create``'s (no question came before, so it makes the preflight's checks)."""
+    created = create_unit.create(config, req, progress=progress, preflight=preflight)
     if on_created:
         on_created(created)
     target = lifecycle.locate(created.plan.docker_name, req.owner)

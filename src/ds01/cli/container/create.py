@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -50,12 +52,33 @@ def ask_first(app: App, req, *, dry_run: bool = False):  # type: ignore[no-untyp
     questions, or, without a terminal, fail before announcing a create. Before any question,
     the preflight refuses what would be refused later (the container limit, the GPU quota, no
     slot to take, an image, framework or mount given as flags); a dry run reports a missing
-    slot in its plan instead."""
+    slot in its plan instead.
+
+    Returns the request and what the preflight found (None when flags settle the image of a
+    real create: no question can come, and ``create(..., preflight=True)`` makes the same checks,
+    with the same sentences, once, under the user's lock)."""
     from ds01.units.containers import create as unit
     from ds01.wizards.container_image import choose_image
 
-    unit.preflight(app.config, req, slots=not dry_run)
-    return choose_image(app.terminal, app.config, req)
+    if not dry_run and unit.settled_by_flags(req):
+        return req, None
+    checked = unit.preflight(app.config, req, slots=not dry_run)
+    return choose_image(app.terminal, app.config, req), checked
+
+
+@contextmanager
+def progress_once_checked(app: App, message: str) -> Iterator[Callable[[str], None]]:
+    """A progress callback whose spinner (or line) appears at its first report: the create's
+    checks come before it, so a refusal is printed alone, as when the preflight refused it."""
+    with ExitStack() as stack:
+        shown: list = []
+
+        def update(text: str) -> None:
+            if not shown:
+                shown.append(stack.enter_context(app.terminal.progress(message)))
+            shown[0].update(text)
+
+        yield update
 
 
 def create_options(f):  # type: ignore[no-untyped-def]
@@ -140,12 +163,13 @@ def command(
     )
     unit.check_request(req)
     if dry_run:
-        plan = unit.plan_create(app.config, ask_first(app, req, dry_run=True), preview=True)
+        req, checked = ask_first(app, req, dry_run=True)
+        plan = unit.plan_create(app.config, req, preview=True, checked=checked)
         show_plan(app, plan, as_json)
         return
-    req = ask_first(app, req)
-    with term.progress(f"Creating container {req.name}…") as status:
-        result = unit.create(app.config, req, progress=status.update)
+    req, checked = ask_first(app, req)
+    with progress_once_checked(app, f"Creating container {req.name}…") as update:
+        result = unit.create(app.config, req, progress=update, preflight=checked is None)
     if as_json:
         term.json(result.to_json())
         return

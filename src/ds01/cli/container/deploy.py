@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.container.create import ask_first, create_options, report_created, request_from
+from ds01.cli.container.create import ask_first, create_options, progress_once_checked, report_created, request_from
 from ds01.cli.options import guided_option, script_option
 
 
@@ -42,9 +42,9 @@ def command(
     req = request_from(
         app, name, framework, version, image, gpus, workspace, data, models, project_dockerfile, arch, wait
     )
-    req = ask_first(app, req)
-    with term.progress(f"Creating container {req.name}…") as status:
-        done = deploy(app.config, req, progress=status.update, open_shell=False)
+    req, checked = ask_first(app, req)
+    with progress_once_checked(app, f"Creating container {req.name}…") as update:
+        done = deploy(app.config, req, progress=update, open_shell=False, preflight=checked is None)
     # Reported once the spinner is gone (it would share the line with the message otherwise).
     report_created(app, done.created.plan, next_step=False)
     if no_shell:

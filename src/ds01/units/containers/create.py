@@ -12,7 +12,7 @@ choose now, without recording anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,6 +66,7 @@ class CreatePlan:
     slots: list[str] = field(default_factory=list)  # filled by the allocation (or the dry-run preview)
     uuids: list[str] = field(default_factory=list)
     refusal: str | None = None  # dry run: why the allocation would be refused now
+    image_attrs: Mapping[str, Any] | None = field(default=None, repr=False)  # the image's inspect data, if looked up
 
     def to_json(self) -> dict[str, Any]:
         """The ``container create --dry-run --json`` object (documented in docs/user-guide.md)."""
@@ -155,6 +156,7 @@ class _Image:
     version: str | None
     arch: str | None
     source: str
+    attrs: Mapping[str, Any] | None = field(default=None, compare=False)  # its inspect data, when looked up
 
 
 def _arch(config: Config, explicit: str | None, *, required: bool) -> str | None:
@@ -263,6 +265,11 @@ class ImageChoices:
         )
 
 
+def settled_by_flags(req: CreateRequest) -> bool:
+    """Whether flags name the image (``--image``, or FRAMEWORK and VERSION): nothing can be asked."""
+    return bool(req.image or (req.framework and req.version))
+
+
 def needs_image_choice(req: CreateRequest) -> bool:
     """Whether ``req`` leaves its image open (no ``--image``, no FRAMEWORK VERSION): ``create``
     then uses ``NAME-image``, and ``image_choices`` says whether that exists."""
@@ -317,25 +324,29 @@ def _local_images(config: Config, owner: Identity) -> list[ImageCandidate]:
     return list(offered.values())
 
 
-def check_image(config: Config, ref: str, owner: Identity) -> None:
+def check_image(config: Config, ref: str, owner: Identity, *, inspected: Mapping[str, Any] | None = None) -> None:
     """Refuse (exit 3) an image the caller may not run, by the rule builds use (``policy.images``):
     their own project images (ds01's record of whom it built or imported an image for, never a
     label), catalog images and ``security.allowed_base_images``; root may use any. The refusal
-    never names an image's owner."""
+    never names an image's owner. ``inspected``: the image's inspect data, when already at hand."""
     from ds01.base import images
     from ds01.policy import images as image_policy
 
-    found = images.facts(ref)
+    found = images.facts(ref, inspected=inspected)
     if found.id is None:
         raise UsageError(f"Image {ref!r} is not on this server; ds01 never pulls one for a container.")
+    facts: dict[str, Any] = {
+        "ref": ref,
+        "image_id": found.id,
+        "tags": found.tags,
+        "owner_uid": found.owner_uid,
+        "catalog_refs": _catalog_refs(config),
+        "allowed_refs": config.security.allowed_base_images,
+    }
+    if image_policy.judge(owner.uid, **facts).allowed:
+        return  # allowed by its record, its names or the caller: the allowed refs' ids are not needed
     image_policy.require(
-        owner.uid,
-        what="image",
-        ref=ref,
-        image_id=found.id,
-        tags=found.tags,
-        owner_uid=found.owner_uid,
-        **_policy_context(config),
+        owner.uid, what="image", **facts, allowed_ids=images.ids_of(config.security.allowed_base_images)
     )
 
 
@@ -343,7 +354,7 @@ def resolve_image(config: Config, req: CreateRequest) -> _Image:
     """``--image`` > FRAMEWORK VERSION > ``NAME-image`` > exit 2 (``image_choices`` lists the rest)."""
     image = _resolve_image(config, req)
     if image.custom:
-        check_image(config, image.ref, req.owner)
+        check_image(config, image.ref, req.owner, inspected=image.attrs)
     return image
 
 
@@ -353,17 +364,19 @@ def _resolve_image(config: Config, req: CreateRequest) -> _Image:
     if req.image and (req.framework or req.version):
         raise UsageError("Give either --image IMG or FRAMEWORK VERSION, not both.")
     if req.image:
-        if not images.image_exists(req.image):
+        attrs = images.inspect_local(req.image)
+        if attrs is None:
             raise UsageError(
                 f"Image {req.image!r} is not on this server; --image uses local images only "
                 "(see `ds01 image list`, or build one with `ds01 image create NAME`)."
             )
-        return _Image(req.image, True, None, None, _arch(config, req.arch, required=False), "image")
+        return _Image(req.image, True, None, None, _arch(config, req.arch, required=False), "image", attrs)
     if req.framework:
         return _catalog_image(config, req)
     default = f"{req.name}-image"
-    if images.image_exists(default):
-        return _Image(default, True, None, None, _arch(config, req.arch, required=False), "project")
+    attrs = images.inspect_local(default)
+    if attrs is not None:
+        return _Image(default, True, None, None, _arch(config, req.arch, required=False), "project", attrs)
     raise UsageError(ImageChoices(default, _build_command(req), []).missing)
 
 
@@ -394,20 +407,59 @@ def _mine_and_free_name(req: CreateRequest) -> tuple[list[ContainerInfo], str]:
     return mine, dname
 
 
-def plan_create(config: Config, req: CreateRequest, *, preview: bool = False) -> CreatePlan:
-    """Every check that can be made without changing anything; ``preview``: also the slot now."""
-    from ds01.base import container_spec
-    from ds01.limits.resolver import container_resources, docker_run_args, resolve
+@dataclass(frozen=True)
+class Checked:
+    """What the checks before a create found (``preflight``, or ``create`` under its lock): handed
+    to ``plan_create`` so that nothing is looked up twice for one command."""
+
+    request: CreateRequest
+    limits: ResolvedLimits
+    mine: list[ContainerInfo]  # the caller's containers
+    docker_name: str
+    count: int  # their ds01 containers (what max_containers_per_user counts)
+    image: _Image | None  # None: not settled by flags (the picker or NAME-image settles it)
+
+
+PREFLIGHT_MADE = ", so nothing was asked or made"
+PREFLIGHT_AFTER = "Nothing was asked or made; `--gpus 0` makes a CPU-only container."
+
+
+def _check(config: Config, req: CreateRequest, *, slots: bool, made: str, settled_only: bool) -> Checked:
+    """The checks in the order a refusal is given: the request, an existing container of that
+    name, the container limit (``made``: what its refusal adds), GPUs per container, with
+    ``slots`` (and no ``--wait``) the GPU quota and a slot the user may take now, then the image
+    (``settled_only``: only when flags settle it)."""
+    from ds01.limits.resolver import resolve
 
     check_request(req)
-    owner = req.owner
-    limits = resolve(config, owner.name)
+    limits = resolve(config, req.owner.name)
     mine, dname = _mine_and_free_name(req)
-    count = check_container_count(mine, limits.values.get("max_containers_per_user"))
+    count = check_container_count(mine, limits.values.get("max_containers_per_user"), made=made)
     max_per = limits.values.get("max_gpus_per_container")
     if max_per is not None and req.gpus > max_per:
         raise PolicyRefused(f"You may use at most {max_per} GPU slot(s) per container (asked for {req.gpus}).")
-    image = resolve_image(config, req)
+    if slots and req.wait is None:
+        check_slots(config, req.owner, dname, req.gpus, after=PREFLIGHT_AFTER)
+    image = None
+    if not settled_only or settled_by_flags(req):
+        image = resolve_image(config, req)
+    return Checked(req, limits, mine, dname, count, image)
+
+
+def plan_create(
+    config: Config, req: CreateRequest, *, preview: bool = False, checked: Checked | None = None
+) -> CreatePlan:
+    """Every check that can be made without changing anything; ``preview``: also the slot now.
+    ``checked``: what ``preflight`` found for this request (its image is used when ``req`` still
+    names the same one; the picker may have settled another)."""
+    from ds01.base import container_spec
+    from ds01.limits.resolver import container_resources, docker_run_args
+
+    if checked is None:
+        checked = _check(config, req, slots=False, made="", settled_only=False)
+    owner = req.owner
+    limits = checked.limits
+    image = checked.image if checked.image is not None and checked.request == req else resolve_image(config, req)
     backend = config.gpu_allocation.inventory
     devices = device_requests_for(config.gpu_allocation.device_requests, backend)
     resources = container_resources(limits)
@@ -436,7 +488,17 @@ def plan_create(config: Config, req: CreateRequest, *, preview: bool = False) ->
     )
     container_spec.plan_create(spec)  # names, mounts (owned by the caller), labels, restart policy
     plan = CreatePlan(
-        req, spec, dname, limits, docker_run_args(limits), resources, spec.device_requests, backend, count, image.source
+        req,
+        spec,
+        checked.docker_name,
+        limits,
+        docker_run_args(limits),
+        resources,
+        spec.device_requests,
+        backend,
+        checked.count,
+        image.source,
+        image_attrs=image.attrs,
     )
     if preview and req.gpus > 0:
         _preview(config, plan)
@@ -459,11 +521,11 @@ def check_slots(config: Config, owner: Identity, dname: str, gpus: int, *, after
     """Whether ``gpus`` slots could be had for ``dname`` now (the GPU quota, a free slot the user
     may take), recording nothing: exit 3 (policy) or 4 (no capacity) with the allocator's
     reason and ``after`` (what was spared, the way forward)."""
+    if gpus <= 0:
+        return  # a CPU-only container: the GPU service is not even loaded
     from ds01.errors import NoCapacity
     from ds01.gpu import service
 
-    if gpus <= 0:
-        return
     decision, _inv = service.preview_allocation(config, owner.name, dname, gpus)
     if decision.ok:
         return
@@ -471,37 +533,25 @@ def check_slots(config: Config, owner: Identity, dname: str, gpus: int, *, after
     raise cls(f"{decision.reason} {after}".strip(), details=list(decision.details))
 
 
-def preflight(config: Config, req: CreateRequest, *, slots: bool = True) -> None:
+def preflight(config: Config, req: CreateRequest, *, slots: bool = True) -> Checked:
     """Everything ``create`` would refuse that can be known before any question or work: the
     name, an existing container of that name, the container limit, GPUs per container, the GPU
     quota and a slot the user may take now (not with ``--wait``: the allocation waits; not with
     ``slots=False``: the dry run reports it instead), the image when given as flags (present and
     allowed; FRAMEWORK VERSION and the architecture in the catalog) and the mounts given. Raises;
-    changes nothing. ``plan_create`` checks them again."""
-    from ds01.limits.resolver import resolve
+    changes nothing. What it found serves the dry run's ``plan_create``; a real ``create`` after a
+    question checks again under its lock."""
     from ds01.policy import mounts as mount_policy
 
-    check_request(req)
-    owner = req.owner
-    limits = resolve(config, owner.name)
-    mine, dname = _mine_and_free_name(req)
-    check_container_count(mine, limits.values.get("max_containers_per_user"), made=", so nothing was asked or made")
-    max_per = limits.values.get("max_gpus_per_container")
-    if max_per is not None and req.gpus > max_per:
-        raise PolicyRefused(f"You may use at most {max_per} GPU slot(s) per container (asked for {req.gpus}).")
-    if slots and req.wait is None:
-        check_slots(
-            config, owner, dname, req.gpus, after="Nothing was asked or made; `--gpus 0` makes a CPU-only container."
-        )
-    if req.image or (req.framework and req.version):
-        resolve_image(config, req)
+    checked = _check(config, req, slots=slots, made=PREFLIGHT_MADE, settled_only=True)
     for path, what, writable in (
         (req.workspace, "workspace", True),
         (req.data, "data", False),
         (req.models, "models", False),
     ):
         if path is not None:
-            mount_policy.resolve_for_create(path, owner.uid, what, writable=writable)  # as plan_create does
+            mount_policy.resolve_for_create(path, req.owner.uid, what, writable=writable)  # as plan_create does
+    return checked
 
 
 def _default_workspace(req: CreateRequest) -> Path:
@@ -557,12 +607,22 @@ def gpu_spec(spec: ContainerSpec, slots: list[str], uuids: list[str], seal: str 
     )
 
 
-def create(config: Config, req: CreateRequest, *, progress: Progress | None = None) -> CreateResult:
+def create(
+    config: Config, req: CreateRequest, *, progress: Progress | None = None, preflight: bool = False
+) -> CreateResult:
     """Create the container or raise; on any failure after allocating, nothing is left behind.
     ``req`` names its image (``--image``, FRAMEWORK VERSION or an existing ``NAME-image``): the
-    picker of ``ds01.wizards.container_image`` settles it before."""
+    picker of ``ds01.wizards.container_image`` settles it before.
+
+    ``preflight``: no question came before (nothing ran ``preflight``), so the checks are the
+    preflight's (its sentences, the GPU quota and a free slot before the image), made once here
+    under the user's lock; the mounts are checked where the spec is planned, in the same order."""
     with user_lock(req.owner.name):
-        plan = plan_create(config, req)
+        if preflight:
+            checked = _check(config, req, slots=True, made=PREFLIGHT_MADE, settled_only=False)
+        else:
+            checked = _check(config, req, slots=False, made="", settled_only=False)
+        plan = plan_create(config, req, checked=checked)
         info, path = allocate_and_create(
             config,
             plan.spec,
@@ -623,10 +683,10 @@ def allocate_and_create(
         full = gpu_spec(spec, slots, uuids, seal)
         if progress:
             progress(f"Creating container {spec.name}…")
-        info = engine.create_container(full, progress=progress)
+        info, attrs = engine.make_container(full, progress=progress, image=plan.image_attrs if plan else None)
         undo.add(f"remove container {dname}", lambda: engine.remove_container(info, force=True))
         if gpus > 0:
             service.confirm(dname, container_id=info.id, user=spec.owner.name)
-        defn = container_defs.container_definition(dname, spec.owner)
+        defn = container_defs.definition_from_inspect(attrs)  # as inspected right after the create
         path = definitions.save(spec.owner.name, spec.name, defn, gpu_count=gpus, project=project)
     return info, path

@@ -134,10 +134,21 @@ def hold_of(config: Config, target: Target) -> Hold:
 @dataclass
 class Started:
     target: Target
-    info: ContainerInfo
+    found: ContainerInfo  # as found (or made) before the start
     started: bool  # it was not running before
     recreated: bool  # it was remade from its definition with a fresh allocation
     slots: list[str]
+    now: ContainerInfo | None = field(default=None, repr=False)  # as Docker sees it after the start
+
+    @property
+    def info(self) -> ContainerInfo:
+        """The container as Docker sees it after the start, looked up at the first use (a shell
+        or a notebook needs it; `container start` reports without asking the engine again)."""
+        if self.now is None:
+            from ds01.base import engine
+
+            self.now = engine.refresh(self.found)
+        return self.now
 
 
 def _has_allocation(docker_name: str) -> bool:
@@ -183,14 +194,14 @@ def ensure_running(
         info = target.info = None
     if info is None:
         return _recreate(config, target, progress=progress, wait=wait)
-    from ds01.gpu import service
-
     # Mounts are checked again right here (the engine's start does it): a workspace swapped for
     # a symlink since create is refused, exit 3, and the container stays stopped.
     started = engine.start_container(info, target.owner, mode=config.security.mode)
     if _has_rows(target.docker_name):  # a container that holds no slot has no hold clock to stop
+        from ds01.gpu import service
+
         service.clear_stopped(target.docker_name)
-    return Started(target, engine.refresh(info), started, False, gpu_slots_label(info.labels))
+    return Started(target, info, started, False, gpu_slots_label(info.labels))
 
 
 def _recreate(config: Config, target: Target, *, progress: Progress | None, wait: float | None) -> Started:
@@ -258,7 +269,7 @@ def _recreate(config: Config, target: Target, *, progress: Progress | None, wait
         engine.start_container(info, owner, mode=config.security.mode)
     target.info = engine.refresh(info)
     target.definition = definitions.load(owner, target.name)
-    return Started(target, target.info, True, True, gpu_slots_label(info.labels))
+    return Started(target, info, True, True, gpu_slots_label(info.labels), now=target.info)
 
 
 def _check_saved_mounts(defn: dict[str, Any], owner: Identity) -> None:
