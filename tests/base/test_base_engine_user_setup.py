@@ -99,3 +99,74 @@ def test_an_entry_for_another_image_or_a_broken_one_is_no_entry(tmp_path):
     assert image_etc.load(image_id) is None
     path.write_text("{not json")
     assert image_etc.load(image_id) is None
+
+
+def _own_image(docker_env, base_image: str, ref: str) -> str:
+    """A new image (its own id) tagged ``ref``: a commit of a container of the base image."""
+    from dev import engine as dev_engine
+
+    cid = docker_env.api.create_container(base_image, ["true"], labels={dev_engine.TEST_LABEL: ref})["Id"]
+    try:
+        repo, tag = ref.rsplit(":", 1)
+        return str(docker_env.api.commit(cid, repository=repo, tag=tag, changes=[f"LABEL marker={ref}"])["Id"])
+    finally:
+        docker_env.api.remove_container(cid, force=True)
+
+
+def _kept_after_a_create(docker_env, owner, ws, name: str, ref: str) -> str:
+    image_id = docker_env.api.inspect_image(ref)["Id"]
+    info = engine.create_container(_spec(owner, ws, name, ref))
+    docker_env.api.remove_container(info.id, force=True)
+    assert image_etc.load(image_id) is not None
+    return image_id
+
+
+def test_what_is_kept_for_an_image_goes_when_ds01_deletes_it(
+    docker_env, base_image, session_tag, owner, owned_dir, tmp_path
+):
+    from ds01.base import images
+
+    ws = owned_dir("ws")
+    folder = tmp_path / "state" / "image-etc"
+    by_tag = f"{session_tag}-etc1:latest"
+    by_id = f"{session_tag}-etc2:latest"
+    _own_image(docker_env, base_image, by_tag)
+    _own_image(docker_env, base_image, by_id)
+    base_id = _kept_after_a_create(docker_env, owner, ws, f"{session_tag}-et0", base_image)
+    tag_id = _kept_after_a_create(docker_env, owner, ws, f"{session_tag}-et1", by_tag)
+    id_id = _kept_after_a_create(docker_env, owner, ws, f"{session_tag}-et2", by_id)
+    images.remove_tag(by_tag)  # its last tag: the image goes, and what was kept for it
+    assert image_etc.load(tag_id) is None
+    images.remove_image(id_id)
+    assert image_etc.load(id_id) is None
+    assert image_etc.load(base_id) is not None  # another image's stays
+    assert sorted(p.name.split(".")[0] for p in folder.iterdir()) == [base_id.split(":")[1]]
+
+
+def test_the_lifecycle_pass_drops_what_was_kept_for_images_deleted_behind_ds01s_back(
+    docker_env, base_image, session_tag, owner, owned_dir, tmp_path
+):
+    from ds01.limits.config import load_config
+    from ds01.orchestrators.lifecycle import run_pass
+
+    def lifecycle_pass(*, dry_run: bool) -> None:
+        # Other sessions' containers on this engine are left alone: none is this pass's to judge
+        # (reconcile may still warn about them).
+        report = run_pass(load_config(), dry_run=dry_run, only=lambda _name: False)
+        assert not report.skipped and report.failed == [], report
+        assert not any("pruned" in w for w in report.warnings), report
+
+    ws = owned_dir("ws")
+    ref = f"{session_tag}-etc3:latest"
+    _own_image(docker_env, base_image, ref)
+    base_id = _kept_after_a_create(docker_env, owner, ws, f"{session_tag}-et3", base_image)
+    gone_id = _kept_after_a_create(docker_env, owner, ws, f"{session_tag}-et4", ref)
+    docker_env.api.remove_image(ref)  # `docker rmi`: ds01 is not told
+    assert image_etc.load(gone_id) is not None
+    unrelated = tmp_path / "state" / "image-etc" / "notes.txt"
+    unrelated.write_text("not an entry\n")
+    lifecycle_pass(dry_run=True)
+    assert image_etc.load(gone_id) is not None  # a dry run changes nothing
+    lifecycle_pass(dry_run=False)
+    assert image_etc.load(gone_id) is None
+    assert image_etc.load(base_id) is not None and unrelated.exists()

@@ -370,7 +370,9 @@ def _discard(error: BaseException, cid: str | None, image: str | None) -> None:
         steps.append(
             (
                 f"remove the image {image} pulled for it",
-                lambda: _remove_quietly_if_gone(f"remove image {image}", lambda: dc.api().remove_image(image)),
+                lambda: _remove_quietly_if_gone(
+                    f"remove image {image}", lambda: image_etc.forget_deleted(dc.api().remove_image(image))
+                ),
             )
         )
     rollback.run(error, steps)
@@ -541,7 +543,7 @@ def remove_image_unless_used(ref: str) -> bool:
     """
     try:
         with dc.engine_errors(f"remove image {ref}"):
-            dc.api().remove_image(ref)
+            image_etc.forget_deleted(dc.api().remove_image(ref))
     except (dc.EngineNotFound, dc.Conflict):
         return False
     return True

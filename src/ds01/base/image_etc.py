@@ -13,6 +13,9 @@ own user's are read: in group mode each user runs ds01 as themselves (the folder
 and world-writable, as ds01's image records are), and no user can put passwd lines into
 another user's containers. A file that is missing, unreadable or not ds01's is no entry: the
 files are read from the container again.
+
+An image's entries go when ds01 deletes the image (``forget``, from ``base.images`` and
+``base.engine``), and the lifecycle pass drops those of images deleted otherwise (``prune``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +107,46 @@ def save(image_id: str, facts: EtcFacts, *, shared: bool) -> None:
         write_atomic(_path(digest, os.geteuid()), json.dumps(doc) + "\n", mode=0o644)
     except OperationFailed:
         pass
+
+
+def forget(image_id: str) -> None:
+    """Drop what is kept for ``image_id`` (every writer's file this process may remove); best effort."""
+    digest = _digest(image_id)
+    if digest is not None:
+        _drop(lambda name: name.startswith(f"{digest}."))
+
+
+def forget_deleted(reply: object) -> None:
+    """Drop the entries of every image an Engine API image delete says it deleted (its reply:
+    ``[{"Untagged": ref}, {"Deleted": "sha256:..."}]``)."""
+    for item in reply if isinstance(reply, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("Deleted"), str):
+            forget(item["Deleted"])
+
+
+def prune(existing_ids: set[str]) -> int:
+    """Drop the entries of images not among ``existing_ids`` (the engine's images now); how many
+    files went. A file whose name is not an entry's is left alone."""
+    keep = {d for i in existing_ids if (d := _digest(i)) is not None}
+
+    def stale(name: str) -> bool:
+        digest, _, rest = name.partition(".")
+        return rest.endswith(".json") and _digest(digest) == digest and digest not in keep
+
+    return _drop(stale)
+
+
+def _drop(match: Callable[[str], bool]) -> int:
+    try:
+        names = os.listdir(_folder())
+    except OSError:
+        return 0
+    dropped = 0
+    for name in names:
+        if match(name):
+            try:
+                os.unlink(_folder() / name)
+                dropped += 1
+            except OSError:
+                pass  # another user's file in the shared folder, or gone meanwhile
+    return dropped

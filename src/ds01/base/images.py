@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ds01.base import image_etc
 from ds01.base.docker_client import BadRequest, EngineNotFound, api, client, engine_errors, gone_ok
 from ds01.base.engine_api import request_json
 from ds01.errors import NotFound, OperationFailed
@@ -160,7 +161,7 @@ def remove_tag(ref: str, *, prune: bool = True) -> None:
     untagged parent layers."""
     try:
         with engine_errors(f"remove the image {ref}"):
-            api().remove_image(ref, noprune=not prune)
+            image_etc.forget_deleted(api().remove_image(ref, noprune=not prune))
     except EngineNotFound:
         pass
 
@@ -232,12 +233,13 @@ def _container_left(cid: str) -> bool:
 
 
 def remove_image(image_id: str) -> None:
-    """Remove an image and all its tags (``force`` untags it from every repository)."""
+    """Remove an image and all its tags (``force`` untags it from every repository), and what
+    ``image_etc`` kept for it and for the parents that went with it."""
     try:
         with engine_errors(f"remove image {image_id[:19]}"):
-            api().remove_image(image_id, force=True, noprune=False)
+            image_etc.forget_deleted(api().remove_image(image_id, force=True, noprune=False))
     except EngineNotFound:
-        return
+        image_etc.forget(image_id)
 
 
 def pip_freeze(image: str, *, timeout: int = 60) -> list[str]:
@@ -466,6 +468,14 @@ def _inspect_or_none(ref: str) -> dict[str, Any] | None:
         return dict(request_json("GET", f"/images/{ref}/json", action=f"inspect image {ref}") or {})
     except (EngineNotFound, BadRequest):  # 400: "invalid reference format", no image has such a name
         return None
+
+
+def prune_image_etc() -> int:
+    """Drop what ``image_etc`` kept for images no longer on this server (one listing); how many
+    files went."""
+    with engine_errors("list images"):
+        existing = {str(item["Id"]) for item in api().images(all=True)}
+    return image_etc.prune(existing)
 
 
 def ids_of(refs: Iterable[str]) -> set[str]:
