@@ -258,9 +258,12 @@ def main() -> int:
                 args.create_runs,
                 between={
                     "docker create + docker start": remove,
-                    "ds01 mlc create + mlc start": remove,
-                    "ds01 container create + container start": remove
-                    + [[ds01, "container", "remove", name, "--script"]],
+                    # ds01's own clean-up: the container, its ledger rows and its definition.
+                    "ds01 mlc create + mlc start": [[ds01, "mlc", "remove", name, "-f", "--script"], *remove],
+                    "ds01 container create + container start": [
+                        [ds01, "container", "cleanup", name, "--force", "--script"],
+                        *remove,
+                    ],
                 },
             )
             show(
