@@ -26,11 +26,13 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
+                # Explicit mode: a restrictive umask must not make shared files unreadable. Set on
+                # the descriptor, never by name: in a folder someone else may rename entries of
+                # (its owner, even when sticky), the name can meanwhile be a link to any file.
+                os.fchmod(fh.fileno(), mode)
                 fh.write(data.encode("utf-8") if isinstance(data, str) else data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            # Explicit mode: a restrictive umask must not make shared files unreadable.
-            os.chmod(tmp, mode)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

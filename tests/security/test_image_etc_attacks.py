@@ -75,3 +75,79 @@ def test_a_planted_entry_gives_nobody_a_passwd_line(tmp_path, docker_env, base_i
     passwd = _passwd(docker_env, info.id)
     assert "evil:" not in passwd and "planted" not in passwd
     assert "victim:x:4242:4242:" in passwd
+
+
+# -- the folder's owner and root's write --------------------------------------------------------
+
+
+@pytest.fixture
+def attacker():
+    from support.users import make_user
+
+    with make_user("ds01e") as ident:
+        yield ident
+
+
+def _as_user(user: Identity, step) -> None:
+    """Run ``step()`` in a child process with ``user``'s uid, gid and no other groups."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(user.gid)
+            os.setuid(user.uid)
+            step()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the attacker's step failed"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the attack is on root's write")
+def test_the_owner_of_a_shared_folder_cannot_make_roots_write_change_another_file(attacker, monkeypatch):
+    """Group mode makes ``image-etc`` as whoever creates a container first, so a user may own the
+    sticky folder, and a sticky folder's owner may rename anything in it. While root writes its
+    entry there (an admin's create), the owner swaps root's temporary file for a link to a file of
+    root's: root's write must not chmod that file (``/etc/shadow`` made readable)."""
+    from ds01 import paths
+    from ds01.base import image_etc
+    from support.users import world_dir
+
+    state = world_dir("ds01-state-") / "state"
+    state.mkdir()
+    monkeypatch.setenv("DS01_STATE_DIR", str(state))
+    paths.forget()
+    folder = state / "image-etc"
+    folder.mkdir()
+    os.chown(folder, attacker.uid, attacker.gid)
+    os.chmod(folder, 0o1777)
+    secret = world_dir("ds01-secret-") / "shadow"
+    secret.write_text("root:$6$hash:19000::::::\n")
+    os.chmod(secret, 0o600)
+
+    def swap() -> None:
+        for name in os.listdir(folder):
+            if name.endswith(".tmp"):
+                os.rename(folder / name, folder / f"moved-{name}")
+                os.symlink(secret, folder / name)
+                return
+        raise AssertionError("no temporary file to swap")
+
+    real_fsync = os.fsync
+    swapped: list[bool] = []
+
+    def fsync_then_swap(fd: int) -> None:
+        real_fsync(fd)
+        if not swapped:  # the moment between root's write and its chmod and rename
+            swapped.append(True)
+            _as_user(attacker, swap)
+
+    monkeypatch.setattr(os, "fsync", fsync_then_swap)
+    image_id = "sha256:" + "ab" * 32
+    image_etc.save(image_id, image_etc.EtcFacts("root:x:0:0::/root:/bin/sh\n", "root:x:0:\n", False), shared=True)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert swapped
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert secret.read_text().startswith("root:$6$hash")
