@@ -51,7 +51,7 @@ def test_a_create_is_four_requests_once_the_image_is_known(
     first = engine.create_container(_spec(owner, ws, f"{session_tag}-us1", base_image))
     removed_after.append(first)
     image_id = docker_env.api.inspect_image(base_image)["Id"]
-    assert image_etc.load(image_id) is not None  # read once from the container, kept
+    assert image_etc.load(image_id, shared=True) is not None  # read once from the container, kept
     sent = _requests(monkeypatch)
     second = engine.create_container(_spec(owner, ws, f"{session_tag}-us2", base_image))
     removed_after.append(second)
@@ -77,10 +77,10 @@ def test_what_is_kept_for_an_image_is_what_the_next_container_starts_from(
     ws = owned_dir("ws")
     removed_after.append(engine.create_container(_spec(owner, ws, f"{session_tag}-kp1", base_image)))
     image_id = docker_env.api.inspect_image(base_image)["Id"]
-    kept = image_etc.load(image_id)
+    kept = image_etc.load(image_id, shared=True)
     assert kept is not None and kept.passwd.startswith("root:")
     marked = image_etc.EtcFacts(kept.passwd + "marker:x:5555:5555::/:/bin/false\n", kept.group, kept.sudoers_d)
-    image_etc.save(image_id, marked, shared=False)
+    image_etc.save(image_id, marked, shared=True)
     info = engine.create_container(_spec(owner, ws, f"{session_tag}-kp2", base_image))
     removed_after.append(info)
     assert "marker:x:5555" in _file(docker_env, info.id, "/etc/passwd")
@@ -90,15 +90,15 @@ def test_an_entry_for_another_image_or_a_broken_one_is_no_entry(tmp_path):
     image_id = "sha256:" + "ab" * 32
     facts = image_etc.EtcFacts("root:x:0:0::/root:/bin/sh\n", "root:x:0:\n", True)
     image_etc.save(image_id, facts, shared=False)
-    assert image_etc.load(image_id) == facts
-    assert image_etc.load("sha256:" + "cd" * 32) is None
-    assert image_etc.load("not an id") is None
+    assert image_etc.load(image_id, shared=False) == facts
+    assert image_etc.load("sha256:" + "cd" * 32, shared=False) is None
+    assert image_etc.load("not an id", shared=False) is None
     path = next((tmp_path / "state" / "image-etc").iterdir())
     doc = json.loads(path.read_text())
     path.write_text(json.dumps({**doc, "image_id": "sha256:" + "cd" * 32}))  # says it is another image's
-    assert image_etc.load(image_id) is None
+    assert image_etc.load(image_id, shared=False) is None
     path.write_text("{not json")
-    assert image_etc.load(image_id) is None
+    assert image_etc.load(image_id, shared=False) is None
 
 
 def _own_image(docker_env, base_image: str, ref: str) -> str:
@@ -117,7 +117,7 @@ def _kept_after_a_create(docker_env, owner, ws, name: str, ref: str) -> str:
     image_id = docker_env.api.inspect_image(ref)["Id"]
     info = engine.create_container(_spec(owner, ws, name, ref))
     docker_env.api.remove_container(info.id, force=True)
-    assert image_etc.load(image_id) is not None
+    assert image_etc.load(image_id, shared=True) is not None
     return image_id
 
 
@@ -136,10 +136,10 @@ def test_what_is_kept_for_an_image_goes_when_ds01_deletes_it(
     tag_id = _kept_after_a_create(docker_env, owner, ws, f"{session_tag}-et1", by_tag)
     id_id = _kept_after_a_create(docker_env, owner, ws, f"{session_tag}-et2", by_id)
     images.remove_tag(by_tag)  # its last tag: the image goes, and what was kept for it
-    assert image_etc.load(tag_id) is None
+    assert image_etc.load(tag_id, shared=True) is None
     images.remove_image(id_id)
-    assert image_etc.load(id_id) is None
-    assert image_etc.load(base_id) is not None  # another image's stays
+    assert image_etc.load(id_id, shared=True) is None
+    assert image_etc.load(base_id, shared=True) is not None  # another image's stays
     assert sorted(p.name.split(".")[0] for p in folder.iterdir()) == [base_id.split(":")[1]]
 
 
@@ -162,11 +162,11 @@ def test_the_lifecycle_pass_drops_what_was_kept_for_images_deleted_behind_ds01s_
     base_id = _kept_after_a_create(docker_env, owner, ws, f"{session_tag}-et3", base_image)
     gone_id = _kept_after_a_create(docker_env, owner, ws, f"{session_tag}-et4", ref)
     docker_env.api.remove_image(ref)  # `docker rmi`: ds01 is not told
-    assert image_etc.load(gone_id) is not None
+    assert image_etc.load(gone_id, shared=True) is not None
     unrelated = tmp_path / "state" / "image-etc" / "notes.txt"
     unrelated.write_text("not an entry\n")
     lifecycle_pass(dry_run=True)
-    assert image_etc.load(gone_id) is not None  # a dry run changes nothing
+    assert image_etc.load(gone_id, shared=True) is not None  # a dry run changes nothing
     lifecycle_pass(dry_run=False)
-    assert image_etc.load(gone_id) is None
-    assert image_etc.load(base_id) is not None and unrelated.exists()
+    assert image_etc.load(gone_id, shared=True) is None
+    assert image_etc.load(base_id, shared=True) is not None and unrelated.exists()

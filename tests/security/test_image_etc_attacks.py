@@ -151,3 +151,38 @@ def test_the_owner_of_a_shared_folder_cannot_make_roots_write_change_another_fil
     assert swapped
     assert secret.stat().st_mode & 0o777 == 0o600
     assert secret.read_text().startswith("root:$6$hash")
+
+
+# -- secure mode: a folder left shared by group mode ---------------------------------------------
+
+
+def test_secure_mode_uses_no_entry_left_in_the_shared_folder_of_group_mode(
+    tmp_path, docker_env, base_image, session_tag, victim
+):
+    """Switching to secure mode keeps ``image-etc`` (sticky, world-writable) and the documented
+    ``chown -R root:root`` makes every file in it root's, entries users planted under group mode
+    included. Root in secure mode must not take such an entry for its own: the victim's container
+    gets no passwd line from it, and the folder is root's alone afterwards."""
+    from ds01.base import image_etc
+
+    owner, ws = victim
+    image_id = docker_env.api.inspect_image(base_image)["Id"]
+    planted = _plant(tmp_path, image_id, as_link=False)
+    os.chown(planted, 0, 0)  # what chown -R root:root made of it
+    os.chown(planted.parent, 0, 0)
+    spec = container_spec.ContainerSpec(
+        name=f"{session_tag}-launder",
+        owner=owner,
+        image=base_image,
+        workspace=ws,
+        custom_image=True,
+        security_mode="secure",
+    )
+    info = engine.create_container(spec)
+    passwd = _passwd(docker_env, info.id)
+    assert "evil:" not in passwd and "planted" not in passwd
+    assert "victim:x:4242:4242:" in passwd
+    folder = planted.parent.stat()
+    assert folder.st_uid == 0 and folder.st_mode & 0o7777 == 0o755
+    kept = image_etc.load(image_id, shared=False)
+    assert kept is not None and "evil:" not in kept.passwd  # what root read from the container itself

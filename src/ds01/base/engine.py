@@ -211,11 +211,12 @@ def install_user(
         return
     if harden is None:
         harden = hardening_policy.hardening("group", uid=owner.uid, gid=owner.gid)
-    facts = image_etc.load(image_id) if image_id else None
+    shared = harden.mode == "group"
+    facts = image_etc.load(image_id, shared=shared) if image_id else None
     if facts is None:
         facts = _read_etc(cid)
         if image_id:
-            image_etc.save(image_id, facts, shared=harden.mode == "group")
+            image_etc.save(image_id, facts, shared=shared)
     home = str(owner.home)
     entry = UserEntry(owner.name, owner.uid, owner.gid, home, choose_shell(facts.passwd))
     new_passwd, new_group = with_user(facts.passwd, facts.group, entry, harden.groups)

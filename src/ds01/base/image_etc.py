@@ -11,8 +11,11 @@ Kept in ``DS01_STATE_DIR/image-etc/<digest>.<uid>.json``, one file per image and
 counts only when the user it is named for owns it, and only root's or the reading process's
 own user's are read: in group mode each user runs ds01 as themselves (the folder is then sticky
 and world-writable, as ds01's image records are), and no user can put passwd lines into
-another user's containers. A file that is missing, unreadable or not ds01's is no entry: the
-files are read from the container again.
+another user's containers. In secure mode only root writes the folder: it is used only when it
+is root's and nobody else may write it. A folder left shared by group mode (the switch keeps
+it, and ``chown -R root:root`` makes every file in it root's, entries users planted included)
+is taken back (mode 0755) and emptied before its first use. A file that is missing,
+unreadable or not ds01's is no entry: the files are read from the container again.
 
 An image's entries go when ds01 deletes the image (``forget``, from ``base.images`` and
 ``base.engine``), and the lifecycle pass drops those of images deleted otherwise (``prune``).
@@ -54,10 +57,39 @@ def _path(digest: str, uid: int) -> Path:
     return _folder() / f"{digest}.{uid}.json"
 
 
-def load(image_id: str) -> EtcFacts | None:
-    """What is kept for ``image_id`` (by this process's user, else by root), or None."""
+def _private(folder: Path) -> bool:
+    """Secure mode: whether ``folder`` is (now) this process's user's alone. A folder of ours that
+    others could write is taken back: made 0755, then emptied (anything in it may be planted).
+    Missing is fine (``save`` makes it); a link or someone else's folder is not used."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if st.st_uid != os.geteuid():
+            return False
+        if st.st_mode & 0o1022:
+            os.fchmod(fd, 0o755)  # first: nothing new can be put in while it is emptied
+            for name in os.listdir(fd):
+                try:
+                    os.unlink(name, dir_fd=fd)
+                except OSError:
+                    pass  # a folder someone made in it: no entry is read from it
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def load(image_id: str, *, shared: bool) -> EtcFacts | None:
+    """What is kept for ``image_id`` (by this process's user, else by root), or None.
+    ``shared``: group mode (see the module)."""
     digest = _digest(image_id)
-    if digest is None:
+    if digest is None or (not shared and not _private(_folder())):
         return None
     for uid in dict.fromkeys((os.geteuid(), 0)):
         found = _read(_path(digest, uid), uid, image_id)
@@ -101,6 +133,8 @@ def save(image_id: str, facts: EtcFacts, *, shared: bool) -> None:
         return
     doc = {"image_id": image_id, "passwd": facts.passwd, "group": facts.group, "sudoers_d": facts.sudoers_d}
     folder = _folder()
+    if not shared and not _private(folder):
+        return
     try:
         make_dirs(folder.parent)  # the state folder itself is never made world-writable
         make_dirs(folder, mode=0o1777 if shared else 0o755)
