@@ -43,8 +43,17 @@ def request(
         head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
     raw = exchange(socket_path, head.encode() + b"\r\n" + (body or b""), action)
     status, data = parse_response(raw, action)
-    if status < 400:  # as the SDK: 304 is "already so" (a start of a running container)
+    return _body(status, data, action, missing)
+
+
+def _body(status: int, data: bytes, action: str, missing: str | None) -> bytes:
+    """The reply's body when it is a success, else its typed error."""
+    if status < 300 or status == 304:  # as the SDK: 304 is "already so" (a start of a running container)
         return data
+    if status < 400:
+        # The engine redirects a path it reads differently (an image named
+        # "x/../../containers/json"): no object has that name, and the redirect is not followed.
+        status, data = 404, b""
     raise status_error(status, data, action, missing=missing)
 
 
@@ -73,7 +82,7 @@ def _sdk_request(
     client = dc.api()
     headers = {"Content-Type": content_type} if body is not None else {}
     with dc.engine_errors(action, missing=missing):
-        response = client.request(method, f"{client.base_url}{target}", data=body, headers=headers)
-    if response.status_code < 400:
-        return bytes(response.content)
-    raise status_error(response.status_code, bytes(response.content), action, missing=missing)
+        response = client.request(
+            method, f"{client.base_url}{target}", data=body, headers=headers, allow_redirects=False
+        )
+    return _body(response.status_code, bytes(response.content), action, missing)
