@@ -107,7 +107,12 @@ def remember(config: _config.Config, *, state_dir: Path | None = None, stamp: di
         old = None
     if not isinstance(old, dict):
         old = {}
-    if stamp is not None and old.get("source") == str(config.path) and old.get("stamp") == stamp:
+    if (
+        stamp is not None
+        and old.get("source") == str(config.path)
+        and old.get("stamp") == stamp
+        and _own_or_roots(target)
+    ):
         return True  # the very files stored last time: the same config, not encoded again
     try:
         body = _encode(config)
@@ -129,6 +134,17 @@ def remember(config: _config.Config, *, state_dir: Path | None = None, stamp: di
     except Ds01Error:
         return False
     return True
+
+
+def _own_or_roots(target: Path) -> bool:
+    """Whether the stored record is this process's or root's own file (not a link): only then
+    is a matching stamp taken as proof that the stored config is the one validated. A record
+    someone else wrote (group mode lets any member write it) is written afresh instead."""
+    try:
+        st = os.lstat(target)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_uid in (0, os.geteuid())
 
 
 @dataclasses.dataclass(frozen=True)
