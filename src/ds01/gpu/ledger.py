@@ -252,6 +252,31 @@ def protect(path: Path, *, shared: bool) -> None:
         pass
 
 
+def _wal(conn: sqlite3.Connection, busy: float) -> str:
+    """Put the database in WAL mode (kept in the file: a database already in it is only read);
+    the journal mode it is in afterwards.
+
+    Switching needs the file to itself for a moment, and SQLite answers "locked" at once, without
+    waiting for the busy timeout, when another connection holds it: as when several commands
+    open a ledger that does not exist yet. So the switch is tried again until ``busy`` seconds
+    have passed."""
+    import time
+
+    mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+    if mode.lower() == "wal":
+        return mode
+    deadline = time.monotonic() + busy
+    pause = 0.005
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 def busy_seconds() -> float:
     """How long a command waits for a busy ledger before failing (``DS01_LEDGER_TIMEOUT``)."""
     try:
@@ -349,7 +374,7 @@ class Ledger:
             # SQLite gives the -wal/-shm files the database file's mode: one explicit mode for all.
             protect(self.path, shared=not self.secure and _group_writable(self.path.parent))
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _wal(conn, self.busy)
             if str(mode).lower() != "wal":
                 raise OperationFailed(f"The allocation database {self.path} could not switch to WAL mode.")
             conn.execute("PRAGMA synchronous = NORMAL")
