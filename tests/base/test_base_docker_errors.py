@@ -101,7 +101,7 @@ def engine_replies(monkeypatch):
     replies: list[bytes | BaseException] = []
     sent: list[bytes] = []
 
-    def exchange(socket_path: str, message: bytes, action: str) -> bytes:
+    def exchange(socket_path: str, message: bytes, action: str, *, timeout: float | None = None) -> bytes:
         sent.append(message)
         reply = replies.pop(0)
         if isinstance(reply, BaseException):
@@ -193,45 +193,134 @@ def _info(running: bool = False) -> container_spec.ContainerInfo:
     return container_spec.ContainerInfo("c1", "x._.1000", "x", "alice", 1000, "img", state, state, 0, {})
 
 
-def test_remove_is_idempotent_by_status_and_asks_the_engine_about_a_conflict(api):
-    api.remove_container.side_effect = _api_error(404, "No such container", docker.errors.NotFound)
+def _sent(sent: list[bytes]) -> list[str]:
+    """The request lines sent (``METHOD /path?query``)."""
+    return [m.split(b" HTTP")[0].decode() for m in sent]
+
+
+GONE = _reply(404, b'{"message": "No such container: c1"}')
+RUNNING = _reply(200, b'{"State": {"Status": "running", "Running": true}}')
+
+
+def test_remove_is_idempotent_by_status_and_asks_the_engine_about_a_conflict(engine_replies):
+    replies, sent = engine_replies
+    replies.append(GONE)
     assert engine.remove_container(_info()) is False  # already gone
-    api.remove_container.side_effect = _api_error(409, "removal of container c1 is already in progress")
-    api.inspect_container.return_value = {"State": {"Status": "removing"}}
+    assert _sent(sent) == ["DELETE /containers/c1?force=0"]
+    replies += [_reply(409, b'{"message": "removal of container c1 is already in progress"}')]
+    replies += [_reply(200, b'{"State": {"Status": "removing"}}')]
     assert engine.remove_container(_info()) is False  # someone else is removing it
-    api.inspect_container.side_effect = _api_error(404, "No such container", docker.errors.NotFound)
+    assert _sent(sent)[-1] == "GET /containers/c1/json"
+    replies += [_reply(409, b'{"message": "removal in progress"}'), GONE]
     assert engine.remove_container(_info()) is False  # ... and has removed it
-    api.inspect_container.side_effect = None
-    api.inspect_container.return_value = {"State": {"Status": "running", "Running": True}}
-    api.remove_container.side_effect = _api_error(409, "cannot remove a running container")
-    with pytest.raises(dc.Conflict):  # a real refusal is not taken for "already done"
+    replies += [_reply(409, b'{"message": "cannot remove a running container"}'), RUNNING]
+    with pytest.raises(dc.Conflict) as caught:  # a real refusal is not taken for "already done"
         engine.remove_container(_info())
-    api.remove_container.side_effect = None
-    assert engine.remove_container(_info()) is True
+    assert caught.value.message == "Could not remove container x: cannot remove a running container."
+    replies.append(_reply(204))
+    assert engine.remove_container(_info(running=True), force=True) is True
+    assert _sent(sent)[-1] == "DELETE /containers/c1?force=1"
+    assert replies == []
 
 
-def test_stop_and_kill_of_a_container_that_stopped_meanwhile(api):
-    api.kill.side_effect = _api_error(409, "container c1 is not running")
-    api.inspect_container.return_value = {"State": {"Status": "exited", "Running": False}}
+def test_stop_and_kill_of_a_container_that_stopped_meanwhile(engine_replies):
+    replies, sent = engine_replies
+    replies += [_reply(409, b'{"message": "container c1 is not running"}')]
+    replies += [_reply(200, b'{"State": {"Status": "exited", "Running": false}}')]
     assert engine.stop_container(_info(running=True), force=True) is False
-    api.inspect_container.return_value = {"State": {"Status": "running", "Running": True}}
-    with pytest.raises(dc.Conflict):
+    assert _sent(sent) == ["POST /containers/c1/kill", "GET /containers/c1/json"]
+    replies += [_reply(409, b'{"message": "container c1 is paused"}'), RUNNING]
+    with pytest.raises(dc.Conflict, match="Could not kill container x: container c1 is paused"):
         engine.stop_container(_info(running=True), force=True)
-    api.stop.side_effect = _api_error(404, "No such container", docker.errors.NotFound)
+    replies.append(GONE)
     assert engine.stop_container(_info(running=True)) is False
+    assert _sent(sent)[-1] == "POST /containers/c1/stop?t=10"
+    # 304: the engine found it stopped already; a success, as the SDK took it
+    replies += [_reply(304), _reply(204)]
+    assert engine.stop_container(_info(running=True), timeout=0) is True
+    assert engine.stop_container(_info(running=True), timeout=3) is True
+    assert _sent(sent)[-2:] == ["POST /containers/c1/stop?t=0", "POST /containers/c1/stop?t=3"]
+    assert engine.stop_container(_info(running=False)) is False  # not asked at all
+    assert replies == []
 
 
-def test_forced_removals_of_many_containers(api):
-    api.remove_container.side_effect = [
-        None,
-        _api_error(404, "gone", docker.errors.NotFound),
-        _api_error(409, "removal already in progress"),
-    ]
-    api.inspect_container.return_value = {"State": {"Status": "removing"}}
+def test_a_stop_waits_for_the_engine_beyond_its_grace_time(engine_replies, monkeypatch):
+    replies, _sent = engine_replies
+    waits: list[float | None] = []
+    fake = engine_api.exchange
+
+    def exchange(socket_path: str, message: bytes, action: str, *, timeout: float | None = None) -> bytes:
+        waits.append(timeout)
+        return fake(socket_path, message, action, timeout=timeout)
+
+    monkeypatch.setattr(engine_api, "exchange", exchange)
+    monkeypatch.setenv("DS01_DOCKER_TIMEOUT", "30")
+    replies += [_reply(204), _reply(204)]
+    engine.stop_container(_info(running=True), timeout=600)
+    engine.stop_container(_info(running=True), force=True)
+    assert waits == [630.0, None]  # the kill waits as long as any request
+
+
+def test_forced_removals_of_many_containers(engine_replies):
+    replies, sent = engine_replies
+    replies += [_reply(204), GONE, _reply(409, b'{"message": "removal already in progress"}')]
+    replies.append(_reply(200, b'{"State": {"Status": "removing"}}'))
     assert images.remove_containers(["a", "b", "c"]) == ["a", "b", "c"]
-    api.remove_container.side_effect = _api_error(500, "device busy")
-    with pytest.raises(OperationFailed, match="device busy"):
+    assert _sent(sent) == [
+        "DELETE /containers/a?force=1&v=0",
+        "DELETE /containers/b?force=1&v=0",
+        "DELETE /containers/c?force=1&v=0",
+        "GET /containers/c/json",
+    ]
+    replies.append(_reply(500, b'{"message": "device busy"}'))
+    with pytest.raises(OperationFailed, match="Could not remove container d: device busy"):
         images.remove_containers(["d"])
+
+
+def test_image_removals_are_typed_and_forget_what_went(engine_replies, monkeypatch):
+    from ds01.base import image_etc
+
+    replies, sent = engine_replies
+    forgotten: list[str] = []
+    monkeypatch.setattr(image_etc, "forget", forgotten.append)
+    deleted = b'[{"Untagged": "a:1"}, {"Deleted": "sha256:aa"}, {"Deleted": "sha256:bb"}]'
+    replies += [_reply(200, deleted), _reply(409, b'{"message": "image is being used"}'), GONE]
+    assert engine.remove_image_unless_used("a:1") is True
+    assert engine.remove_image_unless_used("b:1") is False  # a container uses it: kept
+    assert engine.remove_image_unless_used("c:1") is False  # already gone
+    assert _sent(sent) == [
+        "DELETE /images/a:1?force=0&noprune=0",
+        "DELETE /images/b:1?force=0&noprune=0",
+        "DELETE /images/c:1?force=0&noprune=0",
+    ]
+    assert forgotten == ["sha256:aa", "sha256:bb"]
+    replies += [_reply(200, b'[{"Deleted": "sha256:cc"}]'), GONE, _reply(200, b"[]"), GONE]
+    images.remove_image("sha256:cc")
+    images.remove_image("sha256:dd")  # gone already: what was kept for it goes all the same
+    images.remove_tag("x:building", prune=False)
+    images.remove_tag("x:never-made")  # quiet
+    assert _sent(sent)[3:] == [
+        "DELETE /images/sha256:cc?force=1&noprune=0",
+        "DELETE /images/sha256:dd?force=1&noprune=0",
+        "DELETE /images/x:building?force=0&noprune=1",
+        "DELETE /images/x:never-made?force=0&noprune=0",
+    ]
+    assert forgotten[2:] == ["sha256:cc", "sha256:dd"]
+    replies.append(_reply(409, b'{"message": "conflict: unable to delete aa (must be forced)"}'))
+    with pytest.raises(dc.Conflict, match="Could not remove image sha256:ee: conflict: unable to delete aa"):
+        images.remove_image("sha256:ee")
+    assert replies == []
+
+
+def test_image_listings_ask_by_label(engine_replies):
+    replies, sent = engine_replies
+    listed = b'[{"Id": "sha256:aa", "RepoTags": ["<none>:<none>", "p:1"], "Size": 5, "Created": 7, "Labels": null}]'
+    replies += [_reply(200, listed), _reply(500, b'{"message": "boom"}')]
+    got = images.list_images(["ds01.user=alice"])
+    assert got == [images.ImageSummary("sha256:aa", ("p:1",), 5, 7, {})]
+    assert _sent(sent) == ["GET /images/json?filters=%7B%22label%22%3A+%5B%22ds01.user%3Dalice%22%5D%7D"]
+    with pytest.raises(OperationFailed, match="Could not list images: boom"):
+        images.list_images([])
 
 
 def test_listing_over_the_socket_is_typed_the_same(monkeypatch, tmp_path):
@@ -302,14 +391,16 @@ def test_rollback_on_success_runs_nothing_and_notes_on_foreign_errors():
     assert caught.value.__notes__ == ["Not undone: remove container x (division by zero)."]
 
 
-def test_a_failed_create_removes_its_container_and_says_what_it_could_not(api, engine_replies):
+def test_a_failed_create_removes_its_container_and_says_what_it_could_not(engine_replies):
     replies, sent = engine_replies
     replies.append(_reply(500, b'{"message": "device or resource busy"}'))
-    api.remove_image.side_effect = _api_error(404, "No such image", docker.errors.ImageNotFound)
+    replies.append(_reply(404, b'{"message": "No such image: pulled:1"}'))
     error = OperationFailed("Could not start container x: boom.")
     engine._discard(error, "c0ffee", "pulled:1")
-    assert [m.split(b" HTTP")[0] for m in sent] == [b"DELETE /containers/c0ffee?force=1&v=1"]
-    api.remove_image.assert_called_once_with("pulled:1")  # ran although the first undo failed
+    assert _sent(sent) == [
+        "DELETE /containers/c0ffee?force=1&v=1",
+        "DELETE /images/pulled:1?force=0&noprune=0",  # ran although the first undo failed
+    ]
     assert error.details == [
         "Not undone: remove the half-made container c0ffee (Could not remove container "
         "c0ffee: device or resource busy)."

@@ -253,15 +253,14 @@ def write_to_terminals(pids_: list[int], text: str, *, proc: Path = PROC) -> int
     return len(done)
 
 
-# -- Docker facts (through the one client) -----------------------------------------------------
+# -- Docker facts (Engine API requests, without the SDK) ---------------------------------------
 
 
 def daemon_layout() -> Layout:
     """The daemon's cgroup driver and version (``docker info``)."""
-    from ds01.base import docker_client as dc
+    from ds01.base import engine_api
 
-    with dc.engine_errors("read the Docker engine's settings"):
-        info: dict[str, Any] = dc.api().info()
+    info: dict[str, Any] = engine_api.request_json("GET", "/info", action="read the Docker engine's settings") or {}
     driver = str(info.get("CgroupDriver") or "cgroupfs")
     try:
         version = int(info.get("CgroupVersion") or 1)
@@ -272,15 +271,9 @@ def daemon_layout() -> Layout:
 
 def container_facts(container_id: str) -> Facts | None:
     """Id, init PID, cgroup parent and start time of a running container (None: not running)."""
-    import docker.errors
-
-    from ds01.base import docker_client as dc
-
-    with dc.engine_errors("inspect the container"):
-        try:
-            attrs = dc.api().inspect_container(container_id)
-        except docker.errors.NotFound:
-            return None  # removed meanwhile
+    attrs = _inspect(container_id)
+    if attrs is None:
+        return None  # removed meanwhile
     state = attrs.get("State") or {}
     if not state.get("Running"):
         return None
@@ -290,6 +283,19 @@ def container_facts(container_id: str) -> Facts | None:
         str((attrs.get("HostConfig") or {}).get("CgroupParent") or ""),
         _docker_time(state.get("StartedAt")),
     )
+
+
+def _inspect(container_id: str) -> dict[str, Any] | None:
+    """The container's inspect data; None when it is gone."""
+    from ds01.base import docker_client as dc
+    from ds01.base import engine_api
+
+    try:
+        return dict(
+            engine_api.request_json("GET", f"/containers/{container_id}/json", action="inspect the container") or {}
+        )
+    except dc.EngineNotFound:
+        return None
 
 
 def _docker_time(value: Any) -> float | None:
@@ -315,15 +321,9 @@ def _docker_time(value: Any) -> float | None:
 
 def finished_at(container_id: str) -> float | None:
     """When a stopped container last stopped (``State.FinishedAt``); None when unknown or gone."""
-    import docker.errors
-
-    from ds01.base import docker_client as dc
-
-    with dc.engine_errors("inspect the container"):
-        try:
-            attrs = dc.api().inspect_container(container_id)
-        except docker.errors.NotFound:
-            return None
+    attrs = _inspect(container_id)
+    if attrs is None:
+        return None
     state = attrs.get("State") or {}
     if state.get("Running"):
         return None
@@ -334,23 +334,19 @@ def open_shells(container_id: str) -> int:
     """How many interactive exec sessions (with a terminal or an open stdin: `docker exec -it`,
     `container run`, `mlc open`) are running in the container. Background execs are not shells:
     their work shows in the container's CPU time."""
-    import docker.errors
-
     from ds01.base import docker_client as dc
+    from ds01.base import engine_api
 
-    api = dc.api()
-    with dc.engine_errors("inspect the container"):
+    attrs = _inspect(container_id)
+    if attrs is None:
+        return 0
+    count = 0
+    for exec_id in attrs.get("ExecIDs") or []:
         try:
-            ids = api.inspect_container(container_id).get("ExecIDs") or []
-        except docker.errors.NotFound:
-            return 0
-        count = 0
-        for exec_id in ids:
-            try:
-                e = api.exec_inspect(exec_id)
-            except docker.errors.NotFound:
-                continue
-            config = e.get("ProcessConfig") or {}
-            if e.get("Running") and (config.get("tty") or e.get("OpenStdin")):
-                count += 1
+            e = engine_api.request_json("GET", f"/exec/{exec_id}/json", action="inspect the container") or {}
+        except dc.EngineNotFound:
+            continue
+        config = e.get("ProcessConfig") or {}
+        if e.get("Running") and (config.get("tty") or e.get("OpenStdin")):
+            count += 1
     return count

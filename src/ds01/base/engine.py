@@ -51,6 +51,7 @@ from ds01.base.container_spec import (
 )
 from ds01.base.execs import read_container_file
 from ds01.base.names import SEPARATOR, docker_name
+from ds01.base.sparse import request_timeout
 from ds01.base.users import UserEntry, build_archive, choose_shell, sudoers_line, with_user
 from ds01.errors import GpuLibraryError, NotFound, OperationFailed, PolicyRefused, UsageError
 from ds01.identity import Identity, sanitize
@@ -368,11 +369,14 @@ def _discard(error: BaseException, cid: str | None, image: str | None) -> None:
             )
         )
     if image:
+        from ds01.base.images import delete_image
+
         steps.append(
             (
                 f"remove the image {image} pulled for it",
                 lambda: _remove_quietly_if_gone(
-                    f"remove image {image}", lambda: image_etc.forget_deleted(dc.api().remove_image(image))
+                    f"remove image {image}",
+                    lambda: image_etc.forget_deleted(delete_image(image, action=f"remove image {image}")),
                 ),
             )
         )
@@ -427,10 +431,10 @@ def _still_there(cid: str, *, running: bool | None = None) -> Callable[[], bool]
 
     def check() -> bool:
         try:
-            with dc.engine_errors("look up the container"):
-                state = dc.api().inspect_container(cid).get("State") or {}
+            attrs = engine_api.request_json("GET", f"/containers/{cid}/json", action="look up the container")
         except dc.EngineNotFound:
             return False
+        state = (attrs or {}).get("State") or {}
         if state.get("Status") in ("removing", "dead"):
             return False
         return running is None or bool(state.get("Running")) == running
@@ -495,14 +499,23 @@ def stop_container(info: ContainerInfo, *, timeout: int = 10, force: bool = Fals
     """Stop (``force``: kill) it; False when it was not running or vanished meanwhile."""
     if not info.running:
         return False
-    api = dc.api()
     if force:
+        action = f"kill container {info.name}"
         return dc.gone_ok(
-            f"kill container {info.name}", lambda: api.kill(info.id), still_there=_still_there(info.id, running=True)
+            action,
+            lambda: engine_api.request("POST", f"/containers/{info.id}/kill", action=action),
+            still_there=_still_there(info.id, running=True),
         )
-    return dc.gone_ok(
-        f"stop container {info.name}",
-        lambda: api.stop(info.id, timeout=timeout),
+    action = f"stop container {info.name}"
+    return dc.gone_ok(  # a 304 (stopped meanwhile) is a success, as through the SDK
+        action,
+        lambda: engine_api.request(
+            "POST",
+            f"/containers/{info.id}/stop",
+            query={"t": str(timeout)},
+            action=action,
+            timeout=request_timeout() + timeout,  # the engine answers after the grace time
+        ),
         still_there=_still_there(info.id, running=True),
     )
 
@@ -513,9 +526,12 @@ def remove_container(info: ContainerInfo, *, force: bool = False) -> bool:
         raise UsageError(
             f"Container {info.name!r} is running; stop it first (ds01 mlc stop {info.name}) or remove it with -f."
         )
+    action = f"remove container {info.name}"
     return dc.gone_ok(
-        f"remove container {info.name}",
-        lambda: dc.api().remove_container(info.id, force=force),
+        action,
+        lambda: engine_api.request(
+            "DELETE", f"/containers/{info.id}", query={"force": "1" if force else "0"}, action=action
+        ),
         still_there=_still_there(info.id),
     )
 
@@ -542,9 +558,10 @@ def remove_image_unless_used(ref: str) -> bool:
     running or not) was made from, and then it is kept. True when the tag is gone; False when it
     was kept or already gone.
     """
+    from ds01.base.images import delete_image
+
     try:
-        with dc.engine_errors(f"remove image {ref}"):
-            image_etc.forget_deleted(dc.api().remove_image(ref))
+        image_etc.forget_deleted(delete_image(ref, action=f"remove image {ref}"))
     except (dc.EngineNotFound, dc.Conflict):
         return False
     return True

@@ -1,8 +1,10 @@
 """The Docker side of the image units: build, list by label, inspect, remove, and which
 containers use an image. The only image code that talks to Docker.
 
-Builds go through the low-level SDK ``api.build(..., decode=True)`` so progress streams
-line by line; a build is tagged with a temporary tag and moved to its real tag only on
+Listings, inspects and removals (of images and of the containers using them) are spoken by
+hand over the engine's socket (``engine_api``), so ``image list`` and ``image delete`` do not
+load the Docker SDK. Builds go through the low-level SDK ``api.build(..., decode=True)`` so
+progress streams line by line; a build is tagged with a temporary tag and moved to its real tag only on
 success, so a failed build never replaces a working image.
 
 The build context is a tar that ``write_context`` makes *as the caller* (it runs in
@@ -27,7 +29,7 @@ from typing import Any, BinaryIO
 
 from ds01.base import image_etc
 from ds01.base.docker_client import BadRequest, EngineNotFound, api, client, engine_errors, gone_ok
-from ds01.base.engine_api import request_json
+from ds01.base.engine_api import request, request_json
 from ds01.errors import NotFound, OperationFailed
 from ds01.timefmt import now_iso
 
@@ -160,16 +162,28 @@ def remove_tag(ref: str, *, prune: bool = True) -> None:
     (never made, as a build's temporary tag when it failed early). ``prune=False`` keeps the
     untagged parent layers."""
     try:
-        with engine_errors(f"remove the image {ref}"):
-            image_etc.forget_deleted(api().remove_image(ref, noprune=not prune))
+        image_etc.forget_deleted(delete_image(ref, action=f"remove the image {ref}", prune=prune))
     except EngineNotFound:
         pass
 
 
+def delete_image(ref: str, *, action: str, force: bool = False, prune: bool = True) -> Any:
+    """``DELETE /images/{ref}``: the engine's reply (``[{"Untagged": ...}, {"Deleted": ...}]``).
+    ``force`` untags it from every repository; ``prune=False`` keeps the untagged parents. A
+    missing image is ``EngineNotFound``, one a container was made from ``Conflict`` (unforced)."""
+    return request_json(
+        "DELETE",
+        f"/images/{ref}",
+        query={"force": "1" if force else "0", "noprune": "0" if prune else "1"},
+        action=action,
+    )
+
+
 def list_images(label_filters: list[str]) -> list[ImageSummary]:
     """Images matching every label filter (``key`` or ``key=value``), one API call."""
-    with engine_errors("list images"):
-        raw = api().images(filters={"label": list(label_filters)})
+    raw = request_json(
+        "GET", "/images/json", query={"filters": json.dumps({"label": list(label_filters)})}, action="list images"
+    )
     return [
         ImageSummary(
             id=str(item["Id"]),
@@ -178,7 +192,7 @@ def list_images(label_filters: list[str]) -> list[ImageSummary]:
             created=int(item.get("Created") or 0),
             labels=dict(item.get("Labels") or {}),
         )
-        for item in raw
+        for item in raw or []
     ]
 
 
@@ -192,9 +206,8 @@ def containers_by_image(image_ids: Iterable[str]) -> dict[str, list[dict[str, st
     result: dict[str, list[dict[str, str]]] = {i: [] for i in wanted}
     if not wanted:
         return result
-    with engine_errors("list containers"):
-        raw = api().containers(all=True)
-    for item in raw:
+    raw = request_json("GET", "/containers/json", query={"all": "1"}, action="list containers")
+    for item in raw or []:
         image_id = item.get("ImageID")
         if image_id in wanted:
             names = item.get("Names") or [""]
@@ -213,9 +226,10 @@ def remove_containers(container_ids: Iterable[str]) -> list[str]:
     """Force-remove containers (stopping running ones); already-gone ones count as removed."""
     removed = []
     for cid in container_ids:
+        action = f"remove container {cid[:12]}"
         gone_ok(
-            f"remove container {cid[:12]}",
-            lambda: api().remove_container(cid, force=True, v=False),  # noqa: B023 - called before the loop goes on
+            action,
+            lambda: request("DELETE", f"/containers/{cid}", query={"force": "1", "v": "0"}, action=action),  # noqa: B023 - called before the loop goes on
             still_there=lambda: _container_left(cid),  # noqa: B023
         )
         removed.append(cid)
@@ -225,10 +239,10 @@ def remove_containers(container_ids: Iterable[str]) -> list[str]:
 def _container_left(cid: str) -> bool:
     """After a 409 on a forced removal: whether the container is still there and not being removed."""
     try:
-        with engine_errors(f"look up container {cid[:12]}"):
-            state = api().inspect_container(cid).get("State") or {}
+        attrs = request_json("GET", f"/containers/{cid}/json", action=f"look up container {cid[:12]}")
     except EngineNotFound:
         return False
+    state = (attrs or {}).get("State") or {}
     return state.get("Status") not in ("removing", "dead")
 
 
@@ -236,8 +250,7 @@ def remove_image(image_id: str) -> None:
     """Remove an image and all its tags (``force`` untags it from every repository), and what
     ``image_etc`` kept for it and for the parents that went with it."""
     try:
-        with engine_errors(f"remove image {image_id[:19]}"):
-            image_etc.forget_deleted(api().remove_image(image_id, force=True, noprune=False))
+        image_etc.forget_deleted(delete_image(image_id, action=f"remove image {image_id[:19]}", force=True))
     except EngineNotFound:
         image_etc.forget(image_id)
 
@@ -473,8 +486,8 @@ def _inspect_or_none(ref: str) -> dict[str, Any] | None:
 def prune_image_etc() -> int:
     """Drop what ``image_etc`` kept for images no longer on this server (one listing); how many
     files went."""
-    with engine_errors("list images"):
-        existing = {str(item["Id"]) for item in api().images(all=True)}
+    raw = request_json("GET", "/images/json", query={"all": "1"}, action="list images")
+    existing = {str(item["Id"]) for item in raw or []}
     return image_etc.prune(existing)
 
 

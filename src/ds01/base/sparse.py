@@ -53,14 +53,20 @@ def urlencode(query: dict[str, str]) -> str:
 # -- one request over the socket --------------------------------------------------------------
 
 
-def exchange(socket_path: str, message: bytes, action: str) -> bytes:
+def request_timeout() -> float:
+    """Seconds to wait for the engine's answer (``DS01_DOCKER_TIMEOUT``, as the SDK's client)."""
+    return float(os.environ.get("DS01_DOCKER_TIMEOUT", "120"))
+
+
+def exchange(socket_path: str, message: bytes, action: str, *, timeout: float | None = None) -> bytes:
     """Send one whole HTTP/1.0 request over the unix socket; the whole raw reply (the engine
     closes after it). Failing to reach the engine is ``DockerUnavailable`` (exit 6), a timeout
-    ``Timeout``, as through the SDK."""
+    ``Timeout``, as through the SDK. ``timeout``: seconds to wait for the engine (default
+    ``request_timeout()``; a stop waits longer, as the SDK does, by the stop's own grace time)."""
     import _socket
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    sock.settimeout(float(os.environ.get("DS01_DOCKER_TIMEOUT", "120")))
+    sock.settimeout(request_timeout() if timeout is None else timeout)
     chunks = []
     try:
         sock.connect(socket_path)
