@@ -12,7 +12,7 @@ import json as _json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, TextIO, cast
@@ -362,11 +362,14 @@ class Terminal:
             self._err(self.style("ℹ ", "blue", "bold") + self.style(text, "blue"))
 
     @contextmanager
-    def progress(self, message: str) -> Iterator[Any]:
+    def progress(self, message: str, *, steps: bool = False) -> Iterator[Any]:
         """A spinner on a terminal; one line otherwise. Yields an object with ``update(text)``.
 
         The spinner's line is one row, whatever a tool prints into it (its first line, cut to
-        the width), and ends with the time since it started (``Building x: … 1m05s``)."""
+        the width), and ends with the time since it started (``Building x: … 1m05s``).
+        ``steps``: the updates are a few steps worth a line each (allocating, waiting for a
+        slot, recreating): without a terminal each new one is printed, so a script's log says
+        what the command is waiting for; otherwise (a build's output) they are not."""
         if self.color_err and self.interactive:
             from rich.console import Console
 
@@ -376,7 +379,7 @@ class Terminal:
                 yield line
             return
         self._err(message)
-        yield _StatusUpdater(None)
+        yield _StatusUpdater(None, self._err if steps else None, message)
 
     # -- prompts --------------------------------------------------------------------
     # Ctrl-C at a prompt raises KeyboardInterrupt (``unsafe_ask``): the command stops the way
@@ -508,9 +511,14 @@ class _ProgressLine:
 
 
 class _StatusUpdater:
-    def __init__(self, status: Any):
+    def __init__(self, status: Any, echo: Callable[[str], None] | None = None, shown: str = ""):
         self._status = status
+        self._echo = echo
+        self._shown = shown  # the last line printed: a repeated step is not printed again
 
     def update(self, text: str) -> None:
         if self._status is not None:
             self._status.update(text)
+        if self._echo is not None and text != self._shown:
+            self._echo(text)
+            self._shown = text

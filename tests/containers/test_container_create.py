@@ -127,6 +127,29 @@ def test_no_capacity_exits_4_and_leaves_nothing(cli, cenv, as_user, docker_env, 
     assert cli("container", "cleanup", f"{prefix}-a").exit_code == 0
 
 
+def test_a_create_waiting_for_a_slot_says_so_without_a_terminal(cli, cenv, as_user, docker_env, base_image):
+    """A script's or cron's log tells what a ``--wait`` create waited for, as the spinner does."""
+    one_slot = "gpus:\n  - name: NVIDIA A100-PCIE-40GB\n    memory: 40g\n    mig: null\n"
+    cenv.rewrite(topology=one_slot)
+    prefix = cenv.name("cr-wait")
+    as_user("alice")
+    ws = str(cenv.workspace("alice"))
+    assert cli("container", "create", f"{prefix}-a", "--image", base_image, "-w", ws).exit_code == 0
+    as_user("bob")
+    r = cli(
+        "container", "create", f"{prefix}-b", "--image", base_image, "-w", str(cenv.workspace("bob")), "--wait", "1s"
+    )
+    assert r.exit_code == 4, r
+    lines = r.stderr.splitlines()
+    assert lines[0] == f"Creating container {prefix}-b…"
+    assert any(line.startswith("Allocating 1 GPU slot(s) (waiting up to 1s") for line in lines), lines
+    assert any("Waiting up to 1s for a GPU slot" in line for line in lines), lines
+    assert any(line.startswith("error: ") and "None freed within 1s" in line for line in lines), lines
+    assert _prefixed(docker_env, prefix) == [cenv.docker_name("cr-wait-a", "alice")]
+    as_user("alice")
+    assert cli("container", "cleanup", f"{prefix}-a").exit_code == 0
+
+
 def test_failure_after_allocation_releases_it(cli, cenv, as_user, docker_env, base_image):
     """A Docker-side failure after the slot was recorded: the slot is released, nothing remains."""
     as_user("alice")

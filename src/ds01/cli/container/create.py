@@ -75,7 +75,7 @@ def progress_once_checked(app: App, message: str) -> Iterator[Callable[[str], No
 
         def update(text: str) -> None:
             if not shown:
-                shown.append(stack.enter_context(app.terminal.progress(message)))
+                shown.append(stack.enter_context(app.terminal.progress(message, steps=True)))
             shown[0].update(text)
 
         yield update

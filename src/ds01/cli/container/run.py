@@ -36,7 +36,7 @@ def command(app: App, name: str | None, wait: str | None) -> int:
     term = app.terminal
     guide(term, "run")
     target = locate(app, pick_name(app, name))
-    with term.progress(f"Preparing {target.name}…") as status:
+    with term.progress(f"Preparing {target.name}…", steps=True) as status:
         started = lifecycle.ensure_running(app.config, target, progress=status.update, wait=parse_wait(wait))
     _say_started(app, started)
     _lifecycle_notices(app, target.name, target.owner.uid)

@@ -33,7 +33,7 @@ def command(app: App, name: str | None, wait: str | None, as_json: bool) -> None
     term = app.terminal
     guide(term, "start")
     target = locate(app, pick_name(app, name, running=False))
-    with term.progress(f"Starting {target.name}…") as status:
+    with term.progress(f"Starting {target.name}…", steps=True) as status:
         s = lifecycle.ensure_running(app.config, target, progress=status.update, wait=parse_wait(wait))
     if as_json:
         term.json(

@@ -100,7 +100,7 @@ def command(
         arch=arch_value,
     )
     unit.check_request(req)
-    with term.progress(f"Creating container {name}…") as status:
+    with term.progress(f"Creating container {name}…", steps=True) as status:
         result = unit.create(config, req, progress=status.update)
     info = result.info
     if as_json:
