@@ -181,6 +181,131 @@ def test_mlc_create_from_a_local_image_on_a_simulated_inventory_loads_no_nvml(
             c.remove(force=True)
 
 
+# -- the commands that change containers and images, and the views, for a sudo caller ----------
+
+SUDO = {"SUDO_USER": "importprobe", "SUDO_UID": "4997", "SUDO_GID": "4997"}
+# What none of these commands may load: the Docker SDK and what it brings, NVML, the prompts,
+# and rich's tables (the --json forms print none).
+NOT_WITHOUT_THE_SDK = ("docker", "requests", "urllib3", "ssl", "email", "pynvml", "questionary", "rich.table")
+
+
+def run_light(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    """Run one command as root for the sudo caller; it must succeed and load nothing heavy."""
+    modules, done = loaded(tmp_path, *argv, env=SUDO)
+    assert done.returncode == 0, (argv, done.stdout, done.stderr)
+    assert [m for m in NOT_WITHOUT_THE_SDK if m in modules] == [], argv
+    return done
+
+
+def probe_workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    os.chown(ws, 4997, 4997)
+    return ws
+
+
+def remove_probe_containers(client, name: str) -> None:
+    for c in client.containers.list(all=True, filters={"name": f"{name}._.4997"}):
+        c.remove(force=True)
+
+
+@pytest.mark.docker
+def test_container_create_start_stop_retire_and_cleanup_load_no_sdk(tmp_path, docker_env, base_image, session_tag):
+    ws = str(probe_workspace(tmp_path))
+    name = f"{session_tag}-cl"
+    create = ("container", "create", name, "--image", base_image, "-w", ws, "--gpus", "0", "--script")
+    try:
+        run_light(tmp_path, *create)
+        run_light(tmp_path, "container", "start", name)
+        stopped = run_light(tmp_path, "container", "stop", name)
+        assert f"Stopped {name}" in stopped.stdout + stopped.stderr
+        assert docker_env.containers.get(f"{name}._.4997").status == "exited"
+        run_light(tmp_path, "container", "stop", name)  # not running: nothing asked of the engine but the listing
+        run_light(tmp_path, "container", "start", name)
+        run_light(tmp_path, "container", "stop", name, "--force")  # the kill
+        run_light(tmp_path, "container", "start", name)
+        run_light(tmp_path, "container", "retire", name, "--script")
+        assert docker_env.containers.list(all=True, filters={"name": f"{name}._.4997"}) == []
+        run_light(tmp_path, *create)
+        run_light(tmp_path, "container", "start", name)
+        run_light(tmp_path, "container", "cleanup", name, "--force", "--script")  # a running one
+        assert docker_env.containers.list(all=True, filters={"name": f"{name}._.4997"}) == []
+    finally:
+        remove_probe_containers(docker_env, name)
+
+
+@pytest.mark.docker
+def test_mlc_create_start_stop_and_remove_load_no_sdk(tmp_path, docker_env, base_image, session_tag):
+    ws = str(probe_workspace(tmp_path))
+    name = f"{session_tag}-ml"
+    try:
+        run_light(tmp_path, "mlc", "create", name, "--image", base_image, "-w", ws, "-g", "0", "--script")
+        run_light(tmp_path, "mlc", "start", name)
+        run_light(tmp_path, "mlc", "stop", name)
+        assert docker_env.containers.get(f"{name}._.4997").status == "exited"
+        run_light(tmp_path, "mlc", "start", name)
+        run_light(tmp_path, "mlc", "remove", name, "-f", "--script")  # a running one
+        assert docker_env.containers.list(all=True, filters={"name": f"{name}._.4997"}) == []
+    finally:
+        remove_probe_containers(docker_env, name)
+
+
+@pytest.mark.docker
+def test_the_views_of_a_running_container_load_no_sdk(tmp_path, docker_env, base_image, session_tag):
+    """status, gpu status and monitor idle inspect the running container (its cgroup facts,
+    its shells) over the socket."""
+    ws = str(probe_workspace(tmp_path))
+    name = f"{session_tag}-vw"
+    try:
+        run_light(tmp_path, "container", "create", name, "--image", base_image, "-w", ws, "--gpus", "0", "--script")
+        run_light(tmp_path, "container", "start", name)
+        status = json.loads(run_light(tmp_path, "status", "--json").stdout)
+        assert name in json.dumps(status)
+        json.loads(run_light(tmp_path, "gpu", "status", "--json").stdout)
+        idle = run_light(tmp_path, "monitor", "idle", "--json").stdout
+        assert name in idle
+    finally:
+        remove_probe_containers(docker_env, name)
+
+
+@pytest.mark.docker
+def test_image_list_and_delete_load_no_sdk(tmp_path, docker_env, base_image, session_tag):
+    """The caller's image (ds01's record says it is theirs) with their container on it: listed,
+    then deleted with the container."""
+    from dev.engine import TEST_LABEL
+
+    from ds01.base import images as docker_images
+
+    project = f"{session_tag}-pi"
+    seed = docker_env.containers.create(base_image, ["true"], labels={TEST_LABEL: session_tag})
+    try:
+        image = seed.commit(
+            f"{project}-image",
+            "latest",
+            changes=[f"LABEL ds01.managed=true ds01.project={project} {TEST_LABEL}={session_tag}"],
+        )
+    finally:
+        seed.remove(force=True)
+    docker_images.record_owner(
+        image.id, uid=4997, user="importprobe", project=project, labels={}, dockerfile="/nowhere", shared=False
+    )
+    name = f"{session_tag}-pu"
+    labels = {"aime.mlc": "importprobe", "aime.mlc.NAME": name, "ds01.user": "importprobe", TEST_LABEL: session_tag}
+    docker_env.containers.create(image.id, ["true"], name=f"{name}._.4997", labels=labels)
+    try:
+        listed = json.loads(run_light(tmp_path, "image", "list", "--json").stdout)
+        assert [(i["name"], i["containers"]) for i in listed] == [(f"{project}-image:latest", [f"{name}._.4997"])]
+        deleted = json.loads(run_light(tmp_path, "image", "delete", project, "--force", "--yes", "--json").stdout)
+        assert deleted == {"deleted": [f"{project}-image:latest"], "containers_removed": [f"{name}._.4997"]}
+        assert docker_env.images.list(name=f"{project}-image") == []
+        assert json.loads(run_light(tmp_path, "image", "list", "--json").stdout) == []
+    finally:
+        remove_probe_containers(docker_env, name)
+        docker_images.forget_owner(image.id)
+        for img in docker_env.images.list(name=f"{project}-image"):
+            docker_env.images.remove(img.id, force=True)
+
+
 def test_the_verb_table_is_the_packages_verbs():
     """``ds01 --help`` lists the symlinks from ``tree.VERB_NAMES`` instead of reading the packages."""
     assert list(VERB_NAMES) == list(NOUNS)
