@@ -10,20 +10,9 @@ import os
 import re
 
 import pytest
-from monitoring_support import ds01_env
+from monitoring_support import ds01_env, running
 
 from support.cli import ds01_executable, run_process
-
-
-def _running(cli, menv, monkeypatch, name: str, user: str = "alice") -> str:
-    for key, value in menv.caller(user).items():
-        monkeypatch.setenv(key, value)
-    r = cli("container", "create", name, "--image", "ds01-base:busybox", "--json")
-    assert r.exit_code == 0, r
-    assert cli("container", "start", name).exit_code == 0
-    for key in ("SUDO_USER", "SUDO_UID", "SUDO_GID"):
-        monkeypatch.delenv(key)
-    return json.loads(r.stdout)["docker_name"]
 
 
 def _once(columns: int, **extra: str) -> str:
@@ -34,7 +23,7 @@ def _once(columns: int, **extra: str) -> str:
 
 def test_one_frame_fits_80_columns_and_shows_more_at_200(cli, menv, tagged, monkeypatch):
     name = tagged("dash")
-    _running(cli, menv, monkeypatch, name)
+    running(cli, menv, monkeypatch, name)
     assert cli("gpu", "allocate", "bob", "b1", "1", "10").exit_code == 0
     assert cli("gpu", "allocate", "bob", "b2", "5", "10").exit_code == 3  # an event with a long reason
     narrow = _once(80)
@@ -64,7 +53,7 @@ def test_one_frame_fits_80_columns_and_shows_more_at_200(cli, menv, tagged, monk
 
 
 def test_json_frame_and_what_a_user_sees(cli, menv, tagged, monkeypatch):
-    mine = _running(cli, menv, monkeypatch, tagged("dash-own"))
+    mine = running(cli, menv, monkeypatch, tagged("dash-own"))
     assert cli("gpu", "allocate", "bob", "b1", "1", "10").exit_code == 0
     admin = json.loads(cli("monitor", "dashboard", "--json").stdout)
     assert set(admin) == {"generated_at", "everyone", "slots", "containers", "users", "events", "warnings"}
@@ -125,7 +114,7 @@ def test_live_view_in_a_real_terminal_quits_on_q_and_restores_it(cli, menv, tmp_
 
 def test_container_list_shows_keep_alive_and_time_to_stop(cli, menv, tagged, monkeypatch):
     name = tagged("list")
-    docker_name = _running(cli, menv, monkeypatch, name)
+    docker_name = running(cli, menv, monkeypatch, name)
     env = menv.caller("alice")
     r = cli("container", "keep-alive", name, "3h", env=env)
     assert r.exit_code == 0, r

@@ -10,17 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-
-def _running(cli, menv, monkeypatch, name: str, user: str) -> str:
-    for key, value in menv.caller(user).items():
-        monkeypatch.setenv(key, value)
-    r = cli("container", "create", name, "--image", "ds01-base:busybox", "--json")
-    assert r.exit_code == 0, r
-    assert cli("container", "start", name).exit_code == 0
-    for key in ("SUDO_USER", "SUDO_UID", "SUDO_GID"):
-        monkeypatch.delenv(key)
-    return json.loads(r.stdout)["docker_name"]
+from monitoring_support import running
 
 
 @pytest.mark.parametrize("everyone", [True, False])
@@ -32,8 +22,8 @@ def test_one_frame_reads_each_source_once(cli, menv, tagged, monkeypatch, mocker
     from ds01.limits.config import load_config
     from ds01.orchestrators.monitoring import snapshot
 
-    alice = _running(cli, menv, monkeypatch, tagged("reads-a"), "alice")
-    bob = _running(cli, menv, monkeypatch, tagged("reads-b"), "bob")
+    alice = running(cli, menv, monkeypatch, tagged("reads-a"), "alice")
+    bob = running(cli, menv, monkeypatch, tagged("reads-b"), "bob")
     assert cli("gpu", "allocate", "bob", "b1", "1", "10").exit_code == 0
     config = load_config(paths.config_path())
     uid = int(menv.caller("alice")["SUDO_UID"])
@@ -66,7 +56,7 @@ def test_ds01_status_lists_the_engine_once_and_loads_the_inventory_once(cli, men
     from ds01.base import sparse
     from ds01.gpu import inventory
 
-    alice = _running(cli, menv, monkeypatch, tagged("status-a"), "alice")
+    alice = running(cli, menv, monkeypatch, tagged("status-a"), "alice")
     for key, value in menv.caller("alice").items():
         monkeypatch.setenv(key, value)
     listings = mocker.spy(sparse, "list_raw")
@@ -86,7 +76,7 @@ def test_looking_at_running_containers_never_creates_the_ledger(cli, menv, tagge
     the state folder without one."""
     from ds01 import paths
 
-    _running(cli, menv, monkeypatch, tagged("noledger"), "alice")
+    running(cli, menv, monkeypatch, tagged("noledger"), "alice")
     db = paths.state_dir() / "ds01.db"
     for suffix in ("", "-wal", "-shm"):
         db.with_name(db.name + suffix).unlink(missing_ok=True)
