@@ -514,11 +514,13 @@ class _StatusUpdater:
     def __init__(self, status: Any, echo: Callable[[str], None] | None = None, shown: str = ""):
         self._status = status
         self._echo = echo
-        self._shown = shown  # the last line printed: a repeated step is not printed again
+        # Every line printed so far, the heading included: a step is printed once, even when it
+        # comes again later (a create's "Creating container X…" after its "Allocating…").
+        self._shown = {shown}
 
     def update(self, text: str) -> None:
         if self._status is not None:
             self._status.update(text)
-        if self._echo is not None and text != self._shown:
+        if self._echo is not None and text not in self._shown:
             self._echo(text)
-            self._shown = text
+            self._shown.add(text)

@@ -150,6 +150,25 @@ def test_a_create_waiting_for_a_slot_says_so_without_a_terminal(cli, cenv, as_us
     assert cli("container", "cleanup", f"{prefix}-a").exit_code == 0
 
 
+def test_each_step_of_a_create_without_a_terminal_is_one_line(cli, cenv, as_user, docker_env, base_image):
+    """A script's log shows each step once: the heading "Creating container X…" is not printed
+    again when the create reaches that step after allocating its GPU slot."""
+    as_user("alice")
+    ws = str(cenv.workspace("alice"))
+    first, second = cenv.name("cr-lines-a"), cenv.name("cr-lines-b")
+    r = cli("container", "create", first, "--image", base_image, "-w", ws)
+    assert r.exit_code == 0, r
+    steps = [line for line in r.stderr.splitlines() if line.endswith("…")]
+    assert steps == [f"Creating container {first}…", "Allocating 1 GPU slot(s)…"], r.stderr
+    assert cli("container", "cleanup", first, "--force").exit_code == 0
+    r = cli("mlc", "create", second, "--image", base_image, "-w", ws)
+    assert r.exit_code == 0, r
+    steps = [line for line in r.stderr.splitlines() if line.endswith("…")]
+    assert steps == [f"Creating container {second}…", "Allocating 1 GPU slot(s)…"], r.stderr
+    assert cli("mlc", "remove", second, "-f").exit_code == 0
+    assert _prefixed(docker_env, first) == _prefixed(docker_env, second) == []
+
+
 def test_failure_after_allocation_releases_it(cli, cenv, as_user, docker_env, base_image):
     """A Docker-side failure after the slot was recorded: the slot is released, nothing remains."""
     as_user("alice")
