@@ -514,13 +514,20 @@ class _StatusUpdater:
     def __init__(self, status: Any, echo: Callable[[str], None] | None = None, shown: str = ""):
         self._status = status
         self._echo = echo
-        # Every line printed so far, the heading included: a step is printed once, even when it
+        # Every step printed so far, the heading included: a step is printed once, even when it
         # comes again later (a create's "Creating container X…" after its "Allocating…").
-        self._shown = {shown}
+        self._shown = {_step(shown)}
 
     def update(self, text: str) -> None:
         if self._status is not None:
             self._status.update(text)
-        if self._echo is not None and text not in self._shown:
+        if self._echo is not None and _step(text) not in self._shown:
             self._echo(text)
-            self._shown.add(text)
+            self._shown.add(_step(text))
+
+
+def _step(text: str) -> str:
+    """What names a step: its text up to a counter after ": " ("Pulling x: 3/12 layers" is the
+    step "Pulling x", printed at its first count only)."""
+    head, sep, rest = text.partition(": ")
+    return head if sep and rest[:1].isdigit() else text

@@ -61,3 +61,31 @@ def test_no_terminal_means_no_prompt_but_a_usage_error():
 )
 def test_human_size(n, text):
     assert human_size(n) == text
+
+
+def test_progress_steps_without_a_terminal_print_each_step_once_and_a_counter_at_its_first_count():
+    t, _out, err = _term()
+    with t.progress("Creating container x…", steps=True) as status:
+        for text in (
+            "Pulling img:1: 0/3 layers",
+            "Pulling img:1: 1/3 layers",
+            "Pulling img:1: 3/3 layers",
+            "Allocating 1 GPU slot(s)…",
+            "No free GPU slot: 0 of 1 free. Waiting up to 1m for a GPU slot…",
+            "Creating container x…",
+        ):
+            status.update(text)
+    assert err.getvalue().splitlines() == [
+        "Creating container x…",
+        "Pulling img:1: 0/3 layers",
+        "Allocating 1 GPU slot(s)…",
+        "No free GPU slot: 0 of 1 free. Waiting up to 1m for a GPU slot…",
+    ]
+
+
+def test_progress_without_steps_prints_only_its_heading():
+    t, _out, err = _term()
+    with t.progress("Building img …") as status:
+        for line in ("Step 1/3 : FROM base", "Step 2/3 : RUN pip install x"):
+            status.update(line)
+    assert err.getvalue().splitlines() == ["Building img …"]
