@@ -29,12 +29,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TypeVar
 
 from ds01 import paths
 from ds01.errors import OperationFailed
 from ds01.fsutil import share_with_group
 
 DB_NAME = "ds01.db"
+
+T = TypeVar("T")
 DEFAULT_BUSY_SECONDS = 15.0
 
 SCHEMA_VERSION = 3
@@ -285,6 +288,18 @@ def busy_seconds() -> float:
         return DEFAULT_BUSY_SECONDS
 
 
+def peek(read: Callable[[Ledger], T], *, secure: bool = False, path: Path | None = None) -> T | None:
+    """``read(ledger)`` when the ledger exists, else None: what a view that only looks uses,
+    since opening the ledger creates it (a listing, a report or a dry run never does)."""
+    led = Ledger(path, secure=secure)
+    if not led.path.exists():
+        return None
+    try:
+        return read(led)
+    finally:
+        led.close()
+
+
 class Ledger:
     def __init__(self, path: Path | None = None, *, busy: float | None = None, secure: bool = False):
         self.path = path or (paths.state_dir() / DB_NAME)
@@ -294,11 +309,6 @@ class Ledger:
         self._conn: sqlite3.Connection | None = None
         self._file: tuple[int, int] | None = None  # (st_dev, st_ino) of the database opened
         self._key: bytes | None = None
-
-    def exists(self) -> bool:
-        """Whether the database file is there: a view that only looks checks this first, since
-        opening the ledger creates it."""
-        return self.path.exists()
 
     # -- allocation seals ---------------------------------------------------------------
     KEY_NAME = "allocation.key"

@@ -469,20 +469,11 @@ def preview_allocation(
 ) -> tuple[Decision, Inventory]:
     """What ``allocate`` would decide now, recording nothing (dry runs). A missing ledger is
     read as empty and is not created."""
-    from ds01 import paths
-    from ds01.gpu.ledger import DB_NAME
+    from ds01.gpu.ledger import peek
 
     inv = inventory(config)
     q = quota(config, user)
-    db = paths.state_dir() / DB_NAME
-    rows: list[Row] = []
-    last = None
-    if db.exists():
-        led = Ledger(db)
-        try:
-            rows, last = led.active(), led.last_allocated_slot()
-        finally:
-            led.close()
+    rows, last = peek(lambda led: (led.active(), led.last_allocated_slot())) or ([], None)
     request = Request(
         user=user,
         container=container,

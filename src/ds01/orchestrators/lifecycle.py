@@ -114,19 +114,15 @@ def _assess(
     """(observed, new sample, verdict) per container; the samples are not yet stored.
     ``samples``: the latest stored samples when the caller has already read them."""
     from ds01.gpu import idle
-    from ds01.gpu.ledger import Ledger, keep_alives, latest_samples
+    from ds01.gpu.ledger import keep_alives, latest_samples, peek
 
     if not observed:
         return []
-    led = Ledger(secure=config.security.secure)
-    if not led.exists():  # nothing stored yet; looking never creates the ledger
-        prev, kas = samples or {}, {}
-    else:
-        try:
-            prev = latest_samples(led) if samples is None else samples
-            kas = keep_alives(led)
-        finally:
-            led.close()
+    stored = peek(
+        lambda led: (latest_samples(led) if samples is None else samples, keep_alives(led)),
+        secure=config.security.secure,
+    )
+    prev, kas = stored if stored is not None else (samples or {}, {})
     limits = _LimitsOf(config)
     out = []
     for o in observed:

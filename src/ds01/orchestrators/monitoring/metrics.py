@@ -41,7 +41,7 @@ def families(config: Config, *, now: Callable[[], float] = time.time) -> list[An
 
     from ds01 import paths
     from ds01.gpu import inputs
-    from ds01.gpu.ledger import DB_NAME, Ledger, latest_samples
+    from ds01.gpu.ledger import Ledger, latest_samples, peek
     from ds01.orchestrators.monitoring import report, snapshot
 
     started = time.perf_counter()
@@ -109,18 +109,12 @@ def families(config: Config, *, now: Callable[[], float] = time.time) -> list[An
         labels=["container", "user"],
     )
     usage = snapshot.container_usage(infos)
-    db = paths.state_dir() / DB_NAME
-    samples: dict[str, Any] = {}
-    allocated = 0
-    if db.exists():
-        led = Ledger(db, secure=config.security.secure)
-        try:
-            samples = latest_samples(led)
-            allocated = int(
-                led._connect().execute("SELECT COUNT(*) FROM history WHERE event = 'allocate'").fetchone()[0]
-            )
-        finally:
-            led.close()
+
+    def read(led: Ledger) -> tuple[dict[str, Any], int]:
+        allocations = led._connect().execute("SELECT COUNT(*) FROM history WHERE event = 'allocate'").fetchone()[0]
+        return latest_samples(led), int(allocations)
+
+    samples, allocated = peek(read, secure=config.security.secure) or ({}, 0)
     for c in usage:
         labels = [c.docker_name, c.user]
         if c.cpu_ns is not None:

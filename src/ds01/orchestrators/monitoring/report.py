@@ -320,19 +320,14 @@ def read_happenings(files: Iterable[Path], *, since: float = 0.0, until: float =
 def ledger_intervals(config: Config, fraction: Callable[[str, str], float]) -> tuple[list[Interval], list[tuple]]:
     """Every allocation row as a weighted interval, and the history rows; nothing when no ledger
     exists (a report never creates one)."""
-    from ds01 import paths
-    from ds01.gpu.ledger import DB_NAME, Ledger
+    from ds01.gpu.ledger import Ledger, peek
 
-    db = paths.state_dir() / DB_NAME
-    if not db.exists():
-        return [], []
-    led = Ledger(db, secure=config.security.secure)
-    try:
+    def read(led: Ledger) -> tuple[list[tuple], list[tuple]]:
         conn = led._connect()
         rows = conn.execute("SELECT slot, uuid, container, user, allocated_at, released_at FROM allocations").fetchall()
-        history = led.history()
-    finally:
-        led.close()
+        return rows, led.history()
+
+    rows, history = peek(read, secure=config.security.secure) or ([], [])
     slots = [
         Interval(user, float(at), None if rel is None else float(rel), fraction(slot, uuid or ""), container)
         for slot, uuid, container, user, at, rel in rows

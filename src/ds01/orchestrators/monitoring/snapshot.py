@@ -78,17 +78,9 @@ def managed_containers() -> list[ContainerInfo]:
 
 def active_rows(config: Config) -> list[Row]:
     """The ledger's active rows; none when no ledger exists (looking never creates one)."""
-    from ds01 import paths
-    from ds01.gpu.ledger import DB_NAME, Ledger
+    from ds01.gpu.ledger import Ledger, peek
 
-    db = paths.state_dir() / DB_NAME
-    if not db.exists():
-        return []
-    led = Ledger(db, secure=config.security.secure)
-    try:
-        return led.active()
-    finally:
-        led.close()
+    return peek(Ledger.active, secure=config.security.secure) or []
 
 
 @dataclass
@@ -266,7 +258,7 @@ def frame(
     from ds01.base import cgroups
     from ds01.errors import Ds01Error
     from ds01.gpu import facts, inputs
-    from ds01.gpu.ledger import Ledger, latest_samples
+    from ds01.gpu.ledger import latest_samples, peek
     from ds01.orchestrators import lifecycle
     from ds01.timefmt import iso
 
@@ -283,16 +275,11 @@ def frame(
     readings = cgroups.read_many([i.id for i in mine if i.running])
     usage = container_usage(mine, readings)
     samples: dict[str, SampleRow] | None = None  # None: not read (the idle verdicts try again)
-    led = Ledger(secure=config.security.secure)
-    if not led.exists():
-        samples = {}  # no ledger, no samples (looking never creates one)
-    elif rows or infos:
+    if rows or infos:
         try:
-            samples = latest_samples(led)
+            samples = peek(latest_samples, secure=config.security.secure) or {}
         except Ds01Error:
             samples = None
-        finally:
-            led.close()
     try:
         verdicts = {
             r["container"]: r

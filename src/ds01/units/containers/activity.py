@@ -75,7 +75,7 @@ def observe(
     from ds01.gpu import inputs
     from ds01.gpu.facts import slot_activity
     from ds01.gpu.idle import Observation
-    from ds01.gpu.ledger import Ledger
+    from ds01.gpu.ledger import Ledger, peek
 
     if not infos:
         return []
@@ -86,13 +86,7 @@ def observe(
     if gpu_activity is None:
         gpu_activity = slot_activity(config, inv or inputs.inventory(config))
     if rows is None:
-        led = Ledger(secure=config.security.secure)
-        rows = []
-        if led.exists():  # looking never creates the ledger
-            try:
-                rows = led.active()
-            finally:
-                led.close()
+        rows = peek(Ledger.active, secure=config.security.secure) or []
     by_container: dict[str, list] = {}
     for r in rows:
         by_container.setdefault(r.container, []).append(r)
@@ -252,15 +246,9 @@ def notify(observed_pids: list[int], uid: int | None, notice: dict[str, Any], *,
 def stopped_since(info: ContainerInfo, *, secure: bool) -> float | None:
     """When a stopped container stopped: the ledger's stop time when it holds a GPU, else Docker's."""
     from ds01.base import cgroups
-    from ds01.gpu.ledger import Ledger
+    from ds01.gpu.ledger import peek
 
-    led = Ledger(secure=secure)
-    rows = []
-    if led.exists():  # looking never creates the ledger
-        try:
-            rows = led.rows_for(info.docker_name)
-        finally:
-            led.close()
+    rows = peek(lambda led: led.rows_for(info.docker_name), secure=secure) or []
     stops = [r.stopped_at for r in rows if r.stopped_at is not None]
     if stops:
         return min(stops)

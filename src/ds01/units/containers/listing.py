@@ -168,17 +168,9 @@ def _hold_lookup(config: Config | Callable[[], Config]) -> Callable[[str], int |
 
 
 def _ledger_rows() -> list[Row]:
-    from ds01 import paths
-    from ds01.gpu.ledger import DB_NAME, Ledger
+    from ds01.gpu.ledger import Ledger, peek
 
-    db = paths.state_dir() / DB_NAME
-    if not db.exists():
-        return []  # nothing was ever allocated; a listing must not create the database
-    led = Ledger(db)
-    try:
-        return led.active()
-    finally:
-        led.close()
+    return peek(Ledger.active) or []  # nothing was ever allocated: a listing must not create the database
 
 
 def list_entries(
