@@ -36,7 +36,7 @@ from typing import Any
 from ds01 import rollback
 from ds01.base import docker_client as dc
 from ds01.base import engine_api, image_etc
-from ds01.base import labels as lbl
+from ds01.base.container_info import info_from_api, list_infos
 from ds01.base.container_spec import (
     KEEPALIVE,
     NOTEBOOK_PORT,
@@ -44,7 +44,6 @@ from ds01.base.container_spec import (
     ContainerInfo,
     ContainerSpec,
     Progress,
-    info_from_summary,
     notebook_publishable,
     plan_create,
     security_mode,
@@ -396,9 +395,9 @@ def _remove_quietly_if_gone(action: str, call: Callable[[], Any]) -> None:
 
 
 def list_containers(owner: str | None, *, running_only: bool = False, size: bool = False) -> list[ContainerInfo]:
-    """mlc containers of ``owner`` (a login; None = every user's), ds01's and AIME's, one API call."""
-    summaries = dc.list_containers(lbl.owner_filter(owner), all=not running_only, size=size)
-    return sorted((info_from_summary(s) for s in summaries), key=lambda i: (i.user, i.name))
+    """mlc containers of ``owner`` (a login; None = every user's), ds01's and AIME's, one API call
+    (``container_info.list_infos``)."""
+    return list_infos(owner, running_only=running_only, size=size)
 
 
 def find_container(name: str, owner: Identity, *, any_user: bool = False) -> ContainerInfo:
@@ -597,7 +596,7 @@ def refresh(info: ContainerInfo) -> ContainerInfo:
     )
     for item in found or []:
         if item.get("Id") == info.id:
-            return info_from_summary(dc.summary_from_api(item))
+            return info_from_api(item)
     raise NotFound(f"Container {info.name!r} has gone.")
 
 
