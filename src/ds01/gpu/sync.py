@@ -57,15 +57,16 @@ def _docker_views(listed: Sequence[ContainerInfo] | None = None) -> list[_reconc
     them), with its Docker id: a row counts a container as its own only by the id recorded at
     create. Labels are read only from ds01-managed containers, and only to report what they claim."""
     if listed is None:
-        from ds01.base.docker_client import list_containers
+        from ds01.base.container_info import list_infos
 
-        found = [(c.name, c.state, c.labels, c.id, c.created) for c in list_containers(None)]
-    else:
-        found = [(i.docker_name, i.state, i.labels, i.id, i.created) for i in listed]
+        listed = list_infos(None, every=True)
     views = []
-    for name, state, labels, cid, created in found:
+    for c in listed:
+        labels = c.labels
         managed = labels.get("aime.mlc.DS01_MANAGED") == "true"
-        view = _reconcile.view_from_labels(name, state, labels if managed else {}, id=cid, created=float(created))
+        view = _reconcile.view_from_labels(
+            c.docker_name, c.state, labels if managed else {}, id=c.id, created=float(c.created)
+        )
         if managed:
             view = replace(view, seal=labels.get(_reconcile.LABEL_SEAL, ""))
         views.append(view)
