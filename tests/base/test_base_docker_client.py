@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ds01.base import docker_client as dc
+from ds01.base.container_info import info_from_api
 from ds01.errors import DockerUnavailable
 
 
@@ -17,8 +18,8 @@ def test_fast_listing_matches_the_sdk(docker_env, base_image, session_tag):
     try:
         fast = dc.list_containers([f"ds01.test.session={session_tag}", "ds01.user=lister"])
         raw = dc.api().containers(all=True, filters={"label": [f"ds01.test.session={session_tag}", "ds01.user=lister"]})
-        assert sorted(fast, key=lambda c: c.id) == sorted((dc.summary_from_api(r) for r in raw), key=lambda c: c.id)
-        assert {c.name for c in fast} == {c.name for c in made}
+        assert sorted(fast, key=lambda c: c.id) == sorted((info_from_api(r) for r in raw), key=lambda c: c.id)
+        assert {c.docker_name for c in fast} == {c.name for c in made}
         assert all(c.size_root_fs is None for c in fast)
         assert all(c.size_root_fs for c in dc.list_containers([f"ds01.test.session={session_tag}"], size=True))
         assert dc.list_containers(["ds01.user=nobody-has-this-label"]) == []

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ds01.base import labels as lbl
-from ds01.base import sparse
 from ds01.base.names import split_docker_name
 
 if TYPE_CHECKING:
-    from ds01.base import docker_client as dc
+    pass
 
 
 @dataclass(frozen=True)
@@ -97,13 +96,8 @@ def _info(
     )
 
 
-def info_from_summary(s: dc.ContainerSummary) -> ContainerInfo:
-    return _info(s.id, s.name, s.image, s.state, s.status, s.created, dict(s.labels), s.size_rw, s.size_root_fs)
-
-
 def info_from_api(item: dict[str, Any]) -> ContainerInfo:
-    """The info of one object of the engine's ``/containers/json`` (as ``docker_client.summary_from_api``
-    reads it, then ``info_from_summary``)."""
+    """The info of one object of the engine's ``/containers/json``."""
     names = item.get("Names") or [""]
     return _info(
         item["Id"],
@@ -127,14 +121,10 @@ def list_infos(
 ) -> list[ContainerInfo]:
     """mlc containers of ``owner`` (a login; None = every user's), ds01's and AIME's, one API call.
     ``every``: every container on the engine, mlc or not (``owned_by`` picks one user's)."""
-    filters = None if every else lbl.owner_filter(owner)
-    raw = sparse.list_raw(filters, all=not running_only, size=size)
-    if raw is not None:
-        return sort_infos([info_from_api(item) for item in raw])
     from ds01.base import docker_client as dc
 
-    summaries = dc.list_containers(filters, all=not running_only, size=size)
-    return sort_infos([info_from_summary(s) for s in summaries])
+    filters = None if every else lbl.owner_filter(owner)
+    return sort_infos(dc.list_containers(filters, all=not running_only, size=size))
 
 
 def owned_by(infos: list[ContainerInfo], owner: str | None) -> list[ContainerInfo]:

@@ -16,7 +16,6 @@ from typing import Any
 
 from ds01.base import labels as lbl
 from ds01.base.container_info import ContainerInfo as ContainerInfo  # listings' view, re-exported
-from ds01.base.container_info import info_from_summary as info_from_summary
 from ds01.base.names import docker_name, validate_name
 from ds01.errors import UsageError
 from ds01.identity import Identity

@@ -12,11 +12,11 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ds01.base import sparse
+from ds01.base.container_info import ContainerInfo, info_from_api
 from ds01.errors import DockerUnavailable, Ds01Error, NotFound, OperationFailed
 
 if TYPE_CHECKING:
@@ -177,28 +177,9 @@ def gone_ok(action: str, call: Callable[[], Any], *, still_there: Callable[[], b
     return True
 
 
-@dataclass(frozen=True)
-class ContainerSummary:
-    """One container as a sparse listing returns it (no per-container inspect)."""
-
-    id: str
-    name: str
-    image: str
-    state: str  # created, running, exited, paused, ...
-    status: str  # human text from Docker ("Up 3 minutes")
-    created: int  # unix time
-    labels: dict[str, str] = field(default_factory=dict)
-    size_rw: int | None = None  # only when listed with size=True
-    size_root_fs: int | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-
 def list_containers(
     label_filters: list[str] | None = None, *, all: bool = True, size: bool = False
-) -> list[ContainerSummary]:
+) -> list[ContainerInfo]:
     """Containers matching every ``label`` filter (``key`` or ``key=value``), one API call.
 
     Sizes are computed by Docker only when ``size`` is true (it is slow on many containers).
@@ -209,32 +190,9 @@ def list_containers(
         filters = {"label": list(label_filters)} if label_filters else None
         with engine_errors("list containers"):
             raw = api().containers(all=all, filters=filters, size=size)
-    return [summary_from_api(item) for item in raw]
+    return [info_from_api(item) for item in raw]
 
 
 # The hand-spoken GET and its reply parser (kept under their old names for callers and tests).
 _get_json = sparse.get_json
 _parse_response = sparse.parse_response
-
-
-def summary_from_api(item: dict[str, Any]) -> ContainerSummary:
-    names = item.get("Names") or [""]
-    return ContainerSummary(
-        id=item["Id"],
-        name=names[0].lstrip("/"),
-        image=item.get("Image", ""),
-        state=item.get("State", ""),
-        status=item.get("Status", ""),
-        created=int(item.get("Created", 0)),
-        labels=dict(item.get("Labels") or {}),
-        size_rw=item.get("SizeRw"),
-        size_root_fs=item.get("SizeRootFs"),
-    )
-
-
-def find_container(name: str, label_filters: list[str] | None = None) -> ContainerSummary | None:
-    """The container whose name is exactly ``name`` (among those matching the labels)."""
-    for item in list_containers(label_filters):
-        if item.name == name:
-            return item
-    return None
