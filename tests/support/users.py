@@ -51,9 +51,17 @@ def make_user(prefix: str = "ds01t", groups: tuple[str, ...] = ()) -> Iterator[I
 def world_dir(prefix: str = "ds01-world-") -> Path:
     """A root-owned folder every user can traverse (0755), for files a test hands to a user.
 
-    Removed when the test process ends."""
+    Its name is the prefix and lowercase hex digits, so it is also a valid project name (a
+    ``mkdtemp`` suffix may end in ``_``, which a test deriving a project from the folder trips
+    on). Removed when the test process ends."""
     _BASE.mkdir(mode=0o755, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=_BASE))
+    while True:
+        path = _BASE / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            path.mkdir(mode=0o700)
+            break
+        except FileExistsError:
+            continue
     os.chmod(path, 0o755)
     atexit.register(shutil.rmtree, path, True)
     return path
