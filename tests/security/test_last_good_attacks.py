@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ds01.limits import last_good
+from support.configs import aged
 from support.users import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +55,7 @@ def test_a_record_a_user_rewrote_is_replaced_by_roots_next_validation(tmp_path, 
     for key in ("SUDO_USER", "SUDO_UID", "SUDO_GID"):
         monkeypatch.delenv(key, raising=False)
 
-    real = last_good.load(config, use=last_good.READ)
+    real = last_good.load(aged(config), use=last_good.READ)  # validated and stamped
     stored = last_good.store_path(state)
     record = json.loads(stored.read_text())
     with make_user("lgatk") as attacker:
@@ -66,7 +67,11 @@ def test_a_record_a_user_rewrote_is_replaced_by_roots_next_validation(tmp_path, 
         os.replace(planted, stored)
         assert stored.stat().st_uid == attacker.uid
 
-        last_good.load(config, use=last_good.READ)  # root validates the unchanged file again
+        # The stamp matches the unchanged file, but root takes no values from the attacker's
+        # record: it validates the file again.
+        again = last_good.load(config, use=last_good.READ)
+        assert again.defaults == real.defaults
+        assert again.defaults["max_containers_per_user"] != 999
 
         assert stored.stat().st_uid == 0, "root kept the attacker's record"
         assert "999" not in stored.read_text()

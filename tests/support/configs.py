@@ -122,3 +122,15 @@ def _scalar(value: Any) -> str:
     text = str(value)
     loaded = yaml.safe_load(text)
     return text if type(loaded) in (str, int) else json.dumps(text)  # "no" and "8.0" stay strings
+
+
+def aged(path: Path) -> Path:
+    """``path``, once it is older than ``limits.stamp.RACY_NS``: a command reading it now may stamp
+    it (a file read right after a write is validated again by the next command)."""
+    import time
+
+    from ds01.limits.stamp import RACY_NS
+
+    while time.time_ns() - os.stat(path).st_ctime_ns <= RACY_NS:
+        time.sleep(0.01)
+    return path

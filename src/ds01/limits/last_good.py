@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import stat
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,19 @@ def recall(source: Path, *, state_dir: Path | None = None) -> LastGood | None:
     return LastGood(config, str(record.get("validated_at") or "?"))
 
 
+def _stamped(path: Path) -> _config.Config | None:
+    """The config as last validated, when the files are still the ones stamped then
+    (``limits.stamp``) and the record is root's or this process's own; else None."""
+    record = _stamp.read_record(str(paths.state_dir()), values=True)
+    if record is None or record.get("format") != FORMAT or not _stamp.matches(record, str(path)):
+        return None
+    try:
+        config = _decode(record["config"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return config if isinstance(config, _config.Config) else None
+
+
 # -- the policy ---------------------------------------------------------------------------
 
 READ = "read"  # the command only reads or gives back
@@ -199,10 +213,15 @@ def invalid_since(path: Path) -> str:
 def load(path: Path, *, use: str, is_admin: Any = None, warn: Any = None) -> _config.Config:
     """The config for a command that ``use``s it (READ or TAKE).
 
-    Valid file: that config, stored as the last good one. Invalid file: for READ the last good
+    A file that is still the one last validated (``limits.stamp``): the config stored then,
+    without parsing the file. Valid file: that config, stored as the last good one. Invalid file: for READ the last good
     config with one ``warn`` line; for TAKE (or when none was ever stored) ConfigError, exit 2.
     ``is_admin(config_or_None)`` tells whether the caller may fix the file (decides the advice).
     """
+    stamped = _stamped(path)
+    if stamped is not None:
+        return stamped
+    read_at = time.time_ns()
     before = _stamp.identity(str(path))
     try:
         config = _config.load_config(path)
@@ -231,7 +250,7 @@ def load(path: Path, *, use: str, is_admin: Any = None, warn: Any = None) -> _co
             "and listing your containers still work."
         ) from None
     topology = config.gpu_allocation.topology
-    mark = _stamp.make(str(path), str(topology) if topology else None, config.security.mode)
+    mark = _stamp.make(str(path), str(topology) if topology else None, config.security.mode, read_at_ns=read_at)
     # Stamped only when the file did not change while it was read.
     remember(config, stamp=mark if mark and before is not None and mark["files"][0][1] == before else None)
     return config

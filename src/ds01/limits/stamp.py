@@ -1,17 +1,24 @@
 """Whether the config file is the one last validated, without reading any YAML.
 
 Every successful validation stores the config in the last-good record (``last_good``) with a
-stamp: the ds01 version, the security mode, and the identity (device, inode, size, mtime and
-ctime in nanoseconds) of the config file and of the topology file it names. A write to either
-file changes its ctime, which no user can set back, so a file whose identity is the stamp's
-holds what was validated. The listings (``container list``) use this to skip the parse and the
-validation when all they need to know is that the config is valid; a stamp says nothing about
-values, and nothing takes limits from it.
+stamp: the ds01 version, the host's CPU count (a validation input), the size and mtime of the
+code that validates, the security mode, and the identity (device, inode, size, mtime and ctime
+in nanoseconds) of the config file and of the topology file it names. A write to either file
+changes its ctime, which no user can set back, so a file whose identity is the stamp's holds
+what was validated. The listings (``container list``) use this to skip the parse when all
+they need to know is that the config is valid; every other command (``last_good.load``)
+takes the validated config from the record instead of parsing the file again.
+
+A file changed in the same clock tick as the read that validated it would keep its identity
+(a file's times come from a coarse clock, one tick is up to 10 ms), so a file younger than
+``RACY_NS`` when it was read is not stamped: the next command validates it again, as git
+re-reads a "racily clean" file.
 
 A record is believed only as ``last_good.recall`` believes it: a regular file, not a link,
-writable by its owner only, owned by root or by this process's user (or by anyone on a server
-in group mode, where every user writes the state folder). A stamp that does not match sends
-the command the slow way, which validates and stores a new one.
+writable by its owner only, owned by root or by this process's user (or, to know that the
+config is valid, by anyone on a server in group mode, where every user writes the state
+folder; values are never taken from another user's record). A stamp that does not match
+sends the command the slow way, which validates and stores a new one.
 """
 
 from __future__ import annotations
@@ -37,18 +44,45 @@ def identity(path: str) -> list[int] | None:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
-def make(config_path: str, topology: str | None, security_mode: str) -> dict[str, Any] | None:
-    """The stamp of a config just validated (None when a file cannot be stat'ed)."""
+RACY_NS = 50_000_000  # a file younger than this when read is not stamped (see above)
+
+# The modules whose code decides what a valid config is and what it holds.
+_CODE = ("config.py", "schema.py", "units.py", "reservation.py", "topology.py", "legacy.py")
+
+
+def _code_mark() -> list[list[int]]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = []
+    for name in _CODE:
+        try:
+            st = os.stat(os.path.join(here, name))
+        except OSError:
+            out.append([-1, -1])
+            continue
+        out.append([st.st_size, st.st_mtime_ns])
+    return out
+
+
+def make(config_path: str, topology: str | None, security_mode: str, *, read_at_ns: int) -> dict[str, Any] | None:
+    """The stamp of a config just validated, whose read began at ``read_at_ns`` (``time.time_ns``);
+    None when a file cannot be stat'ed or was changed too shortly before (``RACY_NS``)."""
     files = [config_path] + ([topology] if topology else [])
     ids = [identity(f) for f in files]
-    if any(i is None for i in ids):
+    if any(i is None or read_at_ns - i[4] < RACY_NS for i in ids):
         return None
     pairs = [[f, i] for f, i in zip(files, ids, strict=True)]
-    return {"ds01": __version__, "security_mode": security_mode, "files": pairs}
+    return {
+        "ds01": __version__,
+        "cpus": os.cpu_count(),
+        "code": _code_mark(),
+        "security_mode": security_mode,
+        "files": pairs,
+    }
 
 
-def read_record(state_dir: str) -> dict[str, Any] | None:
-    """The last-good record as stored, when it is believed (see the module's text); else None."""
+def read_record(state_dir: str, *, values: bool = False) -> dict[str, Any] | None:
+    """The last-good record as stored, when it is believed (see the module's text); else None.
+    ``values``: the caller takes values from it, so only root's record or this user's own will do."""
     try:
         fd = os.open(os.path.join(state_dir, FILE_NAME), os.O_RDONLY | os.O_NOFOLLOW)
     except (OSError, ValueError):
@@ -69,7 +103,7 @@ def read_record(state_dir: str) -> dict[str, Any] | None:
         return None
     mark = record.get("stamp")
     mode = mark.get("security_mode") if isinstance(mark, dict) else None
-    if st.st_uid not in (0, os.geteuid()) and mode != "group":
+    if st.st_uid not in (0, os.geteuid()) and (values or mode != "group"):
         return None
     return record
 
@@ -77,12 +111,20 @@ def read_record(state_dir: str) -> dict[str, Any] | None:
 def valid_as_stamped(config_path: str, state_dir: str) -> bool:
     """True when the config at ``config_path`` (and its topology) are the files last validated."""
     record = read_record(state_dir)
-    if record is None or record.get("source") != config_path:
+    return record is not None and matches(record, config_path)
+
+
+def matches(record: dict[str, Any], config_path: str) -> bool:
+    """Whether ``record`` (``read_record``) holds the validation of the config at ``config_path``
+    as it is now: same files, same ds01, same validating code, same host CPU count."""
+    if record.get("source") != config_path:
         return False
     mark = record.get("stamp")
-    if not isinstance(mark, dict) or mark.get("ds01") != __version__:
+    if not isinstance(mark, dict) or mark.get("ds01") != __version__ or mark.get("cpus") != os.cpu_count():
         return False
     files = mark.get("files")
     if not isinstance(files, list) or not files or files[0] != [config_path, identity(config_path)]:
+        return False
+    if mark.get("code") != _code_mark():
         return False
     return all(isinstance(f, list) and len(f) == 2 and isinstance(f[0], str) and f[1] == identity(f[0]) for f in files)
