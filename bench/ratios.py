@@ -2,6 +2,7 @@
 """The speed targets of ds01, measured side by side in one run and printed as ratios.
 
     .venv/bin/python bench/ratios.py [--count 200] [--runs 9] [--create-runs 5] [--aime-mlc PATH]
+                                     [--skip-listings | --skip-create]
 
 Every figure is a whole process (interpreter start included, bytecode cached), the median of
 runs interleaved case by case so that background load falls on all of them alike.
@@ -74,6 +75,7 @@ def main() -> int:
     parser.add_argument("--create-runs", type=int, default=5)
     parser.add_argument("--aime-mlc", default=os.environ.get("AIME_MLC"), help="AIME's mlc (optional)")
     parser.add_argument("--skip-create", action="store_true")
+    parser.add_argument("--skip-listings", action="store_true", help="measure create + start only")
     parser.add_argument(
         "--ds01",
         default=str(Path(sys.executable).parent / "ds01"),
@@ -113,78 +115,79 @@ def main() -> int:
     socket_path = dc.docker_host().removeprefix("unix://")
     mine = {"filters": json.dumps({"label": [f"aime.mlc={USER}"]}), "all": "1", "size": "0"}
     try:
-        # 1. fixed cost
-        for cmd in ([ds01, "container", "list", "--json"], [ds01, "mlc", "list"]):
-            run_once(cmd, env)  # warm caches, fail loudly if broken
-        request = median_call(lambda: dc._get_json(socket_path, "/containers/json", mine, action="list"), 31)
-        med = interleaved(
-            {
-                "python -c pass": [[sys.executable, "-c", "pass"]],
-                "ds01 container list --json (none)": [[ds01, "container", "list", "--json"]],
-                "ds01 mlc list (none)": [[ds01, "mlc", "list"]],
-            },
-            env,
-            args.runs * 2,
-        )
-        floor = med["python -c pass"] + request
-        print(f"listing request in process: {request * 1000:.1f} ms")
-        show(
-            "Fixed cost (no containers): base = python -c pass + the listing request",
-            {"python -c pass + request": floor, **{k: v for k, v in med.items() if k != "python -c pass"}},
-            "python -c pass + request",
-            {k: 2.0 for k in med if k.startswith("ds01")},
-        )
-
-        # 2. listing COUNT containers
-        api = dc.api()
-        t0 = time.perf_counter()
-        for i in range(args.count):
-            name = f"{tag}-{i}"
-            labels = {
-                "aime.mlc": USER,
-                "aime.mlc.NAME": name,
-                "aime.mlc.USER": USER,
-                "aime.mlc.MLC_VERSION": "4",
-                "aime.mlc.DS01_MANAGED": "true",
-                "aime.mlc.WORK_MOUNT": str(ws),
-                "aime.mlc.FRAMEWORK": "custom",
-                "aime.mlc.ARCH": "CUDA_ADA",
-                "aime.mlc.GPUS": "none",
-                "aime.mlc.DATA_MOUNT": "-",
-                "aime.mlc.MODELS_MOUNT": "-",
-                "ds01.user": USER,
-                "ds01.uid": str(UID),
-                "ds01.project": name,
-                "ds01.created_at": "2026-01-01T00:00:00Z",
-                dev_engine.TEST_LABEL: tag,
-            }
-            api.create_container(image, ["true"], name=f"{name}._.{UID}", labels=labels)
-        print(f"\ncreated {args.count} containers in {time.perf_counter() - t0:.1f}s")
-        out = subprocess.run(
-            [ds01, "container", "list", "--json"], env=env, capture_output=True, text=True, check=True
-        ).stdout
-        assert sum(e["name"].startswith(tag) for e in json.loads(out)) == args.count
-        cases = {
-            "docker ps -a": [[docker, "ps", "-a"]],
-            "ds01 mlc list": [[ds01, "mlc", "list"]],
-            "ds01 container list --json": [[ds01, "container", "list", "--json"]],
-        }
-        targets = {"ds01 mlc list": 2.5, "ds01 container list --json": 2.5}
-        if args.aime_mlc:
-            cases["aime mlc list"] = [[args.aime_mlc, "list"]]
-        med = interleaved(cases, env, args.runs)
-        show(f"Listing {args.count} containers: base = docker ps -a", med, "docker ps -a", targets)
-        if args.aime_mlc:
-            show(
-                "... and against AIME's mlc list",
-                med,
-                "aime mlc list",
-                {"ds01 mlc list": 0.8, "ds01 container list --json": 0.8},
+        if not args.skip_listings:
+            # 1. fixed cost
+            for cmd in ([ds01, "container", "list", "--json"], [ds01, "mlc", "list"]):
+                run_once(cmd, env)  # warm caches, fail loudly if broken
+            request = median_call(lambda: dc._get_json(socket_path, "/containers/json", mine, action="list"), 31)
+            med = interleaved(
+                {
+                    "python -c pass": [[sys.executable, "-c", "pass"]],
+                    "ds01 container list --json (none)": [[ds01, "container", "list", "--json"]],
+                    "ds01 mlc list (none)": [[ds01, "mlc", "list"]],
+                },
+                env,
+                args.runs * 2,
             )
-        else:
-            print("  (AIME's mlc not given: --aime-mlc PATH or AIME_MLC=PATH adds the <= 0.8x comparison)")
-        for c in api.containers(all=True, filters={"label": f"{dev_engine.TEST_LABEL}={tag}"}):
-            api.remove_container(c["Id"], force=True)
+            floor = med["python -c pass"] + request
+            print(f"listing request in process: {request * 1000:.1f} ms")
+            show(
+                "Fixed cost (no containers): base = python -c pass + the listing request",
+                {"python -c pass + request": floor, **{k: v for k, v in med.items() if k != "python -c pass"}},
+                "python -c pass + request",
+                {k: 2.0 for k in med if k.startswith("ds01")},
+            )
+
+            # 2. listing COUNT containers
+            api = dc.api()
+            t0 = time.perf_counter()
+            for i in range(args.count):
+                name = f"{tag}-{i}"
+                labels = {
+                    "aime.mlc": USER,
+                    "aime.mlc.NAME": name,
+                    "aime.mlc.USER": USER,
+                    "aime.mlc.MLC_VERSION": "4",
+                    "aime.mlc.DS01_MANAGED": "true",
+                    "aime.mlc.WORK_MOUNT": str(ws),
+                    "aime.mlc.FRAMEWORK": "custom",
+                    "aime.mlc.ARCH": "CUDA_ADA",
+                    "aime.mlc.GPUS": "none",
+                    "aime.mlc.DATA_MOUNT": "-",
+                    "aime.mlc.MODELS_MOUNT": "-",
+                    "ds01.user": USER,
+                    "ds01.uid": str(UID),
+                    "ds01.project": name,
+                    "ds01.created_at": "2026-01-01T00:00:00Z",
+                    dev_engine.TEST_LABEL: tag,
+                }
+                api.create_container(image, ["true"], name=f"{name}._.{UID}", labels=labels)
+            print(f"\ncreated {args.count} containers in {time.perf_counter() - t0:.1f}s")
+            out = subprocess.run(
+                [ds01, "container", "list", "--json"], env=env, capture_output=True, text=True, check=True
+            ).stdout
+            assert sum(e["name"].startswith(tag) for e in json.loads(out)) == args.count
+            cases = {
+                "docker ps -a": [[docker, "ps", "-a"]],
+                "ds01 mlc list": [[ds01, "mlc", "list"]],
+                "ds01 container list --json": [[ds01, "container", "list", "--json"]],
+            }
+            targets = {"ds01 mlc list": 2.5, "ds01 container list --json": 2.5}
+            if args.aime_mlc:
+                cases["aime mlc list"] = [[args.aime_mlc, "list"]]
+            med = interleaved(cases, env, args.runs)
+            show(f"Listing {args.count} containers: base = docker ps -a", med, "docker ps -a", targets)
+            if args.aime_mlc:
+                show(
+                    "... and against AIME's mlc list",
+                    med,
+                    "aime mlc list",
+                    {"ds01 mlc list": 0.8, "ds01 container list --json": 0.8},
+                )
+            else:
+                print("  (AIME's mlc not given: --aime-mlc PATH or AIME_MLC=PATH adds the <= 0.8x comparison)")
+            for c in api.containers(all=True, filters={"label": f"{dev_engine.TEST_LABEL}={tag}"}):
+                api.remove_container(c["Id"], force=True)
 
         # 3. create + start as separate processes
         if not args.skip_create:

@@ -24,7 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from ds01 import paths
+from ds01.limits import stamp
 from support import configs
+from support.configs import aged
 from support.containers import ledger_rows
 from support.users import make_user, run_as_sudo, sudo_env, world_dir
 
@@ -260,9 +263,15 @@ def test_workspace_swapped_for_a_symlink_is_refused_at_start_run_and_recreate(
         assert setup.ds01(user, "container", "stop", name).exit_code == 0
         _as(user, "mv", str(wsx), str(user.home / "wsx.old"))
         _as(user, "ln", "-s", str(victim.home), str(wsx))
+        # The config validated and stamped: the plain starts below take the click-free path
+        # (``cli.starts``), which must check the mounts as the click commands do.
+        aged(setup.config)
+        assert setup.ds01(user, "container", "list").exit_code == 0
+        assert stamp.valid_as_stamped(str(setup.config), paths.state_dir_text())
 
         for args, stdin in (
             (("container", "start", name), None),
+            (("mlc", "start", name), None),
             (("container", "run", name), "cat secret.txt\n"),
             (("mlc", "start", name, "cat", "/workspace/secret.txt"), None),
         ):

@@ -36,11 +36,15 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> int:
             sys.stdout.flush()
             return 0
 
-    # The plain listings, without click (``cli.listings``); None: not one of them.
-    from ds01.cli.listings import fast as fast_listing
+    # The plain listings and starts, without click (``cli.listings``, ``cli.starts``); None:
+    # not one of them.
+    if len(args) > 1 and args[1] == "start":
+        from ds01.cli.starts import fast as fast_path
+    else:
+        from ds01.cli.listings import fast as fast_path
 
     try:
-        code = fast_listing(args)
+        code = fast_path(args)
     except KeyboardInterrupt:
         _terminal().error("Interrupted.")
         return 130

@@ -54,3 +54,16 @@ def script_option(f: F) -> F:
 
 def yes_option(f: F) -> F:
     return click.option("-y", "--yes", is_flag=True, help="Accept the defaults; ask nothing.")(f)
+
+
+def stop_options(f: F) -> F:
+    """``--force`` and ``--timeout``: how a container is stopped (``container stop`` and ``retire``)."""
+    f = click.option(
+        "-t",
+        "--timeout",
+        type=click.IntRange(min=0),
+        default=10,
+        show_default=True,
+        help="Seconds programs get to end before they are killed.",
+    )(f)
+    return click.option("-f", "--force", is_flag=True, help="Kill at once instead of asking programs to end.")(f)

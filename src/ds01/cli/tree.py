@@ -7,6 +7,10 @@ both become ``ds01 container create``; ``ALIASES`` adds the spellings of the des
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 # noun -> one-line help. The group object is ds01.cli.<noun>:group.
 NOUNS: dict[str, str] = {
     "container": "Create, run, stop and clean up your GPU containers.",
@@ -172,3 +176,22 @@ if __name__ == "__main__":
         sys.stdout.write(verb_table())
     else:
         sys.stdout.write("\n".join(symlink_names()) + "\n")
+
+
+def group_on_first_use(noun: str, verbs: dict[str, tuple[str, str]]) -> Any:
+    """A noun package's module ``__getattr__`` that builds its click ``group`` on first use.
+
+    Importing such a package (for its ``VERBS``, or a click-free helper beside its commands that
+    the fast paths in ``cli.starts`` use) then never imports click."""
+    built: dict[str, Any] = {}
+
+    def __getattr__(name: str) -> Any:
+        if name != "group":
+            raise AttributeError(f"module 'ds01.cli.{noun}' has no attribute {name!r}")
+        if "group" not in built:
+            from ds01.cli.lazy import LazyGroup
+
+            built["group"] = LazyGroup(name=noun, help=NOUNS[noun], lazy=verbs, no_args_is_help=True)
+        return built["group"]
+
+    return __getattr__

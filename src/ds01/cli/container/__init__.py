@@ -6,8 +6,11 @@ so that help listings never import the verbs themselves.
 
 from __future__ import annotations
 
-from ds01.cli.lazy import LazyGroup, LazySpec
-from ds01.cli.tree import NOUNS
+from ds01.cli.tree import group_on_first_use
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ds01.cli.lazy import LazySpec
 
 VERBS: LazySpec = {
     "create": ("ds01.cli.container.create:command", "Create a container with your limits and a GPU slot."),
@@ -24,4 +27,6 @@ VERBS: LazySpec = {
     "keep-alive": ("ds01.cli.container.keep_alive:command", "Postpone a container's idle stop (within policy)."),
 }
 
-group = LazyGroup(name="container", help=NOUNS["container"], lazy=VERBS, no_args_is_help=True)
+# ``group``, the click group, is built on first use: the helpers beside the commands
+# (``_common``) are imported by click-free paths too.
+__getattr__ = group_on_first_use("container", VERBS)

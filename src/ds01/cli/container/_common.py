@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import click
-
-from ds01.cli.app import App
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def stop_options(f: F) -> F:
-    """``--force`` and ``--timeout``: how a container is stopped (``stop`` and ``retire``)."""
-    f = click.option(
-        "-t",
-        "--timeout",
-        type=click.IntRange(min=0),
-        default=10,
-        show_default=True,
-        help="Seconds programs get to end before they are killed.",
-    )(f)
-    return click.option("-f", "--force", is_flag=True, help="Kill at once instead of asking programs to end.")(f)
-
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ds01.cli.context import App
     from ds01.units.containers.lifecycle import Hold, Target
 
 

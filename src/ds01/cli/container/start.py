@@ -25,32 +25,6 @@ def command(app: App, name: str | None, wait: str | None, as_json: bool) -> None
 
     JSON keys: name, docker_name, started, recreated, gpu_slots.
     """
-    from ds01.cli.container._common import gpu_words, locate, pick_name
-    from ds01.cli.gpu._common import parse_wait
-    from ds01.units.containers import lifecycle
-    from ds01.units.containers.texts import guide
+    from ds01.cli.starts import container_start
 
-    term = app.terminal
-    guide(term, "start")
-    target = locate(app, pick_name(app, name, running=False))
-    with term.progress(f"Starting {target.name}…", steps=True) as status:
-        s = lifecycle.ensure_running(app.config, target, progress=status.update, wait=parse_wait(wait))
-    if as_json:
-        term.json(
-            {
-                "name": target.name,
-                "docker_name": target.docker_name,
-                "started": s.started,
-                "recreated": s.recreated,
-                "gpu_slots": s.slots,
-            }
-        )
-        return
-    gpu = gpu_words(s.slots)
-    if s.recreated:
-        term.success(f"Recreated and started {target.name} ({gpu}).")
-    elif s.started:
-        term.success(f"Started {target.name} ({gpu}).")
-    else:
-        term.info(f"{target.name} was already running ({gpu}).")
-    term.next_step(f"ds01 container run {target.name}", "open a shell in it")
+    container_start(app, name, wait=wait, as_json=as_json)

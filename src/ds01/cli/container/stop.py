@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from ds01.cli.app import App, pass_app, read_only
-from ds01.cli.container._common import stop_options
-from ds01.cli.options import guided_option, json_option, script_option
+from ds01.cli.options import guided_option, json_option, script_option, stop_options
 
 
 @click.command("stop")

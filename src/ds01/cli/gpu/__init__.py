@@ -6,8 +6,11 @@ so that help listings never import the verbs themselves.
 
 from __future__ import annotations
 
-from ds01.cli.lazy import LazyGroup, LazySpec
-from ds01.cli.tree import NOUNS
+from ds01.cli.tree import group_on_first_use
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ds01.cli.lazy import LazySpec
 
 VERBS: LazySpec = {
     "status": ("ds01.cli.gpu.status:command", "Every GPU slot: free, allocated, held or reserved, and by whom."),
@@ -19,4 +22,6 @@ VERBS: LazySpec = {
     "reconcile": ("ds01.cli.gpu.reconcile:command", "Make the allocation ledger agree with Docker; report fixes."),
 }
 
-group = LazyGroup(name="gpu", help=NOUNS["gpu"], lazy=VERBS, no_args_is_help=True)
+# ``group``, the click group, is built on first use: the helpers beside the commands
+# (``_common``) are imported by click-free paths too.
+__getattr__ = group_on_first_use("gpu", VERBS)

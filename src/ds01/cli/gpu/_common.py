@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from ds01.cli.app import App
+from typing import TYPE_CHECKING
+
 from ds01.errors import PolicyRefused, UsageError
+
+if TYPE_CHECKING:
+    from ds01.cli.context import App
 
 
 def require_self_or_admin(app: App, user: str, what: str) -> None:

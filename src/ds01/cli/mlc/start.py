@@ -20,22 +20,10 @@ def command(app: App, name: str, argv: tuple[str, ...], detach: bool) -> int:
 
     Options come before NAME; everything after NAME is the command and its arguments.
     """
-    from ds01.base import engine, execs
+    from ds01.base import engine
+    from ds01.cli.starts import mlc_start
 
-    term, me = app.terminal, app.identity
-    info = engine.find_container(name, me, any_user=is_admin(app))
+    info = engine.find_container(name, app.identity, any_user=is_admin(app))
     config = _config(app)
     mode = config.security.mode if config is not None else None  # None: the engine reads it
-    if engine.start_container(info, mode=mode):
-        term.success(f"Container {info.name} started.")
-    else:
-        term.info(f"Container {info.name} is already running.")
-    if not argv:
-        return 0
-
-    def write(stream):  # the command's output is data: stdout stays stdout, stderr stays stderr
-        return lambda chunk: (stream.write(chunk.decode(errors="replace")), stream.flush())
-
-    return execs.run_command(
-        info, me, list(argv), detach=detach, out=write(term.stdout), err=write(term.stderr), mode=mode
-    )
+    return mlc_start(app.terminal, app.identity, info, mode=mode, argv=argv, detach=detach)
