@@ -209,6 +209,55 @@ def remove_probe_containers(client, name: str) -> None:
         c.remove(force=True)
 
 
+# What a CPU-only create from a local image does not use: the allocator, the ledger (sqlite3),
+# the inventory's slots, the exec module, a random token (secrets, hmac), decimal, the image
+# picker and its choices, the Dockerfile parser's shlex.
+NOT_ON_A_CPU_CREATE = (
+    "ds01.gpu.allocator",
+    "ds01.gpu.ledger",
+    "ds01.gpu.model",
+    "ds01.gpu.inventory",
+    "ds01.gpu.service",
+    "sqlite3",
+    "ds01.base.execs",
+    "secrets",
+    "hmac",
+    "decimal",
+    "shlex",
+    "ds01.units.containers.choices",
+    "ds01.wizards.container_image",
+    "ds01.cli.gpu._common",
+)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("family", "gpus", "remove"),
+    [("mlc", ("-g", "0"), ("remove", "-f")), ("container", ("--gpus", "0"), ("cleanup", "--force"))],
+)
+def test_a_cpu_only_create_from_a_local_image_loads_only_what_it_uses(
+    tmp_path, docker_env, base_image, session_tag, family, gpus, remove
+):
+    """The second create (the first validated the config and read the image's /etc): a simulated
+    inventory's compute capability comes from its topology file alone."""
+    ws = str(probe_workspace(tmp_path))
+    name = f"{session_tag}-cc{family[0]}"
+    env = {**SUDO, "DS01_STATE_DIR": str(tmp_path / "state")}
+    (tmp_path / "state").mkdir()
+    argv = (family, "create", name, "--image", base_image, "-w", ws, *gpus, "--script")
+    try:
+        for _ in range(2):
+            modules, done = loaded(tmp_path, *argv, env=env)
+            assert done.returncode == 0, done.stderr
+            assert docker_env.containers.get(f"{name}._.4997").status == "created"
+            _, gone = loaded(tmp_path, family, remove[0], name, remove[1], "--script", env=env)
+            assert gone.returncode == 0, gone.stderr
+        assert heavy(modules) == []
+        assert [m for m in NOT_ON_A_CPU_CREATE if m in modules] == []
+    finally:
+        remove_probe_containers(docker_env, name)
+
+
 @pytest.mark.docker
 def test_container_create_start_stop_retire_and_cleanup_load_no_sdk(tmp_path, docker_env, base_image, session_tag):
     ws = str(probe_workspace(tmp_path))

@@ -27,7 +27,7 @@ KEEPALIVE = ["sleep", "infinity"]
 WORKSPACE, DATA, MODELS = "/workspace", "/data", "/models"
 RESOURCE_KEYS = frozenset({"nano_cpus", "mem_limit", "memswap_limit", "shm_size", "pids_limit", "cgroup_parent"})
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
-_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENV_KEY = r"[A-Za-z_][A-Za-z0-9_]*"  # compiled at its first use (re's cache)
 
 Progress = Callable[[str], None]
 
@@ -117,7 +117,7 @@ def plan_create(spec: ContainerSpec) -> _Plan:
         )
     env = {}
     for key, value in spec.env.items():
-        if not _ENV_KEY.fullmatch(key):
+        if not re.fullmatch(_ENV_KEY, key):
             raise UsageError(f"Environment variable name {key!r} is not valid.")
         env[key] = str(value)
     env.update(gpu_visibility_env(spec))

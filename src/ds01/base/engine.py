@@ -48,10 +48,8 @@ from ds01.base.container_spec import (
     plan_create,
     security_mode,
 )
-from ds01.base.execs import read_container_file
 from ds01.base.names import SEPARATOR, docker_name
 from ds01.base.sparse import request_timeout
-from ds01.base.users import UserEntry, build_archive, choose_shell, sudoers_line, with_user
 from ds01.errors import GpuLibraryError, NotFound, OperationFailed, PolicyRefused, UsageError
 from ds01.identity import Identity, sanitize
 from ds01.policy import containers as hardening_policy
@@ -209,6 +207,8 @@ def install_user(
     read for that image before, and kept there when it is read now."""
     if owner.uid == 0:
         return
+    from ds01.base.users import UserEntry, build_archive, choose_shell, sudoers_line, with_user
+
     if harden is None:
         harden = hardening_policy.hardening("group", uid=owner.uid, gid=owner.gid)
     shared = harden.mode == "group"
@@ -236,6 +236,8 @@ def install_user(
 
 def _read_etc(cid: str) -> image_etc.EtcFacts:
     """What the user setup needs, read out of a created container."""
+    from ds01.base.execs import read_container_file
+
     action = "set up your user in the container"
     passwd = (read_container_file(cid, "/etc/passwd", action=action) or b"").decode()
     group = (read_container_file(cid, "/etc/group", action=action) or b"").decode()

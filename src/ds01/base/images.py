@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +99,8 @@ def build(
     ``check`` sees the built image's labels before it is tagged; a sentence it returns refuses
     the image (it is removed again and ``refused`` is set).
     """
+    import secrets  # hmac and OpenSSL's hashes: only a build needs a random tag
+
     temp_tag = f"ds01-building-{secrets.token_hex(4)}"
     log: list[str] = []
     image_id: str | None = None

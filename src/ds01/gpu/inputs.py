@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ds01.errors import UsageError
-from ds01.gpu.allocator import Holding, Policy
-from ds01.gpu.ledger import Ledger, Row
-from ds01.gpu.model import Inventory
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ds01.gpu.allocator import Holding, Policy
+    from ds01.gpu.ledger import Ledger, Row
+    from ds01.gpu.model import Inventory
     from ds01.limits.config import Config
     from ds01.limits.reservation import Reservation
 
+# The allocator, the ledger (sqlite3), the model and datetime are imported by the functions that
+# use them: a CPU-only create asks this module only for the GPUs' compute capabilities.
+
 
 def _dt(ts: float | None) -> datetime | None:
+    from datetime import UTC, datetime
+
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
@@ -61,6 +67,8 @@ def quota(config: Config, user: str) -> UserQuota:
 
 
 def policy_of(config: Config) -> Policy:
+    from ds01.gpu.allocator import Policy
+
     g = config.gpu_allocation
     return Policy(
         strategy=g.strategy,
@@ -105,7 +113,11 @@ def _secure_at(path: str, mtime: int) -> bool:
 
 
 def ledger_for(config: Config, ledger: Ledger | None) -> Ledger:
-    return ledger or Ledger(secure=config.security.secure)
+    if ledger is not None:
+        return ledger
+    from ds01.gpu.ledger import Ledger
+
+    return Ledger(secure=config.security.secure)
 
 
 def owner_uid(user: str) -> int | None:
@@ -121,6 +133,18 @@ def inventory(config: Config) -> Inventory:
 
     g = config.gpu_allocation
     return _inventory.load(g.inventory, g.topology, enable_mig=g.enable_mig)
+
+
+def compute_capabilities(config: Config) -> list[tuple[int, int]]:
+    """The compute capabilities that the configured inventory's GPUs report (lost ones too, as
+    ``inventory``'s GPUs carry them). A simulated inventory's come from its topology file alone,
+    refused as ``inventory`` refuses it; no slot, UUID or model object is made for them."""
+    g = config.gpu_allocation
+    if g.inventory == "simulated":
+        from ds01.limits.topology import simulated_topology
+
+        return [gpu.compute_capability for gpu in simulated_topology(g.topology).gpus if gpu.compute_capability]
+    return [gpu.compute_capability for gpu in inventory(config).gpus if gpu.compute_capability]
 
 
 class Holds:
@@ -146,6 +170,10 @@ class Holds:
 
 
 def holdings(rows: list[Row], holds: Holds) -> list[Holding]:
+    from datetime import UTC, datetime
+
+    from ds01.gpu.allocator import Holding
+
     return [
         Holding(
             slot=r.slot,

@@ -588,12 +588,9 @@ def _stable_uuid(prefix: str, *parts: object) -> str:
 def simulated_gpus(path: Path) -> list[Gpu]:
     """GPUs described by a topology YAML file (SPEC §4); UUIDs derived stably from the file's name.
     The file is read by ``limits.topology``; any problem with it is a ConfigError naming the first."""
-    from ds01.limits.topology import MIG_PROFILE_RE, problem_sentence, read_topology
+    from ds01.limits.topology import MIG_PROFILE_RE, simulated_topology
 
-    topology, problems = read_topology(path)
-    if problems:
-        more = f" ({len(problems) - 1} more: run `ds01 limits check`)" if len(problems) > 1 else ""
-        raise ConfigError(problem_sentence(path, problems[0]).rstrip(".") + more + ".")
+    topology = simulated_topology(path)
     topo = path.stem
     gpus: list[Gpu] = []
     for entry in topology.gpus:
@@ -633,7 +630,9 @@ def load(backend: str = "nvml", topology: Path | None = None, *, enable_mig: boo
     """The inventory of this machine (``nvml``) or of a topology file (``simulated``)."""
     if backend == "simulated":
         if topology is None:
-            raise ConfigError("gpu_allocation.inventory is simulated but no gpu_allocation.topology is set.")
+            from ds01.limits.topology import NO_TOPOLOGY
+
+            raise ConfigError(NO_TOPOLOGY)
         gpus = simulated_gpus(topology)
         notes: list[str] = []
     elif backend == "nvml":

@@ -54,7 +54,7 @@ NETWORK_FORMS = (
     "bridge, none, or the name of a Docker network (letters, digits, '_', '.' and '-', "
     "starting with a letter or digit); never host or container:NAME"
 )
-_NETWORK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NETWORK_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # compiled at its first use (re's cache)
 
 
 @dataclass(frozen=True)
@@ -662,7 +662,7 @@ def _c_network(spec: FieldSpec, value: Any, key: str) -> str:
         raise _bad(spec, value, key, "is refused: a container never shares the host's network namespace")
     if value.startswith("container:"):
         raise _bad(spec, value, key, "is refused: a container never joins another container's network namespace")
-    if not _NETWORK_NAME_RE.match(value):
+    if not re.match(_NETWORK_NAME_RE, value):
         raise _bad(spec, value, key, "is not a network mode or network name")
     return value
 

@@ -4,7 +4,8 @@
 could be read of it, and the ``busy:`` list) and every problem found, each as a key path, the
 value and a sentence. ``limits check`` reports all the problems with the rest of the
 configuration (``limits.config.topology_slots``); the simulated inventory
-(``gpu.inventory.simulated_gpus``) refuses a file with any, naming the first.
+(``gpu.inventory.simulated_gpus``, through ``simulated_topology``) refuses a file with any,
+naming the first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 MIG_PROFILE_RE = re.compile(r"^(\d+)g\.(\d+)gb$", re.IGNORECASE)
 CAPABILITY_RE = re.compile(r"^(\d+)\.(\d+)$")
 KEYS = ("name", "memory", "mig", "uuid", "mig_pending", "lost", "compute_capability")
+NO_TOPOLOGY = "gpu_allocation.inventory is simulated but no gpu_allocation.topology is set."
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,20 @@ def read_topology(path: Path) -> tuple[Topology, list[TopologyProblem]]:
     except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and friends: report, don't crash
         return Topology(), [TopologyProblem("", None, f"is not valid YAML ({exc}).".replace("\n", " "))]
     return parse_topology(raw)
+
+
+def simulated_topology(path: Path | None) -> Topology:
+    """The topology a simulated inventory is made of: a ConfigError when none is set or when the
+    file has any problem (naming the first, and how many more ``limits check`` would list)."""
+    from ds01.errors import ConfigError
+
+    if path is None:
+        raise ConfigError(NO_TOPOLOGY)
+    topology, problems = read_topology(path)
+    if problems:
+        more = f" ({len(problems) - 1} more: run `ds01 limits check`)" if len(problems) > 1 else ""
+        raise ConfigError(problem_sentence(path, problems[0]).rstrip(".") + more + ".")
+    return topology
 
 
 def parse_topology(raw: Any) -> tuple[Topology, list[TopologyProblem]]:

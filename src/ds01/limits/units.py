@@ -9,7 +9,6 @@ containers at launch, and ``0.5h`` was once read as ``5h``. Sizes are docker sty
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 SIZE_FORMS = "a number with a unit b, k, m, g or t (docker style, e.g. 512m, 32g, 1.5g, 1t)"
@@ -18,11 +17,12 @@ DURATION_FORMS = "a number with a unit s, m, h, d or w (e.g. 30m, 0.5h, 48h, 2d,
 _SIZE_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 # Docker also accepts "mb", "gib" and "1 g"; so do we, so that values copied from
 # `docker run` flags keep working.
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmgt])(?:i?b)?$", re.IGNORECASE)
+# The patterns are compiled at their first use (``re``'s cache), not when the module is imported.
+_SIZE_RE = r"^(\d+(?:\.\d+)?)\s*([bkmgt])(?:i?b)?$"
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])", re.IGNORECASE)
-_DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?[smhdw])+$", re.IGNORECASE)
+_DURATION_PART = r"(\d+(?:\.\d+)?)([smhdw])"
+_DURATION_RE = r"^(?:\d+(?:\.\d+)?[smhdw])+$"
 
 
 class LimitsValueError(ValueError):
@@ -57,10 +57,16 @@ def _text(value: Any, *, key: str, accepted: str, what: str) -> str:
 def parse_size(value: Any, *, key: str) -> int:
     """``"32g"`` -> 34359738368. Bare numbers, negatives and unknown units are refused."""
     text = _text(value, key=key, accepted=SIZE_FORMS, what="size")
-    match = _SIZE_RE.match(text)
+    match = re.match(_SIZE_RE, text, re.IGNORECASE)
     if not match:
         raise LimitsValueError(key, value, SIZE_FORMS, "has no known size unit")
     number, unit = match.groups()
+    if "." not in number and len(number) <= 15:
+        # A whole number: the product is exact either way (Decimal keeps 28 digits), without
+        # loading decimal for the sizes every topology and config is written in.
+        return int(number) * _SIZE_UNITS[unit.lower()]
+    from decimal import Decimal
+
     return int(Decimal(number) * _SIZE_UNITS[unit.lower()])
 
 
@@ -68,11 +74,13 @@ def parse_duration(value: Any, *, key: str) -> int:
     """``"1h30m"`` -> 5400, ``"0.5h"`` -> 1800. Bare numbers and unknown units are refused."""
     text = _text(value, key=key, accepted=DURATION_FORMS, what="duration")
     compact = text.replace(" ", "")
-    if not _DURATION_RE.match(compact):
+    if not re.match(_DURATION_RE, compact, re.IGNORECASE):
         raise LimitsValueError(key, value, DURATION_FORMS, "has no known duration unit")
+    from decimal import Decimal, InvalidOperation
+
     total = Decimal(0)
     seen: set[str] = set()
-    for number, unit in _DURATION_PART.findall(compact):
+    for number, unit in re.findall(_DURATION_PART, compact, re.IGNORECASE):
         unit = unit.lower()
         if unit in seen:
             raise LimitsValueError(key, value, DURATION_FORMS, f"repeats the unit {unit!r}")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -104,7 +103,7 @@ def require(caller_uid: int, *, what: str = "image", **facts) -> Verdict:
 
 # --- images a Dockerfile reaches -------------------------------------------------------------
 
-_INSTRUCTION = re.compile(r"^\s*(?P<cmd>[A-Za-z]+)\s+(?P<rest>.*)$")
+_INSTRUCTION = r"^\s*(?P<cmd>[A-Za-z]+)\s+(?P<rest>.*)$"  # compiled at its first use (re's cache)
 
 
 def _logical_lines(text: str) -> list[str]:
@@ -131,13 +130,13 @@ def _instructions(text: str) -> Iterator[tuple[str, str, str, bool]]:
     """``(INSTRUCTION, arguments, line, under_onbuild)`` for every instruction of a Dockerfile
     (an ``ONBUILD X ...`` line yields ``X`` with ``under_onbuild`` set)."""
     for line in _logical_lines(text):
-        m = _INSTRUCTION.match(line)
+        m = re.match(_INSTRUCTION, line)
         if not m:
             continue
         cmd, rest = m.group("cmd").upper(), m.group("rest").strip()
         onbuild = cmd == "ONBUILD"
         if onbuild:
-            inner = _INSTRUCTION.match(rest)
+            inner = re.match(_INSTRUCTION, rest)
             if not inner:
                 continue
             cmd, rest = inner.group("cmd").upper(), inner.group("rest").strip()
@@ -178,6 +177,8 @@ def referenced_images(text: str) -> list[str]:
 
 def label_keys(text: str) -> list[str]:
     """The keys a Dockerfile's ``LABEL`` instructions set (``LABEL k=v "k 2"=v`` and ``LABEL k v``)."""
+    import shlex
+
     keys: list[str] = []
     for cmd, rest, _line, _onbuild in _instructions(text):
         if cmd != "LABEL":
@@ -197,6 +198,8 @@ def _from_flags(rest: str) -> list[str]:
     """``--from=X`` of COPY/ADD and ``--mount=...,from=X`` of RUN."""
     if rest.startswith("["):
         return []
+    import shlex
+
     try:
         words = shlex.split(rest, posix=True)
     except ValueError:

@@ -27,10 +27,15 @@ def request_from(
     wait: str | None,
 ):  # type: ignore[no-untyped-def]
     """The CreateRequest of the command line (shared with `container deploy`)."""
-    from ds01.cli.gpu._common import parse_wait
     from ds01.units.containers.create import CreateRequest
 
     name = name or app.terminal.ask("Container name:", what="a container NAME")
+    if wait is not None:  # parse_wait(None) is None: its module is loaded only for a --wait
+        from ds01.cli.gpu._common import parse_wait
+
+        waited = parse_wait(wait)
+    else:
+        waited = None
     return CreateRequest(
         name=name,
         owner=app.identity,
@@ -43,7 +48,7 @@ def request_from(
         models=models,
         project_dockerfile=project_dockerfile,
         arch=arch,
-        wait=parse_wait(wait),
+        wait=waited,
     )
 
 
@@ -58,10 +63,11 @@ def ask_first(app: App, req, *, dry_run: bool = False):  # type: ignore[no-untyp
     real create: no question can come, and ``create(..., preflight=True)`` makes the same checks,
     with the same sentences, once, under the user's lock)."""
     from ds01.units.containers import create as unit
-    from ds01.wizards.container_image import choose_image
 
     if not dry_run and unit.settled_by_flags(req):
         return req, None
+    from ds01.wizards.container_image import choose_image
+
     checked = unit.preflight(app.config, req, slots=not dry_run)
     return choose_image(app.terminal, app.config, req), checked
 

@@ -25,11 +25,11 @@ from ds01.rollback import Rollback
 from ds01.units.containers import definitions
 
 if TYPE_CHECKING:
-    from ds01.base.catalog import Catalog
     from ds01.base.container_spec import ContainerInfo, ContainerSpec
     from ds01.identity import Identity
     from ds01.limits.config import Config
     from ds01.limits.resolver import ResolvedLimits
+    from ds01.units.containers.choices import CatalogChoices, ImageCandidate, ImageChoices
 
 Progress = Callable[[str], None]
 
@@ -166,7 +166,7 @@ def _arch(config: Config, explicit: str | None, *, required: bool) -> str | None
     backend = config.gpu_allocation.inventory
     cap = None
     if backend == "simulated":
-        caps = [g.compute_capability for g in inputs.inventory(config).gpus if g.compute_capability]
+        caps = inputs.compute_capabilities(config)  # the topology alone: no slots are made
         cap = min(caps) if caps else None
     try:
         return catalog.resolve_arch(explicit, compute_capability=cap, detect=backend == "nvml")
@@ -191,28 +191,11 @@ def _catalog_image(config: Config, req: CreateRequest) -> _Image:
     return _Image(entry.image, False, entry.framework, entry.version, arch, "catalog")
 
 
-@dataclass(frozen=True)
-class CatalogChoices:
-    """The catalog's frameworks and versions for the architecture a catalog image would get."""
-
-    arch: str
-    catalog: Catalog
-
-    def frameworks(self) -> list[str]:
-        return self.catalog.frameworks(self.arch)
-
-    def canonical_framework(self, framework: str) -> str:
-        """The catalog's spelling of ``framework`` (``pytorch`` -> ``Pytorch``), as ``create`` reads it."""
-        return self.catalog.canonical_framework(framework)
-
-    def versions(self, framework: str) -> list[str]:
-        return self.catalog.versions(self.canonical_framework(framework), self.arch)
-
-
 def catalog_choices(config: Config, arch: str | None = None) -> CatalogChoices:
     """What FRAMEWORK VERSION may be on this server (``arch``: the ``--arch`` given); exit 2 when
     no architecture can be known."""
     from ds01.base import catalog
+    from ds01.units.containers.choices import CatalogChoices
 
     resolved = _arch(config, arch, required=True)
     assert resolved is not None
@@ -239,32 +222,6 @@ def _policy_context(config: Config) -> dict[str, Any]:
     return {"catalog_refs": _catalog_refs(config), "allowed_refs": allowed, "allowed_ids": images.ids_of(allowed)}
 
 
-@dataclass(frozen=True)
-class ImageCandidate:
-    """A local image the caller may run, with the verdict of ``policy.images`` that allows it."""
-
-    ref: str
-    why: str  # "own" (their project image) | "catalog" | "allowed" (security.allowed_base_images)
-
-
-@dataclass(frozen=True)
-class ImageChoices:
-    """What a request that names no image may choose from: its ``NAME-image`` is missing, so it
-    takes one of ``images`` (``--image``) or a catalog FRAMEWORK VERSION."""
-
-    default: str  # NAME-image, not on this server
-    build: str  # the command that would build it
-    images: list[ImageCandidate]  # the caller's own first, then the others, each sorted
-
-    @property
-    def missing(self) -> str:
-        """The refusal when nobody can be asked: what to pass instead."""
-        return (
-            f"No image given and {self.default} does not exist; pass --image IMG or FRAMEWORK VERSION, "
-            f"or build it first with `{self.build}`."
-        )
-
-
 def settled_by_flags(req: CreateRequest) -> bool:
     """Whether flags name the image (``--image``, or FRAMEWORK and VERSION): nothing can be asked."""
     return bool(req.image or (req.framework and req.version))
@@ -281,6 +238,7 @@ def image_choices(config: Config, req: CreateRequest) -> ImageChoices | None:
     otherwise what it may choose from. Asks nothing: the caller passes the choice back as
     ``--image`` or FRAMEWORK VERSION in a new request."""
     from ds01.base import images
+    from ds01.units.containers.choices import ImageChoices
 
     if not needs_image_choice(req):
         return None
@@ -299,6 +257,7 @@ def _local_images(config: Config, owner: Identity) -> list[ImageCandidate]:
     imported each image for and the config, never by an image's labels."""
     from ds01.base import images
     from ds01.policy import images as image_policy
+    from ds01.units.containers.choices import ImageCandidate
 
     context = _policy_context(config)
     own: list[ImageCandidate] = []
@@ -377,6 +336,8 @@ def _resolve_image(config: Config, req: CreateRequest) -> _Image:
     attrs = images.inspect_local(default)
     if attrs is not None:
         return _Image(default, True, None, None, _arch(config, req.arch, required=False), "project", attrs)
+    from ds01.units.containers.choices import ImageChoices
+
     raise UsageError(ImageChoices(default, _build_command(req), []).missing)
 
 

@@ -30,7 +30,7 @@ from ds01.identity import Identity, lookup, sanitize
 from ds01.policy.labels import split_list
 
 Owner = str | Identity
-_ANON = re.compile(r"^uid(\d+)$")  # identity.current's name for a uid without a passwd entry
+_ANON = r"^uid(\d+)$"  # identity.current's name for a uid without a passwd entry (compiled at first use)
 
 
 DEFINITION_VERSION = 1
@@ -52,7 +52,7 @@ def owner_uid(owner: Owner) -> int:
     caller = current()
     if caller.name == owner:
         return caller.uid  # the caller as sudo named them (SUDO_USER/SUDO_UID)
-    anon = _ANON.match(owner)
+    anon = re.match(_ANON, owner)
     if anon:
         return int(anon.group(1))
     raise OperationFailed(
