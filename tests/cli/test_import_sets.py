@@ -209,10 +209,11 @@ def remove_probe_containers(client, name: str) -> None:
         c.remove(force=True)
 
 
-# What a CPU-only create from a local image does not use: the allocator, the ledger (sqlite3),
-# the inventory's slots, the exec module, a random token (secrets, hmac), decimal, the image
+# What a CPU-only create from a local image does not use: the allocator and its inputs, the
+# ledger (sqlite3), the inventory's slots, the exec module, a random token (secrets, hmac), decimal, the image
 # picker and its choices, the Dockerfile parser's shlex.
 NOT_ON_A_CPU_CREATE = (
+    "ds01.gpu.inputs",
     "ds01.gpu.allocator",
     "ds01.gpu.ledger",
     "ds01.gpu.model",

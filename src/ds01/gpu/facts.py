@@ -1,24 +1,42 @@
 """Facts about the GPUs for other services: activity per slot, compute processes, the compute
-capability."""
+capability.
+
+The inventory and the model are imported by the functions that use them: a create's
+``compute_capabilities`` on a simulated inventory reads only the topology file.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ds01.gpu.inputs import inventory
-from ds01.gpu.model import GpuProcess, Inventory, SlotActivity
-
 if TYPE_CHECKING:
+    from ds01.gpu.model import GpuProcess, Inventory, SlotActivity
     from ds01.limits.config import Config
 
 
 def compute_capability(config: Config) -> tuple[int, int] | None:
     """The compute capability of the first GPU that reports one (the image catalog picks the
     framework build's architecture from it); None when no GPU says."""
+    from ds01.gpu.inputs import inventory
+
     for gpu in inventory(config).gpus:
         if gpu.compute_capability is not None and not gpu.lost:
             return gpu.compute_capability
     return None
+
+
+def compute_capabilities(config: Config) -> list[tuple[int, int]]:
+    """The compute capabilities that the configured inventory's GPUs report (lost ones too, as
+    the inventory's GPUs carry them). A simulated inventory's come from its topology file alone,
+    refused as the inventory refuses it; no slot, UUID or model object is made for them."""
+    g = config.gpu_allocation
+    if g.inventory == "simulated":
+        from ds01.limits.topology import simulated_topology
+
+        return [gpu.compute_capability for gpu in simulated_topology(g.topology).gpus if gpu.compute_capability]
+    from ds01.gpu.inputs import inventory
+
+    return [gpu.compute_capability for gpu in inventory(config).gpus if gpu.compute_capability]
 
 
 def gpu_processes(config: Config) -> list[GpuProcess]:
@@ -40,6 +58,7 @@ def slot_activity(config: Config, inv: Inventory) -> dict[str, SlotActivity]:
     """
     from ds01 import paths
     from ds01.gpu import inventory as _inventory
+    from ds01.gpu.model import SlotActivity
 
     if config.gpu_allocation.inventory == "simulated":
         topology = config.gpu_allocation.topology

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ds01.limits.reservation import Reservation
 
 # The allocator, the ledger (sqlite3), the model and datetime are imported by the functions that
-# use them: a CPU-only create asks this module only for the GPUs' compute capabilities.
+# use them.
 
 
 def _dt(ts: float | None) -> datetime | None:
@@ -133,18 +133,6 @@ def inventory(config: Config) -> Inventory:
 
     g = config.gpu_allocation
     return _inventory.load(g.inventory, g.topology, enable_mig=g.enable_mig)
-
-
-def compute_capabilities(config: Config) -> list[tuple[int, int]]:
-    """The compute capabilities that the configured inventory's GPUs report (lost ones too, as
-    ``inventory``'s GPUs carry them). A simulated inventory's come from its topology file alone,
-    refused as ``inventory`` refuses it; no slot, UUID or model object is made for them."""
-    g = config.gpu_allocation
-    if g.inventory == "simulated":
-        from ds01.limits.topology import simulated_topology
-
-        return [gpu.compute_capability for gpu in simulated_topology(g.topology).gpus if gpu.compute_capability]
-    return [gpu.compute_capability for gpu in inventory(config).gpus if gpu.compute_capability]
 
 
 class Holds:

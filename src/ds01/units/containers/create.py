@@ -161,12 +161,12 @@ class _Image:
 
 def _arch(config: Config, explicit: str | None, *, required: bool) -> str | None:
     from ds01.base import catalog
-    from ds01.gpu import inputs
+    from ds01.gpu import facts
 
     backend = config.gpu_allocation.inventory
     cap = None
     if backend == "simulated":
-        caps = inputs.compute_capabilities(config)  # the topology alone: no slots are made
+        caps = facts.compute_capabilities(config)  # the topology alone: no slots are made
         cap = min(caps) if caps else None
     try:
         return catalog.resolve_arch(explicit, compute_capability=cap, detect=backend == "nvml")
