@@ -383,3 +383,34 @@ def test_a_reply_that_is_not_http_is_one_sentence():
 
     with pytest.raises(OperationFailed, match="not HTTP"):
         _parse_response(b"garbage", "list containers")
+
+
+@pytest.mark.docker
+def test_plain_starts_load_neither_click_nor_the_config_parser(tmp_path, docker_env, base_image, session_tag):
+    """``mlc start NAME`` and ``container start NAME`` on a stamped config (``cli.starts``): no
+    click, no YAML; ``mlc start`` not even the config's module (the stamp holds the mode)."""
+    ws = str(probe_workspace(tmp_path))
+    name = f"{session_tag}-st"
+    env = {**SUDO, "DS01_STATE_DIR": str(tmp_path / "state")}
+    (tmp_path / "state").mkdir()
+    try:
+        run_light(tmp_path, "mlc", "create", name, "--image", base_image, "-w", ws, "-g", "0", "--script")
+        for argv, done_text in (
+            (("mlc", "start", name), f"Container {name} started."),
+            (("container", "start", name), f"{name} was already running (no GPU)."),
+            (("mlc", "start", "--script", name), f"Container {name} is already running."),
+        ):
+            modules, done = loaded(tmp_path, *argv, env=env)
+            assert done.returncode == 0, (argv, done.stderr)
+            assert done_text in done.stdout + done.stderr, argv
+            assert [m for m in ("click", "yaml", "ds01.yaml12", "ds01.cli.root") if m in modules] == [], argv
+            assert heavy(modules) == [], argv
+            if argv[0] == "mlc":
+                assert "ds01.limits.config" not in modules, argv
+        assert docker_env.containers.get(f"{name}._.4997").status == "running"
+        # Any other form is click's: a COMMAND after NAME runs in the container.
+        modules, done = loaded(tmp_path, "mlc", "start", name, "echo", "from-inside", env=env)
+        assert done.returncode == 0 and "from-inside" in done.stdout, done.stderr
+        assert "click" in modules
+    finally:
+        remove_probe_containers(docker_env, name)
