@@ -210,8 +210,9 @@ def remove_probe_containers(client, name: str) -> None:
 
 
 # What a CPU-only create from a local image does not use: the allocator and its inputs, the
-# ledger (sqlite3), the inventory's slots, the exec module, a random token (secrets, hmac), decimal, the image
-# picker and its choices, the Dockerfile parser's shlex.
+# ledger (sqlite3), the inventory's slots, the exec module, tarfile (the user setup's archive is
+# written by hand), a random token (secrets, hmac), decimal, the image picker and its choices,
+# the Dockerfile parser's shlex.
 NOT_ON_A_CPU_CREATE = (
     "ds01.gpu.inputs",
     "ds01.gpu.allocator",
@@ -221,6 +222,7 @@ NOT_ON_A_CPU_CREATE = (
     "ds01.gpu.service",
     "sqlite3",
     "ds01.base.execs",
+    "tarfile",
     "secrets",
     "hmac",
     "decimal",
