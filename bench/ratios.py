@@ -4,8 +4,9 @@
     .venv/bin/python bench/ratios.py [--count 200] [--runs 9] [--create-runs 5] [--aime-mlc PATH]
                                      [--skip-listings | --skip-create]
 
-Every figure is a whole process (interpreter start included, bytecode cached), the median of
-runs interleaved case by case so that background load falls on all of them alike.
+Every figure is a whole process (interpreter start included, bytecode written first as an
+installed package has it), the median of runs interleaved case by case so that background
+load falls on all of them alike.
 
 1. Fixed cost, with no container of the caller: ``ds01 container list --json`` and
    ``ds01 mlc list`` against ``python -c pass`` + the listing request itself (one raw GET
@@ -35,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _timing import median_call, run_once
+from _timing import compile_package, median_call, run_once
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -85,6 +86,7 @@ def main() -> int:
 
     from dev import engine as dev_engine
 
+    compile_package()
     dev_engine.ensure_engine()
     image = dev_engine.ensure_base_image()
     from ds01.base import docker_client as dc

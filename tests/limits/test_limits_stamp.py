@@ -154,3 +154,23 @@ def test_a_record_whose_config_cannot_be_rebuilt_is_ignored(setup, monkeypatch):
     monkeypatch.setattr(config_module, "load_config", lambda p: parsed.append(p) or real(p))
     assert last_good.load(config, use=last_good.TAKE).path == config
     assert parsed == [config]
+
+
+def test_a_simulated_inventorys_capabilities_come_with_the_validated_config(setup, monkeypatch):
+    """A create's catalog architecture needs the topology's compute capabilities: read once, at
+    validation, and carried by the stamped record (the stamp covers the topology file)."""
+    from ds01.gpu import facts
+    from ds01.limits import topology
+
+    config, _state = setup
+    first = last_good.load(aged(config), use=last_good.TAKE)
+    expected = [gpu.compute_capability for gpu in topology.simulated_topology(first.gpu_allocation.topology).gpus]
+    assert first.gpu_allocation.compute_capabilities == tuple(expected)
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the topology file was read again")
+
+    monkeypatch.setattr(topology, "read_topology", refuse)
+    _no_parse(monkeypatch)
+    again = last_good.load(config, use=last_good.TAKE)
+    assert facts.compute_capabilities(again) == expected

@@ -10,6 +10,10 @@ Tier 2 units build on these functions; ``ds01 mlc`` is their thin command-line s
 - ``start_container``, ``stop_container(info, *, timeout, force)``, ``remove_container(info, *, force)``
   (404/409 mean "already done" and return False).
 
+``find_container`` to ``remove_container`` (and ``inspect_container``, ``check_before_start``,
+``bind_sources``) live in ``ds01.base.running``, which a command acting on an existing container
+imports without the create path's modules; they are reachable here as well.
+
 Beside it: ``ds01.base.container_spec`` (the spec and its plan, no Docker), ``ds01.base.execs`` (commands
 and programs in a container), ``ds01.base.stats`` (``docker stats`` figures) and
 ``ds01.base.container_defs`` (what is needed to make a container again).
@@ -35,8 +39,8 @@ from typing import Any
 
 from ds01 import rollback
 from ds01.base import docker_client as dc
-from ds01.base import engine_api, image_etc
-from ds01.base.container_info import info_from_api, list_infos
+from ds01.base import engine_api, image_etc, running
+from ds01.base.container_info import info_from_api
 from ds01.base.container_spec import (
     KEEPALIVE,
     NOTEBOOK_PORT,
@@ -46,15 +50,22 @@ from ds01.base.container_spec import (
     Progress,
     notebook_publishable,
     plan_create,
-    security_mode,
 )
-from ds01.base.names import SEPARATOR, docker_name
-from ds01.base.sparse import request_timeout
-from ds01.errors import GpuLibraryError, NotFound, OperationFailed, PolicyRefused, UsageError
+from ds01.errors import GpuLibraryError, NotFound, OperationFailed, UsageError
 from ds01.identity import Identity, sanitize
 from ds01.policy import containers as hardening_policy
 from ds01.policy import labels as label_policy
-from ds01.policy import mounts as mount_policy
+
+# What acts on existing containers lives in ``base.running``; callers reach it here too.
+bind_sources = running.bind_sources
+check_before_start = running.check_before_start
+find_container = running.find_container
+inspect_container = running.inspect_container
+list_containers = running.list_containers
+remove_container = running.remove_container
+start_container = running.start_container
+stop_container = running.stop_container
+
 
 # -- create ---------------------------------------------------------------------------------
 
@@ -75,20 +86,6 @@ def image_attrs(image: str) -> dict[str, Any] | None:
         return dict(engine_api.request_json("GET", f"/images/{image}/json", action=f"look up image {image}") or {})
     except dc.EngineNotFound:
         return None
-
-
-def inspect_container(cid: str, name: str | None = None) -> dict[str, Any]:
-    """The engine's inspect data of a container; a missing one is NotFound (exit 2) naming ``name``."""
-    label = name or cid[:12]
-    return dict(
-        engine_api.request_json(
-            "GET",
-            f"/containers/{cid}/json",
-            action=f"inspect container {label}",
-            missing=f"Container {label!r} has gone.",
-        )
-        or {}
-    )
 
 
 def pull_image(image: str, progress: Progress | None = None) -> None:
@@ -394,147 +391,6 @@ def _remove_quietly_if_gone(action: str, call: Callable[[], Any]) -> None:
 
 
 # -- find, list, lifecycle ------------------------------------------------------------------
-
-
-def list_containers(owner: str | None, *, running_only: bool = False, size: bool = False) -> list[ContainerInfo]:
-    """mlc containers of ``owner`` (a login; None = every user's), ds01's and AIME's, one API call
-    (``container_info.list_infos``)."""
-    return list_infos(owner, running_only=running_only, size=size)
-
-
-def find_container(name: str, owner: Identity, *, any_user: bool = False) -> ContainerInfo:
-    """The caller's container called ``name`` (display name or ``name._.uid``); else NotFound.
-
-    ``any_user`` (admins): another user's container by its Docker name, or by a display name
-    that only one user has. Someone else's container is otherwise "not found for you".
-    """
-    wanted = name if SEPARATOR in name else docker_name(name, owner.uid)
-    mine = list_containers(owner.name)
-    for info in mine:
-        if info.docker_name in (wanted, name):
-            return info
-    if any_user:
-        everyone = list_containers(None)
-        hits = [i for i in everyone if i.docker_name == name] or [i for i in everyone if i.name == name]
-        if len(hits) == 1:
-            return hits[0]
-        if len(hits) > 1:
-            raise UsageError(
-                f"Several users have a container named {name!r}: "
-                f"{', '.join(h.docker_name for h in hits)}; give the full name."
-            )
-    raise NotFound(f"No container named {name!r} for you; see `ds01 mlc list`.")
-
-
-def _still_there(cid: str, *, running: bool | None = None) -> Callable[[], bool]:
-    """For ``dc.gone_ok``: whether the container is still there (and, when ``running`` is given,
-    in that run state), so a 409 was a refusal rather than the same change already under way."""
-
-    def check() -> bool:
-        try:
-            attrs = engine_api.request_json("GET", f"/containers/{cid}/json", action="look up the container")
-        except dc.EngineNotFound:
-            return False
-        state = (attrs or {}).get("State") or {}
-        if state.get("Status") in ("removing", "dead"):
-            return False
-        return running is None or bool(state.get("Running")) == running
-
-    return check
-
-
-def bind_sources(attrs: Mapping[str, Any]) -> list[tuple[str, bool]]:
-    """``(host path, read-write)`` of every bind mount Docker will resolve when it starts the container."""
-    host = attrs.get("HostConfig") or {}
-    found: list[tuple[str, bool]] = []
-    for bind in host.get("Binds") or []:
-        parts = str(bind).split(":")
-        if parts and parts[0].startswith("/"):
-            found.append((parts[0], not (len(parts) > 2 and "ro" in parts[2].split(","))))
-    for mount in host.get("Mounts") or []:
-        if mount.get("Type") == "bind" and mount.get("Source"):
-            found.append((str(mount["Source"]), not mount.get("ReadOnly")))
-    return found
-
-
-def _owner_ids(info: ContainerInfo, owner: Identity | None) -> tuple[int, int]:
-    if owner is not None:
-        return owner.uid, owner.gid
-    if info.uid is None:
-        raise PolicyRefused(f"Container {info.name!r} has no owner ds01 can tell; it is not started by ds01.")
-    return info.uid, info.uid
-
-
-def check_before_start(
-    info: ContainerInfo,
-    owner: Identity | None = None,
-    *,
-    mode: str | None = None,
-    attrs: Mapping[str, Any] | None = None,
-) -> None:
-    """Refuse (exit 3) to start a container whose bind sources are not the owner's real folders
-    now, or (secure mode) that lacks the hardening; ``policy.mounts``/``policy.containers`` decide."""
-    uid, gid = _owner_ids(info, owner)
-    if attrs is None:
-        attrs = inspect_container(info.id, info.name)
-    hardening_policy.check_container(security_mode(mode), uid=uid, gid=gid, attrs=attrs, name=info.name)
-    for source, rw in bind_sources(attrs):
-        mount_policy.check_bind_source(source, uid, "mounted", writable=rw)
-
-
-def start_container(info: ContainerInfo, owner: Identity | None = None, *, mode: str | None = None) -> bool:
-    """Start it after ``check_before_start``; False when it was already running.
-
-    Docker resolves bind sources at start, following symlinks as root, so the mounts are
-    checked here, right before the start, and not only at create. The window left is the
-    time between this check and Docker's own resolution (see ``ds01.policy.mounts``).
-    """
-    if info.running:
-        return False
-    check_before_start(info, owner, mode=mode)
-    engine_api.request("POST", f"/containers/{info.id}/start", action=f"start container {info.name}")
-    return True
-
-
-def stop_container(info: ContainerInfo, *, timeout: int = 10, force: bool = False) -> bool:
-    """Stop (``force``: kill) it; False when it was not running or vanished meanwhile."""
-    if not info.running:
-        return False
-    if force:
-        action = f"kill container {info.name}"
-        return dc.gone_ok(
-            action,
-            lambda: engine_api.request("POST", f"/containers/{info.id}/kill", action=action),
-            still_there=_still_there(info.id, running=True),
-        )
-    action = f"stop container {info.name}"
-    return dc.gone_ok(  # a 304 (stopped meanwhile) is a success, as through the SDK
-        action,
-        lambda: engine_api.request(
-            "POST",
-            f"/containers/{info.id}/stop",
-            query={"t": str(timeout)},
-            action=action,
-            timeout=request_timeout() + timeout,  # the engine answers after the grace time
-        ),
-        still_there=_still_there(info.id, running=True),
-    )
-
-
-def remove_container(info: ContainerInfo, *, force: bool = False) -> bool:
-    """Remove a stopped container (``force``: also a running one); False when already gone."""
-    if info.running and not force:
-        raise UsageError(
-            f"Container {info.name!r} is running; stop it first (ds01 mlc stop {info.name}) or remove it with -f."
-        )
-    action = f"remove container {info.name}"
-    return dc.gone_ok(
-        action,
-        lambda: engine_api.request(
-            "DELETE", f"/containers/{info.id}", query={"force": "1" if force else "0"}, action=action
-        ),
-        still_there=_still_there(info.id),
-    )
 
 
 def aime_committed_image(info: ContainerInfo) -> str | None:

@@ -7,7 +7,7 @@ interpreter start, so ``run`` answers the plain forms itself (``fast``), as it a
 plain listings (``cli.listings``):
 
 - ``mlc start NAME`` (with ``-s``/``--script``; no COMMAND): the caller's own container, started
-  after the same checks (``engine.start_container``). All it needs of the config is its
+  after the same checks (``base.running.start_container``). All it needs of the config is its
   security mode, which the last-good record's stamp holds (``limits.stamp``), so the config is
   neither parsed nor rebuilt. Another user's container (an admin's ``any_user`` lookup), a
   config that is not the one stamped, or any other form goes to click, which validates,
@@ -72,14 +72,14 @@ def _mlc_start(name: str, *, script: bool) -> int | None:
     mode = _stamped_mode()
     if mode is None:
         return None
-    from ds01.base import engine
+    from ds01.base import running
     from ds01.errors import NotFound
     from ds01.identity import current
     from ds01.terminal import Terminal
 
     me = current()
     try:
-        info = engine.find_container(name, me)
+        info = running.find_container(name, me)
     except NotFound:
         return None  # perhaps another user's, for an admin: click decides
     term = Terminal()
@@ -110,9 +110,9 @@ def mlc_start(
 ) -> int:
     """Start ``info`` (``mode``: the security mode, None: read it now); with ``argv``, run that
     command in it as ``me`` and give its exit code."""
-    from ds01.base import engine
+    from ds01.base import running
 
-    if engine.start_container(info, mode=mode):
+    if running.start_container(info, mode=mode):
         term.success(f"Container {info.name} started.")
     else:
         term.info(f"Container {info.name} is already running.")

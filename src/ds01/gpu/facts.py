@@ -30,6 +30,8 @@ def compute_capabilities(config: Config) -> list[tuple[int, int]]:
     the inventory's GPUs carry them). A simulated inventory's come from its topology file alone,
     refused as the inventory refuses it; no slot, UUID or model object is made for them."""
     g = config.gpu_allocation
+    if g.inventory == "simulated" and g.compute_capabilities is not None:
+        return list(g.compute_capabilities)  # read from the topology when the config was validated
     if g.inventory == "simulated":
         from ds01.limits.topology import simulated_topology
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ds01 import paths
 from ds01.errors import ConfigError
@@ -19,6 +19,9 @@ from ds01.limits import schema
 from ds01.limits.reservation import Reservation
 from ds01.limits.schema import FieldSpec, did_you_mean
 from ds01.limits.units import LimitsValueError
+
+if TYPE_CHECKING:
+    from ds01.limits.topology import Topology
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class GpuAllocation:
     inventory: str = "nvml"
     topology: Path | None = None
     device_requests: str = "auto"
+    # A simulated inventory's compute capabilities, read from its topology at validation (the
+    # stamp covers the topology file): a create's catalog architecture needs no second read.
+    compute_capabilities: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -262,12 +268,16 @@ def topology_slots(path: Path, col: _Collector | None = None) -> list[str]:
 
     ``limits.topology`` parses the file; its problems are added to ``col``.
     """
+    return _read_topology(path, col).slot_ids()
+
+
+def _read_topology(path: Path, col: _Collector | None) -> Topology:
     from ds01.limits.topology import read_topology
 
     topology, problems = read_topology(path)
     if col is not None:
         col.problems.extend(Problem(str(path), p.key, p.value, p.message) for p in problems)
-    return topology.slot_ids()
+    return topology
 
 
 def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Config:
@@ -353,6 +363,7 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
     ga = sections["gpu_allocation"]
     topology: Path | None = None
     known_slots: set[str] | None = None
+    capabilities: tuple[tuple[int, int], ...] | None = None
     if ga["topology"] is not None:
         topology = _resolve_topology(ga["topology"], path.parent)
         if topology is None:
@@ -370,7 +381,9 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
                 "is required when inventory is simulated; expected a topology file such as topologies/demo-small.yaml",
             )
         elif topology is not None:
-            known_slots = set(topology_slots(topology, col))
+            simulated = _read_topology(topology, col)
+            known_slots = set(simulated.slot_ids())
+            capabilities = tuple(g.compute_capability for g in simulated.gpus if g.compute_capability)
 
     # user_overrides
     user_overrides: dict[str, dict[str, Any]] = {}
@@ -396,7 +409,7 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
         groups=groups,
         user_overrides=user_overrides,
         admins=frozenset(admins),
-        gpu_allocation=GpuAllocation(**{**ga, "topology": topology}),
+        gpu_allocation=GpuAllocation(**{**ga, "topology": topology, "compute_capabilities": capabilities}),
         policies=Policies(**sections["policies"]),
         advanced=Advanced(**sections["advanced"]),
         images=ImagesSettings(
