@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
+    # Files here tick in nanoseconds: a short racy window keeps these tests quick
+    # (test_the_racy_window_covers_filesystems_that_tick_in_seconds pins the real one).
+    monkeypatch.setattr(stamp, "RACY_NS", 20_000_000)
     state = tmp_path / "state"
     state.mkdir()
     config = tmp_path / "resource-limits.yaml"
@@ -97,6 +100,27 @@ def test_a_file_read_right_after_a_write_is_not_stamped(setup, monkeypatch):
     monkeypatch.setenv("DS01_STATE_DIR", str(state))
     last_good.load(aged(config), use=last_good.TAKE)  # the next read, once the file is older, stamps it
     assert stamp.valid_as_stamped(str(config), str(state))
+
+
+def test_the_racy_window_covers_filesystems_that_tick_in_seconds(setup, monkeypatch):
+    """On a filesystem whose times tick once a second (ext4 with small inodes, some network
+    filesystems) a same-size rewrite within the second keeps every part of the identity: a
+    read inside that second must not be stamped, whatever the fine clock says."""
+    config, state = setup
+    monkeypatch.undo()  # the real window
+    monkeypatch.setenv("DS01_STATE_DIR", str(state))
+    assert stamp.RACY_NS >= 2_000_000_000
+
+    def coarse(path):  # the identity as such a filesystem reports it: whole seconds
+        found = real_identity(path)
+        return None if found is None else [*found[:3], found[3] // 10**9 * 10**9, found[4] // 10**9 * 10**9]
+
+    real_identity = stamp.identity
+    monkeypatch.setattr(stamp, "identity", coarse)
+    tick = coarse(str(config))[4]
+    for offset, stamped in ((900_000_000, False), (1_500_000_000, False), (2_100_000_000, True)):
+        mark = stamp.make(str(config), None, "group", read_at_ns=tick + offset)
+        assert (mark is not None) is stamped, offset
 
 
 def test_a_changed_topology_file_is_validated_again(setup, tmp_path):

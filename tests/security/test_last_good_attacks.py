@@ -80,3 +80,29 @@ def test_a_record_a_user_rewrote_is_replaced_by_roots_next_validation(tmp_path, 
             fh.write("\nmystery_key: 1\n")
         fallback = last_good.load(config, use=last_good.READ)
         assert fallback.defaults == real.defaults
+
+
+@pytest.mark.parametrize("planted", ["fifo", "deep"])
+def test_a_planted_record_neither_hangs_nor_breaks_roots_commands(tmp_path, monkeypatch, planted):
+    """In group mode a member may write the state folder. A FIFO in place of the record would
+    block every reader; a nesting too deep for the parser would end every command with an
+    internal error. Root's commands treat both as "no record"."""
+    from support.users import run_as_sudo
+
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chmod(state, 0o777)
+    monkeypatch.setenv("DS01_STATE_DIR", str(state))
+    stored = last_good.store_path(state)
+    with make_user("lgdos") as member:
+        if planted == "fifo":
+            os.mkfifo(stored, 0o644)
+        else:
+            stored.write_text("[" * 200_000)
+        os.chown(stored, member.uid, member.gid)
+        for argv in (("limits", "show", member.name), ("container", "list", "--json")):
+            done = run_as_sudo(None, *argv, timeout=30)
+            assert done.exit_code == 0, (argv, done)
+            assert "internal error" not in done.stderr, argv
+        # The next validation replaced the planted file with root's record.
+        assert stored.is_file() and not stored.is_symlink() and stored.stat().st_uid == 0

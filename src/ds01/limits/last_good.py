@@ -102,12 +102,8 @@ def remember(config: _config.Config, *, state_dir: Path | None = None, stamp: di
     from ds01.fsutil import write_atomic
 
     target = store_path(state_dir)
-    try:
-        old = json.loads(target.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        old = None
-    if not isinstance(old, dict):
-        old = {}
+    found = _stamp.read_json(str(target))
+    old = found[0] if found is not None and isinstance(found[0], dict) else {}
     if (
         stamp is not None
         and old.get("source") == str(config.path)
@@ -156,24 +152,16 @@ class LastGood:
 
 def recall(source: Path, *, state_dir: Path | None = None) -> LastGood | None:
     """The last good config stored for ``source``, or None (never stored, unreadable, untrusted)."""
-    target = store_path(state_dir)
-    try:
-        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+    found = _stamp.read_json(str(store_path(state_dir)))
+    if found is None or not isinstance(found[0], dict):
         return None
+    record, st = found
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            record = json.loads(fh.read().decode("utf-8"))
         if record.get("format") != FORMAT or record.get("source") != str(source):
             return None
         config = _decode(record["config"])
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
-    finally:
-        os.close(fd)
     if not isinstance(config, _config.Config):
         return None
     # In secure mode only root writes the state folder: a copy someone else wrote is not used.
@@ -191,7 +179,7 @@ def _stamped(path: Path) -> _config.Config | None:
         return None
     try:
         config = _decode(record["config"])
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
     return config if isinstance(config, _config.Config) else None
 

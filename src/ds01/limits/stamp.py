@@ -10,9 +10,16 @@ they need to know is that the config is valid; every other command (``last_good.
 takes the validated config from the record instead of parsing the file again.
 
 A file changed in the same clock tick as the read that validated it would keep its identity
-(a file's times come from a coarse clock, one tick is up to 10 ms), so a file younger than
-``RACY_NS`` when it was read is not stamped: the next command validates it again, as git
-re-reads a "racily clean" file.
+(a file's times come from a coarse clock: a tick is a few milliseconds on most filesystems
+and a whole second on some, such as ext4 with small inodes or some network filesystems), so
+a file younger than ``RACY_NS`` (2 s) when it was read is not stamped: the next command
+validates it again, as git re-reads a "racily clean" file. Once a read began a whole tick
+after the file's last change, a later write falls in a later tick and changes the ctime.
+
+The record is read as hostile input (``read_json``): never through a link, never a FIFO or a
+device (which would block every command), at most ``MAX_RECORD`` bytes, a nesting too deep
+for the parser is "no record", and a record whose values are wanted is read only when its
+owner may be believed.
 
 A record is believed only as ``last_good.recall`` believes it: a regular file, not a link,
 writable by its owner only, owned by root or by this process's user (or, to know that the
@@ -44,18 +51,27 @@ def identity(path: str) -> list[int] | None:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
-RACY_NS = 50_000_000  # a file younger than this when read is not stamped (see above)
+RACY_NS = 2_000_000_000  # a file younger than this when read is not stamped (see above)
+MAX_RECORD = 1 << 22  # bytes; a config record is a few kilobytes
 
-# The modules whose code decides what a valid config is and what it holds.
-_CODE = ("config.py", "schema.py", "units.py", "reservation.py", "topology.py", "legacy.py")
+# The modules whose code decides what a valid config is and what it holds (package paths).
+_CODE = (
+    "limits/config.py",
+    "limits/schema.py",
+    "limits/units.py",
+    "limits/reservation.py",
+    "limits/topology.py",
+    "limits/legacy.py",
+    "yaml12.py",
+)
 
 
 def _code_mark() -> list[list[int]]:
-    here = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = []
     for name in _CODE:
         try:
-            st = os.stat(os.path.join(here, name))
+            st = os.stat(os.path.join(package, name))
         except OSError:
             out.append([-1, -1])
             continue
@@ -80,27 +96,42 @@ def make(config_path: str, topology: str | None, security_mode: str, *, read_at_
     }
 
 
-def read_record(state_dir: str, *, values: bool = False) -> dict[str, Any] | None:
-    """The last-good record as stored, when it is believed (see the module's text); else None.
-    ``values``: the caller takes values from it, so only root's record or this user's own will do."""
+def read_json(path: str, *, owners: tuple[int, ...] | None = None) -> tuple[Any, os.stat_result] | None:
+    """The JSON document in the regular file at ``path``, and the file's stat; None when it is
+    missing, a link, not a regular file (a FIFO would block the reader), writable by others
+    than its owner, larger than ``MAX_RECORD``, owned by none of ``owners`` (when given; checked
+    before anything is read), or not JSON this parser can read (a nesting too deep included)."""
     try:
-        fd = os.open(os.path.join(state_dir, FILE_NAME), os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except (OSError, ValueError):
         return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022:
+        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022 or st.st_size > MAX_RECORD:
+            return None
+        if owners is not None and st.st_uid not in owners:
             return None
         chunks = []
-        while chunk := os.read(fd, 1 << 20):
+        size = 0
+        while size <= MAX_RECORD and (chunk := os.read(fd, 1 << 20)):
             chunks.append(chunk)
-        record = jsonlite.loads(b"".join(chunks))
-    except (OSError, ValueError):
+            size += len(chunk)
+        if size > MAX_RECORD:
+            return None
+        return jsonlite.loads(b"".join(chunks)), st
+    except (OSError, ValueError, RecursionError):
         return None
     finally:
         os.close(fd)
-    if not isinstance(record, dict):
+
+
+def read_record(state_dir: str, *, values: bool = False) -> dict[str, Any] | None:
+    """The last-good record as stored, when it is believed (see the module's text); else None.
+    ``values``: the caller takes values from it, so only root's record or this user's own will do."""
+    found = read_json(os.path.join(state_dir, FILE_NAME), owners=(0, os.geteuid()) if values else None)
+    if found is None or not isinstance(found[0], dict):
         return None
+    record, st = found
     mark = record.get("stamp")
     mode = mark.get("security_mode") if isinstance(mark, dict) else None
     if st.st_uid not in (0, os.geteuid()) and (values or mode != "group"):
