@@ -198,3 +198,25 @@ def test_a_simulated_inventorys_capabilities_come_with_the_validated_config(setu
     _no_parse(monkeypatch)
     again = last_good.load(config, use=last_good.TAKE)
     assert facts.compute_capabilities(again) == expected
+
+
+def test_a_tilde_path_is_taken_only_by_a_process_with_the_same_home(setup, tmp_path, monkeypatch):
+    """``images.aime_catalog: ~/…`` expands with the validating process's HOME: a record made by
+    root (HOME=/root) must not hand a user root's expansion, so another HOME validates afresh."""
+    config, state = setup
+    text = config.read_text()
+    packaged = "aime_catalog: /opt/aime-ml-containers/ml_images.repo"
+    assert packaged in text
+    config.write_text(text.replace(packaged, "aime_catalog: ~/ml.repo"))
+    monkeypatch.setenv("HOME", str(tmp_path / "first"))
+    first = last_good.load(aged(config), use=last_good.TAKE)
+    assert first.images.aime_catalog == tmp_path / "first" / "ml.repo"
+    assert stamp.valid_as_stamped(str(config), str(state))
+    monkeypatch.setenv("HOME", str(tmp_path / "second"))
+    assert not stamp.valid_as_stamped(str(config), str(state))
+    assert last_good.load(config, use=last_good.TAKE).images.aime_catalog == tmp_path / "second" / "ml.repo"
+    # A config whose paths use no ~ is the same for every HOME.
+    config.write_text(text)
+    last_good.load(aged(config), use=last_good.TAKE)
+    monkeypatch.setenv("HOME", str(tmp_path / "third"))
+    assert stamp.valid_as_stamped(str(config), str(state))

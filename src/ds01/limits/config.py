@@ -117,6 +117,9 @@ class Config:
     wizard: dict[str, Any]
     security: Security = field(default_factory=Security)
     warnings: tuple[str, ...] = ()
+    # The home folder a leading ``~`` in a path (topology, aime_catalog) was expanded with;
+    # None when no path used one. The stamp holds it: another HOME validates afresh.
+    home: str | None = None
 
     def reservations(self) -> list[Reservation]:
         out = []
@@ -402,6 +405,7 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
         user_overrides[user] = values
 
     images = sections["images"]
+    tilde_paths = (ga["topology"], images["aime_catalog"])
     config = Config(
         path=path,
         defaults=defaults,
@@ -422,6 +426,7 @@ def _build(path: Path, raw: Any, col: _Collector, host_cpus: int | None) -> Conf
         wizard=dict(sections["wizard"]),
         security=Security(**sections["security"]),
         warnings=tuple(col.warnings),
+        home=os.path.expanduser("~") if any(str(v).startswith("~") for v in tilde_paths if v) else None,
     )
     return config
 

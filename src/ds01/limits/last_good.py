@@ -238,7 +238,9 @@ def load(path: Path, *, use: str, is_admin: Any = None, warn: Any = None) -> _co
             "and listing your containers still work."
         ) from None
     topology = config.gpu_allocation.topology
-    mark = _stamp.make(str(path), str(topology) if topology else None, config.security.mode, read_at_ns=read_at)
+    mark = _stamp.make(
+        str(path), str(topology) if topology else None, config.security.mode, read_at_ns=read_at, home=config.home
+    )
     # Stamped only when the file did not change while it was read.
     remember(config, stamp=mark if mark and before is not None and mark["files"][0][1] == before else None)
     return config

@@ -79,9 +79,12 @@ def _code_mark() -> list[list[int]]:
     return out
 
 
-def make(config_path: str, topology: str | None, security_mode: str, *, read_at_ns: int) -> dict[str, Any] | None:
+def make(
+    config_path: str, topology: str | None, security_mode: str, *, read_at_ns: int, home: str | None = None
+) -> dict[str, Any] | None:
     """The stamp of a config just validated, whose read began at ``read_at_ns`` (``time.time_ns``);
-    None when a file cannot be stat'ed or was changed too shortly before (``RACY_NS``)."""
+    None when a file cannot be stat'ed or was changed too shortly before (``RACY_NS``).
+    ``home``: the home folder a ``~`` in its paths was expanded with (``Config.home``)."""
     files = [config_path] + ([topology] if topology else [])
     ids = [identity(f) for f in files]
     if any(i is None or read_at_ns - i[4] < RACY_NS for i in ids):
@@ -92,6 +95,7 @@ def make(config_path: str, topology: str | None, security_mode: str, *, read_at_
         "cpus": os.cpu_count(),
         "code": _code_mark(),
         "security_mode": security_mode,
+        "home": home,
         "files": pairs,
     }
 
@@ -147,7 +151,8 @@ def valid_as_stamped(config_path: str, state_dir: str) -> bool:
 
 def matches(record: dict[str, Any], config_path: str) -> bool:
     """Whether ``record`` (``read_record``) holds the validation of the config at ``config_path``
-    as it is now: same files, same ds01, same validating code, same host CPU count."""
+    as it is now: same files, same ds01, same validating code, same host CPU count (and the
+    same home folder, when a path in it began with ``~``)."""
     if record.get("source") != config_path:
         return False
     mark = record.get("stamp")
@@ -158,4 +163,6 @@ def matches(record: dict[str, Any], config_path: str) -> bool:
         return False
     if mark.get("code") != _code_mark():
         return False
+    if mark.get("home") is not None and mark.get("home") != os.path.expanduser("~"):
+        return False  # a ``~`` in a path would expand elsewhere for this process
     return all(isinstance(f, list) and len(f) == 2 and isinstance(f[0], str) and f[1] == identity(f[0]) for f in files)
