@@ -197,3 +197,48 @@ def test_what_container_exit_advises_keeps_a_program_running(cli, cenv, as_user,
     assert r.exit_code == 0 and "last shell closed" not in r.stderr, r
     assert engine.find_container(name, _owner(cenv, "alice")).running
     assert cli("container", "retire", name, "--force").exit_code == 0
+
+
+def test_a_paused_container_is_alive_for_stop_start_cleanup_and_release(cli, cenv, as_user, docker_env, base_image):
+    """``docker pause`` (an admin, or a group-mode member) freezes a container without stopping
+    it: its processes and GPU memory stay. ds01 must not take it for stopped: a stop stops it
+    (and only then starts the hold clock), a start resumes it, a cleanup without --force and the
+    release of stale holds leave it alone."""
+    from ds01.units.containers import activity
+
+    as_user("alice")
+    ws = str(cenv.workspace("alice"))
+    name = cenv.name("lc-pause")
+    dname = cenv.docker_name("lc-pause", "alice")
+    assert cli("container", "create", name, "--image", base_image, "-w", ws).exit_code == 0
+    assert cli("container", "start", name).exit_code == 0
+    container = docker_env.containers.get(dname)
+
+    container.pause()
+    assert dname not in {i.docker_name for i in activity.stopped_containers()}
+    r = cli("container", "cleanup", name)
+    assert r.exit_code == 2 and "running" in r.stderr, r
+    r = cli("container", "start", name)  # resumed, not refused with Docker's advice to unpause
+    assert r.exit_code == 0 and "unpause" not in r.stderr, r
+    container.reload()
+    assert container.status == "running"
+
+    container.pause()
+    assert cenv.active_rows()[0][4] is None  # no hold clock while it is alive
+    r = cli("container", "stop", name, "--timeout", "1")
+    assert r.exit_code == 0 and "was not running" not in r.stderr and "1h" in r.stderr, r
+    container.reload()
+    assert container.status == "exited"
+    assert cenv.active_rows()[0][4] is not None  # the hold clock starts at the real stop
+
+    assert cli("mlc", "start", name).exit_code == 0
+    container.pause()
+    r = cli("mlc", "start", name)
+    assert r.exit_code == 0, r
+    container.reload()
+    assert container.status == "running"
+    container.pause()
+    r = cli("mlc", "stop", name)
+    assert r.exit_code == 0 and "was not running" not in r.stderr, r
+    container.reload()
+    assert container.status == "exited"

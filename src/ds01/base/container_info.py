@@ -38,6 +38,13 @@ class ContainerInfo:
         return self.state == "running"
 
     @property
+    def alive(self) -> bool:
+        """Running, paused (frozen by ``docker pause``: its processes and GPU memory stay) or
+        restarting: not stopped, so it holds what it holds, is stopped by a stop and may not be
+        removed without force."""
+        return self.state in ("running", "paused", "restarting")
+
+    @property
     def ds01_managed(self) -> bool:
         return lbl.is_ds01_managed(self.labels)
 

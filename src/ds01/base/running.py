@@ -133,6 +133,10 @@ def start_container(info: ContainerInfo, owner: Identity | None = None, *, mode:
     checked here, right before the start, and not only at create. The window left is the
     time between this check and Docker's own resolution (see ``ds01.policy.mounts``).
     """
+    if info.state == "paused":
+        # Frozen, not stopped: its mounts were resolved when it started, so it is only thawed.
+        engine_api.request("POST", f"/containers/{info.id}/unpause", action=f"resume container {info.name}")
+        return True
     if info.running:
         return False
     check_before_start(info, owner, mode=mode)
@@ -141,8 +145,9 @@ def start_container(info: ContainerInfo, owner: Identity | None = None, *, mode:
 
 
 def stop_container(info: ContainerInfo, *, timeout: int = 10, force: bool = False) -> bool:
-    """Stop (``force``: kill) it; False when it was not running or vanished meanwhile."""
-    if not info.running:
+    """Stop (``force``: kill) it, paused or not; False when it was not running or vanished
+    meanwhile."""
+    if not info.alive:
         return False
     if force:
         action = f"kill container {info.name}"
@@ -167,7 +172,7 @@ def stop_container(info: ContainerInfo, *, timeout: int = 10, force: bool = Fals
 
 def remove_container(info: ContainerInfo, *, force: bool = False) -> bool:
     """Remove a stopped container (``force``: also a running one); False when already gone."""
-    if info.running and not force:
+    if info.alive and not force:
         raise UsageError(
             f"Container {info.name!r} is running; stop it first (ds01 mlc stop {info.name}) or remove it with -f."
         )

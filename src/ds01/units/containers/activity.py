@@ -52,7 +52,7 @@ def running_containers(user: str | None = None) -> list[ContainerInfo]:
 def stopped_containers() -> list[ContainerInfo]:
     from ds01.base import engine
 
-    return [i for i in engine.list_containers(None) if i.ds01_managed and not i.running]
+    return [i for i in engine.list_containers(None) if i.ds01_managed and not i.alive]
 
 
 def observe(

@@ -172,12 +172,7 @@ def ensure_running(
     from ds01.base import container_defs, engine
 
     info = target.info
-    if (
-        info is not None
-        and not info.running
-        and gpu_slots_label(info.labels)
-        and not _has_allocation(target.docker_name)
-    ):
+    if info is not None and not info.alive and gpu_slots_label(info.labels) and not _has_allocation(target.docker_name):
         # Its GPU was given back while it was stopped: its devices now belong to someone else.
         # Remake it with a fresh allocation rather than start it on a slot it no longer holds.
         if target.definition is None:
@@ -399,7 +394,7 @@ def stopped_targets(caller: Identity) -> list[Target]:
     for info in engine.list_containers(caller.name):
         if info.ds01_managed and info.uid == caller.uid:
             seen.add(info.name)
-            if not info.running:
+            if not info.alive:
                 targets.append(Target(info.name, info.docker_name, caller, info, definitions.load(caller, info.name)))
     from ds01.base.names import docker_name
 
@@ -412,7 +407,7 @@ def stopped_targets(caller: Identity) -> list[Target]:
 
 def check_cleanup(targets: list[Target], *, force: bool) -> None:
     """Refuse before removing anything when one of them is running (bad input changes nothing)."""
-    running = [t.name for t in targets if t.info is not None and t.info.running]
+    running = [t.name for t in targets if t.info is not None and t.info.alive]
     if running and not force:
         raise UsageError(
             f"{', '.join(running)} {'is' if len(running) == 1 else 'are'} running; stop "
@@ -448,8 +443,8 @@ def remove_for_release(docker_name: str, user: str) -> None:
     info = next((i for i in engine.list_containers(user) if i.docker_name == docker_name), None)
     if info is None:
         return  # already gone: nothing to remove, the slot can be released
-    if info.running:
-        raise OperationFailed(f"Container {docker_name} is running again, so its GPU hold is kept.")
+    if info.alive:
+        raise OperationFailed(f"Container {docker_name} is {info.state} again, so its GPU hold is kept.")
     name, uid = split_docker_name(docker_name)
     owner = owner_identity(user, uid if uid is not None else info.uid)
     defn = definitions.load(owner, name)
