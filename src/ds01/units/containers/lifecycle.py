@@ -54,9 +54,9 @@ def not_found(name: str, caller: Identity | None = None) -> NotFound:
     theirs: list[str] = []
     if caller is not None:
         try:
-            from ds01.base import engine
+            from ds01.base import running
 
-            theirs = [i.name for i in engine.list_containers(caller.name) if i.uid in (caller.uid, None)]
+            theirs = [i.name for i in running.list_containers(caller.name) if i.uid in (caller.uid, None)]
         except Exception:  # noqa: BLE001 - advice only; the answer is "not found" anyway
             theirs = []
         theirs += [str(d.get("name")) for d in definitions.list_all(caller) if d.get("name")]
@@ -73,11 +73,11 @@ def not_found(name: str, caller: Identity | None = None) -> NotFound:
 
 def locate(name: str, caller: Identity, *, admin: bool = False) -> Target:
     """The caller's container ``name`` (display or Docker name), alive or only defined."""
-    from ds01.base import engine
+    from ds01.base import running
     from ds01.base.names import docker_name, split_docker_name
 
     try:
-        info = engine.find_container(name, caller, any_user=admin)
+        info = running.find_container(name, caller, any_user=admin)
     except NotFound:
         info = None
     if info is not None:
@@ -169,13 +169,15 @@ def ensure_running(
     config: Config, target: Target, *, progress: Progress | None = None, wait: float | None = None
 ) -> Started:
     """Start the container (recreating it when its GPU was released) and stop the hold clock."""
-    from ds01.base import container_defs, engine
+    from ds01.base import running
 
     info = target.info
     if info is not None and not info.alive and gpu_slots_label(info.labels) and not _has_allocation(target.docker_name):
         # Its GPU was given back while it was stopped: its devices now belong to someone else.
         # Remake it with a fresh allocation rather than start it on a slot it no longer holds.
         if target.definition is None:
+            from ds01.base import container_defs
+
             target.definition = container_defs.container_definition(target.docker_name, target.owner)
             definitions.save(
                 target.owner,
@@ -185,13 +187,13 @@ def ensure_running(
                 project=info.labels.get("ds01.project"),
             )
         _check_saved_mounts(target.definition, target.owner)  # refuse before removing anything
-        engine.remove_container(info, force=True)
+        running.remove_container(info, force=True)
         info = target.info = None
     if info is None:
         return _recreate(config, target, progress=progress, wait=wait)
     # Mounts are checked again right here (the engine's start does it): a workspace swapped for
     # a symlink since create is refused, exit 3, and the container stays stopped.
-    started = engine.start_container(info, target.owner, mode=config.security.mode)
+    started = running.start_container(info, target.owner, mode=config.security.mode)
     if _has_rows(target.docker_name):  # a container that holds no slot has no hold clock to stop
         from ds01.gpu import service
 
@@ -347,7 +349,7 @@ class Stopped:
 
 
 def stop(config: Config, target: Target, *, timeout: int = 10, force: bool = False) -> Stopped:
-    from ds01.base import engine
+    from ds01.base import running
     from ds01.gpu import service
 
     if target.info is None:
@@ -357,7 +359,7 @@ def stop(config: Config, target: Target, *, timeout: int = 10, force: bool = Fal
         )
     if timeout < 0:
         raise UsageError(f"--timeout must be 0 or more seconds (got {timeout}).")
-    was_running = engine.stop_container(target.info, timeout=timeout, force=force)
+    was_running = running.stop_container(target.info, timeout=timeout, force=force)
     service.mark_stopped(target.docker_name)  # idempotent: an earlier stop time is kept
     return Stopped(target, was_running, hold_of(config, target))
 
@@ -387,11 +389,11 @@ class Cleaned:
 
 def stopped_targets(caller: Identity) -> list[Target]:
     """The caller's stopped ds01 containers and released definitions (``cleanup --all-stopped``)."""
-    from ds01.base import engine
+    from ds01.base import running
 
     targets = []
     seen = set()
-    for info in engine.list_containers(caller.name):
+    for info in running.list_containers(caller.name):
         if info.ds01_managed and info.uid == caller.uid:
             seen.add(info.name)
             if not info.alive:
@@ -417,11 +419,11 @@ def check_cleanup(targets: list[Target], *, force: bool) -> None:
 
 def cleanup(target: Target, *, force: bool = False) -> Cleaned:
     """Remove the container, release its GPU at once and drop its definition (idempotent)."""
-    from ds01.base import engine
+    from ds01.base import running
     from ds01.gpu import service
 
     check_cleanup([target], force=force)
-    removed = engine.remove_container(target.info, force=force) if target.info is not None else False
+    removed = running.remove_container(target.info, force=force) if target.info is not None else False
     rows = service.release(target.docker_name, reason="container removed")
     dropped = definitions.delete(target.owner, target.name)
     return Cleaned(target.name, target.docker_name, target.owner.name, removed, [r.slot for r in rows], dropped)
