@@ -412,6 +412,7 @@ def test_plain_starts_load_neither_click_nor_the_config_parser(tmp_path, docker_
             assert done_text in done.stdout + done.stderr, argv
             assert [m for m in ("click", "yaml", "ds01.yaml12", "ds01.cli.root") if m in modules] == [], argv
             assert heavy(modules) == [], argv
+            assert "ds01.base.engine" not in modules, argv  # only base.running acts on it
             if argv[0] == "mlc":
                 assert "ds01.limits.config" not in modules, argv
         assert docker_env.containers.get(f"{name}._.4997").status == "running"
