@@ -235,6 +235,9 @@ NOT_ON_A_CPU_CREATE = (
     "yaml",
     "ds01.yaml12",
     "ds01.limits.topology",
+    # The plain create is answered without click (``cli.creates``).
+    "click",
+    "ds01.cli.root",
 )
 
 

@@ -36,10 +36,13 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> int:
             sys.stdout.flush()
             return 0
 
-    # The plain listings and starts, without click (``cli.listings``, ``cli.starts``); None:
-    # not one of them.
-    if len(args) > 1 and args[1] == "start":
+    # The plain listings, starts and creates, without click (``cli.listings``, ``cli.starts``,
+    # ``cli.creates``); None: not one of them.
+    verb = args[1] if len(args) > 1 else ""
+    if verb == "start":
         from ds01.cli.starts import fast as fast_path
+    elif verb == "create":
+        from ds01.cli.creates import fast as fast_path
     else:
         from ds01.cli.listings import fast as fast_path
 

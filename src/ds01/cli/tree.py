@@ -178,11 +178,12 @@ if __name__ == "__main__":
         sys.stdout.write("\n".join(symlink_names()) + "\n")
 
 
-def group_on_first_use(noun: str, verbs: dict[str, tuple[str, str]]) -> Any:
-    """A noun package's module ``__getattr__`` that builds its click ``group`` on first use.
+def group_on_first_use(noun: str, verbs: dict[str, tuple[str, str]], finish: Any = None) -> Any:
+    """A noun package's module ``__getattr__`` that builds its click ``group`` on first use
+    (``finish(group)``, when given, adds what the noun's group has beyond its verbs).
 
     Importing such a package (for its ``VERBS``, or a click-free helper beside its commands that
-    the fast paths in ``cli.starts`` use) then never imports click."""
+    the fast paths in ``cli.starts`` and ``cli.creates`` use) then never imports click."""
     built: dict[str, Any] = {}
 
     def __getattr__(name: str) -> Any:
@@ -191,7 +192,10 @@ def group_on_first_use(noun: str, verbs: dict[str, tuple[str, str]]) -> Any:
         if "group" not in built:
             from ds01.cli.lazy import LazyGroup
 
-            built["group"] = LazyGroup(name=noun, help=NOUNS[noun], lazy=verbs, no_args_is_help=True)
+            group = LazyGroup(name=noun, help=NOUNS[noun], lazy=verbs, no_args_is_help=True)
+            if finish is not None:
+                finish(group)
+            built["group"] = group
         return built["group"]
 
     return __getattr__

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.container.create import ask_first, create_options, progress_once_checked, report_created, request_from
+from ds01.cli.container.create import create_options
+from ds01.cli.creates import ask_first, progress_once_checked, report_created, request_from
 from ds01.cli.options import guided_option, script_option
 
 

@@ -7,10 +7,13 @@ AIME-style version line.
 
 from __future__ import annotations
 
-import click
+from ds01.cli.tree import group_on_first_use
 
-from ds01.cli.lazy import LazyGroup, LazySpec
-from ds01.cli.tree import NOUNS
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import click
+
+    from ds01.cli.lazy import LazyGroup, LazySpec
 
 VERBS: LazySpec = {
     "create": ("ds01.cli.mlc.create:command", "Create a container from a catalog framework or a local image."),
@@ -42,14 +45,21 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
     ctx.exit(0)
 
 
-group = LazyGroup(name="mlc", help=NOUNS["mlc"], lazy=VERBS, no_args_is_help=True)
-group.params.append(
-    click.Option(
-        ["-v", "--version"],
-        is_flag=True,
-        expose_value=False,
-        is_eager=True,
-        callback=_show_version,
-        help="Print the version and exit.",
+def _add_version_option(group: LazyGroup) -> None:
+    import click
+
+    group.params.append(
+        click.Option(
+            ["-v", "--version"],
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_show_version,
+            help="Print the version and exit.",
+        )
     )
-)
+
+
+# ``group``, the click group, is built on first use: the helpers beside the commands
+# (``_common``) are imported by click-free paths too.
+__getattr__ = group_on_first_use("mlc", VERBS, _add_version_option)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ds01 import paths
 from ds01.base.catalog import DEFAULT_AIME_CATALOG
-from ds01.cli.app import App
+from ds01.cli.context import App
 from ds01.errors import ConfigError
 
 

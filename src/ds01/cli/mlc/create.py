@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from ds01.cli.app import App, pass_app
-from ds01.cli.mlc._common import DEFAULT_GPUS, gpu_count
+from ds01.cli.mlc._common import DEFAULT_GPUS
 from ds01.cli.options import json_option, script_option
 
 
@@ -55,57 +55,6 @@ def command(
     slots the allocator gives you (exit 3 when a limit refuses, 4 when none is free); open it
     with `ds01 mlc open NAME`.
     """
-    from ds01.base import catalog, engine
-    from ds01.base.names import docker_name, validate_new_name
-    from ds01.errors import UsageError
-    from ds01.units.containers import create as unit
+    from ds01.cli.creates import mlc_create
 
-    term, me = app.terminal, app.identity
-    count = gpu_count(gpus)
-    config = app.config
-    name = validate_new_name(name or term.ask("Container name:", what="a container name (NAME)"))
-    if image and (framework or version):
-        raise UsageError("Give either FRAMEWORK VERSION or --image, not both.")
-    if engine.container_exists(docker_name(name, me.uid)):
-        raise UsageError(
-            f"A container named {name!r} already exists for you; choose another name "
-            f"or remove it first (ds01 mlc remove {name})."
-        )
-    arch_value: str | None = None
-    if image:
-        try:
-            # Only a label here: NVML is asked only where the inventory is NVML's (loading it
-            # costs ~40 ms, and a simulated inventory has no GPU to answer).
-            arch_value = catalog.resolve_arch(arch, detect=config.gpu_allocation.inventory == "nvml")
-        except UsageError:
-            arch_value = None  # a custom image needs no catalog architecture
-    else:  # AIME's questions, in AIME's order, before anything is allocated
-        arch_value = catalog.resolve_arch(arch)
-        cat = catalog.load_catalog(aime_catalog=Path(config.images.aime_catalog))
-        framework = framework or term.choose("Framework:", cat.frameworks(arch_value), what="a FRAMEWORK")
-        framework = cat.canonical_framework(framework)
-        version = version or term.choose("Version:", cat.versions(framework, arch_value), what="a VERSION")
-        cat.lookup(framework, version, arch_value)
-    ws = workspace if workspace is not None else engine.default_workspace(me)
-    req = unit.CreateRequest(
-        name=name,
-        owner=me,
-        image=image,
-        framework=framework,
-        version=version,
-        gpus=count,
-        workspace=ws,
-        data=data,
-        models=models,
-        arch=arch_value,
-    )
-    unit.check_request(req)
-    with term.progress(f"Creating container {name}…", steps=True) as status:
-        result = unit.create(config, req, progress=status.update)
-    info = result.info
-    if as_json:
-        term.json({**info.to_json(), "slots": result.plan.slots, "uuids": result.plan.uuids})
-        return
-    slots = ", ".join(result.plan.slots) or "none (CPU only)"
-    term.success(f"Container {name} created ({result.plan.spec.image}, workspace {ws}, GPU slots {slots}).")
-    term.next_step(f"ds01 mlc open {name}", "open a shell in it")
+    mlc_create(app, name, framework, version, image, workspace, data, models, gpus, arch, as_json)
