@@ -17,13 +17,27 @@ from pathlib import Path
 from ds01.errors import OperationFailed
 
 
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new, empty file beside ``path`` (``.NAME.<random>.tmp``, mode 0600) and its descriptor.
+
+    What ``tempfile.mkstemp`` does (an unguessable name, ``O_EXCL``, never through a link),
+    without importing ``tempfile`` (and its ``random`` and ``shutil``) into every command that
+    writes a state file."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        name = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
 def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` all at once (readers see the old or the new file, never half)."""
-    import tempfile  # here, not at the top: the ledger imports this module on every gpu command
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _temp_beside(path)
         try:
             with os.fdopen(fd, "wb") as fh:
                 # Explicit mode: a restrictive umask must not make shared files unreadable. Set on

@@ -17,7 +17,7 @@ import pwd
 import re
 import socket
 import subprocess
-import tempfile  # noqa: F401 - write_atomic's; loaded before a unit runs as the caller (see below)
+import tempfile  # noqa: F401 - the ssh unit's; loaded before a unit runs as the caller (see below)
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
