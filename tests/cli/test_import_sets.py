@@ -238,6 +238,9 @@ NOT_ON_A_CPU_CREATE = (
     # The plain create is answered without click (``cli.creates``).
     "click",
     "ds01.cli.root",
+    # write_atomic makes its temporary file itself.
+    "tempfile",
+    "random",
 )
 
 
