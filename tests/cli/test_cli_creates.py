@@ -62,6 +62,7 @@ def test_the_plain_forms_give_what_click_gives(mlc, argv):
         (True, ["a", "b", "c", "d"]),
         (False, ["box", "--gpus", "-1"]),
         (False, ["box", "--gpus", "two"]),  # click explains what --gpus takes
+        (False, ["box", "--gpus", "\u00b2"]),  # a digit to str.isdigit, not to int()
         (False, ["box", "-g", "1"]),  # mlc create's, not container create's
         (False, ["box", "--json=1"]),
         (False, ["box", "--no-such-option"]),
@@ -100,3 +101,12 @@ def test_the_tables_are_the_click_commands_options(mlc):
         assert convert is expected, opt
     for opt, param in declared_flags.items():
         assert flags[opt] in (param.name, "script", "guided"), opt
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u2460", "1\u00b2", "-1", "two", "1.5", ""])
+def test_mlc_gpus_that_are_not_a_count_are_refused_in_one_sentence(value):
+    from ds01.cli.mlc._common import gpu_count
+    from ds01.errors import UsageError
+
+    with pytest.raises(UsageError, match="-g takes a number of GPU slots"):
+        gpu_count(value)

@@ -205,6 +205,7 @@ def test_a_paused_container_is_alive_for_stop_start_cleanup_and_release(cli, cen
     (and only then starts the hold clock), a start resumes it, a cleanup without --force and the
     release of stale holds leave it alone."""
     from ds01.units.containers import activity
+    from support.cli import run_process
 
     as_user("alice")
     ws = str(cenv.workspace("alice"))
@@ -217,7 +218,11 @@ def test_a_paused_container_is_alive_for_stop_start_cleanup_and_release(cli, cen
     container.pause()
     assert dname not in {i.docker_name for i in activity.stopped_containers()}
     r = cli("container", "cleanup", name)
-    assert r.exit_code == 2 and "running" in r.stderr, r
+    assert r.exit_code == 2 and f"{name} is paused; stop it first" in r.stderr, r
+    r = cli("mlc", "remove", name)
+    assert r.exit_code == 2 and "is paused; stop it first" in r.stderr, r
+    status = json.loads(cli("status", "--json").stdout)
+    assert dname in {row["container"] for row in status["lifecycle"]}  # still under its limits
     r = cli("container", "start", name)  # resumed, not refused with Docker's advice to unpause
     assert r.exit_code == 0 and "unpause" not in r.stderr, r
     container.reload()
@@ -237,6 +242,11 @@ def test_a_paused_container_is_alive_for_stop_start_cleanup_and_release(cli, cen
     assert r.exit_code == 0, r
     container.reload()
     assert container.status == "running"
+    container.pause()
+    # resumes it once, then opens the shell (a real process: the shell needs real descriptors)
+    r = run_process("container", "run", name, input="echo inside-$((6*7))\nexit\n")
+    assert r.exit_code == 0 and "error" not in r.stderr and "inside-42" in r.stdout, r
+    assert cli("mlc", "start", name).exit_code == 0  # (the last shell's exit may have stopped it)
     container.pause()
     r = cli("mlc", "stop", name)
     assert r.exit_code == 0 and "was not running" not in r.stderr, r

@@ -135,7 +135,15 @@ def start_container(info: ContainerInfo, owner: Identity | None = None, *, mode:
     """
     if info.state == "paused":
         # Frozen, not stopped: its mounts were resolved when it started, so it is only thawed.
-        engine_api.request("POST", f"/containers/{info.id}/unpause", action=f"resume container {info.name}")
+        try:
+            engine_api.request("POST", f"/containers/{info.id}/unpause", action=f"resume container {info.name}")
+        except dc.OperationFailed:
+            # "is not paused" (409, or 500 from older engines): resumed since it was listed,
+            # by an earlier step of this command or by someone else, is what was asked for.
+            state = (inspect_container(info.id, info.name).get("State") or {}).get("Status")
+            if state == "running":
+                return False
+            raise
         return True
     if info.running:
         return False
@@ -174,7 +182,7 @@ def remove_container(info: ContainerInfo, *, force: bool = False) -> bool:
     """Remove a stopped container (``force``: also a running one); False when already gone."""
     if info.alive and not force:
         raise UsageError(
-            f"Container {info.name!r} is running; stop it first (ds01 mlc stop {info.name}) or remove it with -f."
+            f"Container {info.name!r} is {info.state}; stop it first (ds01 mlc stop {info.name}) or remove it with -f."
         )
     action = f"remove container {info.name}"
     return dc.gone_ok(

@@ -121,8 +121,8 @@ def parse(words: list[str], *, mlc: bool) -> dict[str, Any] | None:
         if param in given or value.startswith("-"):
             return None
         if convert is int:
-            if not value.isdigit():
-                return None  # click explains what --gpus takes
+            if not (value.isascii() and value.isdigit()):
+                return None  # click explains what --gpus takes ('²' is a digit int() refuses)
             params[param] = int(value)
         else:
             params[param] = convert(value)

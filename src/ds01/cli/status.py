@@ -147,7 +147,7 @@ def _lifecycle(app: App, warnings: list[str], seen: _Seen) -> tuple[list[dict], 
     try:
         from ds01.orchestrators.lifecycle import monitor
 
-        running = None if seen.listed is None else [i for i in seen.listed[1] if i.running and i.ds01_managed]
+        running = None if seen.listed is None else [i for i in seen.listed[1] if i.alive and i.ds01_managed]
         rows = monitor(app.config, app.identity, all_users=False, infos=running, inv=seen.inv)
     except Ds01Error as exc:
         warnings.append(f"Idle and runtime limits not shown ({exc.message})")

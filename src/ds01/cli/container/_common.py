@@ -26,8 +26,10 @@ def pick_name(
 
     every = list_entries(app.config, app.identity, include_released=True)
     entries = every if include_released else [e for e in every if e.status != "released"]
-    if running is not None:
-        entries = [e for e in entries if (e.status == "running") == running]
+    if running is True:  # what can be stopped: a paused container too
+        entries = [e for e in entries if e.status in ("running", "paused")]
+    elif running is False:  # what can be started (a paused one is resumed)
+        entries = [e for e in entries if e.status != "running"]
     if not entries:
         from ds01.errors import UsageError
 

@@ -80,7 +80,7 @@ def gpu_count(value: str) -> int:
             "-g all would claim every GPU on this shared server; ask for a number of GPU slots instead "
             "(-g 1, or -g 0 for a CPU-only container; `ds01 limits show` says how many you may have)."
         )
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise UsageError(
             f"-g takes a number of GPU slots (got {value!r}); ds01 picks the GPUs itself, "
             "so ask for a count such as -g 1, or -g 0 for a CPU-only container."

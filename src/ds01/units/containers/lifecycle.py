@@ -409,11 +409,14 @@ def stopped_targets(caller: Identity) -> list[Target]:
 
 def check_cleanup(targets: list[Target], *, force: bool) -> None:
     """Refuse before removing anything when one of them is running (bad input changes nothing)."""
-    running = [t.name for t in targets if t.info is not None and t.info.alive]
-    if running and not force:
+    alive = [t for t in targets if t.info is not None and t.info.alive]
+    if alive and not force:
+        states = {t.info.state for t in alive if t.info is not None}
+        one = len(alive) == 1
+        state = "running" if states == {"running"} else " or ".join(sorted(states))
         raise UsageError(
-            f"{', '.join(running)} {'is' if len(running) == 1 else 'are'} running; stop "
-            f"{'it' if len(running) == 1 else 'them'} first (`ds01 container stop NAME`) or pass --force."
+            f"{', '.join(t.name for t in alive)} {'is' if one else 'are'} {state}; stop "
+            f"{'it' if one else 'them'} first (`ds01 container stop NAME`) or pass --force."
         )
 
 
