@@ -130,8 +130,6 @@ def parse(words: list[str], *, mlc: bool) -> dict[str, Any] | None:
     if not 1 <= len(positional) <= len(POSITIONAL):
         return None
     params.update(zip(POSITIONAL, positional, strict=False))
-    if not mlc:
-        params["project_dockerfile"] = bool(params["project_dockerfile"])
     return params
 
 

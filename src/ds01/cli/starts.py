@@ -13,9 +13,9 @@ plain listings (``cli.listings``):
   config that is not the one stamped, or any other form goes to click, which validates,
   refuses or prompts as ever.
 - ``container start NAME`` (with ``--json``, ``-s``/``--script``, ``--guided``): the same body as
-  the click command, ``container_start``, on the config taken from the stamped record (a
-  config not the one stamped goes to click). ``--wait``, no NAME (the picker) and everything
-  else go to click.
+  the click command, ``container_start``, on ``App.config`` as every command loads it (the
+  stamped record while it matches; else the file is validated, and an invalid one refused,
+  exactly as under click). ``--wait``, no NAME (the picker) and everything else go to click.
 
 Both click commands call the functions below, so what is printed is the same by construction.
 """
@@ -87,12 +87,7 @@ def _mlc_start(name: str, *, script: bool) -> int | None:
     return mlc_start(term, me, info, mode=mode, argv=(), detach=False)
 
 
-def _container_start(name: str, flags: set[str]) -> int | None:
-    from ds01 import paths
-    from ds01.limits import stamp
-
-    if not stamp.valid_as_stamped(paths.config_path_text(), paths.state_dir_text()):
-        return None
+def _container_start(name: str, flags: set[str]) -> int:
     from ds01.cli.context import App
 
     app = App()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -58,22 +59,7 @@ def create_options(f):  # type: ignore[no-untyped-def]
 @script_option
 @json_option
 @pass_app
-def command(
-    app: App,
-    name: str | None,
-    framework: str | None,
-    version: str | None,
-    image: str | None,
-    gpus: int,
-    workspace: Path | None,
-    data: Path | None,
-    models: Path | None,
-    project_dockerfile: bool,
-    arch: str | None,
-    wait: str | None,
-    dry_run: bool,
-    as_json: bool,
-) -> None:
+def command(app: App, **params: Any) -> None:
     """Create container NAME from a local image (default NAME-image) or a catalog FRAMEWORK VERSION.
 
     Your limits are applied (CPUs, memory, shm, PIDs, cgroup slice) and GPU slots are
@@ -84,19 +70,4 @@ def command(
     """
     from ds01.cli.creates import container_create
 
-    container_create(
-        app,
-        name,
-        framework,
-        version,
-        image,
-        gpus,
-        workspace,
-        data,
-        models,
-        project_dockerfile,
-        arch,
-        wait,
-        dry_run,
-        as_json,
-    )
+    container_create(app, **params)  # the parameters above, by name (``cli.creates`` answers without click too)

@@ -9,6 +9,7 @@ config. ``-g`` is a number of slots (default 1); ``-g all`` is refused.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,19 +37,7 @@ from ds01.cli.options import json_option, script_option
 @script_option
 @json_option
 @pass_app
-def command(
-    app: App,
-    name: str | None,
-    framework: str | None,
-    version: str | None,
-    image: str | None,
-    workspace: Path | None,
-    data: Path | None,
-    models: Path | None,
-    gpus: str,
-    arch: str | None,
-    as_json: bool,
-) -> None:
+def command(app: App, **params: Any) -> None:
     """Create a container NAME from a catalog FRAMEWORK VERSION or a local --image.
 
     The container runs as you, with your workspace at /workspace, your limits and the GPU
@@ -57,4 +46,4 @@ def command(
     """
     from ds01.cli.creates import mlc_create
 
-    mlc_create(app, name, framework, version, image, workspace, data, models, gpus, arch, as_json)
+    mlc_create(app, **params)  # the parameters above, by name (``cli.creates`` answers without click too)
