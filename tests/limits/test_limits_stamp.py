@@ -46,6 +46,14 @@ def _no_parse(monkeypatch):
     monkeypatch.setattr(config_module, "load_config", refuse)
 
 
+def _parses(monkeypatch) -> list[Path]:
+    """The config files parsed from now on (``load_config`` still parses them)."""
+    parsed: list[Path] = []
+    real = config_module.load_config
+    monkeypatch.setattr(config_module, "load_config", lambda p: parsed.append(p) or real(p))
+    return parsed
+
+
 def _record(state: Path) -> dict:
     return json.loads(last_good.store_path(state).read_text())
 
@@ -146,9 +154,7 @@ def test_a_change_of_what_decided_the_validation_is_validated_again(setup, monke
     else:
         monkeypatch.setattr(stamp, "__version__", "0.0.0-other")
     assert not stamp.valid_as_stamped(str(config), str(state))
-    parsed = []
-    real = config_module.load_config
-    monkeypatch.setattr(config_module, "load_config", lambda p: parsed.append(p) or real(p))
+    parsed = _parses(monkeypatch)
     last_good.load(config, use=last_good.TAKE)
     assert parsed == [config]
 
@@ -159,9 +165,7 @@ def test_a_record_of_another_config_file_is_not_taken(setup, tmp_path, monkeypat
     other = tmp_path / "other.yaml"
     shutil.copyfile(config, other)
     aged(other)
-    parsed = []
-    real = config_module.load_config
-    monkeypatch.setattr(config_module, "load_config", lambda p: parsed.append(p) or real(p))
+    parsed = _parses(monkeypatch)
     assert last_good.load(other, use=last_good.TAKE).path == other
     assert parsed == [other]
 
@@ -173,9 +177,7 @@ def test_a_record_whose_config_cannot_be_rebuilt_is_ignored(setup, monkeypatch):
     record = _record(state)
     record["config"] = {"$dc": "NotAConfigType", "f": {}}
     store.write_text(json.dumps(record))
-    parsed = []
-    real = config_module.load_config
-    monkeypatch.setattr(config_module, "load_config", lambda p: parsed.append(p) or real(p))
+    parsed = _parses(monkeypatch)
     assert last_good.load(config, use=last_good.TAKE).path == config
     assert parsed == [config]
 

@@ -156,13 +156,10 @@ def recall(source: Path, *, state_dir: Path | None = None) -> LastGood | None:
     if found is None or not isinstance(found[0], dict):
         return None
     record, st = found
-    try:
-        if record.get("format") != FORMAT or record.get("source") != str(source):
-            return None
-        config = _decode(record["config"])
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+    if record.get("source") != str(source):
         return None
-    if not isinstance(config, _config.Config):
+    config = _rebuilt(record)
+    if config is None:
         return None
     # In secure mode only root writes the state folder: a copy someone else wrote is not used.
     # In group mode every user writes it (and every user may run Docker anyway).
@@ -175,7 +172,14 @@ def _stamped(path: Path) -> _config.Config | None:
     """The config as last validated, when the files are still the ones stamped then
     (``limits.stamp``) and the record is root's or this process's own; else None."""
     record = _stamp.read_record(str(paths.state_dir()), values=True)
-    if record is None or record.get("format") != FORMAT or not _stamp.matches(record, str(path)):
+    if record is None or not _stamp.matches(record, str(path)):
+        return None
+    return _rebuilt(record)
+
+
+def _rebuilt(record: dict[str, Any]) -> _config.Config | None:
+    """The config a record of this format holds, rebuilt; None when it cannot be."""
+    if record.get("format") != FORMAT:
         return None
     try:
         config = _decode(record["config"])
@@ -202,8 +206,9 @@ def load(path: Path, *, use: str, is_admin: Any = None, warn: Any = None) -> _co
     """The config for a command that ``use``s it (READ or TAKE).
 
     A file that is still the one last validated (``limits.stamp``): the config stored then,
-    without parsing the file. Valid file: that config, stored as the last good one. Invalid file: for READ the last good
-    config with one ``warn`` line; for TAKE (or when none was ever stored) ConfigError, exit 2.
+    without parsing the file. Valid file: that config, stored as the last good one. Invalid
+    file: for READ the last good config with one ``warn`` line; for TAKE (or when none was
+    ever stored) ConfigError, exit 2.
     ``is_admin(config_or_None)`` tells whether the caller may fix the file (decides the advice).
     """
     stamped = _stamped(path)
