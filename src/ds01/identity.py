@@ -11,11 +11,11 @@ import os
 import pwd
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from ds01 import caller
 from ds01.errors import UsageError
+from ds01.records import dataclass
 
 
 @dataclass(frozen=True)

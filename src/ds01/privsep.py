@@ -31,11 +31,11 @@ import io
 import os
 import pickle
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ds01.errors import Ds01Error, OperationFailed
+from ds01.records import dataclass
 
 if TYPE_CHECKING:
     from ds01.identity import Identity

@@ -14,10 +14,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import IO, Any, TextIO, cast
 
 from ds01.errors import UsageError
+from ds01.records import dataclass
 
 _STYLES = {
     "bold": "1",

@@ -220,3 +220,9 @@ def test_timestamps_are_formatted_in_one_place():
         str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if "%Y-%m-%dT%H" in p.read_text() and p.name != "timefmt.py"
     )
     assert copies == []
+
+
+def test_data_classes_come_from_ds01_records():
+    """``dataclasses`` (and the ``inspect`` it loads) costs every process tens of milliseconds;
+    ds01's modules take ``dataclass``, ``field`` and the rest from ``ds01.records``."""
+    assert _offenders(lambda m, n: n.split(".")[0] == "dataclasses" and m != "records/__init__.py") == []

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 from pathlib import Path
 
 from conftest import tagged
 from ds01.base.names import split_docker_name
+from ds01.records import replace
 
 
 def _prefixed(client, prefix: str) -> list[str]:

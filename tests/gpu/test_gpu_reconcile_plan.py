@@ -91,7 +91,7 @@ def test_pending_row_past_its_timeout_is_released_even_with_a_container_of_that_
 
 
 def _sealed(name: str, seal_value: str) -> ContainerView:
-    from dataclasses import replace
+    from ds01.records import replace
 
     return replace(view(name, "0", "GPU-a"), seal=seal_value)
 

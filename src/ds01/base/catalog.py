@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.errors import ConfigError, NotFound, UsageError
+from ds01.records import dataclass
 
 ARCHITECTURES: tuple[str, ...] = ("CUDA", "CUDA_AMPERE", "CUDA_ADA", "CUDA_BLACKWELL", "ROCM5", "ROCM6")
 DEFAULT_AIME_CATALOG = Path("/opt/aime-ml-containers/ml_images.repo")

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ds01.records import dataclass
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC = Path("/proc")

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from ds01.base.names import SEPARATOR, split_docker_name
 from ds01.errors import NotFound, UsageError
 from ds01.identity import Identity
 from ds01.policy import labels as label_policy
+from ds01.records import replace
 
 DEFINITION_FORMAT = 1
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from ds01.identity import Identity
 from ds01.policy import containers as hardening_policy
 from ds01.policy import labels as label_policy
 from ds01.policy import mounts as mount_policy
+from ds01.records import dataclass, field
 
 KEEPALIVE = ["sleep", "infinity"]
 WORKSPACE, DATA, MODELS = "/workspace", "/data", "/models"

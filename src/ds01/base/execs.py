@@ -8,7 +8,6 @@ and ``exec_user``: the user every exec runs as, never root for a user.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.base import docker_client as dc
@@ -17,6 +16,7 @@ from ds01.base.container_spec import WORKSPACE, ContainerInfo, security_mode
 from ds01.base.users import read_single_file
 from ds01.identity import Identity
 from ds01.policy import containers as hardening_policy
+from ds01.records import dataclass
 
 
 def run_command(

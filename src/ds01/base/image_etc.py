@@ -27,8 +27,9 @@ import json
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from ds01.records import dataclass
 
 MAX_BYTES = 1 << 20  # /etc/passwd and /etc/group of real images are a few KiB
 

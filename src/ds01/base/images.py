@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,6 +29,7 @@ from ds01.base import image_etc
 from ds01.base.docker_client import BadRequest, EngineNotFound, api, client, engine_errors, gone_ok
 from ds01.base.engine_api import request, request_json
 from ds01.errors import NotFound, OperationFailed
+from ds01.records import dataclass, field
 from ds01.timefmt import now_iso
 
 MANAGED_LABEL = "ds01.managed"

@@ -30,7 +30,6 @@ import secrets
 import tarfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from ds01.base import docker_client as dc
 from ds01.errors import Ds01Error, OperationFailed, UsageError
 from ds01.identity import Identity
 from ds01.policy import archives
+from ds01.records import dataclass, field
 from ds01.timefmt import now_iso
 
 EXPORT_FORMAT = "ds01-mlc-export/1"

@@ -13,8 +13,9 @@ header, and to read).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+from ds01.records import dataclass
 
 SUPPLEMENTARY_GROUPS = ("sudo", "video")  # AIME adds its users to these
 

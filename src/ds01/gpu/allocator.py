@@ -9,11 +9,11 @@ It reads no file, no clock and no database: the service layer supplies all of th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from ds01.gpu.model import Slot, slot_sort_key
 from ds01.limits.reservation import Reservation
+from ds01.records import dataclass, field
 
 STRATEGIES = ("least_allocated", "priority_aware", "round_robin")
 RETRY_HINT = " Try again later, or use --wait."
@@ -93,12 +93,15 @@ def holders_summary(holdings: Iterable[Holding], now: datetime) -> tuple[list[st
     return lines, nxt
 
 
+DEFAULT_POLICY = Policy()
+
+
 def decide(
     slots: Sequence[Slot],
     holdings: Sequence[Holding],
     request: Request,
     *,
-    policy: Policy = Policy(),
+    policy: Policy = DEFAULT_POLICY,
     reservations: Sequence[Reservation] = (),
     now: datetime,
     last_slot: str | None = None,

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from ds01 import paths
 from ds01.fsutil import SHARED_FILE_MODE, share_with_group
+from ds01.records import dataclass
 from ds01.timefmt import iso
 
 EVENTS = (

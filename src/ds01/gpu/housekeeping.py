@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import DockerUnavailable, OperationFailed, UsageError
@@ -12,6 +11,7 @@ from ds01.gpu import events as _events
 from ds01.gpu.inputs import Holds, ledger_for
 from ds01.gpu.ledger import Ledger, Row
 from ds01.gpu.sync import ReconcileReport, reconcile
+from ds01.records import dataclass
 from ds01.timefmt import iso
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ the earlier of the two is within ``idle_warning``; it is given once per stop tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ds01.gpu.ledger import Observation, SampleRow
+from ds01.records import dataclass
 
 
 def cpu_percent(prev: SampleRow | None, obs: Observation) -> float | None:

@@ -8,10 +8,10 @@ and ``holdings`` (ledger rows as the allocator sees them), ``ledger_for`` and ``
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ds01.errors import UsageError
+from ds01.records import dataclass
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -11,12 +11,12 @@ import hashlib
 import re
 import uuid as _uuid
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ds01.errors import ConfigError, GpuLibraryError
 from ds01.gpu.model import Gpu, GpuProcess, Inventory, MigInstance, SlotActivity, slots_of
+from ds01.records import replace
 
 T = TypeVar("T")
 

@@ -27,13 +27,13 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
 from ds01 import paths
 from ds01.errors import OperationFailed
 from ds01.fsutil import share_with_group
+from ds01.records import dataclass, fields
 
 DB_NAME = "ds01.db"
 

@@ -7,7 +7,8 @@ ledger and the commands never know where the inventory came from.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from ds01.records import dataclass, field
 
 
 @dataclass(frozen=True)

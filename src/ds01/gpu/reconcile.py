@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 from ds01.gpu.ledger import Row
 from ds01.policy.labels import split_list
+from ds01.records import dataclass, field
 
 LABEL_USER = "ds01.user"
 LABEL_SLOTS = "ds01.gpu.slots"

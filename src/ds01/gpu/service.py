@@ -25,7 +25,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +46,7 @@ from ds01.gpu.inputs import (
 from ds01.gpu.ledger import Ledger, Row
 from ds01.gpu.model import Inventory, slot_sort_key
 from ds01.gpu.sync import reconcile, vanished_sentence
+from ds01.records import dataclass
 from ds01.timefmt import iso
 
 if TYPE_CHECKING:

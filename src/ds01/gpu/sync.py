@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import DockerUnavailable
@@ -18,6 +17,7 @@ from ds01.gpu import reconcile as _reconcile
 from ds01.gpu.inputs import inventory, ledger_for
 from ds01.gpu.ledger import Ledger, Row
 from ds01.gpu.model import Inventory
+from ds01.records import dataclass, field, replace
 
 if TYPE_CHECKING:
     from ds01.base.container_info import ContainerInfo

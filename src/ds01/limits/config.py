@@ -9,7 +9,6 @@ each process reads the file afresh, so an edit takes effect on the next command.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from ds01.limits import schema
 from ds01.limits.reservation import Reservation
 from ds01.limits.schema import FieldSpec, did_you_mean
 from ds01.limits.units import LimitsValueError
+from ds01.records import dataclass, field
 
 if TYPE_CHECKING:
     from ds01.limits.topology import Topology

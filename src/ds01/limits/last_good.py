@@ -12,7 +12,6 @@ the config's own dataclasses.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import stat
@@ -21,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from ds01 import paths
+from ds01 import paths, records
 from ds01.errors import ConfigError, Ds01Error
 from ds01.limits import config as _config
 from ds01.limits import stamp as _stamp
@@ -39,10 +38,10 @@ def store_path(state_dir: Path | None = None) -> Path:
 
 
 def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if records.is_dataclass(value) and not isinstance(value, type):
         return {
             "$dc": type(value).__name__,
-            "f": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+            "f": {f.name: _encode(getattr(value, f.name)) for f in records.fields(value)},
         }
     if isinstance(value, Path):
         return {"$path": str(value)}
@@ -72,9 +71,9 @@ def _decode(value: Any) -> Any:
         return value
     if "$dc" in value:
         cls = getattr(_config, str(value["$dc"]), None)
-        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == _config.__name__):
+        if not (isinstance(cls, type) and records.is_dataclass(cls) and cls.__module__ == _config.__name__):
             raise ValueError(f"unknown config type {value['$dc']!r}")
-        known = {f.name for f in dataclasses.fields(cls) if f.init}
+        known = {f.name for f in records.fields(cls) if f.init}
         return cls(**{k: _decode(v) for k, v in value["f"].items() if k in known})
     if "$path" in value:
         return Path(value["$path"])
@@ -144,7 +143,7 @@ def _own_or_roots(target: Path) -> bool:
     return stat.S_ISREG(st.st_mode) and st.st_uid in (0, os.geteuid())
 
 
-@dataclasses.dataclass(frozen=True)
+@records.dataclass(frozen=True)
 class LastGood:
     config: _config.Config
     validated_at: str

@@ -12,11 +12,11 @@ translate, naming it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, cast
 
 from ds01.limits import schema
 from ds01.limits.units import format_duration
+from ds01.records import dataclass
 
 # Original key -> ds01 key (same value).
 RENAMED = {"max_gpus_per_user": "max_mig_instances"}

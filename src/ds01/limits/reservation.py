@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from ds01.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from ds01.limits.units import (
     parse_duration,
     parse_size,
 )
+from ds01.records import dataclass
 
 SLOT_FORMS = (
     "quoted slot ids such as '0' (a whole GPU), '1:2' (GPU instance 2 of GPU 1) or '1:2.1' "

@@ -11,9 +11,10 @@ naming the first.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ds01.records import dataclass
 
 MIG_PROFILE_RE = re.compile(r"^(\d+)g\.(\d+)gb$", re.IGNORECASE)
 CAPABILITY_RE = re.compile(r"^(\d+)\.(\d+)$")

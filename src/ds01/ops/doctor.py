@@ -15,11 +15,11 @@ import stat
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ds01.ops.install import Manifest, Targets, dir_owner_mode, schedule_files
+from ds01.records import asdict, dataclass
 
 LIFECYCLE_STALE = 15 * 60  # a pass every 5 minutes: three missed is a problem
 

@@ -16,12 +16,12 @@ import os
 import shutil
 import stat
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ds01 import paths
 from ds01.errors import ConfigError, OperationFailed
+from ds01.records import dataclass, field
 
 MANIFEST = "install-manifest.json"
 MODES = ("group", "secure")

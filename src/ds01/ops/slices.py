@@ -28,12 +28,12 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ds01.errors import OperationFailed
 from ds01.limits.resolver import cgroup_parent
+from ds01.records import dataclass
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000

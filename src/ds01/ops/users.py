@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ds01.errors import ConfigError, OperationFailed, UsageError
+from ds01.records import dataclass
 from ds01.timefmt import iso
 
 

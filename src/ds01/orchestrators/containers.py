@@ -6,9 +6,9 @@ Tier 3: these only order calls to the container units and report what each step 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ds01.records import dataclass
 from ds01.units.containers import create as create_unit
 from ds01.units.containers import lifecycle
 

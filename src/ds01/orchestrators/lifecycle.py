@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ds01.records import dataclass, field, replace
 from ds01.units.containers import activity
 from ds01.units.containers import lifecycle as container_lifecycle
 

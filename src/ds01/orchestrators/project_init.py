@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ds01 import privsep
 from ds01.errors import Ds01Error, ExitCode, UsageError
+from ds01.records import dataclass, field
 
 if TYPE_CHECKING:
     from ds01.identity import Identity

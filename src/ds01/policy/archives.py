@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from ds01.policy.labels import is_reserved
+from ds01.records import dataclass
 
 # The largest export file ds01 reads (bytes). Reading stops here with a clear error.
 MAX_ARCHIVE_BYTES = 64 * 1024**3

@@ -24,10 +24,10 @@ before the server switched to secure mode (or by AIME's mlc) is not a way around
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ds01.errors import PolicyRefused
+from ds01.records import dataclass
 
 MODES = ("group", "secure")
 NO_NEW_PRIVILEGES = "no-new-privileges"

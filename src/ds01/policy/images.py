@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from ds01.errors import PolicyRefused, UsageError
+from ds01.records import dataclass
 
 _DEFAULT_REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/")
 

@@ -8,10 +8,10 @@ or FRAMEWORK VERSION, so the flag-driven path and the asked one create alike.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ds01.errors import UsageError
+from ds01.records import replace
 
 if TYPE_CHECKING:
     from ds01.limits.config import Config

@@ -10,12 +10,12 @@ reports each step as already done and changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ds01 import privsep
 from ds01.orchestrators import project_init as orch
+from ds01.records import dataclass
 from ds01.wizards import texts
 
 if TYPE_CHECKING:

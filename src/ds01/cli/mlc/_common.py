@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from ds01 import paths
 from ds01.base.catalog import DEFAULT_AIME_CATALOG
 from ds01.cli.context import App
 from ds01.errors import ConfigError
+from ds01.records import dataclass, field
 
 
 @dataclass(frozen=True)

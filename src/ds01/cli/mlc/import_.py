@@ -9,7 +9,6 @@ labels written by ds01.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -17,6 +16,7 @@ import click
 from ds01.cli.app import App, pass_app
 from ds01.cli.mlc._common import DEFAULT_GPUS, gpu_count
 from ds01.cli.options import json_option, script_option
+from ds01.records import replace
 
 
 @click.command("import")

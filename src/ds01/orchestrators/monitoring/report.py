@@ -23,12 +23,12 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ds01 import timefmt
+from ds01.records import dataclass, field
 from ds01.timefmt import iso
 
 if TYPE_CHECKING:

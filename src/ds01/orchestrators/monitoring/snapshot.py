@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from ds01.records import dataclass, field
 
 if TYPE_CHECKING:
     from ds01.base.cgroups import Reading

@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ds01.records import dataclass, field
 from ds01.timefmt import iso
 
 if TYPE_CHECKING:

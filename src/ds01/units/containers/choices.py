@@ -6,8 +6,9 @@ Apart from ``create`` so that a create whose image is given as flags does not de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ds01.records import dataclass
 
 if TYPE_CHECKING:
     from ds01.base.catalog import Catalog

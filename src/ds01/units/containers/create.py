@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import PolicyRefused, UsageError
 from ds01.fsutil import locked_dir
 from ds01.policy import labels as label_policy
+from ds01.records import dataclass, field, replace
 from ds01.rollback import Rollback
 from ds01.units.containers import definitions
 

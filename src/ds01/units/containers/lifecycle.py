@@ -10,10 +10,10 @@ clock; ``run``/``start`` inside the hold stop it again and keep the slot.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import NotFound, OperationFailed, PolicyRefused, UsageError
+from ds01.records import dataclass, field
 from ds01.rollback import Rollback
 from ds01.timefmt import iso
 from ds01.units.containers import definitions

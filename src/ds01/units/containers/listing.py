@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ds01.records import dataclass
 from ds01.timefmt import iso
 from ds01.units.containers import definitions
 from ds01.units.containers.common import gpu_slots_label
@@ -200,9 +200,8 @@ def list_entries(
 def with_notebooks(entries: list[Entry], infos: Iterable[ContainerInfo]) -> list[Entry]:
     """The entries with the notebooks ``container jupyter`` started and that answer now
     (``notebook.listed_notebook``: only containers with its record are looked at, none exec'd)."""
-    from dataclasses import replace
-
     from ds01 import paths
+    from ds01.records import replace
 
     running = [i for i in infos if i.running]
     if not running or not (paths.state_dir() / "notebooks").is_dir():

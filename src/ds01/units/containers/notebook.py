@@ -19,10 +19,10 @@ from __future__ import annotations
 import secrets
 import socket
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ds01.errors import OperationFailed, UsageError
+from ds01.records import dataclass
 
 if TYPE_CHECKING:
     from ds01.base.container_spec import ContainerInfo

@@ -16,12 +16,12 @@ characters are dropped and the text is cut short.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ds01.errors import Ds01Error
 from ds01.identity import Identity
 from ds01.policy import images as image_policy
+from ds01.records import dataclass
 from ds01.units.images.packages import ImageSettings
 
 CATALOG, ALLOWED = "catalog", "allowed"

@@ -13,7 +13,6 @@ import os
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ from ds01.fsutil import locked_dir, make_dirs, write_atomic
 from ds01.identity import Identity
 from ds01.policy import images as image_policy
 from ds01.policy import labels as label_policy
+from ds01.records import dataclass
 from ds01.timefmt import now_iso
 from ds01.units.images.packages import ImageSettings
 

@@ -8,12 +8,12 @@ check fails. The unit never creates containers: the command prints the next step
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ds01.errors import NotFound, PolicyRefused, UsageError
 from ds01.identity import Identity
+from ds01.records import dataclass, field
 from ds01.units.images import dockerfile as df
 from ds01.units.images.common import (
     Location,

@@ -8,11 +8,11 @@ removed: while another user's container uses the image, nothing is deleted (an a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ds01.errors import NotFound, PolicyRefused
 from ds01.identity import Identity
+from ds01.records import dataclass, field
 from ds01.units.images.common import image_name, project_of
 from ds01.units.images.listing import ImageInfo, list_images
 

@@ -27,9 +27,9 @@ import json
 import re
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from ds01.errors import UsageError
+from ds01.records import dataclass, field
 from ds01.units.images.packages import (
     CUSTOM,
     PHASE_TITLES,

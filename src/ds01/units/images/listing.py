@@ -4,10 +4,10 @@ that use them (two Docker calls in all: one image listing, one sparse container 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from ds01.identity import Identity
+from ds01.records import dataclass
 from ds01.timefmt import iso
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ds01.errors import UsageError
+from ds01.records import dataclass, field
 
 # Phase keys in Dockerfile order; the titles are what users see.
 JUPYTER = "jupyter"

@@ -8,12 +8,12 @@ as the caller. A category left empty disappears with its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ds01.errors import NotFound, UsageError
 from ds01.identity import Identity
+from ds01.records import dataclass, field
 from ds01.units.images import dockerfile as df
 from ds01.units.images.common import (
     Location,

@@ -19,13 +19,13 @@ import socket
 import subprocess
 import tempfile  # noqa: F401 - the ssh unit's; loaded before a unit runs as the caller (see below)
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ds01.base.names import validate_new_name
 from ds01.errors import OperationFailed, UsageError
 from ds01.fsutil import write_atomic
+from ds01.records import dataclass, field
 
 if TYPE_CHECKING:
     from ds01.identity import Identity

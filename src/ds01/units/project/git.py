@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ds01.errors import OperationFailed, UsageError
+from ds01.records import dataclass, field
 from ds01.units.project.files import Ask, SetupResult, place_file, run_tool
 
 GITIGNORE = """\

@@ -8,9 +8,9 @@ default place is ``~/workspace/<project>``: the workspace is what ds01 container
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from ds01.records import dataclass
 from ds01.units.project.files import (
     Ask,
     SetupResult,

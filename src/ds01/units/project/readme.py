@@ -7,10 +7,10 @@ student (or their supervisor) can pick the project up later from the README alon
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.errors import UsageError
+from ds01.records import dataclass
 from ds01.units.project.files import Ask, SetupResult, place_file, validate_project_name
 
 _FOLDERS = (

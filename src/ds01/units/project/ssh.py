@@ -20,11 +20,11 @@ import re
 import socket
 import stat
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.errors import OperationFailed, UsageError
 from ds01.fsutil import write_atomic
+from ds01.records import dataclass
 from ds01.units.project.files import (
     SetupResult,
     caller_home,

@@ -19,10 +19,10 @@ The Remote-SSH host entry for the laptop's ``~/.ssh/config`` is returned as text
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from ds01.errors import UsageError
+from ds01.records import dataclass
 from ds01.units.project.files import Ask, SetupResult, place_file, ssh_host_entry, validate_project_name
 
 SEPARATOR = "._."  # AIME's container name separator: <name>._.<uid>
