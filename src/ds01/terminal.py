@@ -8,16 +8,18 @@ so plain commands stay fast.
 
 from __future__ import annotations
 
-import json as _json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, Any, TextIO, cast
 
 from ds01.errors import UsageError
 from ds01.records import dataclass
+
+TYPE_CHECKING = False  # typing and json (which brings re) are loaded by what needs them
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import IO, Any, TextIO
 
 _STYLES = {
     "bold": "1",
@@ -267,7 +269,9 @@ class Terminal:
         self.stdout.flush()
 
     def json(self, obj: Any) -> None:
-        self.stdout.write(_json.dumps(obj, indent=2, default=str) + "\n")
+        import json
+
+        self.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
         self.stdout.flush()
 
     def table(
@@ -462,7 +466,8 @@ def discard_typeahead(stream: IO[str] | None = None) -> None:
         from prompt_toolkit.input.typeahead import clear_typeahead
 
         try:
-            clear_typeahead(create_input(cast(TextIO, stream)))
+            tty_stream: TextIO = stream  # type: ignore[assignment]  # a terminal's text stream
+            clear_typeahead(create_input(tty_stream))
         except (OSError, ValueError, AttributeError):
             pass
 

@@ -101,3 +101,25 @@ def test_bind_sources_are_checked_without_following_links(tmp_path: Path):
         pm.check_bind_source("relative", me, "workspace")
     # At create, the caller's own link is resolved once and the real folder is what is mounted.
     assert pm.resolve_for_create(link / "sub", me, "workspace") == real / "sub"
+
+
+def test_the_start_check_reads_a_recorded_path_as_pathlib_does(tmp_path: Path):
+    """A start checks the recorded text (``check_bind``, no pathlib): doubled slashes and ``.``
+    are what pathlib makes of them, ``..`` is refused before anything is looked up, and the
+    path is named in the message as pathlib shows it."""
+    me = os.getuid()
+    (tmp_path / "real").mkdir()
+    for text in (f"{tmp_path}//real/", f"{tmp_path}/./real", f"/{tmp_path}/real"):
+        pm.check_bind(text, me, "workspace", writable=True)
+        assert pm._components(text)[0] == str(Path(text))
+    for text in ("//x/y", "///x", "/", "/a/../b", "/a/./b//"):
+        assert pm._components(text)[0] == str(Path(text)), text
+    with pytest.raises(PolicyRefused, match=r"not a plain path \(it contains '..'\)"):
+        pm.check_bind(f"{tmp_path}/real/../real", me, "workspace")
+    with pytest.raises(UsageError, match=f"The workspace path {tmp_path}/real/f is not a directory"):
+        (tmp_path / "real" / "f").write_text("")
+        pm.check_bind(f"{tmp_path}//real/f", me, "workspace")
+    for text, shown in (("a//b/.", "a/b"), ("", "."), ("./a", "a")):
+        assert str(Path(text)) == shown
+        with pytest.raises(UsageError, match=f"The workspace path {shown} is not absolute"):
+            pm.check_bind(text, me, "workspace")

@@ -8,14 +8,13 @@ mount and hardening policies) so that ``mlc list`` and ``container list`` load o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ds01.base import labels as lbl
 from ds01.base.names import split_docker_name
 from ds01.records import dataclass
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    pass
+    from typing import Any
 
 
 @dataclass(frozen=True)

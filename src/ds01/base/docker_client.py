@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
 
 from ds01.base import sparse
 from ds01.base.container_info import ContainerInfo, info_from_api
 from ds01.errors import DockerUnavailable, Ds01Error, NotFound, OperationFailed
 
+TYPE_CHECKING = False  # typing, contextlib and functools stay out of a start's imports
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from types import TracebackType
+    from typing import Any
+
     import docker
 
 DEFAULT_SOCKET = sparse.DEFAULT_SOCKET
@@ -37,20 +38,28 @@ def unreachable(exc: BaseException | None = None) -> DockerUnavailable:
     )
 
 
-@lru_cache(maxsize=1)
+_client: docker.DockerClient | None = None
+
+
 def client() -> docker.DockerClient:
     """The process's Docker client, created on first use (never at import time)."""
-    import docker
+    global _client
+    if _client is None:
+        import docker
 
-    try:
-        return docker.DockerClient(base_url=docker_host(), timeout=int(os.environ.get("DS01_DOCKER_TIMEOUT", "120")))
-    except docker.errors.DockerException as exc:
-        raise unreachable(exc) from exc
+        try:
+            _client = docker.DockerClient(
+                base_url=docker_host(), timeout=int(os.environ.get("DS01_DOCKER_TIMEOUT", "120"))
+            )
+        except docker.errors.DockerException as exc:
+            raise unreachable(exc) from exc
+    return _client
 
 
 def reset_client() -> None:
     """Forget the cached client (after a fork, or in tests that change DOCKER_HOST)."""
-    client.cache_clear()
+    global _client
+    _client = None
 
 
 def api() -> Any:
@@ -127,19 +136,22 @@ def translate(exc: BaseException, action: str, *, missing: str | None = None) ->
     return OperationFailed(f"Could not {action}: {exc}.")
 
 
-@contextmanager
-def engine_errors(action: str, *, missing: str | None = None) -> Iterator[None]:
+class engine_errors:  # a class, not a contextlib generator: contextlib stays out of a start
     """Translate SDK exceptions raised while doing ``action`` into ds01 errors (``translate``).
 
     ``missing``: the sentence to use when the object is not found (404, then exit 2); without
     it a 404 is ``EngineNotFound`` naming ``action``.
     """
-    try:
-        yield
-    except Exception as exc:
-        if not _from_the_sdk(exc):
-            raise
-        raise translate(exc, action, missing=missing) from exc
+
+    def __init__(self, action: str, *, missing: str | None = None) -> None:
+        self.action, self.missing = action, missing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if isinstance(exc, Exception) and _from_the_sdk(exc):
+            raise translate(exc, self.action, missing=self.missing) from exc
 
 
 def _from_the_sdk(exc: BaseException) -> bool:

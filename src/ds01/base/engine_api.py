@@ -13,13 +13,14 @@ unix socket (TCP, TLS) is asked through the SDK's own HTTP session instead.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-from urllib.parse import quote, urlencode
-
+from ds01 import jsonlite
 from ds01.base import docker_client as dc
-from ds01.base.sparse import exchange, parse_response, status_error
+from ds01.base.sparse import exchange, parse_response, quote_path, status_error, urlencode
 from ds01.errors import OperationFailed
+
+TYPE_CHECKING = False  # a start imports neither typing nor json nor urllib (pathlib's import of it aside)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def request(
@@ -37,7 +38,7 @@ def request(
     when the engine answered 2xx or 304, else the typed error (``missing``: the exit-2 sentence of a
     404, as in ``docker_client.engine_errors``; ``timeout``: seconds to wait for the answer,
     default ``DS01_DOCKER_TIMEOUT``)."""
-    target = quote(path, safe="/:@") + (f"?{urlencode(query)}" if query else "")
+    target = quote_path(path) + (f"?{urlencode(query)}" if query else "")
     host = dc.docker_host()
     socket_path = host.removeprefix("unix://") if host.startswith("unix://") else None
     if socket_path is None:
@@ -74,10 +75,15 @@ def request_json(
     timeout: float | None = None,
 ) -> Any:
     """``request`` with a JSON body (``payload``) and a JSON reply (None when it is empty)."""
-    body = None if payload is None else json.dumps(payload).encode()
+    if payload is None:
+        body = None
+    else:
+        import json
+
+        body = json.dumps(payload).encode()
     data = request(method, path, action=action, query=query, body=body, missing=missing, timeout=timeout)
     try:
-        return json.loads(data) if data.strip() else None
+        return jsonlite.loads(data) if data.strip() else None
     except ValueError as exc:
         raise OperationFailed(f"Could not {action}: the Docker engine sent a reply that is not JSON.") from exc
 

@@ -16,21 +16,19 @@ that makes a new name checks it with ``validate_new_name``.
 
 from __future__ import annotations
 
-import re
-
 from ds01.errors import UsageError
 
 SEPARATOR = "._."
 # The name also appears in hostnames (63 characters), systemd slice units and table columns;
 # 48 characters keeps ``<name>._.<uid>`` and ``<name>-image`` well inside every such limit.
 NAME_MAX = 48
-_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"  # patterns, compiled (and re loaded) on first use
 RULE_TEXT = (
     f"lowercase letters and digits, with '.', '_' or '-' between them, "
     f"at most {NAME_MAX} characters (for example 'my-thesis')"
 )
 # Docker's own container-name grammar (what an existing container may be called).
-_DOCKER_CONTAINER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_DOCKER_CONTAINER = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 
 
 def name_problem(name: str) -> str | None:
@@ -44,7 +42,9 @@ def name_problem(name: str) -> str | None:
     bad = sorted({c for c in name if not (c.isascii() and (c.islower() or c.isdigit()) or c in "._-")})
     if bad:
         return "contains " + ", ".join(repr(c) for c in bad)
-    if not _COMPONENT.fullmatch(name):
+    import re
+
+    if not re.fullmatch(_COMPONENT, name):
         return "must start and end with a letter or digit and have only one '.' or '_' (or '__') in a row"
     return None
 
@@ -67,7 +67,9 @@ def validate_name(name: str) -> str:
 
     For containers that are already there (AIME's mlc allows capitals): ds01 manages, saves and
     recreates them under their own names. New names follow ``validate_new_name``."""
-    if not name or SEPARATOR in name or not _DOCKER_CONTAINER.fullmatch(name):
+    import re
+
+    if not name or SEPARATOR in name or not re.fullmatch(_DOCKER_CONTAINER, name):
         raise UsageError(f"{name!r} cannot be a container name; use {RULE_TEXT}.")
     return name
 

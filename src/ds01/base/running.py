@@ -9,9 +9,6 @@ this module, not the engine's planning, archives and image code. Every request i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 from ds01.base import docker_client as dc
 from ds01.base import engine_api
 from ds01.base.container_info import ContainerInfo, list_infos
@@ -23,6 +20,9 @@ from ds01.policy import mounts as mount_policy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
     from ds01.identity import Identity
 
 
@@ -46,17 +46,25 @@ def list_containers(owner: str | None, *, running_only: bool = False, size: bool
     return list_infos(owner, running_only=running_only, size=size)
 
 
+def find_own(name: str, user: str, uid: int) -> ContainerInfo | None:
+    """The container called ``name`` (display name or ``name._.uid``) of the user ``user`` (uid
+    ``uid``), or None."""
+    wanted = name if SEPARATOR in name else docker_name(name, uid)
+    for info in list_containers(user):
+        if info.docker_name in (wanted, name):
+            return info
+    return None
+
+
 def find_container(name: str, owner: Identity, *, any_user: bool = False) -> ContainerInfo:
     """The caller's container called ``name`` (display name or ``name._.uid``); else NotFound.
 
     ``any_user`` (admins): another user's container by its Docker name, or by a display name
     that only one user has. Someone else's container is otherwise "not found for you".
     """
-    wanted = name if SEPARATOR in name else docker_name(name, owner.uid)
-    mine = list_containers(owner.name)
-    for info in mine:
-        if info.docker_name in (wanted, name):
-            return info
+    mine = find_own(name, owner.name, owner.uid)
+    if mine is not None:
+        return mine
     if any_user:
         everyone = list_containers(None)
         hits = [i for i in everyone if i.docker_name == name] or [i for i in everyone if i.name == name]
@@ -123,7 +131,7 @@ def check_before_start(
         attrs = inspect_container(info.id, info.name)
     hardening_policy.check_container(_mode(mode), uid=uid, gid=gid, attrs=attrs, name=info.name)
     for source, rw in bind_sources(attrs):
-        mount_policy.check_bind_source(source, uid, "mounted", writable=rw)
+        mount_policy.check_bind(source, uid, "mounted", writable=rw)
 
 
 def start_container(info: ContainerInfo, owner: Identity | None = None, *, mode: str | None = None) -> bool:

@@ -45,6 +45,11 @@ def quote_plus(text: str) -> str:
     return "".join(chr(b) if b in _SAFE else "+" if b == 0x20 else f"%{b:02X}" for b in text.encode("utf-8", "strict"))
 
 
+def quote_path(path: str) -> str:
+    """``urllib.parse.quote(path, safe="/:@")``: a request path, its separators kept."""
+    return "".join(chr(b) if b in _SAFE or b in b"/:@" else f"%{b:02X}" for b in path.encode("utf-8", "strict"))
+
+
 def urlencode(query: dict[str, str]) -> str:
     """``urllib.parse.urlencode(query)`` for a dict of strings."""
     return "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in query.items())

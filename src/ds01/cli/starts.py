@@ -9,9 +9,10 @@ plain listings (``cli.listings``):
 - ``mlc start NAME`` (with ``-s``/``--script``; no COMMAND): the caller's own container, started
   after the same checks (``base.running.start_container``). All it needs of the config is its
   security mode, which the last-good record's stamp holds (``limits.stamp``), so the config is
-  neither parsed nor rebuilt. Another user's container (an admin's ``any_user`` lookup), a
-  config that is not the one stamped, or any other form goes to click, which validates,
-  refuses or prompts as ever.
+  neither parsed nor rebuilt; all it needs of the caller is the name and uid (``ds01.caller``'s
+  rule, which ``identity.current`` follows), so nothing of paths (``pathlib``) is loaded.
+  Another user's container (an admin's ``any_user`` lookup), a config that is not the one
+  stamped, or any other form goes to click, which validates, refuses or prompts as ever.
 - ``container start NAME`` (with ``--json``, ``-s``/``--script``, ``--guided``): the same body as
   the click command, ``container_start``, on ``App.config`` as every command loads it (the
   stamped record while it matches; else the file is validated, and an invalid one refused,
@@ -72,19 +73,21 @@ def _mlc_start(name: str, *, script: bool) -> int | None:
     mode = _stamped_mode()
     if mode is None:
         return None
+    from ds01 import caller
     from ds01.base import running
-    from ds01.errors import NotFound
-    from ds01.identity import current
     from ds01.terminal import Terminal
 
-    me = current()
     try:
-        info = running.find_container(name, me)
-    except NotFound:
+        user, uid, _entry, _sudo = caller.name_and_uid()
+    except ValueError:
+        return None  # a SUDO_UID that is not a number: click says so
+    info = running.find_own(name, user, uid)
+    if info is None:
         return None  # perhaps another user's, for an admin: click decides
     term = Terminal()
     term.script_mode = script
-    return mlc_start(term, me, info, mode=mode, argv=(), detach=False)
+    _announce_start(term, info, mode)
+    return 0
 
 
 def _container_start(name: str, flags: set[str]) -> int:
@@ -105,12 +108,7 @@ def mlc_start(
 ) -> int:
     """Start ``info`` (``mode``: the security mode, None: read it now); with ``argv``, run that
     command in it as ``me`` and give its exit code."""
-    from ds01.base import running
-
-    if running.start_container(info, mode=mode):
-        term.success(f"Container {info.name} started.")
-    else:
-        term.info(f"Container {info.name} is already running.")
+    _announce_start(term, info, mode)
     if not argv:
         return 0
     from ds01.base import execs
@@ -121,6 +119,15 @@ def mlc_start(
     return execs.run_command(
         info, me, list(argv), detach=detach, out=write(term.stdout), err=write(term.stderr), mode=mode
     )
+
+
+def _announce_start(term: Terminal, info: ContainerInfo, mode: str | None) -> None:
+    from ds01.base import running
+
+    if running.start_container(info, mode=mode):
+        term.success(f"Container {info.name} started.")
+    else:
+        term.info(f"Container {info.name} is already running.")
 
 
 def container_start(app: App, name: str | None, *, wait: str | None, as_json: bool) -> None:

@@ -23,11 +23,13 @@ before the server switched to secure mode (or by AIME's mlc) is not a way around
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from ds01.errors import PolicyRefused
 from ds01.records import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 MODES = ("group", "secure")
 NO_NEW_PRIVILEGES = "no-new-privileges"

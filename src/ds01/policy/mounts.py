@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import os
 import stat as _stat
-from pathlib import Path
 
 from ds01.errors import PolicyRefused, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _need(writable: bool) -> int:
@@ -41,15 +44,31 @@ def check_bind_source(path: Path | str, uid: int, what: str, *, writable: bool =
     Raises PolicyRefused (exit 3) for a symlink or a folder that is not the caller's, and
     UsageError (exit 2) for a path that is missing, not a directory or lacks the owner's rights.
     """
-    p = Path(path)
-    if not p.is_absolute():
-        raise UsageError(f"The {what} path {p} is not absolute.")
-    current = Path("/")
+    from pathlib import Path
+
+    check_bind(os.fspath(path), uid, what, writable=writable)
+    return Path(path)
+
+
+def _components(path: str) -> tuple[str, list[str]]:
+    """``path`` as ``pathlib`` shows it, and its components after the root (``pathlib``'s
+    parsing: empty and ``.`` components dropped, ``..`` kept; ``//`` a root of its own)."""
+    root = "//" if path.startswith("//") and not path.startswith("///") else "/"
+    parts = [c for c in path.split("/") if c and c != "."]
+    return root + "/".join(parts), parts
+
+
+def check_bind(path: str, uid: int, what: str, *, writable: bool = False) -> None:
+    """``check_bind_source`` on the path's text, without ``pathlib`` (a start checks every mount)."""
+    if not path.startswith("/"):
+        raise UsageError(f"The {what} path {_components(path)[0].lstrip('/') or '.'} is not absolute.")
+    p, parts = _components(path)
+    current = "/"
     st = os.lstat(current)
-    for part in p.parts[1:]:
-        if part in (".", ".."):
+    for part in parts:
+        if part == "..":
             raise PolicyRefused(f"The {what} path {p} is not a plain path (it contains {part!r}).")
-        current = current / part
+        current = current.rstrip("/") + "/" + part
         try:
             st = os.lstat(current)
         except OSError as exc:
@@ -71,11 +90,12 @@ def check_bind_source(path: Path | str, uid: int, what: str, *, writable: bool =
             f"The {what} directory {p} is not {'writable' if writable else 'readable'} by you "
             f"(mode {_stat.filemode(st.st_mode)}); fix it with chmod u+rwx {p}."
         )
-    return p
 
 
 def resolve_for_create(path: Path, uid: int, what: str, *, writable: bool = False) -> Path:
     """The real path of the caller's ``path`` (symlinks resolved once), checked by ``check_bind_source``."""
+    from pathlib import Path
+
     try:
         real = Path(os.path.realpath(Path(path).expanduser(), strict=True))
     except OSError as exc:
