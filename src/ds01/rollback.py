@@ -18,13 +18,15 @@ then the block's own exception is raised, with one ``Not undone: ...`` line in i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from types import TracebackType
-from typing import Any
-
 from ds01.errors import Ds01Error
 
-Step = tuple[str, Callable[[], Any]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from types import TracebackType
+    from typing import Any
+
+    Step = tuple[str, Callable[[], Any]]
 
 
 def _reason(exc: BaseException) -> str:

@@ -8,8 +8,16 @@ through; ``now_iso()`` is the current time.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
-from typing import overload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import overload
+else:
+
+    def overload(func):  # the variants below are for type checkers; typing stays unloaded
+        return func
+
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -17,13 +25,15 @@ FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 @overload
 def iso(ts: float | datetime) -> str: ...
 @overload
-def iso(ts: None) -> None: ...
-def iso(ts: float | datetime | None) -> str | None:
+def iso(ts: None) -> None: ...  # noqa: F811 - an overload (ruff knows only typing's)
+def iso(ts: float | datetime | None) -> str | None:  # noqa: F811
     if ts is None:
         return None
-    if isinstance(ts, datetime):
-        return ts.astimezone(UTC).strftime(FORMAT)
-    return time.strftime(FORMAT, time.gmtime(ts))
+    if isinstance(ts, (int, float)):
+        return time.strftime(FORMAT, time.gmtime(ts))
+    from datetime import UTC
+
+    return ts.astimezone(UTC).strftime(FORMAT)
 
 
 def now_iso() -> str:

@@ -241,6 +241,10 @@ NOT_ON_A_CPU_CREATE = (
     # write_atomic makes its temporary file itself.
     "tempfile",
     "random",
+    # Data classes are ds01.records' and the annotations' names are for type checkers only.
+    "dataclasses",
+    "inspect",
+    "typing",
 )
 
 
@@ -311,6 +315,62 @@ def test_mlc_create_start_stop_and_remove_load_no_sdk(tmp_path, docker_env, base
         assert docker_env.containers.list(all=True, filters={"name": f"{name}._.4997"}) == []
     finally:
         remove_probe_containers(docker_env, name)
+
+
+# A plain start of the caller's own container: the stamped security mode, one listing, the
+# mount check and the start. mlc start needs nothing of paths, config or typing; container start
+# (a CPU-only container, nothing to remake) needs neither the config nor the GPU service.
+NOT_ON_AN_MLC_START = (
+    *NOT_WITHOUT_THE_SDK,
+    "click",
+    "yaml",
+    "typing",
+    "dataclasses",
+    "inspect",
+    "json",
+    "re",
+    "pathlib",
+    "urllib.parse",
+    "ds01.identity",
+    "ds01.limits.config",
+)
+NOT_ON_A_CONTAINER_START = (
+    *NOT_WITHOUT_THE_SDK,
+    "click",
+    "yaml",
+    "typing",
+    "dataclasses",
+    "inspect",
+    "ds01.cli.context",
+    "ds01.limits.config",
+    "ds01.gpu.service",
+)
+
+
+@pytest.mark.docker
+def test_a_plain_start_loads_only_what_it_uses(tmp_path, docker_env, base_image, session_tag):
+    ws = str(probe_workspace(tmp_path))
+    env = {**SUDO, "DS01_STATE_DIR": str(tmp_path / "state")}
+    (tmp_path / "state").mkdir()
+    names = {family: f"{session_tag}-st{family[0]}" for family in ("mlc", "container")}
+    try:
+        for family, name in names.items():
+            gpus = ("-g", "0") if family == "mlc" else ("--gpus", "0")
+            argv = (family, "create", name, "--image", base_image, "-w", ws, *gpus, "--script")
+            _, created = loaded(tmp_path, *argv, env=env)
+            assert created.returncode == 0, created.stderr
+        # The bare probe: the other one writes its report with json, which brings re.
+        modules, done = bare_loaded(tmp_path, "mlc", "start", names["mlc"], env=env)
+        assert done.returncode == 0 and "started" in done.stderr, done.stderr
+        assert [m for m in NOT_ON_AN_MLC_START if m in modules] == []
+        modules, done = bare_loaded(tmp_path, "container", "start", names["container"], env=env)
+        assert done.returncode == 0 and f"Started {names['container']} (no GPU)." in done.stderr, done.stderr
+        assert [m for m in NOT_ON_A_CONTAINER_START if m in modules] == []
+        for name in names.values():
+            assert docker_env.containers.get(f"{name}._.4997").status == "running"
+    finally:
+        for name in names.values():
+            remove_probe_containers(docker_env, name)
 
 
 @pytest.mark.docker

@@ -247,16 +247,17 @@ def test_host_network_is_refused_in_both_modes(setup, user, docker_env, base_ima
 # -- mounts checked at every start -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("gpus", ["1", "0"])  # a CPU-only one is started without the GPU service
 def test_workspace_swapped_for_a_symlink_is_refused_at_start_run_and_recreate(
-    setup, user, docker_env, base_image, session_tag
+    setup, user, docker_env, base_image, session_tag, gpus
 ):
     with make_user("ds01v") as victim:
         secret = victim.home / "secret.txt"
         secret.write_text("victim's")
         wsx = _folder(user, "wsx")
-        name = f"{session_tag}-swap"
+        name = f"{session_tag}-swap{gpus}"
         r = setup.ds01(
-            user, "container", "create", name, "--image", base_image, "-w", str(wsx), "--gpus", "1", "--json"
+            user, "container", "create", name, "--image", base_image, "-w", str(wsx), "--gpus", gpus, "--json"
         )
         assert r.exit_code == 0, r
         cid = json.loads(r.stdout)["id"]
@@ -271,6 +272,7 @@ def test_workspace_swapped_for_a_symlink_is_refused_at_start_run_and_recreate(
 
         for args, stdin in (
             (("container", "start", name), None),
+            (("container", "start", name, "--json"), None),
             (("mlc", "start", name), None),
             (("container", "run", name), "cat secret.txt\n"),
             (("mlc", "start", name, "cat", "/workspace/secret.txt"), None),

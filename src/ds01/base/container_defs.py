@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ds01.base import labels as lbl
 from ds01.base.container_spec import GPU_VISIBILITY_KEYS, ContainerInfo, ContainerSpec, Progress
@@ -20,6 +19,10 @@ from ds01.errors import NotFound, UsageError
 from ds01.identity import Identity
 from ds01.policy import labels as label_policy
 from ds01.records import replace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFINITION_FORMAT = 1
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from ds01.base import labels as lbl
 from ds01.base.container_info import ContainerInfo as ContainerInfo  # listings' view, re-exported
@@ -22,6 +21,10 @@ from ds01.policy import containers as hardening_policy
 from ds01.policy import labels as label_policy
 from ds01.policy import mounts as mount_policy
 from ds01.records import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 KEEPALIVE = ["sleep", "infinity"]
 WORKSPACE, DATA, MODELS = "/workspace", "/data", "/models"

@@ -35,7 +35,6 @@ import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from ds01 import rollback
 from ds01.base import docker_client as dc
@@ -55,6 +54,10 @@ from ds01.errors import GpuLibraryError, NotFound, OperationFailed, UsageError
 from ds01.identity import Identity, sanitize
 from ds01.policy import containers as hardening_policy
 from ds01.policy import labels as label_policy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # What acts on existing containers lives in ``base.running``; callers reach it here too.
 bind_sources = running.bind_sources

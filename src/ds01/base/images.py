@@ -23,7 +23,6 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
 
 from ds01.base import image_etc
 from ds01.base.docker_client import BadRequest, EngineNotFound, api, client, engine_errors, gone_ok
@@ -31,6 +30,10 @@ from ds01.base.engine_api import request, request_json
 from ds01.errors import NotFound, OperationFailed
 from ds01.records import dataclass, field
 from ds01.timefmt import now_iso
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 MANAGED_LABEL = "ds01.managed"
 

@@ -14,13 +14,15 @@ See ``ds01.limits.last_good``. The click-free listings (``cli.listings``) use th
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
 
 from ds01 import identity as _identity
 from ds01 import paths
 from ds01.terminal import Terminal
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ds01.limits.config import Config
 
 

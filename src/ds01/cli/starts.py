@@ -13,10 +13,14 @@ plain listings (``cli.listings``):
   rule, which ``identity.current`` follows), so nothing of paths (``pathlib``) is loaded.
   Another user's container (an admin's ``any_user`` lookup), a config that is not the one
   stamped, or any other form goes to click, which validates, refuses or prompts as ever.
-- ``container start NAME`` (with ``--json``, ``-s``/``--script``, ``--guided``): the same body as
-  the click command, ``container_start``, on ``App.config`` as every command loads it (the
-  stamped record while it matches; else the file is validated, and an invalid one refused,
-  exactly as under click). ``--wait``, no NAME (the picker) and everything else go to click.
+- ``container start NAME`` (with ``--json``, ``-s``/``--script``, ``--guided``): the caller's own
+  container that needs no remaking (running, or holding no GPU slot) is started as the click
+  command starts it (``lifecycle.start_existing``) on the stamped security mode, and reported
+  by the same function; any other (one to remake from its definition, another user's, a
+  config not the one stamped, ``--guided``) runs the click command's body, ``container_start``,
+  on ``App.config`` as every command loads it (the stamped record while it matches; else the
+  file is validated, and an invalid one refused, exactly as under click). ``--wait``, no NAME
+  (the picker) and everything else go to click.
 
 Both click commands call the functions below, so what is printed is the same by construction.
 """
@@ -91,12 +95,41 @@ def _mlc_start(name: str, *, script: bool) -> int | None:
 
 
 def _container_start(name: str, flags: set[str]) -> int:
+    if "guided" not in flags:
+        done = _container_start_stamped(name, script="script" in flags, as_json="as_json" in flags)
+        if done is not None:
+            return done
     from ds01.cli.context import App
 
     app = App()
     app.terminal.script_mode = "script" in flags
     app.terminal.guided = "guided" in flags
     container_start(app, name, wait=None, as_json="as_json" in flags)
+    return 0
+
+
+def _container_start_stamped(name: str, *, script: bool, as_json: bool) -> int | None:
+    """``container start NAME`` of the caller's container that needs no remaking, on the stamped
+    security mode (neither the config nor the GPU service is loaded); None: the full path."""
+    mode = _stamped_mode()
+    if mode is None:
+        return None
+    from ds01.base import running
+    from ds01.identity import current
+    from ds01.terminal import Terminal
+    from ds01.units.containers import lifecycle
+    from ds01.units.containers.common import gpu_slots_label
+
+    me = current()
+    info = running.find_own(name, me.name, me.uid)
+    if info is None or lifecycle.needs_recreating(info) is not False:
+        return None
+    term = Terminal()
+    term.script_mode = script
+    with term.progress(f"Starting {info.name}…", steps=True):
+        started = lifecycle.start_existing(info, me, mode)
+    slots = gpu_slots_label(info.labels)
+    _report_start(term, info.name, info.docker_name, started=started, recreated=False, slots=slots, as_json=as_json)
     return 0
 
 
@@ -133,7 +166,7 @@ def _announce_start(term: Terminal, info: ContainerInfo, mode: str | None) -> No
 def container_start(app: App, name: str | None, *, wait: str | None, as_json: bool) -> None:
     """Start container NAME (recreating it when its GPU was released); ``wait``: how long to keep
     trying for a GPU slot when it must be recreated."""
-    from ds01.cli.container._common import gpu_words, locate, pick_name
+    from ds01.cli.container._common import locate, pick_name
     from ds01.cli.gpu._common import parse_wait
     from ds01.units.containers import lifecycle
     from ds01.units.containers.texts import guide
@@ -143,22 +176,39 @@ def container_start(app: App, name: str | None, *, wait: str | None, as_json: bo
     target = locate(app, pick_name(app, name, running=False))
     with term.progress(f"Starting {target.name}…", steps=True) as status:
         s = lifecycle.ensure_running(app.config, target, progress=status.update, wait=parse_wait(wait))
+    _report_start(
+        term, target.name, target.docker_name, started=s.started, recreated=s.recreated, slots=s.slots, as_json=as_json
+    )
+
+
+def _report_start(
+    term: Terminal,
+    name: str,
+    docker_name: str,
+    *,
+    started: bool,
+    recreated: bool,
+    slots: Sequence[str],
+    as_json: bool = False,
+) -> None:
     if as_json:
         term.json(
             {
-                "name": target.name,
-                "docker_name": target.docker_name,
-                "started": s.started,
-                "recreated": s.recreated,
-                "gpu_slots": s.slots,
+                "name": name,
+                "docker_name": docker_name,
+                "started": started,
+                "recreated": recreated,
+                "gpu_slots": list(slots),
             }
         )
         return
-    gpu = gpu_words(s.slots)
-    if s.recreated:
-        term.success(f"Recreated and started {target.name} ({gpu}).")
-    elif s.started:
-        term.success(f"Started {target.name} ({gpu}).")
+    from ds01.cli.container._common import gpu_words
+
+    gpu = gpu_words(tuple(slots))
+    if recreated:
+        term.success(f"Recreated and started {name} ({gpu}).")
+    elif started:
+        term.success(f"Started {name} ({gpu}).")
     else:
-        term.info(f"{target.name} was already running ({gpu}).")
-    term.next_step(f"ds01 container run {target.name}", "open a shell in it")
+        term.info(f"{name} was already running ({gpu}).")
+    term.next_step(f"ds01 container run {name}", "open a shell in it")

@@ -7,8 +7,7 @@ The inventory and the model are imported by the functions that use them: a creat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ds01.gpu.model import GpuProcess, Inventory, SlotActivity
     from ds01.limits.config import Config

@@ -28,16 +28,20 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 from ds01 import paths
 from ds01.errors import OperationFailed
 from ds01.fsutil import share_with_group
 from ds01.records import dataclass, fields
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
+
 DB_NAME = "ds01.db"
 
-T = TypeVar("T")
 DEFAULT_BUSY_SECONDS = 15.0
 
 SCHEMA_VERSION = 3

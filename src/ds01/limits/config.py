@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ds01 import paths
 from ds01.errors import ConfigError
@@ -20,7 +19,10 @@ from ds01.limits.schema import FieldSpec, did_you_mean
 from ds01.limits.units import LimitsValueError
 from ds01.records import dataclass, field
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ds01.limits.topology import Topology
 
 

@@ -18,13 +18,16 @@ import stat
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from ds01 import paths, records
 from ds01.errors import ConfigError, Ds01Error
 from ds01.limits import config as _config
 from ds01.limits import stamp as _stamp
 from ds01.timefmt import now_iso
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 FILE_NAME = _stamp.FILE_NAME
 FORMAT = 1

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
 from ds01.limits.config import Config
 from ds01.limits.reservation import Reservation
 from ds01.limits.schema import BUILTIN_DEFAULTS, OVERRIDE_PRIORITY, PER_USER_FIELDS, PER_USER_SPECS
 from ds01.limits.units import format_duration, format_size
 from ds01.records import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "PER_USER_FIELDS",

@@ -13,7 +13,6 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
 
 from ds01.limits.units import (
     DURATION_FORMS,
@@ -25,6 +24,10 @@ from ds01.limits.units import (
     parse_size,
 )
 from ds01.records import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SLOT_FORMS = (
     "quoted slot ids such as '0' (a whole GPU), '1:2' (GPU instance 2 of GPU 1) or '1:2.1' "

@@ -9,7 +9,10 @@ containers at launch, and ``0.5h`` was once read as ``5h``. Sizes are docker sty
 from __future__ import annotations
 
 import re
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SIZE_FORMS = "a number with a unit b, k, m, g or t (docker style, e.g. 512m, 32g, 1.5g, 1t)"
 DURATION_FORMS = "a number with a unit s, m, h, d or w (e.g. 30m, 0.5h, 48h, 2d, 1h30m)"

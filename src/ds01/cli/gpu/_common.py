@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ds01.errors import PolicyRefused, UsageError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ds01.cli.context import App
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ds01 import paths
 from ds01.base.catalog import DEFAULT_AIME_CATALOG
 from ds01.cli.context import App
 from ds01.errors import ConfigError
 from ds01.records import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True)

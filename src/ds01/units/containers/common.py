@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ds01 import identity as _identity
 from ds01.errors import NotFound
 from ds01.policy.labels import split_list
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ds01.base.container_spec import ContainerInfo
     from ds01.identity import Identity
     from ds01.limits.config import Config

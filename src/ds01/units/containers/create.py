@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ds01.errors import PolicyRefused, UsageError
 from ds01.fsutil import locked_dir
@@ -24,7 +23,10 @@ from ds01.records import dataclass, field, replace
 from ds01.rollback import Rollback
 from ds01.units.containers import definitions
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ds01.base.container_spec import ContainerInfo, ContainerSpec
     from ds01.identity import Identity
     from ds01.limits.config import Config

@@ -21,13 +21,16 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
 
 from ds01 import paths
 from ds01.errors import OperationFailed
 from ds01.fsutil import write_atomic
 from ds01.identity import Identity, lookup, sanitize
 from ds01.policy.labels import split_list
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 Owner = str | Identity
 _ANON = r"^uid(\d+)$"  # identity.current's name for a uid without a passwd entry (compiled at first use)

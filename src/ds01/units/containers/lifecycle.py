@@ -10,7 +10,6 @@ clock; ``run``/``start`` inside the hold stop it again and keep the slot.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from ds01.errors import NotFound, OperationFailed, PolicyRefused, UsageError
 from ds01.records import dataclass, field
@@ -19,7 +18,10 @@ from ds01.timefmt import iso
 from ds01.units.containers import definitions
 from ds01.units.containers.common import gpu_slots_label, hold_seconds, owner_identity, owner_of
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ds01.base.container_spec import ContainerInfo
     from ds01.base.execs import Program
     from ds01.identity import Identity
@@ -172,7 +174,7 @@ def ensure_running(
     from ds01.base import running
 
     info = target.info
-    if info is not None and not info.alive and gpu_slots_label(info.labels) and not _has_allocation(target.docker_name):
+    if info is not None and needs_recreating(info) is None and not _has_allocation(target.docker_name):
         # Its GPU was given back while it was stopped: its devices now belong to someone else.
         # Remake it with a fresh allocation rather than start it on a slot it no longer holds.
         if target.definition is None:
@@ -191,14 +193,31 @@ def ensure_running(
         info = target.info = None
     if info is None:
         return _recreate(config, target, progress=progress, wait=wait)
-    # Mounts are checked again right here (the engine's start does it): a workspace swapped for
-    # a symlink since create is refused, exit 3, and the container stays stopped.
-    started = running.start_container(info, target.owner, mode=config.security.mode)
-    if _has_rows(target.docker_name):  # a container that holds no slot has no hold clock to stop
+    started = start_existing(info, target.owner, config.security.mode)
+    return Started(target, info, started, False, gpu_slots_label(info.labels))
+
+
+def needs_recreating(info: ContainerInfo) -> bool | None:
+    """Whether a start must remake ``info`` because its GPU was given back while it was stopped:
+    False when it cannot be (running, or holding no GPU slot); None when the ledger must be asked."""
+    if info.alive or not gpu_slots_label(info.labels):
+        return False
+    return None
+
+
+def start_existing(info: ContainerInfo, owner: Identity, mode: str) -> bool:
+    """Start a container that needs no remaking (False: it was running) and stop its hold clock.
+
+    Mounts are checked again right here (the engine's start does it): a workspace swapped for
+    a symlink since create is refused, exit 3, and the container stays stopped."""
+    from ds01.base import running
+
+    started = running.start_container(info, owner, mode=mode)
+    if _has_rows(info.docker_name):  # a container that holds no slot has no hold clock to stop
         from ds01.gpu import service
 
-        service.clear_stopped(target.docker_name)
-    return Started(target, info, started, False, gpu_slots_label(info.labels))
+        service.clear_stopped(info.docker_name)
+    return started
 
 
 def _recreate(config: Config, target: Target, *, progress: Progress | None, wait: float | None) -> Started:
