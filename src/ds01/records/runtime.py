@@ -60,6 +60,8 @@ class Field:
         compare: bool = True,
         kw_only: Any = MISSING,
     ) -> None:
+        if default is not MISSING and default_factory is not MISSING:
+            raise ValueError("cannot specify both default and default_factory")
         self.name = ""
         self.type: Any = None
         self.default = default
@@ -73,18 +75,9 @@ class Field:
         return f"Field(name={self.name!r}, default={self.default!r}, init={self.init}, kw_only={self.kw_only})"
 
 
-def field(
-    *,
-    default: Any = MISSING,
-    default_factory: Any = MISSING,
-    init: bool = True,
-    repr: bool = True,
-    compare: bool = True,
-    kw_only: Any = MISSING,
-) -> Any:
-    if default is not MISSING and default_factory is not MISSING:
-        raise ValueError("cannot specify both default and default_factory")
-    return Field(default, default_factory, init, repr, compare, kw_only)
+def field(**options: Any) -> Any:
+    """``dataclasses.field``: ``default``, ``default_factory``, ``init``, ``repr``, ``compare``, ``kw_only``."""
+    return Field(**options)
 
 
 _FIELDS = "__record_fields__"
