@@ -320,31 +320,9 @@ def test_mlc_create_start_stop_and_remove_load_no_sdk(tmp_path, docker_env, base
 # A plain start of the caller's own container: the stamped security mode, one listing, the
 # mount check and the start. mlc start needs nothing of paths, config or typing; container start
 # (a CPU-only container, nothing to remake) needs neither the config nor the GPU service.
-NOT_ON_AN_MLC_START = (
-    *NOT_WITHOUT_THE_SDK,
-    "click",
-    "yaml",
-    "typing",
-    "dataclasses",
-    "inspect",
-    "json",
-    "re",
-    "pathlib",
-    "urllib.parse",
-    "ds01.identity",
-    "ds01.limits.config",
-)
-NOT_ON_A_CONTAINER_START = (
-    *NOT_WITHOUT_THE_SDK,
-    "click",
-    "yaml",
-    "typing",
-    "dataclasses",
-    "inspect",
-    "ds01.cli.context",
-    "ds01.limits.config",
-    "ds01.gpu.service",
-)
+NOT_ON_A_START = (*NOT_WITHOUT_THE_SDK, "click", "yaml", "typing", "dataclasses", "inspect", "ds01.limits.config")
+NOT_ON_AN_MLC_START = (*NOT_ON_A_START, "json", "re", "pathlib", "urllib.parse", "ds01.identity")
+NOT_ON_A_CONTAINER_START = (*NOT_ON_A_START, "ds01.cli.context", "ds01.gpu.service")
 
 
 @pytest.mark.docker

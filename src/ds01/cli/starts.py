@@ -122,7 +122,7 @@ def _container_start_stamped(name: str, *, script: bool, as_json: bool) -> int |
 
     me = current()
     info = running.find_own(name, me.name, me.uid)
-    if info is None or lifecycle.needs_recreating(info) is not False:
+    if info is None or lifecycle.may_need_remaking(info):
         return None
     term = Terminal()
     term.script_mode = script

@@ -277,8 +277,7 @@ def _process(cls: type, frozen: bool, kw_only: bool) -> type:
         cls.__repr__ = _make_repr(table)  # type: ignore[assignment]
     if "__eq__" not in own:
         cls.__eq__ = _make_eq(table)  # type: ignore[assignment]
-    explicit_hash = own.get("__hash__", MISSING) is not MISSING and own.get("__hash__") is not None
-    if not explicit_hash:
+    if own.get("__hash__") is None:  # none of its own (a class defining __eq__ gets __hash__ = None)
         cls.__hash__ = _make_hash(table) if frozen else None  # type: ignore[assignment]
     if frozen:
         for name in ("__setattr__", "__delattr__"):

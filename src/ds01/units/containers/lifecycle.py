@@ -174,7 +174,7 @@ def ensure_running(
     from ds01.base import running
 
     info = target.info
-    if info is not None and needs_recreating(info) is None and not _has_allocation(target.docker_name):
+    if info is not None and may_need_remaking(info) and not _has_allocation(target.docker_name):
         # Its GPU was given back while it was stopped: its devices now belong to someone else.
         # Remake it with a fresh allocation rather than start it on a slot it no longer holds.
         if target.definition is None:
@@ -197,12 +197,10 @@ def ensure_running(
     return Started(target, info, started, False, gpu_slots_label(info.labels))
 
 
-def needs_recreating(info: ContainerInfo) -> bool | None:
-    """Whether a start must remake ``info`` because its GPU was given back while it was stopped:
-    False when it cannot be (running, or holding no GPU slot); None when the ledger must be asked."""
-    if info.alive or not gpu_slots_label(info.labels):
-        return False
-    return None
+def may_need_remaking(info: ContainerInfo) -> bool:
+    """Whether a start may have to remake ``info``: it is stopped and was made with a GPU slot,
+    which may have been given back since (the ledger says; ``ensure_running`` asks it)."""
+    return not info.alive and bool(gpu_slots_label(info.labels))
 
 
 def start_existing(info: ContainerInfo, owner: Identity, mode: str) -> bool:
